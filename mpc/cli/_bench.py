@@ -1,0 +1,16 @@
+"""``calmline bench``: speed figures measured on this machine, never golden values."""
+
+from __future__ import annotations
+
+import click
+
+from mpc.cli._lazy import LazyGroup
+
+BENCHES = {
+    "plant": "mpc.cli._bench_plant:bench_plant",
+}
+
+
+@click.group(cls=LazyGroup, lazy_subcommands=BENCHES)
+def bench() -> None:
+    """Measure speed figures (each names the machine; ratios are measured within one run)."""

@@ -1,0 +1,27 @@
+"""Root group of the ``calmline`` command; subcommands live in sibling modules."""
+
+from __future__ import annotations
+
+import click
+
+from mpc.cli._lazy import LazyGroup
+
+SUBCOMMANDS = {
+    "plant": "mpc.cli._plant:plant",
+    "bench": "mpc.cli._bench:bench",
+}
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_subcommands=SUBCOMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="calmline")
+def main() -> None:
+    """calmline: model-predictive control for electrode coating lines.
+
+    Simulate the slot-die coater and multi-zone dryer, validate the physics,
+    identify models from logs and benchmark the pieces. Every subcommand has
+    its own --help.
+    """

@@ -1,0 +1,56 @@
+"""Simulated plants: the slot-die coater, the multi-zone dryer and the coupled line.
+
+The physics is written once (:mod:`plants.line` over :mod:`plants.coater`,
+:mod:`plants.dryer`, :mod:`plants.building`, :mod:`plants.properties`) and
+evaluated by CasADi or JAX (:mod:`mpc.backend`). Sensors, actuators, noise,
+disturbances and weather are plant-side NumPy models used by the harness.
+"""
+
+from plants.capacity import cell_energy_kWh_per_m2
+from plants.line import LineLayout, LineModel
+from plants.openloop import OpenLoopRun, simulate_recipe
+from plants.params import (
+    BuildingParams,
+    CoaterParams,
+    DryerParams,
+    LineParams,
+    ParameterError,
+    SolventParams,
+    describe_fields,
+    params_from_dict,
+    params_to_dict,
+)
+from plants.presets import get_preset, nominal_operating_point, preset_names
+from plants.simulate import BatchSimulator, casadi_stepper, rk4_step, stable_substep_s
+from plants.steady import OperatingPoint, SteadyState, steady_state
+from plants.validate import Check, ValidationReport, validate_preset
+
+__all__ = [
+    "BatchSimulator",
+    "BuildingParams",
+    "Check",
+    "CoaterParams",
+    "DryerParams",
+    "LineLayout",
+    "LineModel",
+    "LineParams",
+    "OpenLoopRun",
+    "OperatingPoint",
+    "ParameterError",
+    "SolventParams",
+    "SteadyState",
+    "ValidationReport",
+    "casadi_stepper",
+    "cell_energy_kWh_per_m2",
+    "describe_fields",
+    "get_preset",
+    "nominal_operating_point",
+    "params_from_dict",
+    "params_to_dict",
+    "preset_names",
+    "rk4_step",
+    "simulate_recipe",
+    "stable_substep_s",
+    "steady_state",
+    "validate_preset",
+]
