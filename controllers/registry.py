@@ -1,0 +1,40 @@
+"""Controllers by name: what ``--controller NAME`` accepts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mpc.harness import Controller
+
+__all__ = ["CONTROLLERS", "controller_names", "make_controller"]
+
+
+def _recipe() -> Controller:
+    from controllers.recipe import RecipeController
+
+    return RecipeController()
+
+
+def _pid() -> Controller:
+    from controllers.pid import PidController
+
+    return PidController()
+
+
+CONTROLLERS: dict[str, Callable[[], Controller]] = {
+    "recipe": _recipe,
+    "pid": _pid,
+}
+
+
+def controller_names() -> list[str]:
+    """Known controller names."""
+    return list(CONTROLLERS)
+
+
+def make_controller(name: str) -> Controller:
+    """A fresh controller by name; an unknown name lists the known ones."""
+    try:
+        return CONTROLLERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown controller {name!r}; known controllers: {', '.join(controller_names())}") from None

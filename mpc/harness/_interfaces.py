@@ -1,0 +1,82 @@
+"""The small typed interfaces through which the harness and a controller meet.
+
+A controller is told, at :meth:`Controller.reset`, only a
+:class:`ControllerContext` (its own model parameters, the recipe, the
+specification, the announced schedule, the actuator limits); at every
+:meth:`Controller.step` it gets an :class:`Observation` (sensor readings,
+the LEL limit in force, the schedule now, its applied inputs) and returns a
+:class:`Command`. It never receives the plant, its state, its parameters or
+the unannounced disturbances (``tests/test_harness.py`` checks this).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from mpc.scenario import AnnouncedSchedule, Spec
+from plants.params import LineParams
+from plants.steady import OperatingPoint
+
+__all__ = ["Command", "Controller", "ControllerContext", "Observation"]
+
+
+@dataclass(frozen=True)
+class ControllerContext:
+    """What a controller may know before the run starts."""
+
+    controller_name: str
+    dt_s: float
+    model_params: LineParams
+    recipe: OperatingPoint
+    spec: Spec
+    schedule: AnnouncedSchedule
+    input_names: tuple[str, ...]
+    measurement_names: tuple[str, ...]
+    input_lower: np.ndarray
+    input_upper: np.ndarray
+    input_rate_limit: np.ndarray
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a controller sees at one step (sensor outputs, never plant truth)."""
+
+    t_s: float
+    measurements: Mapping[str, float]
+    fresh: Mapping[str, bool]
+    healthy: Mapping[str, bool]
+    lel_limit_frac: float
+    speed_target_m_s: float
+    speed_cap_m_s: float
+    line_stopped: bool
+    applied: np.ndarray
+
+
+@dataclass
+class Command:
+    """A controller's move: plant inputs in SI (ordered as ``input_names``) and health flags."""
+
+    u: np.ndarray
+    solver_failure: bool = False
+    fallback: bool = False
+    info: dict[str, float] = field(default_factory=dict)
+
+
+class Controller(ABC):
+    """A controller the harness can drive, whatever is inside it."""
+
+    name: str = "controller"
+
+    @abstractmethod
+    def reset(self, ctx: ControllerContext) -> None:
+        """Prepare for a run (build models, tune, initialise estimators)."""
+
+    @abstractmethod
+    def step(self, obs: Observation) -> Command:
+        """Return the next move given the current observation."""

@@ -1,0 +1,279 @@
+"""The closed loop: plant + sensors + actuators + controller, one scenario.
+
+At every control interval ``dt`` the harness
+
+1. evaluates the disturbances at ``t`` (weather, slurry, degradation,
+   process noise, line stops) — the plant's, never the controller's;
+2. reads every sensor from the plant's true outputs (the coat-weight gauge
+   by web distance: it sees the web coated ``coater_to_gauge_m`` ago);
+3. works out the LEL limit in force (50 % while every analyser is healthy
+   and the scenario allows it; 25 % once the purge allowance after an
+   analyser failure has passed);
+4. calls the controller with an :class:`Observation` and times it;
+5. applies the line's interlock (a stopped line has no speed and no pump
+   flow), passes the command through the actuators (limits, rate limits)
+   and integrates the plant over ``dt`` with its own RK4 sub-steps.
+
+One row of plant truth, applied inputs, commands, measurements,
+disturbances, schedule and controller health is recorded per interval.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mpc.harness._interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import ScenarioSetup
+from plants.line import LineModel
+from plants.simulate import casadi_stepper, stable_substep_s
+from plants.steady import OperatingPoint, steady_state
+
+__all__ = ["RunResult", "run_closed_loop", "sensor_truth_map"]
+
+
+@dataclass
+class RunResult:
+    """A closed-loop run: the tidy time series and what produced it."""
+
+    timeseries: pd.DataFrame
+    meta: dict[str, Any]
+    kpis: dict[str, Any] = field(default_factory=dict)
+
+
+def sensor_truth_map(sensor_names: list[str]) -> dict[str, str]:
+    """Which plant output (or ``@state``/``@applied`` signal) each sensor reads."""
+    special = {
+        "coat_weight_kg_m2": "coat_weight_die_kg_m2",
+        "speed_m_s": "@speed",
+        "pump_flow_m3_s": "@pump",
+    }
+    return {n: special.get(n, n) for n in sensor_names}
+
+
+def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    L = model.layout
+    r = setup.recipe
+    op = OperatingPoint(
+        speed_m_s=r.speed_m_s,
+        coat_weight_kg_m2=r.coat_weight_kg_m2,
+        air_temp_K=r.air_temp_K,
+        nozzle_velocity_m_s=r.nozzle_velocity_m_s,
+        exhaust_m3_s=r.exhaust_m3_s,
+        outdoor_temp_K=float(d0[L.D_OUT_T]),
+        outdoor_rh_frac=float(d0[L.D_OUT_RH]),
+        solids_frac=float(d0[L.D_SOLIDS]),
+        heater_efficiency=tuple(d0[L.d_heater_eff]),
+        fan_flow_factor=tuple(d0[L.d_fan_factor]),
+    )
+    ss = steady_state(model, op)
+    return ss.x, ss.u
+
+
+def run_closed_loop(
+    setup: ScenarioSetup,
+    controller: Controller,
+    *,
+    duration_s: float | None = None,
+    progress: bool = False,
+) -> RunResult:
+    """Run ``controller`` on the scenario's plant; return the time series and metadata."""
+    sc = setup.scenario
+    dt = sc.control_interval_s
+    duration = sc.duration_s if duration_s is None else float(duration_s)
+    n_steps = round(duration / dt)
+    model = LineModel(setup.plant_params)
+    L = model.layout
+    dist = setup.disturbances()
+    d0 = dist.vector(0.0)
+    dist.reset()
+    x, u0 = _initial_state(model, setup, d0)
+    step_fn = casadi_stepper(model, dt, stable_substep_s(model, x, u0, d0))
+    _, g_fn = model.casadi_functions()
+    out_names = model.output_names()
+    out_idx = {n: i for i, n in enumerate(out_names)}
+    sensors = setup.sensors()
+    sensor_names = list(sensors)
+    truth = sensor_truth_map(sensor_names)
+    bank = setup.actuators()
+    input_names = tuple(L.input_names())
+    lel_sensors = [n for n in sensor_names if n.endswith("_lel_frac")]
+    spec = sc.spec
+
+    ctx = ControllerContext(
+        controller_name=controller.name,
+        dt_s=dt,
+        model_params=setup.model_params,
+        recipe=setup.recipe,
+        spec=spec,
+        schedule=setup.schedule,
+        input_names=input_names,
+        measurement_names=tuple(sensor_names),
+        input_lower=bank.lower.copy(),
+        input_upper=bank.upper.copy(),
+        input_rate_limit=np.array([s.rate_limit_per_s for s in setup.actuator_specs], float),
+        settings=dict(sc.controllers.get(controller.name, {})),
+    )
+    controller.reset(ctx)
+    # actuators start where the plant sits
+    bank.apply(0.0, u0, dt)
+    applied = u0.copy()
+
+    n_meas = len(sensor_names)
+    rec_out = np.empty((n_steps, len(out_names)))
+    rec_u = np.empty((n_steps, L.n_inputs))
+    rec_cmd = np.empty((n_steps, L.n_inputs))
+    rec_meas = np.empty((n_steps, n_meas))
+    rec_d = np.empty((n_steps, L.n_disturbances))
+    rec_misc = np.empty((n_steps, 9))
+    position = 0.0
+    first_failure: float | None = None
+
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=n_steps, desc=f"{sc.name} / {controller.name}", unit="step", leave=False, mininterval=0.5)
+
+    y = np.asarray(g_fn(x, applied, d0)).ravel()
+    for k in range(n_steps):
+        t = k * dt
+        d = dist.vector(t)
+        stopped = dist.stopped(t)
+        # sensors read plant truth
+        meas: dict[str, float] = {}
+        fresh: dict[str, bool] = {}
+        healthy: dict[str, bool] = {}
+        for j, name in enumerate(sensor_names):
+            src = truth[name]
+            if src == "@speed":
+                val = applied[L.u_speed]
+            elif src == "@pump":
+                val = x[L.pump]
+            else:
+                val = y[out_idx[src]]
+            r = sensors[name].measure(t, float(val), web_position_m=position)
+            meas[name] = r.value
+            fresh[name] = r.fresh
+            healthy[name] = r.healthy
+            rec_meas[k, j] = r.value
+        # LEL limit in force
+        all_ok = all(healthy[n] for n in lel_sensors)
+        if not all_ok and first_failure is None:
+            first_failure = t
+        if all_ok:
+            first_failure = None
+        if spec.analyser_allows_50pct and lel_sensors and (
+            first_failure is None or t - first_failure < spec.purge_allowance_s
+        ):
+            limit = 2.0 * spec.lel_limit_frac
+        else:
+            limit = spec.lel_limit_frac
+        target = setup.schedule.target_m_s(t)
+        cap = setup.schedule.cap_m_s(t)
+        obs = Observation(
+            t_s=t,
+            measurements=meas,
+            fresh=fresh,
+            healthy=healthy,
+            lel_limit_frac=limit,
+            speed_target_m_s=target,
+            speed_cap_m_s=cap,
+            line_stopped=stopped,
+            applied=applied.copy(),
+        )
+        t0 = time.perf_counter()
+        cmd: Command = controller.step(obs)
+        step_ms = (time.perf_counter() - t0) * 1e3
+        u_cmd = np.asarray(cmd.u, float).copy()
+        if u_cmd.shape != (L.n_inputs,) or not np.all(np.isfinite(u_cmd)):
+            raise RuntimeError(
+                f"controller {controller.name!r} returned an invalid move at t = {t:.0f} s: "
+                f"expected {L.n_inputs} finite values"
+            )
+        rec_cmd[k] = u_cmd
+        if stopped:  # the line's interlock
+            u_cmd[L.u_speed] = 0.0
+            u_cmd[L.u_pump] = 0.0
+        applied = bank.apply(t, u_cmd, dt)
+        if stopped:
+            applied[L.u_speed] = 0.0
+            applied[L.u_pump] = 0.0
+        x = np.asarray(step_fn(x, applied, d)).ravel()
+        position += max(applied[L.u_speed], 0.0) * dt
+        y = np.asarray(g_fn(x, applied, d)).ravel()
+        rec_out[k] = y
+        rec_u[k] = applied
+        rec_d[k] = d
+        running = applied[L.u_speed] > 1e-6
+        rec_misc[k] = (
+            position,
+            float(running),
+            limit,
+            float(all_ok),
+            target,
+            cap,
+            step_ms,
+            float(cmd.solver_failure),
+            float(cmd.fallback),
+        )
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+
+    index = pd.Index(np.arange(1, n_steps + 1) * dt, name="time_s")
+    frames = [
+        pd.DataFrame(rec_out, columns=out_names, index=index),
+        pd.DataFrame(rec_u, columns=list(input_names), index=index),
+        pd.DataFrame(rec_cmd, columns=[f"cmd_{n}" for n in input_names], index=index),
+        pd.DataFrame(rec_meas, columns=[f"meas_{n}" for n in sensor_names], index=index),
+        pd.DataFrame(rec_d, columns=[f"dist_{n}" for n in L.disturbance_names()], index=index),
+        pd.DataFrame(
+            rec_misc,
+            columns=[
+                "web_position_m",
+                "line_running",
+                "lel_limit_frac",
+                "analysers_healthy",
+                "sched_speed_target_m_s",
+                "sched_speed_cap_m_s",
+                "step_time_ms",
+                "solver_failure",
+                "fallback",
+            ],
+            index=index,
+        ),
+    ]
+    ts = pd.concat(frames, axis=1)
+    # the speed column is the applied input; keep both names unambiguous
+    ts["line_running"] = ts["line_running"].astype(bool)
+    ts["analysers_healthy"] = ts["analysers_healthy"].astype(bool)
+    ts["solver_failure"] = ts["solver_failure"].astype(int)
+    ts["fallback"] = ts["fallback"].astype(int)
+    ts["coat_weight_target_kg_m2"] = spec.coat_weight_target_kg_m2
+    meta = {
+        "scenario": sc.name,
+        "controller": controller.name,
+        "preset": sc.preset,
+        "duration_s": duration,
+        "control_interval_s": dt,
+        "warmup_s": sc.warmup_s,
+        "seeds": sc.seeds.model_dump(),
+        "n_plant_states": L.n_states,
+        "plant_cells_per_zone": setup.plant_params.dryer.cells_per_zone,
+        "model_cells_per_zone": setup.model_params.dryer.cells_per_zone,
+        "dryer_length_m": model.dryer_length_m,
+        "coat_weight_lsl_kg_m2": spec.coat_weight_target_kg_m2 * (1 - spec.coat_weight_tolerance_frac),
+        "coat_weight_usl_kg_m2": spec.coat_weight_target_kg_m2 * (1 + spec.coat_weight_tolerance_frac),
+        "residual_usl_kg_kg": spec.residual_usl_kg_kg,
+        "film_temp_max_K": spec.film_temp_max_K,
+        "mismatch_note": sc.mismatch.note,
+        "weather": dist.weather_note,
+        "scenario_json": sc.model_dump_json(),
+    }
+    return RunResult(timeseries=ts, meta=meta)

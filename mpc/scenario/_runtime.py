@@ -1,0 +1,313 @@
+"""Turn a validated :class:`Scenario` into the objects a closed-loop run uses.
+
+* :class:`AnnouncedSchedule`: what controllers may read ahead (speed target
+  and cap, announced batch changes and stops).
+* :class:`PlantDisturbances`: the plant's disturbance vector at any time
+  (weather through the building, slurry drift and batch changes, heater and
+  fan degradation, process noise, line stops). Controllers never get it.
+* :func:`build_setup`: plant and controller-model parameters (the mismatch),
+  the recipe, sensors and actuators.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from mpc.scenario._schema import BatchChange, LineStop, Scenario, ZoneEvent
+from plants.actuators import ActuatorBank, ActuatorSpec
+from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
+from plants.line import LineLayout
+from plants.noise import OrnsteinUhlenbeck, PumpPulsation
+from plants.params import LineParams
+from plants.presets import get_preset
+from plants.sensors import (
+    Sensor,
+    SensorFault,
+    SensorSpec,
+    coat_weight_gauge,
+    film_temperature_pyrometer,
+    lel_analyser,
+    nir_solvent_gauge,
+    nozzle_velocity_sensor,
+    zone_air_thermocouple,
+)
+from plants.steady import OperatingPoint
+
+__all__ = ["AnnouncedSchedule", "PlantDisturbances", "ScenarioSetup", "build_setup"]
+
+
+@dataclass(frozen=True)
+class AnnouncedSchedule:
+    """The production schedule controllers may read ahead."""
+
+    speed_target_m_s: float
+    speed_cap_m_s: float
+    speed_changes: tuple[tuple[float, float, float, float], ...] = ()
+    batch_changes: tuple[tuple[float, float], ...] = ()
+    planned_stops: tuple[tuple[float, float], ...] = ()
+
+    def target_m_s(self, t_s: float) -> float:
+        """Speed target of the plan at ``t_s`` (linear ramps between changes)."""
+        v = self.speed_target_m_s
+        for t0, target, _cap, ramp in self.speed_changes:
+            if t_s >= t0 + ramp:
+                v = target
+            elif t_s > t0:
+                v = v + (target - v) * (t_s - t0) / ramp
+        return v
+
+    def cap_m_s(self, t_s: float) -> float:
+        """Speed cap at ``t_s`` (never exceeded)."""
+        c = self.speed_cap_m_s
+        for t0, _target, cap, _ramp in self.speed_changes:
+            if t_s >= t0:
+                c = cap
+        return c
+
+    def stopped(self, t_s: float) -> bool:
+        """A planned stop is in progress at ``t_s``."""
+        return any(t0 <= t_s < t0 + dur for t0, dur in self.planned_stops)
+
+
+def _zone_profile(events: list[ZoneEvent], zone: int, initial: float = 1.0) -> Signal:
+    times = [0.0]
+    values = [initial]
+    for ev in sorted((e for e in events if e.zone == zone), key=lambda e: e.t_s):
+        times += [ev.t_s, ev.t_s + max(ev.ramp_s, 1e-6)]
+        values += [values[-1], ev.value]
+    if len(times) == 1:
+        return Constant(initial)
+    return Profile(times, values, interpolation="linear")
+
+
+class PlantDisturbances:
+    """The plant's disturbance vector ``d(t)`` (layout of :class:`plants.line.LineLayout`)."""
+
+    def __init__(self, sc: Scenario, layout: LineLayout, base_solids: float, dt_s: float) -> None:
+        self.layout = layout
+        dist = sc.disturbances
+        seeds = sc.seeds
+        duration = sc.duration_s
+        # Outdoor air.
+        w = dist.weather
+        if w.source == "constant":
+            self.outdoor_temp: Signal = Constant(w.temp_K)
+            self.outdoor_rh: Signal = Constant(w.rh_frac)
+            self.weather_note = f"constant {w.temp_K - 273.15:.1f} degC, {w.rh_frac * 100:.0f} % RH"
+        else:
+            from plants.weather import humid_stretch, load_weather
+
+            df = load_weather(w.source)
+            hours = duration / 3600.0
+            if w.window == "humid":
+                win = humid_stretch(df, hours)
+            else:
+                start = (w.start_day - 1) * 24
+                n = int(np.ceil(hours)) + 1
+                win = df.iloc[start : start + n]
+            t = (win.index - win.index[0]).total_seconds().to_numpy(float)
+            self.outdoor_temp = Profile(t, win["outdoor_temp_K"].to_numpy(float))
+            self.outdoor_rh = Profile(t, win["outdoor_rh_frac"].to_numpy(float))
+            self.weather_note = f"{w.source} weather from {win.index[0]} ({w.window} window)"
+        # Slurry solids: base + drift + random walk + batch steps (true values).
+        sl = dist.slurry
+        solids0 = sl.solids_frac if sl.solids_frac is not None else base_solids
+        parts: list[Signal] = [Constant(solids0)]
+        if sl.drift_per_h:
+            parts.append(Profile([0.0, duration], [0.0, sl.drift_per_h * duration / 3600.0]))
+        if sl.random_walk_std_per_sqrt_h:
+            parts.append(
+                RandomWalk(
+                    std_per_sqrt_s=sl.random_walk_std_per_sqrt_h / 60.0,
+                    seed=seeds.disturbances,
+                    t_end_s=duration + 60.0,
+                    grid_step_s=60.0,
+                )
+            )
+        level = solids0
+        for bc in sorted(sl.batch_changes, key=lambda b: b.t_s):
+            parts.append(Step(bc.t_s, bc.solids_frac - level))
+            level = bc.solids_frac
+        self.solids = Sum(*parts)
+        self.heater_eff = [_zone_profile(dist.heater_efficiency, z) for z in range(1, layout.n_zones + 1)]
+        self.fan_factor = [_zone_profile(dist.fan_flow_factor, z) for z in range(1, layout.n_zones + 1)]
+        pn = dist.process_noise
+        ss = np.random.SeedSequence(seeds.process_noise).spawn(2)
+        self.pump_noise = PumpPulsation(
+            freq_Hz=pn.pump_frequency_hz,
+            rel_amplitude=pn.pump_pulsation_rel,
+            jitter_rel_std=pn.pump_pulsation_rel * 0.5,
+            jitter_corr_time_s=5.0,
+            seed=ss[0],
+        )
+        self.coat_noise = OrnsteinUhlenbeck(std=pn.coat_variation_rel, corr_time_s=pn.coat_variation_corr_s, seed=ss[1])
+        self.stops = EventList([Event(start_s=s.t_s, end_s=s.t_s + s.duration_s) for s in dist.line_stops])
+        self.dt_s = dt_s
+
+    def reset(self) -> None:
+        self.pump_noise.reset()
+        self.coat_noise.reset()
+
+    def vector(self, t_s: float) -> np.ndarray:
+        """Disturbance vector at ``t_s`` (process noise sampled at ``t_s``; call with non-decreasing t)."""
+        L = self.layout
+        d = np.empty(L.n_disturbances)
+        d[L.D_OUT_T] = float(self.outdoor_temp(t_s))
+        d[L.D_OUT_RH] = min(max(float(self.outdoor_rh(t_s)), 0.0), 1.0)
+        d[L.D_SOLIDS] = float(self.solids(t_s))
+        # the plant holds d over the interval: the pulsation enters as its interval mean plus jitter
+        jitter = float(self.pump_noise.sample(t_s)) - float(self.pump_noise.sinusoid(t_s))
+        d[L.D_PUMP_NOISE] = self.pump_noise.interval_mean_sinusoid(t_s, t_s + self.dt_s) + jitter
+        d[L.D_COAT_NOISE] = float(self.coat_noise.sample(t_s))
+        d[L.D_HTF] = 1.0
+        d[L.d_heater_eff] = [float(s(t_s)) for s in self.heater_eff]
+        d[L.d_fan_factor] = [float(s(t_s)) for s in self.fan_factor]
+        return d
+
+    def stopped(self, t_s: float) -> bool:
+        """The line is stopped by an event (planned stop or web break) at ``t_s``."""
+        return bool(self.stops.stopped(t_s))
+
+
+@dataclass
+class ScenarioSetup:
+    """Everything a closed-loop run of one scenario needs."""
+
+    scenario: Scenario
+    plant_params: LineParams
+    model_params: LineParams
+    recipe: OperatingPoint
+    schedule: AnnouncedSchedule
+    sensor_specs: dict[str, SensorSpec]
+    actuator_specs: list[ActuatorSpec]
+    source: str = "<scenario>"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def layout(self) -> LineLayout:
+        return LineLayout(self.plant_params.dryer.n_zones, self.plant_params.dryer.cells_per_zone)
+
+    def disturbances(self) -> PlantDisturbances:
+        """A fresh disturbance source (same seeds, same values)."""
+        return PlantDisturbances(
+            self.scenario, self.layout, self.plant_params.coater.solids_frac_nominal, self.scenario.control_interval_s
+        )
+
+    def sensors(self) -> dict[str, Sensor]:
+        """Fresh sensors, each with its own seeded generator."""
+        seeds = np.random.SeedSequence(self.scenario.seeds.sensors).spawn(len(self.sensor_specs))
+        return {name: Sensor(spec, np.random.default_rng(s)) for (name, spec), s in zip(
+            self.sensor_specs.items(), seeds, strict=True)}
+
+    def actuators(self) -> ActuatorBank:
+        return ActuatorBank(list(self.actuator_specs))
+
+
+def _apply_overrides(p: LineParams, cells: int, overrides: dict[str, dict[str, float]]) -> LineParams:
+    groups: dict[str, dict[str, Any]] = {k: dict(v) for k, v in overrides.items()}
+    groups.setdefault("dryer", {})["cells_per_zone"] = cells
+    return p.replace(**groups)
+
+
+def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:
+    s = sc.sensors
+    n = plant.dryer.n_zones
+    faults: dict[int, list[SensorFault]] = {}
+    for f in sc.disturbances.analyser_faults:
+        faults.setdefault(f.zone, []).append(
+            SensorFault(kind=f.kind, start_s=f.t_s, end_s=f.end_s, drift_per_s=f.drift_per_s)
+        )
+    specs: dict[str, SensorSpec] = {
+        "coat_weight_kg_m2": coat_weight_gauge(
+            plant.coater.coater_to_gauge_m, noise_rel=s.coat_weight_noise_rel, sample_period_s=s.coat_weight_scan_s
+        ),
+        "exit_residual_kg_kg": nir_solvent_gauge(noise_rel=s.residual_noise_rel),
+        "exit_film_temp_K": film_temperature_pyrometer(),
+        "speed_m_s": SensorSpec(name="speed_m_s", unit="m/s", noise_std=1e-4),
+        "pump_flow_m3_s": SensorSpec(name="pump_flow_m3_s", unit="m3/s", noise_rel=0.002),
+        "room_rh_frac": SensorSpec(name="room_rh_frac", unit="1", noise_std=0.01, sample_period_s=10.0,
+                                   range_min=0.0, range_max=1.0),
+    }
+    for i in range(1, n + 1):
+        specs[f"zone{i}_air_temp_K"] = zone_air_thermocouple(noise_std=s.air_temp_noise_K)
+        specs[f"zone{i}_nozzle_velocity_m_s"] = nozzle_velocity_sensor()
+        if plant.solvent.lel_vol_frac > 0:
+            specs[f"zone{i}_lel_frac"] = lel_analyser(
+                noise_std=s.lel_noise, lag_s=s.lel_lag_s, faults=tuple(faults.get(i, ()))
+            )
+        else:
+            specs[f"zone{i}_humidity_ratio_kg_kg"] = SensorSpec(
+                name=f"zone{i}_humidity_ratio_kg_kg", unit="kg/kg", noise_rel=0.02, lag_s=20.0,
+                sample_period_s=1.0, range_min=0.0, range_max=1.0,
+            )
+    return specs
+
+
+def _actuator_specs(plant: LineParams, layout: LineLayout) -> list[ActuatorSpec]:
+    dr = plant.dryer
+    specs = [
+        ActuatorSpec(name="speed_m_s", unit="m/s", lower=0.0, upper=2.0, rate_limit_per_s=0.02),
+        ActuatorSpec(name="pump_flow_cmd_m3_s", unit="m3/s", lower=0.0, upper=2e-3, rate_limit_per_s=2e-5),
+    ]
+    for i in range(1, layout.n_zones + 1):
+        specs.append(ActuatorSpec(name=f"zone{i}_nozzle_velocity_cmd_m_s", unit="m/s", lower=0.0,
+                                  upper=dr.nozzle_velocity_max_m_s, rate_limit_per_s=2.0))
+    for i in range(1, layout.n_zones + 1):
+        specs.append(ActuatorSpec(name=f"zone{i}_heater_power_cmd_W", unit="W", lower=0.0,
+                                  upper=dr.heater_max_W, rate_limit_per_s=dr.heater_rate_W_s))
+    for i in range(1, layout.n_zones + 1):
+        specs.append(ActuatorSpec(name=f"zone{i}_exhaust_flow_m3_s", unit="m3/s", lower=0.05,
+                                  upper=dr.exhaust_max_m3_s, rate_limit_per_s=0.2))
+    return specs
+
+
+def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
+    """Plant and model parameters, recipe, schedule, sensors and actuators of a scenario."""
+    base = get_preset(sc.preset)
+    mm = sc.mismatch
+    try:
+        plant = _apply_overrides(base, mm.plant_cells_per_zone, mm.plant)
+        model = _apply_overrides(base, mm.model_cells_per_zone, mm.model)
+    except ValueError as exc:
+        raise ValueError(f"{source}: [mismatch]: {exc}") from None
+    layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
+    recipe = OperatingPoint(
+        speed_m_s=sc.schedule.speed_target_m_s,
+        coat_weight_kg_m2=sc.spec.coat_weight_target_kg_m2,
+        air_temp_K=tuple(sc.recipe.air_temp_K),
+        nozzle_velocity_m_s=tuple(sc.recipe.nozzle_velocity_m_s),
+        exhaust_m3_s=tuple(sc.recipe.exhaust_m3_s),
+        solids_frac=base.coater.solids_frac_nominal,
+    )
+    schedule = AnnouncedSchedule(
+        speed_target_m_s=sc.schedule.speed_target_m_s,
+        speed_cap_m_s=sc.schedule.speed_cap_m_s,
+        speed_changes=tuple((c.t_s, c.target_m_s, c.cap_m_s, c.ramp_s) for c in sc.schedule.speed_changes),
+        batch_changes=tuple(
+            (b.t_s, b.nominal_solids_frac if b.nominal_solids_frac is not None else base.coater.solids_frac_nominal)
+            for b in _announced(sc.disturbances.slurry.batch_changes)
+        ),
+        planned_stops=tuple((s.t_s, s.duration_s) for s in _announced_stops(sc.disturbances.line_stops)),
+    )
+    return ScenarioSetup(
+        scenario=sc,
+        plant_params=plant,
+        model_params=model,
+        recipe=recipe,
+        schedule=schedule,
+        sensor_specs=_sensor_specs(sc, plant),
+        actuator_specs=_actuator_specs(plant, layout),
+        source=source,
+    )
+
+
+def _announced(changes: list[BatchChange]) -> list[BatchChange]:
+    return [b for b in changes if b.announced]
+
+
+def _announced_stops(stops: list[LineStop]) -> list[LineStop]:
+    return [s for s in stops if s.announced]

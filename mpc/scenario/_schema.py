@@ -1,0 +1,251 @@
+"""The TOML scenario format, as pydantic models (unknown keys are rejected).
+
+A scenario separates what is **announced** (the production schedule: speed
+target and cap, known batch changes, planned stops) from what is **not**
+(weather, drift, faults, web breaks). Controllers may read the announced
+schedule ahead; they never see unannounced disturbances before they happen.
+The reference page ``docs/scenarios.md`` is generated from these models
+(``python -m mpc.scenario.docs``).
+
+All quantities are SI with the unit in the key name.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "AnalyserFault",
+    "BatchChange",
+    "Disturbances",
+    "LineStop",
+    "Mismatch",
+    "ProcessNoise",
+    "Recipe",
+    "Scenario",
+    "Schedule",
+    "Seeds",
+    "SensorSettings",
+    "Slurry",
+    "Spec",
+    "SpeedChange",
+    "Weather",
+    "ZoneEvent",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Seeds(_Model):
+    """Seeds of every random source (the same scenario on the same machine gives the same numbers)."""
+
+    disturbances: int = Field(1, ge=0, description="slurry drift random walk")
+    process_noise: int = Field(2, ge=0, description="pump pulsation and local coating variation")
+    sensors: int = Field(3, ge=0, description="sensor noise")
+
+
+class Spec(_Model):
+    """Specification limits and safety limits (plant truth is judged against them)."""
+
+    coat_weight_target_kg_m2: float = Field(gt=0.005, lt=1.0, description="dry coat-weight target")
+    coat_weight_tolerance_frac: float = Field(
+        0.02, gt=0.0, le=0.2, description="specification half-width as a fraction of target (0.02 = +/-2 %)"
+    )
+    residual_usl_kg_kg: float = Field(
+        gt=0.0, lt=0.5, description="upper specification limit of residual solvent at the dryer exit, dry basis (assumption)"
+    )
+    film_temp_max_K: float = Field(
+        ge=320.0, le=520.0, description="film-temperature limit (assumption; binder and active material)"
+    )
+    lel_limit_frac: float = Field(0.25, gt=0.0, le=0.25, description="LEL limit without a continuous analyser (NFPA 86: 25 %)")
+    analyser_allows_50pct: bool = Field(
+        True, description="a healthy continuous LEL analyser with its controller allows 50 % LEL (NFPA 86)"
+    )
+    purge_allowance_s: float = Field(
+        60.0, ge=0.0, le=3600.0, description="time after an analyser failure before the 25 % limit applies"
+    )
+    settling_after_restart_m: float = Field(
+        50.0, ge=0.0, le=5000.0, description="web counted as scrap after each restart"
+    )
+
+
+class Recipe(_Model):
+    """The fixed recipe: nominal set points with the margins the line uses (the `recipe` baseline)."""
+
+    air_temp_K: list[float] = Field(description="zone air-temperature set points, one per zone")
+    nozzle_velocity_m_s: list[float] = Field(description="zone nozzle velocities, one per zone")
+    exhaust_m3_s: list[float] = Field(description="zone exhaust (= make-up) air flows, one per zone")
+    margin_note: str = Field("", description="what margins the recipe keeps, for the report")
+
+    @model_validator(mode="after")
+    def _kelvin(self) -> Recipe:
+        for t in self.air_temp_K:
+            if not 280.0 <= t <= 520.0:
+                hint = " (this looks like degC: add 273.15)" if t < 280.0 else ""
+                raise ValueError(f"air_temp_K value {t} is outside 280-520 K{hint}")
+        return self
+
+
+class SpeedChange(_Model):
+    """An announced change of the production plan's speed target and cap."""
+
+    t_s: float = Field(ge=0.0)
+    target_m_s: float = Field(gt=0.0, lt=5.0)
+    cap_m_s: float = Field(gt=0.0, lt=5.0)
+    ramp_s: float = Field(0.0, ge=0.0, description="the plan ramps linearly to the new target over this time")
+
+
+class BatchChange(_Model):
+    """A slurry batch change: the new batch's true solids; announced or not."""
+
+    t_s: float = Field(ge=0.0)
+    solids_frac: float = Field(gt=0.2, lt=0.9, description="true solids mass fraction of the new batch")
+    announced: bool = Field(True, description="the line knows the time of the change (a known batch change)")
+    nominal_solids_frac: float | None = Field(
+        None, gt=0.2, lt=0.9, description="solids on the batch sheet (what an announced change tells the line)"
+    )
+
+
+class LineStop(_Model):
+    """A line stop and restart (planned: announced; a web break: not)."""
+
+    t_s: float = Field(ge=0.0)
+    duration_s: float = Field(gt=0.0)
+    announced: bool = False
+
+
+class Schedule(_Model):
+    """The announced production schedule."""
+
+    speed_target_m_s: float = Field(gt=0.0, lt=5.0, description="what the plan asks for (not a floor)")
+    speed_cap_m_s: float = Field(gt=0.0, lt=5.0, description="never exceeded")
+    speed_changes: list[SpeedChange] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cap(self) -> Schedule:
+        if self.speed_target_m_s > self.speed_cap_m_s:
+            raise ValueError(
+                f"speed_target_m_s = {self.speed_target_m_s} exceeds speed_cap_m_s = {self.speed_cap_m_s}"
+            )
+        return self
+
+
+class Weather(_Model):
+    """Outdoor air: constant, or measured typical-year weather read with pvlib."""
+
+    source: Literal["constant", "greensboro", "sand_point"] = "constant"
+    temp_K: float = Field(293.15, ge=220.0, le=330.0, description="constant outdoor temperature")
+    rh_frac: float = Field(0.5, ge=0.0, le=1.0, description="constant outdoor relative humidity")
+    window: Literal["humid", "start"] = Field(
+        "humid", description="for a weather file: the most humid stretch of the scenario's length, or start_day"
+    )
+    start_day: int = Field(1, ge=1, le=365, description="day of year the window starts (window = 'start')")
+
+
+class Slurry(_Model):
+    """The slurry in the tank (unannounced drift; batch changes)."""
+
+    solids_frac: float | None = Field(None, gt=0.2, lt=0.9, description="initial solids (default: preset nominal)")
+    drift_per_h: float = Field(0.0, ge=-0.01, le=0.01, description="slow solids drift in the tank, per hour")
+    random_walk_std_per_sqrt_h: float = Field(0.0, ge=0.0, le=0.01, description="random-walk solids variation")
+    batch_changes: list[BatchChange] = Field(default_factory=list)
+
+
+class ZoneEvent(_Model):
+    """A per-zone degradation: heater efficiency or fan flow factor moves to ``value`` over ``ramp_s``."""
+
+    zone: int = Field(ge=1, le=64)
+    t_s: float = Field(ge=0.0)
+    value: float = Field(gt=0.0, le=1.0)
+    ramp_s: float = Field(0.0, ge=0.0)
+
+
+class AnalyserFault(_Model):
+    """An LEL-analyser fault (unannounced)."""
+
+    zone: int = Field(ge=1, le=64)
+    t_s: float = Field(ge=0.0)
+    kind: Literal["fail", "stuck", "drift"] = "fail"
+    end_s: float | None = None
+    drift_per_s: float = 0.0
+
+
+class ProcessNoise(_Model):
+    """Unmeasured process noise of the plant (the controller never sees it)."""
+
+    pump_pulsation_rel: float = Field(0.003, ge=0.0, le=0.05, description="pump flow pulsation amplitude, relative")
+    pump_frequency_hz: float = Field(0.5, gt=0.0, le=50.0)
+    coat_variation_rel: float = Field(0.002, ge=0.0, le=0.05, description="local coating variation, std, relative")
+    coat_variation_corr_s: float = Field(30.0, gt=0.0, le=3600.0)
+
+
+class Disturbances(_Model):
+    """Unannounced disturbances."""
+
+    weather: Weather = Field(default_factory=Weather)
+    slurry: Slurry = Field(default_factory=Slurry)
+    heater_efficiency: list[ZoneEvent] = Field(default_factory=list)
+    fan_flow_factor: list[ZoneEvent] = Field(default_factory=list)
+    line_stops: list[LineStop] = Field(default_factory=list)
+    analyser_faults: list[AnalyserFault] = Field(default_factory=list)
+    process_noise: ProcessNoise = Field(default_factory=ProcessNoise)
+
+
+class SensorSettings(_Model):
+    """Sensor settings (defaults: the presets in plants.sensors)."""
+
+    coat_weight_noise_rel: float = Field(0.003, ge=0.0, le=0.05, description="beta gauge noise, relative")
+    coat_weight_scan_s: float = Field(10.0, gt=0.0, le=600.0)
+    residual_noise_rel: float = Field(0.02, ge=0.0, le=0.5)
+    lel_noise: float = Field(0.005, ge=0.0, le=0.1, description="LEL analyser noise, fraction of LEL")
+    lel_lag_s: float = Field(15.0, ge=0.0, le=120.0)
+    air_temp_noise_K: float = Field(0.2, ge=0.0, le=5.0)
+
+
+class Mismatch(_Model):
+    """Plant-model mismatch: the plant's "true" parameters and discretisation vs the controller's."""
+
+    plant_cells_per_zone: int = Field(8, ge=1, le=64)
+    model_cells_per_zone: int = Field(2, ge=1, le=64)
+    plant: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="overrides of the preset for the simulated plant, by group"
+    )
+    model: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="overrides of the preset for the controllers' model, by group"
+    )
+    note: str = Field("", description="what the mismatch represents")
+
+
+class Scenario(_Model):
+    """A complete, runnable scenario."""
+
+    name: str = Field(description="scenario name (reports, kpis.json)")
+    description: str = Field("", description="what the scenario is about")
+    preset: Literal["nmc_nmp", "graphite_water"] = Field(description="plant preset (calmline plant presets)")
+    duration_s: float = Field(gt=0.0, le=7 * 86400.0, description="simulated time")
+    control_interval_s: float = Field(2.0, ge=0.1, le=60.0, description="controller sample time")
+    warmup_s: float = Field(1800.0, ge=0.0, description="start of the KPI window")
+    seeds: Seeds = Field(default_factory=Seeds, description="random seeds")
+    spec: Spec = Field(description="specification and safety limits")
+    recipe: Recipe = Field(description="the fixed recipe")
+    schedule: Schedule = Field(description="announced production schedule")
+    disturbances: Disturbances = Field(default_factory=Disturbances, description="unannounced disturbances")
+    sensors: SensorSettings = Field(default_factory=SensorSettings, description="sensor settings")
+    mismatch: Mismatch = Field(default_factory=Mismatch, description="plant-model mismatch")
+    controllers: dict[str, dict[str, float | int | bool | str]] = Field(
+        default_factory=dict, description="per-controller settings, e.g. [controllers.recipe]"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.warmup_s >= self.duration_s:
+            raise ValueError(f"warmup_s = {self.warmup_s} must be shorter than duration_s = {self.duration_s}")
+        n = len(self.recipe.air_temp_K)
+        for key in ("nozzle_velocity_m_s", "exhaust_m3_s"):
+            if len(getattr(self.recipe, key)) != n:
+                raise ValueError(f"recipe.{key} has {len(getattr(self.recipe, key))} values, recipe.air_temp_K has {n}")
+        return self
