@@ -8,36 +8,21 @@ different resolution compare (DESIGN.md, "Reference problem").
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from typing import Any
 
 import numpy as np
 
+from mpc.machine import machine_info
 from plants.line import LineModel
 from plants.presets import get_preset, nominal_operating_point
 from plants.simulate import BatchSimulator, stable_substep_s
 from plants.steady import steady_state
 
-__all__ = ["BENCH_INTERVAL_S", "bench_plant", "machine_info"]
+__all__ = ["BENCH_INTERVAL_S", "bench_plant"]
 
 BENCH_INTERVAL_S = 2.0
 """Control interval of the nominal scenario, s."""
-
-
-def machine_info() -> dict[str, Any]:
-    """What machine a figure was measured on."""
-    import jax
-
-    return {
-        "machine": platform.machine(),
-        "processor": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jax_backend": jax.default_backend(),
-    }
 
 
 def _time_batch(sim: BatchSimulator, x0: np.ndarray, u: np.ndarray, d: np.ndarray, batch: int, steps: int,

@@ -9,6 +9,8 @@ from mpc.cli._lazy import LazyGroup
 SUBCOMMANDS = {
     "plant": "mpc.cli._plant:plant",
     "bench": "mpc.cli._bench:bench",
+    "run": "mpc.cli._run:run",
+    "compare": "mpc.cli._run:compare",
 }
 
 

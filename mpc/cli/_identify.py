@@ -1,0 +1,287 @@
+"""``calmline identify`` and ``calmline bench identify``.
+
+``identify`` is a thin layer over :func:`mpc.sysid.identify`: with ``--json``
+stdout holds exactly one JSON object and progress goes to stderr; a user
+error (bad file, column, rows, option) prints one ``Error: ...`` line and
+exits with code 2.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from mpc.sysid import (
+    METHODS,
+    PROTOCOLS,
+    IdentificationError,
+    IdentifiedModel,
+    StateSpaceModel,
+    compare,
+    pem,
+    subspace,
+)
+from mpc.sysid import (
+    identify as identify_model,
+)
+
+__all__ = ["bench_identify", "identify"]
+
+
+class _UserError(click.ClickException):
+    """One-line ``Error: ...`` with exit code 2 (a usage/data error, not a crash)."""
+
+    exit_code = 2
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _table(result: IdentifiedModel) -> str:
+    d = result.details
+    lines = [
+        f"data      {d.get('source')}: estimate rows {d.get('estimate_rows')}, validate rows "
+        f"{d.get('validate_rows')}, detrend {result.detrend.protocol}",
+        f"model     {d.get('candidate')}  (method {result.method}, order {result.order}, "
+        f"dt {result.dt:g} s{'' if d.get('dt_known') else ' assumed'})",
+        f"stable    {'yes' if result.stable else 'NO'} (spectral radius "
+        f"{d.get('spectral_radius', float('nan')):.4f})",
+        "",
+        f"{'output':<16} {'fit %':>8} {'1-step fit %':>13} {'RMSE':>12}",
+    ]
+    for name in result.output_names:
+        lines.append(
+            f"{name:<16} {result.fit_percent.get(name, float('nan')):8.1f} "
+            f"{result.fit_percent_1step.get(name, float('nan')):13.1f} "
+            f"{result.rmse.get(name, float('nan')):12.4g}"
+        )
+    if result.fit_percent:
+        mean_fit = float(np.mean(list(result.fit_percent.values())))
+        lines.append(f"{'mean':<16} {mean_fit:8.1f}")
+    white = d.get("residual_whiteness")
+    xcorr = d.get("residual_input_correlation")
+    if white and xcorr:
+        lines += [
+            "",
+            f"residuals (1-step, validation): whiteness {'passed' if white['passed'] else 'failed'} "
+            f"({white['outside']}/{white['n_tested']} lags outside 99 % bounds), input "
+            f"correlation {'passed' if xcorr['passed'] else 'failed'} "
+            f"({xcorr['outside']}/{xcorr['n_tested']} outside)",
+        ]
+    lines.append("fit: free run with least-squares x0 on the validation rows (see docs/identification.md)")
+    return "\n".join(lines)
+
+
+@click.command("identify")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--inputs", required=True, help="Input columns, comma separated (e.g. c1,c2,c3).")
+@click.option("--outputs", required=True, help="Output columns, comma separated.")
+@click.option("--dt", type=float, default=None, help="Sample time in seconds.")
+@click.option("--time-column", default=None, help="Column of uniform, increasing time stamps.")
+@click.option("--estimate", required=True, metavar="START:STOP",
+              help="Estimation rows, a Python slice counted from 0 (e.g. 0:600).")
+@click.option("--validate", required=True, metavar="START:STOP",
+              help="Validation rows (never used to choose the model).")
+@click.option("--method", type=click.Choice(METHODS), default="auto", show_default=True,
+              help="auto: choose among ARX, subspace and PEM by cross-validation on the "
+                   "estimation rows.")
+@click.option("--order", default="auto", show_default=True,
+              help="State dimension N of subspace/PEM models, or 'auto'.")
+@click.option("--arx-orders", default=None, metavar="NA,NB,NK", help="Fixed ARX orders.")
+@click.option("--detrend", type=click.Choice(PROTOCOLS), default="mean", show_default=True,
+              help="mean: estimation means removed from both segments; segment-mean / "
+                   "segment-linear: each segment on its own.")
+@click.option("--feedthrough/--no-feedthrough", default=False, show_default=True,
+              help="Estimate a direct term D (physical processes: usually not).")
+@click.option("--pem-criterion", type=click.Choice(["simulation", "prediction"]),
+              default="simulation", show_default=True,
+              help="PEM criterion: free-run (output error) or one-step prediction error.")
+@click.option("--n-max", type=click.IntRange(1, 40), default=10, show_default=True,
+              help="Largest order tried by --order auto.")
+@click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=None, help="Also write the full result (matrices included) as JSON here.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def identify(
+    file: Path,
+    inputs: str,
+    outputs: str,
+    dt: float | None,
+    time_column: str | None,
+    estimate: str,
+    validate: str,
+    method: str,
+    order: str,
+    arx_orders: str | None,
+    detrend: str,
+    feedthrough: bool,
+    pem_criterion: str,
+    n_max: int,
+    save_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Identify a linear state-space model of FILE and validate it.
+
+    FILE is CSV with a header, Parquet, or white-space separated numbers
+    without a header (columns c0, c1, ...). The model is chosen on the
+    estimation rows only; the fit on the validation rows is the free-run
+    NRMSE fit with a least-squares initial state.
+    """
+
+    def log(msg: str) -> None:
+        click.echo(msg, err=True)
+
+    try:
+        result = identify_model(
+            file, inputs, outputs, estimate=estimate, validate=validate, dt=dt,
+            time_column=time_column, method=method, order=order, arx_orders=arx_orders,
+            detrend=detrend, feedthrough=feedthrough, pem_criterion=pem_criterion,
+            n_max=n_max, log=log,
+        )
+    except IdentificationError as exc:
+        raise _UserError(_one_line(str(exc))) from None
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
+        raise click.ClickException(
+            _one_line(f"identification failed ({type(exc).__name__}: {exc}); please report "
+                      "this with the command line")
+        ) from None
+    payload = result.to_dict()
+    if save_path is not None:
+        try:
+            save_path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise _UserError(_one_line(f"--save {save_path}: cannot write ({exc})")) from None
+        log(f"saved the model to {save_path}")
+    if as_json:
+        click.echo(json.dumps(payload))
+    else:
+        click.echo(_table(result))
+
+
+# --------------------------------------------------------------------------------------
+# benchmark
+
+
+def _random_system(n: int, m: int, p: int, rng: np.random.Generator) -> StateSpaceModel:
+    """Random stable real system: poles at radius 0.5-0.95, random orthogonal basis."""
+    blocks = []
+    k = 0
+    while k < n:
+        r = rng.uniform(0.5, 0.95)
+        if n - k >= 2 and rng.random() < 0.6:
+            th = rng.uniform(0.1, 1.2)
+            blocks.append(r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]))
+            k += 2
+        else:
+            blocks.append(np.array([[r * rng.choice([-1.0, 1.0])]]))
+            k += 1
+    A = np.zeros((n, n))
+    pos = 0
+    for blk in blocks:
+        s = blk.shape[0]
+        A[pos : pos + s, pos : pos + s] = blk
+        pos += s
+    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    A = Q @ A @ Q.T
+    B = rng.normal(size=(n, m))
+    C = rng.normal(size=(p, n))
+    K = 0.2 * rng.normal(size=(n, p))
+    return StateSpaceModel(A, B, C, np.zeros((p, m)), K, np.zeros(n), 1.0)
+
+
+def _machine() -> dict[str, Any]:
+    return {
+        "node": platform.node(),
+        "processor": platform.processor() or platform.machine(),
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "numpy": np.__version__,
+    }
+
+
+@click.command("identify")
+@click.option("--samples", type=click.IntRange(1000), default=100_000, show_default=True)
+@click.option("--order", type=click.IntRange(1, 30), default=6, show_default=True)
+@click.option("--inputs", "n_in", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--outputs", "n_out", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.option("--noise", type=float, default=0.1, show_default=True,
+              help="Innovation standard deviation relative to the noise-free output's.")
+@click.option("--pem-nfev", type=click.IntRange(0), default=10, show_default=True,
+              help="Residual evaluations of the PEM refinement (0 skips it).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
+def bench_identify(
+    samples: int, order: int, n_in: int, n_out: int, noise: float, pem_nfev: int, seed: int,
+    as_json: bool,
+) -> None:
+    """Time subspace identification (and a PEM refinement) on a seeded random system.
+
+    Target: the subspace step on 100,000 samples, 3 inputs x 3 outputs,
+    order 6, in at most 2 s. The times are this machine's; compare ratios
+    within one run only.
+    """
+    rng = np.random.default_rng(seed)
+    true = _random_system(order, n_in, n_out, rng)
+    u = rng.normal(size=(samples, n_in))
+    y0 = true.simulate(u)
+    e = noise * y0.std(axis=0) * rng.normal(size=y0.shape)
+    # innovation-form data: x+ = A x + B u + K e, y = C x + e
+    y = y0 + StateSpaceModel(true.A, true.K, true.C, np.eye(n_out), true.K, np.zeros(order),
+                             1.0).simulate(e)
+    t0 = time.perf_counter()
+    fit = subspace(y, u, order, method="moesp")
+    t_sub = time.perf_counter() - t0
+    model = fit.model
+    n_val = samples // 10
+    true_poles = np.sort_complex(np.linalg.eigvals(true.A))
+    est_poles = np.sort_complex(np.linalg.eigvals(model.A))
+    pole_err = float(np.max(np.abs(true_poles - est_poles)))
+    fit_sub = compare(model, y0[-n_val:], u[-n_val:]).fit_percent
+    out: dict[str, Any] = {
+        "benchmark": "subspace identification (MOESP) + PEM refinement",
+        "samples": samples, "inputs": n_in, "outputs": n_out, "order": order, "seed": seed,
+        "noise_relative": noise,
+        "horizon": fit.future,
+        "subspace_s": t_sub,
+        "subspace_target_s": 2.0,
+        "subspace_meets_target": bool(t_sub <= 2.0),
+        "pole_error_max": pole_err,
+        "fit_percent_noise_free_last_10pct": [float(v) for v in fit_sub],
+        "machine": _machine(),
+    }
+    if pem_nfev > 0:
+        t0 = time.perf_counter()
+        res = pem(model, y, u, criterion="simulation", max_nfev=pem_nfev, estimate_k=False)
+        t_pem = time.perf_counter() - t0
+        out.update({
+            "pem_s": t_pem,
+            "pem_nfev": res.nfev,
+            "pem_cost_initial": res.cost_initial,
+            "pem_cost_final": res.cost_final,
+            "pem_s_per_evaluation": t_pem / max(res.nfev, 1),
+            "fit_percent_noise_free_last_10pct_after_pem": [
+                float(v) for v in compare(res.model, y0[-n_val:], u[-n_val:]).fit_percent],
+        })
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    m = out["machine"]
+    click.echo(f"machine: {m['processor']} ({m['machine']}), {m['cpu_count']} CPUs, "
+               f"node {m['node']}, numpy {m['numpy']}")
+    click.echo(f"data: {samples} samples, {n_in} inputs x {n_out} outputs, order {order}, "
+               f"seed {seed}, noise {noise:g}")
+    click.echo(f"subspace (MOESP, f=p={fit.future}): {t_sub:.3f} s "
+               f"(target <= 2 s: {'met' if t_sub <= 2.0 else 'NOT met'}); "
+               f"max pole error {pole_err:.2e}")
+    if pem_nfev > 0:
+        click.echo(f"PEM output-error refinement: {out['pem_s']:.3f} s for {out['pem_nfev']} "
+                   f"evaluations ({out['pem_s_per_evaluation']:.3f} s each)")
