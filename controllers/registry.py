@@ -21,9 +21,16 @@ def _pid() -> Controller:
     return PidController()
 
 
+def _nmpc() -> Controller:
+    from controllers.nmpc import NmpcController
+
+    return NmpcController()
+
+
 CONTROLLERS: dict[str, Callable[[], Controller]] = {
     "recipe": _recipe,
     "pid": _pid,
+    "nmpc": _nmpc,
 }
 
 

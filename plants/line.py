@@ -431,6 +431,8 @@ class LineModel:
             + [f"zone{i}_max_film_temp_K" for i in z]
             + [f"zone{i}_film_temp_K" for i in z]
             + [f"zone{i}_residual_kg_kg" for i in z]
+            + [f"cell{j}_film_temp_K" for j in range(1, self.layout.n_cells + 1)]
+            + [f"cell{j}_critical_rate_ratio" for j in range(1, self.layout.n_cells + 1)]
         )
 
     def outputs(self, ops: ArrayOps, x: Any, u: Any, d: Any) -> Any:
@@ -482,6 +484,8 @@ class LineModel:
                 ops.segment_max(t_film, L.n_zones, c),
                 ops.take(t_film, zone_last),
                 ops.take(a["content"], zone_last),
+                t_film,
+                a["crit"],
             ]
         )
 

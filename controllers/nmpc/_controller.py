@@ -1,0 +1,228 @@
+"""``--controller nmpc``: do-mpc NMPC on the physics model.
+
+Every harness interval the estimator (EKF with disturbance states, plus the
+delayed-gauge solids filter) takes the sensor readings; every ``t_step_s``
+the controller
+
+1. solves the economic steady-state target (:mod:`controllers.nmpc._target`)
+   with the current estimates, the announced speed target and cap, and the
+   LEL limit in force: this is where speed gives way before the LEL limit does
+   and where airflow and air temperature are chosen from the drying kinetics;
+2. solves the dynamic problem (:mod:`controllers.nmpc._ocp`) from the
+   estimated state, with the announced schedule previewed over the horizon;
+3. checks the solution (solver flag and a primal feasibility check, since
+   some solvers report success on failure); on failure it falls back to the
+   previous plan's next move, and without one to the steady target's inputs
+   reached within the move limits, counting ``solver_failures`` and
+   ``fallbacks``.
+
+Manipulated variables: line speed, pump flow, per-zone nozzle velocity,
+heater power and exhaust (= make-up) air. Unannounced disturbances are never
+previewed: only the announced schedule enters the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
+from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._ocp import DynamicOcp, OcpSettings
+from controllers.nmpc._target import SteadyTarget, TargetSettings
+from mpc.harness import Command, Controller, ControllerContext, Observation
+
+__all__ = ["NmpcController"]
+
+
+class NmpcController(Controller):
+    """NMPC with an economic steady-state target, a tracking do-mpc OCP and an EKF.
+
+    Parameters
+    ----------
+    ocp : OcpSettings, optional
+        Dynamic-problem settings (``config="tuned"`` by default).
+    target : TargetSettings, optional
+        Economic-target settings.
+    disturbance_states : bool
+        Estimate the disturbance states (offset-free). ``False`` freezes them at
+        their nominal values: a deliberately degraded controller for tests.
+    force_failure_every : int
+        Test hook: declare every n-th solve failed (0 = never).
+    """
+
+    name = "nmpc"
+
+    def __init__(self, ocp: OcpSettings | None = None, target: TargetSettings | None = None, *,
+                 disturbance_states: bool = True, force_failure_every: int = 0, name: str | None = None) -> None:
+        self.ocp_settings = ocp or OcpSettings()
+        self.target_settings = target or TargetSettings()
+        self.disturbance_states = disturbance_states
+        self.force_failure_every = force_failure_every
+        if name is not None:
+            self.name = name
+
+    # ------------------------------------------------------------------
+    def reset(self, ctx: ControllerContext) -> None:
+        s = ctx.settings
+        ocp = OcpSettings(**{**self.ocp_settings.__dict__,
+                             **{k: v for k, v in s.items() if k in OcpSettings.__dataclass_fields__}})
+        tgt = TargetSettings(**{**self.target_settings.__dict__,
+                                **{k: v for k, v in s.items() if k in TargetSettings.__dataclass_fields__}})
+        self.ctx = ctx
+        self.m = m = NmpcModel(ctx.model_params, ctx.recipe)
+        L = m.layout
+        self.L = L
+        every = ocp.t_step_s / ctx.dt_s
+        if abs(every - round(every)) > 1e-9 or every < 1:
+            raise ValueError(
+                f"nmpc t_step_s = {ocp.t_step_s} must be a whole multiple of the control interval {ctx.dt_s} s"
+            )
+        self.every = round(every)
+        self.ocp_cfg = ocp
+        u_lb = ctx.input_lower.copy()
+        u_ub = ctx.input_upper.copy()
+        u_lb[L.u_nozzle] = np.maximum(u_lb[L.u_nozzle], tgt.nozzle_min_m_s)
+        self.u_lb_s = u_lb / m.u_scale
+        self.u_ub_s = u_ub / m.u_scale
+        self.rate_s = ctx.input_rate_limit * ocp.t_step_s / m.u_scale
+        self.rate_down_s = self.rate_s.copy()
+        self.rate_down_s[L.u_exhaust] = np.minimum(
+            self.rate_s[L.u_exhaust], ocp.exhaust_close_rate_m3_s2 * ocp.t_step_s / m.u_scale[L.u_exhaust]
+        )
+        spec = ctx.spec
+        self.ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                              self.u_lb_s, self.u_ub_s, ocp)
+        self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt)
+        self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
+                                  disturbance_q=4e-6 if self.disturbance_states else 0.0)
+        if not self.disturbance_states:
+            self.ekf.P[self.ekf.n :, self.ekf.n :] = 0.0
+        self.gauge = GaugeBiasFilter(ctx.model_params.coater.coater_to_gauge_m)
+        if not self.disturbance_states:
+            self.gauge.q = 0.0
+            self.gauge.var = 0.0
+        import casadi as ca
+
+        xs, us = ca.SX.sym("xs", L.n_states), ca.SX.sym("us", L.n_inputs)
+        est = ca.SX.sym("est", m.n_est)
+        cw = m.outputs_fn()(xs, us, est)[m.output_index["coat_weight_die_kg_m2"]]
+        self._cw = ca.Function("cw_sens", [xs, us, est], [cw, ca.jacobian(cw, est)[0]])
+        self.u = m.ss.u.copy()
+        self.plan: np.ndarray | None = None
+        self.plan_k = 0
+        self.k = 0
+        self.position = 0.0
+        self.solves = 0
+        self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
+        self.ocp.set_initial_guess(m.ss.x / m.x_scale, m.ss.u / m.u_scale)
+        self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
+        self.was_stopped = False
+        self.analysers_healthy = True
+
+    def _lel_limit(self, obs: Observation) -> float:
+        """The limit to plan for: a failed analyser means the 25 % limit is coming, so plan for it now."""
+        if not self.analysers_healthy:
+            return min(obs.lel_limit_frac, self.ctx.spec.lel_limit_frac)
+        return obs.lel_limit_frac
+
+    def _announced_solids(self, t_s: float) -> float:
+        val = self.ctx.model_params.coater.solids_frac_nominal
+        for t0, sol in self.ctx.schedule.batch_changes:
+            if t_s >= t0:
+                val = sol
+        return val
+
+    def _estimate(self, t_s: float) -> np.ndarray:
+        return np.r_[self._announced_solids(t_s) + self.gauge.b, self.ekf.e]
+
+    # ------------------------------------------------------------------
+    def step(self, obs: Observation) -> Command:
+        m, L, ctx = self.m, self.L, self.ctx
+        dt = ctx.dt_s
+        us_applied = obs.applied / m.u_scale
+        if self.k > 0:
+            self.position += max(float(obs.applied[L.u_speed]), 0.0) * dt
+            self.ekf.predict(us_applied, self._announced_solids(obs.t_s - dt) + self.gauge.b)
+        solids = self._announced_solids(obs.t_s) + self.gauge.b
+        self.ekf.update(us_applied, solids, obs.measurements, obs.fresh)
+        self.gauge.time_update(dt)
+        if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
+            self.gauge.inflate((0.01) ** 2)
+        est = self._estimate(obs.t_s)
+        cw, sens = self._cw(self.ekf.xs, us_applied, est)
+        self.gauge.record(self.position, float(cw), float(sens))
+        cw_meas = obs.measurements.get("coat_weight_kg_m2", np.nan)
+        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw_meas):
+            self.gauge.update(self.position, float(cw_meas))
+        k = self.k
+        self.k += 1
+
+        if obs.line_stopped:
+            self.u = self.u.copy()
+            self.u[L.u_speed] = 0.0
+            self.u[L.u_pump] = 0.0
+            self.was_stopped = True
+            self.plan = None
+            return Command(u=self.u.copy())
+        if self.was_stopped:  # restart: re-plan from the current estimate
+            self.was_stopped = False
+            k = 0
+            self.k = 1
+
+        failure = fallback = False
+        healthy = all(v for n, v in obs.healthy.items() if n.endswith("_lel_frac"))
+        health_changed = healthy != self.analysers_healthy
+        self.analysers_healthy = healthy
+        if k % self.every == 0 or health_changed:
+            failure, fallback = self._solve(obs)
+        elif self.plan is not None:
+            pass  # hold the move between NMPC steps
+        return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
+
+    def _solve(self, obs: Observation) -> tuple[bool, bool]:
+        m, L, ctx, s = self.m, self.L, self.ctx, self.ocp_cfg
+        t = obs.t_s
+        n = s.n_horizon
+        sched = ctx.schedule
+        targets = np.array([sched.target_m_s(t + j * s.t_step_s) for j in range(n + 1)])
+        # the plan's target is what it asks for: no stage runs above it (nor above the cap)
+        caps = np.array([min(sched.cap_m_s(t + j * s.t_step_s), obs.speed_cap_m_s, targets[j]) for j in range(n + 1)])
+        est = self._estimate(t)
+        u_prev_s = self.u / m.u_scale
+        fixed = {L.room_w: float(self.ekf.xs[L.room_w]), L.slurry_water: float(self.ekf.xs[L.slurry_water])}
+        xt, ut, ok_t, _ = self.target.solve(
+            est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
+            u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
+        )
+        if ok_t:
+            self.last_target = (xt, ut)
+        xt, ut = self.last_target
+        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs),
+                                cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
+        self.ocp.set_stage_bounds(u_prev_s, self.rate_s, self.rate_down_s, caps[:-1] / m.u_scale[L.u_speed])
+        self.solves += 1
+        u0, ok, plan = self.ocp.solve(self.ekf.xs)
+        if self.force_failure_every and self.solves % self.force_failure_every == 0:
+            ok = False
+        if ok:
+            self.u = u0 * m.u_scale
+            self.plan, self.plan_k = plan, 0
+            return False, False
+        # fallback 1: the previous plan's next move; 2: toward the target within the move limits
+        if self.plan is not None and self.plan_k + 1 < len(self.plan):
+            self.plan_k += 1
+            cand = self.plan[self.plan_k]
+        else:
+            self.plan = None
+            cand = ut
+        lo = np.maximum(self.u_lb_s, u_prev_s - self.rate_down_s)
+        hi = np.minimum(self.u_ub_s, u_prev_s + self.rate_s)
+        hi[L.u_speed] = min(hi[L.u_speed], caps[0] / m.u_scale[L.u_speed])
+        self.u = np.clip(cand, np.minimum(lo, hi), hi) * m.u_scale
+        self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale)
+        return True, True
+
+    def _cap_ub(self, cap: float) -> np.ndarray:
+        ub = self.u_ub_s.copy()
+        ub[self.L.u_speed] = min(ub[self.L.u_speed], cap / self.m.u_scale[self.L.u_speed])
+        return ub

@@ -1,0 +1,198 @@
+"""State and disturbance estimation for the NMPC: an EKF plus a delayed-gauge bias filter.
+
+* :class:`DisturbanceEKF`: extended Kalman filter on the controller's model,
+  discretised at the harness interval, augmented with random-walk disturbance
+  states (heat-transfer factor, per-zone heater efficiency and fan flow
+  factor) so the loop is offset-free despite plant-model mismatch (Pannocchia
+  & Rawlings 2003). It uses the sensors that report without transport delay
+  (zone air temperatures, nozzle velocities, LEL analysers or exhaust
+  humidity, exit residual (NIR) and film temperature, room RH, pump flow);
+  only fresh readings update it, so sample-and-hold sensors are not counted
+  twice, and a failed analyser simply drops out.
+* :class:`GaugeBiasFilter`: the coat-weight gauge sees web coated
+  ``coater_to_gauge_m`` of web ago (a speed-dependent delay, zero while the
+  line stands). The filter keeps, per web position, the coat weight the model
+  predicted at the die and its sensitivity to the slurry-solids estimate;
+  a reading is compared with the prediction for the web it actually sees,
+  corrected for every bias update made since (a Smith-predictor-like
+  correction, so old prediction errors are not counted twice). The state is
+  a random-walk offset of the slurry solids, whose variance is raised at an
+  announced batch change.
+
+References
+----------
+.. [PR2003] G. Pannocchia, J. B. Rawlings, "Disturbance models for offset-free
+   model-predictive control", AIChE J. 49 (2003) 426-437.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+
+import casadi as ca
+import numpy as np
+
+from controllers.nmpc._model import NmpcModel
+
+__all__ = ["DisturbanceEKF", "GaugeBiasFilter", "augmented_rank_condition"]
+
+
+class DisturbanceEKF:
+    """EKF on ``z = [xs; e]``, ``e = [htf, heater_eff (N), fan_factor (N)]`` (random walks)."""
+
+    def __init__(self, m: NmpcModel, dt_s: float, measurement_names: list[str], *,
+                 state_q: float = 1e-4, disturbance_q: float = 4e-6) -> None:
+        self.m = m
+        L = m.layout
+        self.n = L.n_states
+        self.ne = m.n_est - 1
+        nz = self.n + self.ne
+        zs = ca.SX.sym("z", nz)
+        us = ca.SX.sym("us", L.n_inputs)
+        solids = ca.SX.sym("solids")
+        est = ca.vertcat(solids, zs[self.n :])
+        F = m.scaled_step(dt_s)
+        zn = ca.vertcat(F(zs[: self.n], us, est), zs[self.n :])
+        self._F = ca.Function("ekf_F", [zs, us, solids], [zn, ca.jacobian(zn, zs)])
+        y = m.outputs_fn()(zs[: self.n], us, est)
+        ix = m.output_index
+        rows, self.names, r_diag = [], [], []
+        for name in measurement_names:
+            if name == "pump_flow_m3_s":
+                rows.append(zs[L.pump] * m.x_scale[L.pump])
+                r_diag.append((0.002 * m.ss.x[L.pump] + 1e-9) ** 2)
+            elif name in ix and name != "coat_weight_kg_m2":
+                rows.append(y[ix[name]])
+                r_diag.append(self._noise_var(name, float(m.ss.y.get(name, 1.0))))
+            else:
+                continue
+            self.names.append(name)
+        h = ca.vertcat(*rows)
+        self._H = ca.Function("ekf_H", [zs, us, solids], [h, ca.jacobian(h, zs)])
+        self.R = np.asarray(r_diag)
+        self.Q = np.diag(np.r_[np.full(self.n, state_q), np.full(self.ne, disturbance_q)])
+        self.z = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:]]
+        self.P = np.diag(np.r_[np.full(self.n, 1e-3), np.full(self.ne, 1e-3)])
+
+    @staticmethod
+    def _noise_var(name: str, typical: float) -> float:
+        """Measurement variances: sensor noise plus what the EKF does not model (lags, coarse cells)."""
+        if name.endswith("_air_temp_K"):
+            return 0.5**2
+        if name.endswith("_nozzle_velocity_m_s"):
+            return (0.05 + 0.02 * abs(typical)) ** 2
+        if name.endswith("_lel_frac"):
+            return 0.02**2  # analyser noise 0.005 plus its 15 s lag, unmodelled
+        if name.endswith("_humidity_ratio_kg_kg"):
+            return (0.05 * abs(typical) + 1e-3) ** 2
+        if name == "exit_residual_kg_kg":
+            return (0.05 * abs(typical) + 2e-4) ** 2
+        if name.endswith("_film_temp_K"):
+            return 2.0**2
+        if name == "room_rh_frac":
+            return 0.02**2
+        return (0.05 * abs(typical) + 1e-6) ** 2
+
+    @property
+    def xs(self) -> np.ndarray:
+        return self.z[: self.n]
+
+    @property
+    def e(self) -> np.ndarray:
+        return self.z[self.n :]
+
+    def predict(self, us: np.ndarray, solids: float) -> None:
+        zn, A = self._F(self.z, us, solids)
+        A = np.asarray(A)
+        self.z = np.asarray(zn).ravel()
+        self.P = A @ self.P @ A.T + self.Q
+
+    def update(self, us: np.ndarray, solids: float, meas: Mapping[str, float], fresh: Mapping[str, bool]) -> None:
+        use = [i for i, n in enumerate(self.names) if fresh.get(n, False) and np.isfinite(meas.get(n, np.nan))]
+        if not use:
+            return
+        h, H = self._H(self.z, us, solids)
+        h = np.asarray(h).ravel()[use]
+        H = np.asarray(H)[use]
+        yv = np.array([meas[self.names[i]] for i in use])
+        S = H @ self.P @ H.T + np.diag(self.R[use])
+        K = np.linalg.solve(S, H @ self.P).T
+        self.z = self.z + K @ (yv - h)
+        self.P = (np.eye(self.P.shape[0]) - K @ H) @ self.P
+        self.P = 0.5 * (self.P + self.P.T)
+        # physical bounds of the disturbance states
+        n, nz = self.n, self.m.layout.n_zones
+        self.z[n] = np.clip(self.z[n], 0.3, 3.0)
+        self.z[n + 1 : n + 1 + 2 * nz] = np.clip(self.z[n + 1 : n + 1 + 2 * nz], 0.05, 1.2)
+        L = self.m.layout
+        for blk in (L.dry_loading, L.solvent_load, L.zone_conc):
+            self.z[blk] = np.maximum(self.z[blk], 0.0)
+
+
+class GaugeBiasFilter:
+    """Random-walk offset of the slurry solids from the delayed coat-weight gauge."""
+
+    def __init__(self, gauge_m: float, *, q_per_s: float = (2e-4) ** 2, r: float = (0.004) ** 2,
+                 p0: float = (0.005) ** 2) -> None:
+        self.gauge_m = gauge_m
+        self.q = q_per_s
+        self.r_rel = r
+        self.b = 0.0
+        self.var = p0
+        self.version = 0.0
+        self._hist: deque[tuple[float, float, float, float]] = deque()
+
+    def record(self, position_m: float, cw_pred: float, sens: float) -> None:
+        """Remember the model's die coat weight for the web at ``position_m`` and its d/d(solids)."""
+        if self._hist and position_m <= self._hist[-1][0]:
+            return
+        self._hist.append((position_m, cw_pred, sens, self.b))
+        while len(self._hist) > 2 and self._hist[1][0] < position_m - self.gauge_m - 50.0:
+            self._hist.popleft()
+
+    def time_update(self, dt_s: float) -> None:
+        self.var += self.q * dt_s
+
+    def inflate(self, var: float) -> None:
+        """More uncertainty (an announced batch change)."""
+        self.var = max(self.var, var)
+
+    def update(self, position_m: float, measured: float) -> None:
+        """A gauge reading of the web that passed the die at ``position_m - gauge_m``."""
+        target = position_m - self.gauge_m
+        if len(self._hist) < 2 or target < self._hist[0][0]:
+            return
+        pos = np.array([h[0] for h in self._hist])
+        k = int(np.searchsorted(pos, target))
+        k = min(max(k, 1), len(pos) - 1)
+        p0, c0, s0, b0 = self._hist[k - 1]
+        p1, c1, s1, b1 = self._hist[k]
+        w = 0.0 if p1 == p0 else (target - p0) / (p1 - p0)
+        cw_then = c0 + w * (c1 - c0)
+        sens = s0 + w * (s1 - s0)
+        b_then = b0 + w * (b1 - b0)
+        pred = cw_then + sens * (self.b - b_then)
+        r = self.r_rel * measured**2
+        gain = self.var * sens / (sens**2 * self.var + r)
+        self.b += gain * (measured - pred)
+        self.var *= 1.0 - gain * sens
+
+
+def augmented_rank_condition(m: NmpcModel, measurement_names: list[str], dt_s: float) -> tuple[int, int]:
+    """Pannocchia-Rawlings detectability test of the disturbance-augmented model at the recipe.
+
+    Returns ``(rank, required)`` of ``[[I - A, -B_d], [C, C_d]]`` for the
+    discrete linearisation, ``required = n_x + n_d``; offset-free estimation
+    needs them equal (and ``(A, C)`` detectable).
+    """
+    ekf = DisturbanceEKF(m, dt_s, measurement_names)
+    solids = m.params.coater.solids_frac_nominal
+    us = m.ss.u / m.u_scale
+    _, J = ekf._F(ekf.z, us, solids)
+    _, H = ekf._H(ekf.z, us, solids)
+    J, H = np.asarray(J), np.asarray(H)
+    n = ekf.n
+    top = np.hstack([np.eye(n) - J[:n, :n], -J[:n, n:]])
+    M = np.vstack([top, H])
+    return int(np.linalg.matrix_rank(M, tol=1e-9 * np.abs(M).max())), n + ekf.ne

@@ -1,0 +1,133 @@
+"""The NMPC's prediction model: the one physics model, scaled, as CasADi functions and a do-mpc model.
+
+Built from :class:`plants.line.LineModel` with the controller's nominal
+parameters and coarse discretisation (no second copy of any equation).
+States and inputs are scaled to order one by the recipe's steady state
+(``x = S_x xs``, ``u = S_u us``): IPOPT converges in fewer iterations scaled,
+and DESIGN.md records that ``sqpmethod``/``qrqp`` fail unscaled.
+
+The do-mpc model is continuous (do-mpc discretises it by orthogonal
+collocation). Time-varying parameters carry everything that changes from
+one solve to the next: the estimator's disturbance estimates (slurry solids,
+heat-transfer factor, heater efficiencies, fan flow factors), the announced
+speed target, the LEL limit in force, the coat-weight target, and the
+steady-state target ``(xt, ut)`` the dynamic problem tracks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import casadi as ca
+import numpy as np
+
+from mpc.backend import ops_by_name
+from plants.line import LineModel
+from plants.params import LineParams
+from plants.simulate import n_substeps, rk4_step, stable_substep_s
+from plants.steady import OperatingPoint, SteadyState, steady_state
+
+__all__ = ["NmpcModel"]
+
+
+@dataclass
+class NmpcModel:
+    """Scaled prediction model around a recipe.
+
+    Parameters
+    ----------
+    params : LineParams
+        The controller's model parameters (nominal, coarse discretisation).
+    recipe : OperatingPoint
+        The operating point used for scaling and the initial guess.
+    outdoor_temp_K, outdoor_rh_frac : float
+        Outdoor air the model assumes (the controller does not see the weather;
+        the estimator corrects the room-humidity state from the room sensor).
+    """
+
+    params: LineParams
+    recipe: OperatingPoint
+    outdoor_temp_K: float = 293.15
+    outdoor_rh_frac: float = 0.5
+    output_index: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.line = LineModel(self.params)
+        L = self.line.layout
+        self.layout = L
+        op = OperatingPoint(**{**self.recipe.__dict__, "outdoor_temp_K": self.outdoor_temp_K,
+                               "outdoor_rh_frac": self.outdoor_rh_frac})
+        self.ss: SteadyState = steady_state(self.line, op)
+        xs = np.abs(self.ss.x)
+        self.x_scale = np.maximum(xs, 1e-6)
+        self.x_scale[L.enthalpy] = max(float(xs[L.enthalpy].max()), 1.0)
+        self.x_scale[L.zone_conc] = max(float(xs[L.zone_conc].max()), 1e-4)
+        self.x_scale[L.solvent_load] = max(float(xs[L.solvent_load].max()), 1e-4)
+        self.x_scale[L.heater] = self.params.dryer.heater_max_W / 2.0
+        self.x_scale[L.room_w] = 0.01
+        self.x_scale[L.slurry_water] = 0.01
+        self.u_scale = np.maximum(np.abs(self.ss.u), 1e-6)
+        self.u_scale[L.u_exhaust] = max(float(np.max(self.ss.u[L.u_exhaust])), 0.5)
+        self.u_scale[L.u_heater] = self.params.dryer.heater_max_W / 2.0
+        self.substep_s = stable_substep_s(self.line, self.ss.x, self.ss.u, self.ss.d)
+        self.output_index = {n: i for i, n in enumerate(self.line.output_names())}
+        self.n_est = 2 + 2 * L.n_zones  # solids, htf, heater efficiency, fan factor
+
+    # ------------------------------------------------------------------
+    def disturbance(self, est: ca.SX | ca.MX | np.ndarray) -> ca.SX | ca.MX | np.ndarray:
+        """Model disturbance vector from the estimate vector ``[solids, htf, heater_eff, fan_factor]``."""
+        n = self.layout.n_zones
+        head = [self.outdoor_temp_K, self.outdoor_rh_frac, est[0], 0.0, 0.0, est[1]]
+        if isinstance(est, ca.SX | ca.MX):
+            return ca.vertcat(*head, est[2 : 2 + n], est[2 + n : 2 + 2 * n])
+        e = np.asarray(est, float)
+        return np.r_[head, e[2 : 2 + n], e[2 + n : 2 + 2 * n]]
+
+    def nominal_estimate(self) -> np.ndarray:
+        """Estimate vector at the recipe's nominal disturbances."""
+        n = self.layout.n_zones
+        return np.r_[self.params.coater.solids_frac_nominal, 1.0, np.ones(n), np.ones(n)]
+
+    def _sym(self) -> tuple[ca.SX, ca.SX, ca.SX]:
+        L = self.layout
+        return ca.SX.sym("xs", L.n_states), ca.SX.sym("us", L.n_inputs), ca.SX.sym("est", self.n_est)
+
+    def scaled_rhs(self) -> ca.Function:
+        """``f_s(xs, us, est) = f(S_x xs, S_u us, d(est)) / S_x``."""
+        xs, us, est = self._sym()
+        ops = ops_by_name("casadi")
+        f = self.line.rhs(ops, xs * self.x_scale, us * self.u_scale, self.disturbance(est)) / self.x_scale
+        return ca.Function("f_scaled", [xs, us, est], [f])
+
+    def scaled_step(self, dt_s: float) -> ca.Function:
+        """``F(xs, us, est)``: scaled state after ``dt_s`` (RK4 with stable sub-steps)."""
+        xs, us, est = self._sym()
+        fs = self.scaled_rhs()
+        xn = rk4_step(fs, xs, us, est, dt_s, n_substeps(dt_s, self.substep_s))
+        return ca.Function("F_scaled", [xs, us, est], [xn])
+
+    def outputs_fn(self) -> ca.Function:
+        """``y(xs, us, est)``: physical outputs, ordered as the line's output names."""
+        xs, us, est = self._sym()
+        ops = ops_by_name("casadi")
+        y = self.line.outputs(ops, xs * self.x_scale, us * self.u_scale, self.disturbance(est))
+        return ca.Function("y_scaled", [xs, us, est], [y])
+
+    def do_mpc_model(self):
+        """The continuous do-mpc ``Model`` of the scaled line (see the module docstring)."""
+        import do_mpc
+
+        L = self.layout
+        model = do_mpc.model.Model("continuous", "SX")
+        xs = model.set_variable("_x", "xs", shape=(L.n_states, 1))
+        us = model.set_variable("_u", "us", shape=(L.n_inputs, 1))
+        est = model.set_variable("_tvp", "est", shape=(self.n_est, 1))
+        model.set_variable("_tvp", "xt", shape=(L.n_states, 1))
+        model.set_variable("_tvp", "ut", shape=(L.n_inputs, 1))
+        model.set_variable("_tvp", "lel_limit")
+        model.set_variable("_tvp", "cw_target")
+        model.set_variable("_tvp", "speed_target")
+        model.set_expression("y", self.outputs_fn()(xs, us, est))
+        model.set_rhs("xs", self.scaled_rhs()(xs, us, est))
+        model.setup()
+        return model

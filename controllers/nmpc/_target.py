@@ -1,0 +1,165 @@
+"""Economic steady-state target: where the line should sit, given what the estimator knows.
+
+Solves, at every NMPC step, the steady-state problem of the controller's model
+with the current disturbance estimates (Muske & Rawlings 1993 target
+calculation, here economic):
+
+    min  w_v (1 - v / v_target) + (P_heaters + P_fans) / P_ref + w_reg |u - u_prev|^2 + rho |s|_1
+    s.t. f(x, u, d_hat) = 0                       (building states fixed at their estimates)
+         coat weight at the die = target
+         LEL_i <= margin * limit in force - s      (or exhaust humidity for water)
+         residual at exit <= r_frac * USL - s
+         critical-stage rate ratio <= 0.95 - s,  film temperature <= max - 5 K - s
+         coating-window margin >= 1.1,  v <= min(target, cap),  input bounds
+
+This is where "airflow tied to drying kinetics" happens: nozzle velocity,
+air temperature (through heater power) and exhaust are chosen from the
+drying-kinetics model to hold residual solvent at its margin, the critical
+stage under its limit and the film under its maximum at the least energy;
+and where speed gives way when the LEL limit (or quality) would otherwise
+be broken. The slacks ``s`` are exact (L1) penalties so the target exists
+even when a disturbance makes the limits unreachable.
+
+Reference: K. R. Muske, J. B. Rawlings, "Model predictive control with
+linear models", AIChE J. 39 (1993) 262-287 (target calculation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import casadi as ca
+import numpy as np
+
+from controllers.nmpc._model import NmpcModel
+
+__all__ = ["SteadyTarget", "TargetSettings"]
+
+
+@dataclass(frozen=True)
+class TargetSettings:
+    """Weights and margins of the economic target (each a documented default)."""
+
+    lel_margin: float = 0.8
+    """Fraction of the LEL limit in force the steady state may use."""
+    humidity_max_kg_kg: float = 0.08
+    """Highest exhaust humidity ratio for a water dryer (keeps the drying driving force)."""
+    residual_frac_of_usl: float = 0.5
+    """Exit residual held at this fraction of its USL (over-drying is not a virtue)."""
+    critical_ratio_max: float = 0.95
+    film_margin_K: float = 5.0
+    window_margin_min: float = 1.1
+    nozzle_min_m_s: float = 8.0
+    """Lowest nozzle velocity that still floats the web (assumption)."""
+    speed_weight: float = 5.0
+    energy_ref_W: float = 5e5
+    move_weight: float = 1e-3
+    slack_weight: float = 1e3
+
+
+class SteadyTarget:
+    """The economic target problem, built once, solved warm-started at every step."""
+
+    def __init__(self, m: NmpcModel, usl_residual: float, film_max_K: float, settings: TargetSettings) -> None:
+        self.m = m
+        self.s = settings
+        L = m.layout
+        n, nu = L.n_states, L.n_inputs
+        xs = ca.SX.sym("xs", n)
+        us = ca.SX.sym("us", nu)
+        sl = ca.SX.sym("slack", 4)
+        est = ca.SX.sym("est", m.n_est)
+        par = ca.SX.sym("par", 4 + nu)  # speed target, cap, lel limit, cw target, u_prev (scaled)
+        v_tgt, v_cap, lel_lim, cw_tgt = par[0], par[1], par[2], par[3]
+        u_prev = par[4:]
+        f = m.scaled_rhs()(xs, us, est)
+        y = m.outputs_fn()(xs, us, est)
+        ix = m.output_index
+        free = [i for i in range(n) if i not in (L.room_w, L.slurry_water)]
+        v = us[L.u_speed] * m.u_scale[L.u_speed]
+        power = y[ix["dryer_power_W"]]
+        flammable = m.params.solvent.lel_vol_frac > 0
+        g, lbg, ubg = [f[free]], [np.zeros(len(free))], [np.zeros(len(free))]
+        g.append(y[ix["coat_weight_die_kg_m2"]] / cw_tgt - 1.0)
+        lbg.append([0.0])
+        ubg.append([0.0])
+        for i in range(1, L.n_zones + 1):
+            if flammable:
+                g.append(y[ix[f"zone{i}_lel_frac"]] / lel_lim - sl[0])
+                ubg.append([settings.lel_margin])
+            else:
+                g.append(y[ix[f"zone{i}_humidity_ratio_kg_kg"]] / settings.humidity_max_kg_kg - sl[0])
+                ubg.append([1.0])
+            lbg.append([-np.inf])
+        g.append(y[ix["exit_residual_kg_kg"]] / usl_residual - sl[1])
+        lbg.append([-np.inf])
+        ubg.append([settings.residual_frac_of_usl])
+        cells = range(1, L.n_cells + 1)
+        # per-cell constraints: smooth, unlike the max over cells
+        g.append(ca.vertcat(*[y[ix[f"cell{j}_critical_rate_ratio"]] for j in cells]) - sl[2])
+        lbg.append(np.full(L.n_cells, -np.inf))
+        ubg.append(np.full(L.n_cells, settings.critical_ratio_max))
+        film = ca.vertcat(*[y[ix[f"cell{j}_film_temp_K"]] for j in cells])
+        g.append((film - (film_max_K - settings.film_margin_K)) / 10.0 - sl[3])
+        lbg.append(np.full(L.n_cells, -np.inf))
+        ubg.append(np.zeros(L.n_cells))
+        g.append(y[ix["coating_window_margin"]])
+        lbg.append([settings.window_margin_min])
+        ubg.append([np.inf])
+        g.append(v - v_tgt)
+        lbg.append([-np.inf])
+        ubg.append([0.0])
+        g.append(v - v_cap)
+        lbg.append([-np.inf])
+        ubg.append([0.0])
+        obj = (
+            settings.speed_weight * (1.0 - v / v_tgt)
+            + power / settings.energy_ref_W
+            + settings.move_weight * ca.sumsqr(us - u_prev)
+            + settings.slack_weight * ca.sum1(sl)
+        )
+        z = ca.vertcat(xs, us, sl)
+        self.n, self.nu = n, nu
+        self._g_bounds = (np.concatenate([np.ravel(a) for a in lbg]), np.concatenate([np.ravel(a) for a in ubg]))
+        nlp = {"x": z, "f": obj, "g": ca.vertcat(*g), "p": ca.vertcat(est, par)}
+        opts = {
+            "ipopt.print_level": 0,
+            "print_time": False,
+            "ipopt.sb": "yes",
+            "ipopt.max_iter": 200,
+            "ipopt.tol": 1e-7,
+            "ipopt.mu_strategy": "adaptive",
+        }
+        self.solver = ca.nlpsol("steady_target", "ipopt", nlp, opts)
+        self.z = np.r_[m.ss.x / m.x_scale, m.ss.u / m.u_scale, np.zeros(4)]
+        self.lam_g = None
+        self.lam_x = None
+
+    def bounds(self, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+        """Variable bounds: states free (building states fixed), inputs in [u_lb, u_ub] (scaled), slacks >= 0."""
+        m, L = self.m, self.m.layout
+        lbx = np.r_[np.full(self.n, -np.inf), u_lb, np.zeros(4)]
+        ubx = np.r_[np.full(self.n, np.inf), u_ub, np.full(4, np.inf)]
+        lbx[L.dry_loading] = 0.0
+        lbx[L.solvent_load] = 0.0
+        lbx[: self.n][L.nozzle] = self.s.nozzle_min_m_s / m.x_scale[L.nozzle]
+        for i, val in x_fixed.items():
+            lbx[i] = ubx[i] = val
+        nz = slice(self.n + L.u_nozzle.start, self.n + L.u_nozzle.stop)
+        lbx[nz] = np.maximum(lbx[nz], self.s.nozzle_min_m_s / m.u_scale[L.u_nozzle])
+        return lbx, ubx
+
+    def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
+              u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float]
+              ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+        """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target."""
+        lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
+        p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, u_prev_s]
+        z0 = np.clip(self.z, lbx, ubx)
+        kw = {"x0": z0, "p": p, "lbx": lbx, "ubx": ubx, "lbg": self._g_bounds[0], "ubg": self._g_bounds[1]}
+        r = self.solver(**kw)
+        ok = bool(self.solver.stats()["success"])
+        z = np.asarray(r["x"]).ravel()
+        if ok and np.all(np.isfinite(z)):
+            self.z = z
+        return self.z[: self.n], self.z[self.n : self.n + self.nu], ok, self.z[self.n + self.nu :]
