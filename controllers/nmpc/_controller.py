@@ -118,6 +118,8 @@ class NmpcController(Controller):
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
         self.was_stopped = False
         self.analysers_healthy = True
+        self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
+        self.target_key: tuple[float, float, float] | None = None
 
     def _lel_limit(self, obs: Observation) -> float:
         """The limit to plan for: a failed analyser means the 25 % limit is coming, so plan for it now."""
@@ -190,12 +192,15 @@ class NmpcController(Controller):
         est = self._estimate(t)
         u_prev_s = self.u / m.u_scale
         fixed = {L.room_w: float(self.ekf.xs[L.room_w]), L.slurry_water: float(self.ekf.xs[L.slurry_water])}
-        xt, ut, ok_t, _ = self.target.solve(
-            est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
-            u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
-        )
-        if ok_t:
-            self.last_target = (xt, ut)
+        key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), self._lel_limit(obs))
+        if self.solves % self.target_every == 0 or key != self.target_key:
+            self.target_key = key
+            xt, ut, ok_t, _ = self.target.solve(
+                est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
+                u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
+            )
+            if ok_t:
+                self.last_target = (xt, ut)
         xt, ut = self.last_target
         self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)

@@ -55,6 +55,10 @@ class DisturbanceEKF:
         F = m.scaled_step(dt_s)
         zn = ca.vertcat(F(zs[: self.n], us, est), zs[self.n :])
         self._F = ca.Function("ekf_F", [zs, us, solids], [zn, ca.jacobian(zn, zs)])
+        self._F0 = ca.Function("ekf_F0", [zs, us, solids], [zn])
+        self.jacobian_every = 5
+        self._A: np.ndarray | None = None
+        self._calls = 0
         y = m.outputs_fn()(zs[: self.n], us, est)
         ix = m.output_index
         rows, self.names, r_diag = [], [], []
@@ -103,8 +107,14 @@ class DisturbanceEKF:
         return self.z[self.n :]
 
     def predict(self, us: np.ndarray, solids: float) -> None:
-        zn, A = self._F(self.z, us, solids)
-        A = np.asarray(A)
+        """Time update; the Jacobian is refreshed every ``jacobian_every`` calls (it changes slowly)."""
+        if self._A is None or self._calls % self.jacobian_every == 0:
+            zn, A = self._F(self.z, us, solids)
+            self._A = np.asarray(A)
+        else:
+            zn = self._F0(self.z, us, solids)
+        self._calls += 1
+        A = self._A
         self.z = np.asarray(zn).ravel()
         self.P = A @ self.P @ A.T + self.Q
 

@@ -55,6 +55,8 @@ class TargetSettings:
     energy_ref_W: float = 5e5
     move_weight: float = 1e-3
     slack_weight: float = 1e3
+    every_s: float = 60.0
+    """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
 
 
 class SteadyTarget:
@@ -162,4 +164,8 @@ class SteadyTarget:
         z = np.asarray(r["x"]).ravel()
         if ok and np.all(np.isfinite(z)):
             self.z = z
+            self.lam_x = np.asarray(r["lam_x"]).ravel()
+            self.lam_g = np.asarray(r["lam_g"]).ravel()
+        else:
+            self.lam_x = self.lam_g = None
         return self.z[: self.n], self.z[self.n : self.n + self.nu], ok, self.z[self.n + self.nu :]

@@ -9,6 +9,7 @@ from mpc.cli._lazy import LazyGroup
 BENCHES = {
     "plant": "mpc.cli._bench_plant:bench_plant",
     "harness": "mpc.cli._bench_harness:bench_harness",
+    "nmpc": "mpc.cli._bench_nmpc:bench_nmpc",
 }
 
 

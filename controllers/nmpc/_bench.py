@@ -1,0 +1,99 @@
+"""``calmline bench nmpc``: do-mpc defaults against the tuned NMPC on the reference problem.
+
+Reference problem (DESIGN.md): the cathode preset's controller model in
+``scenarios/nmc_nmp_nominal.toml`` (4 zones x 2 cells: 43 states, 14 inputs),
+the NMPC step of that scenario's controller (20 s) and a horizon of 6 steps
+(120 s, longer than the film's 96 s residence in the dryer at nominal speed).
+Both configurations solve the *same* sequence of problems: the economic
+target at nominal conditions, and initial states from a seeded perturbation
+of the recipe's steady state (each solve warm-started from the previous one,
+as in closed loop). Only the solve is timed (``make_step``).
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mpc.machine import machine_info
+
+__all__ = ["bench_nmpc"]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def bench_nmpc(n_solves: int = 30, seed: int = 0) -> dict[str, Any]:
+    """Median and p95 solve times of the default and tuned configurations, and their ratio."""
+    from controllers.nmpc._model import NmpcModel
+    from controllers.nmpc._ocp import DynamicOcp, OcpSettings
+    from controllers.nmpc._target import SteadyTarget, TargetSettings
+    from mpc.scenario import build_setup, load_scenario
+
+    warnings.filterwarnings("ignore", category=UserWarning, module="do_mpc")
+    setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
+    spec = setup.scenario.spec
+    m = NmpcModel(setup.model_params, setup.recipe)
+    L = m.layout
+    lo = np.array([s.lower for s in setup.actuator_specs]) / m.u_scale
+    hi = np.array([s.upper for s in setup.actuator_specs]) / m.u_scale
+    lo[L.u_nozzle] = np.maximum(lo[L.u_nozzle], TargetSettings().nozzle_min_m_s / m.u_scale[L.u_nozzle])
+    target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, TargetSettings())
+    fixed = {L.room_w: m.ss.x[L.room_w] / m.x_scale[L.room_w],
+             L.slurry_water: m.ss.x[L.slurry_water] / m.x_scale[L.slurry_water]}
+    xt, ut, ok, _ = target.solve(m.nominal_estimate(), 0.5, 0.6, 0.5, spec.coat_weight_target_kg_m2,
+                                 m.ss.u / m.u_scale, lo, hi, fixed)
+    if not ok:
+        raise RuntimeError("the steady-state target of the reference problem did not solve")
+    rng = np.random.default_rng(seed)
+    x0s = [xt * (1.0 + 0.02 * rng.standard_normal(xt.size)) for _ in range(n_solves)]
+    out: dict[str, Any] = {}
+    for config in ("default", "tuned"):
+        s = OcpSettings(config=config)
+        t0 = time.perf_counter()
+        ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                         lo, hi, s)
+        setup_s = time.perf_counter() - t0
+        ocp.set_parameters(est=m.nominal_estimate(), xt=xt, ut=ut, lel_limit=0.5,
+                           cw_target=spec.coat_weight_target_kg_m2,
+                           speed_target=np.full(s.n_horizon + 1, 0.5))
+        ocp.set_initial_guess(xt, ut)
+        times, success, iters = [], 0, []
+        for x0 in x0s:
+            t0 = time.perf_counter()
+            _, good, _ = ocp.solve(x0)
+            times.append((time.perf_counter() - t0) * 1e3)
+            success += int(good)
+            iters.append(int(ocp.mpc.solver_stats.get("iter_count", -1)))
+        out[config] = {
+            "median_ms": float(np.median(times)),
+            "p95_ms": float(np.percentile(times, 95)),
+            "success": success,
+            "iterations_median": float(np.median(iters)),
+            "setup_s": setup_s,
+            "n_nlp_variables": int(ocp.mpc.nlp["x"].shape[0]),
+            "collocation_deg": 2 if config == "default" else 1,
+        }
+    d, t = out["default"], out["tuned"]
+    return {
+        "problem": "nmc_nmp controller model, scenarios/nmc_nmp_nominal.toml",
+        "n_states": L.n_states,
+        "n_inputs": L.n_inputs,
+        "horizon": OcpSettings().n_horizon,
+        "t_step_s": OcpSettings().t_step_s,
+        "horizon_s": OcpSettings().n_horizon * OcpSettings().t_step_s,
+        "residence_s_at_nominal": m.line.dryer_length_m / setup.recipe.speed_m_s,
+        "n_solves": n_solves,
+        "default_median_ms": d["median_ms"],
+        "default_p95_ms": d["p95_ms"],
+        "tuned_median_ms": t["median_ms"],
+        "tuned_p95_ms": t["p95_ms"],
+        "speedup": d["median_ms"] / t["median_ms"],
+        "default": d,
+        "tuned": t,
+        "targets": {"tuned_median_ms": 15.0, "speedup": 3.0},
+        "machine": machine_info(),
+    }

@@ -1,0 +1,94 @@
+"""Regenerate the results table: every shipped scenario, recipe vs PID vs NMPC, at its own duration.
+
+Run from the repository root:
+
+    python scenarios/results_table.py --out runs/results --markdown docs/results.md
+
+Each scenario is compared with :func:`mpc.runner.compare_scenario` (identical
+disturbances, mismatch and seeds per controller); the full reports land in
+``--out``; the markdown table (headline KPIs per scenario and controller, and
+the NMPC's targets with a verdict) is written to ``--markdown``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from mpc.runner import compare_scenario
+
+ROOT = Path(__file__).resolve().parents[1]
+COLUMNS = [
+    ("coat_weight_cpk", "CW Cpk", "{:.2f}"),
+    ("residual_solvent_cpk", "RS Cpk", "{:.2f}"),
+    ("energy_kwh_per_kwh_cell", "kWh/kWh cell", "{:.3f}"),
+    ("energy_kwh_per_m2", "kWh/m2", "{:.4f}"),
+    ("resistance_proxy_cv", "R-proxy CV", "{:.4f}"),
+    ("throughput_m2_h", "good m2/h", "{:.0f}"),
+    ("scrap_m", "scrap m", "{:.0f}"),
+    ("max_lel_fraction", "max LEL", "{:.3f}"),
+    ("time_above_lel_limit_s", "s above LEL limit", "{:.0f}"),
+    ("solver_failures", "solver failures", "{:.0f}"),
+]
+
+
+def verdicts(t: pd.DataFrame) -> list[str]:
+    """The NMPC targets of issue 4, checked on one scenario's comparison table."""
+    if "nmpc" not in t.columns:
+        return []
+    n, r = t["nmpc"], t["recipe"]
+    out = []
+    out.append("LEL ok" if n["time_above_lel_limit_s"] == 0 else "LEL EXCEEDED")
+    out.append("CW Cpk ok" if n["coat_weight_cpk"] >= 1.33 else "CW Cpk < 1.33")
+    out.append("RS Cpk ok" if n["residual_solvent_cpk"] >= 1.33 else "RS Cpk < 1.33")
+    out.append("energy < recipe" if n["energy_kwh_per_m2"] < r["energy_kwh_per_m2"] else "energy >= recipe")
+    out.append("throughput ok" if n["throughput_m2_h"] >= 0.99 * r["throughput_m2_h"] else "throughput < 99 % recipe")
+    out.append("CV < recipe" if n["resistance_proxy_cv"] < r["resistance_proxy_cv"] else "CV >= recipe")
+    if "pid" in t.columns:
+        p = t["pid"]
+        out.append("CW Cpk >= pid" if n["coat_weight_cpk"] >= p["coat_weight_cpk"] else "CW Cpk < pid")
+        out.append("energy <= pid" if n["energy_kwh_per_m2"] <= p["energy_kwh_per_m2"] else "energy > pid")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default="runs/results", help="directory for the comparison reports")
+    ap.add_argument("--markdown", default=None, help="write the markdown table here")
+    ap.add_argument("--controllers", default="recipe,pid,nmpc")
+    ap.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
+    ap.add_argument("--force", action="store_true")
+    args = ap.parse_args()
+    ctrls = args.controllers.split(",")
+    paths = sorted((ROOT / "scenarios").glob("*.toml"))
+    if args.scenarios:
+        keep = set(args.scenarios.split(","))
+        paths = [p for p in paths if p.stem in keep]
+    lines = [
+        "| scenario | controller | " + " | ".join(c[1] for c in COLUMNS) + " |",
+        "|---|---|" + "---|" * len(COLUMNS),
+    ]
+    notes = []
+    t0 = time.time()
+    for path in paths:
+        table = compare_scenario(path, ctrls, Path(args.out) / path.stem, force=args.force, progress=True)
+        for c in ctrls:
+            vals = [fmt.format(float(table.loc[key, c])) for key, _, fmt in COLUMNS]
+            lines.append(f"| {path.stem} | {c} | " + " | ".join(vals) + " |")
+        v = verdicts(table)
+        if v:
+            notes.append(f"- {path.stem}: " + ", ".join(v))
+        print(f"{path.stem} done ({time.time() - t0:.0f} s)", flush=True)
+    text = "\n".join(lines) + "\n\nNMPC targets per scenario:\n\n" + "\n".join(notes) + "\n"
+    text += f"\nMeasured on {platform.machine()} ({platform.processor() or 'cpu'}), total {time.time() - t0:.0f} s.\n"
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
