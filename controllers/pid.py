@@ -6,7 +6,8 @@
   transport delay in the tuning (``L_gauge / v`` plus half a scan);
 * exhaust: per zone, PI on the zone's LEL fraction (NMP) at a set point
   ``lel_setpoint_of_limit`` (default 0.6) of the limit in force, or on the
-  exhaust humidity ratio (water, set point ``humidity_setpoint_kg_kg``); a zone
+  exhaust humidity ratio (water, set point ``humidity_setpoint_kg_kg``, by default each
+  zone's humidity at the recipe's steady state); a zone
   whose analyser has failed falls back to at least the recipe's exhaust.
 
 Every loop is tuned by SIMC (Skogestad 2003) from step tests on the
@@ -52,7 +53,12 @@ class PidController(Controller):
         # exhaust loops
         self.flammable = p.solvent.lel_vol_frac > 0
         self.lel_sp = float(s.get("lel_setpoint_of_limit", 0.6))
-        self.hum_sp = float(s.get("humidity_setpoint_kg_kg", 0.06))
+        # water: hold each zone's exhaust humidity where the recipe runs it (unless a set point is given)
+        if "humidity_setpoint_kg_kg" in s:
+            self.hum_sp = np.full(layout.n_zones, float(s["humidity_setpoint_kg_kg"]))
+        else:
+            self.hum_sp = np.array([self.rp.ss.y[f"zone{i}_humidity_ratio_kg_kg"]
+                                    for i in range(1, layout.n_zones + 1)])
         sensor_delay = float(s.get("analyser_delay_s", 12.5))
         self.ex_loops: list[PI] = []
         self.ex_models: list[Fopdt] = []
@@ -104,7 +110,7 @@ class PidController(Controller):
             name = f"zone{i + 1}_lel_frac" if self.flammable else f"zone{i + 1}_humidity_ratio_kg_kg"
             y = obs.measurements.get(name, np.nan)
             ok = obs.healthy.get(name, True) and np.isfinite(y)
-            sp = self.lel_sp * obs.lel_limit_frac if self.flammable else self.hum_sp
+            sp = self.lel_sp * obs.lel_limit_frac if self.flammable else self.hum_sp[i]
             if ok:
                 ex[i] = loop.update(sp - y, self.ctx.dt_s)
             else:
