@@ -11,6 +11,7 @@ SUBCOMMANDS = {
     "bench": "mpc.cli._bench:bench",
     "run": "mpc.cli._run:run",
     "compare": "mpc.cli._run:compare",
+    "identify": "mpc.cli._identify:identify",
 }
 
 
