@@ -107,6 +107,10 @@ class NmpcController(Controller):
         est = ca.SX.sym("est", m.n_est)
         cw = m.outputs_fn()(xs, us, est)[m.output_index["coat_weight_die_kg_m2"]]
         self._cw = ca.Function("cw_sens", [xs, us, est], [cw, ca.jacobian(cw, est)[0]])
+        self._y = m.outputs_fn()
+        self.flammable = ctx.model_params.solvent.lel_vol_frac > 0
+        self.lel_bias = np.zeros(L.n_zones)
+        self.lel_bias_tau_s = 60.0
         self.u = m.ss.u.copy()
         self.plan: np.ndarray | None = None
         self.plan_k = 0
@@ -120,6 +124,25 @@ class NmpcController(Controller):
         self.analysers_healthy = True
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
         self.target_key: tuple[float, float, float] | None = None
+
+    def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
+        """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
+
+        The coarse model cannot place every gram of evaporation in the right
+        zone; the bias moves each zone's LEL constraint by what its analyser
+        says the model misses (a failed analyser keeps its last bias).
+        """
+        if not self.flammable:
+            return
+        y = np.asarray(self._y(self.ekf.xs, us, est)).ravel()
+        alpha = self.ctx.dt_s / (self.lel_bias_tau_s + self.ctx.dt_s)
+        for i in range(self.L.n_zones):
+            name = f"zone{i + 1}_lel_frac"
+            meas = obs.measurements.get(name, np.nan)
+            if obs.fresh.get(name, False) and obs.healthy.get(name, True) and np.isfinite(meas):
+                err = float(meas) - float(y[self.m.output_index[name]])
+                self.lel_bias[i] += alpha * (err - self.lel_bias[i])
+        np.clip(self.lel_bias, -0.1, 0.2, out=self.lel_bias)
 
     def _lel_limit(self, obs: Observation) -> float:
         """The limit to plan for: a failed analyser means the 25 % limit is coming, so plan for it now."""
@@ -151,6 +174,7 @@ class NmpcController(Controller):
         if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
             self.gauge.inflate((0.01) ** 2)
         est = self._estimate(obs.t_s)
+        self._update_lel_bias(obs, us_applied, est)
         cw, sens = self._cw(self.ekf.xs, us_applied, est)
         self.gauge.record(self.position, float(cw), float(sens))
         cw_meas = obs.measurements.get("coat_weight_kg_m2", np.nan)
@@ -198,11 +222,12 @@ class NmpcController(Controller):
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
+                lel_bias=self.lel_bias,
             )
             if ok_t:
                 self.last_target = (xt, ut)
         xt, ut = self.last_target
-        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs),
+        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs), lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         self.ocp.set_stage_bounds(u_prev_s, self.rate_s, self.rate_down_s, caps[:-1] / m.u_scale[L.u_speed])
         self.solves += 1

@@ -143,7 +143,7 @@ class DisturbanceEKF:
 class GaugeBiasFilter:
     """Random-walk offset of the slurry solids from the delayed coat-weight gauge."""
 
-    def __init__(self, gauge_m: float, *, q_per_s: float = (2e-4) ** 2, r: float = (0.004) ** 2,
+    def __init__(self, gauge_m: float, *, q_per_s: float = (5e-5) ** 2, r: float = (0.005) ** 2,
                  p0: float = (0.005) ** 2) -> None:
         self.gauge_m = gauge_m
         self.q = q_per_s

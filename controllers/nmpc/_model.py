@@ -127,6 +127,7 @@ class NmpcModel:
         model.set_variable("_tvp", "lel_limit")
         model.set_variable("_tvp", "cw_target")
         model.set_variable("_tvp", "speed_target")
+        model.set_variable("_tvp", "lel_bias", shape=(L.n_zones, 1))
         model.set_expression("y", self.outputs_fn()(xs, us, est))
         model.set_rhs("xs", self.scaled_rhs()(xs, us, est))
         model.setup()

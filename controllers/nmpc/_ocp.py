@@ -50,9 +50,11 @@ class OcpSettings:
     humidity_max_kg_kg: float = 0.09
     film_margin_K: float = 2.0
     window_margin_min: float = 1.05
-    state_weight: float = 1.0
-    input_weight: float = 0.1
-    coat_weight_weight: float = 1.0
+    state_weight: float = 0.1
+    input_weight: float = 1.0
+    speed_weight: float = 1e4
+    """Weight on (v / v_target - 1)^2: speed stays at the plan unless a constraint needs it lower."""
+    coat_weight_weight: float = 10.0
     terminal_weight: float = 10.0
     move_weight: float = 0.5
     soft_penalty: float = 1e3
@@ -89,13 +91,14 @@ class DynamicOcp:
             s.state_weight * ca.sumsqr(xs - tv["xt"])
             + s.input_weight * ca.sumsqr(us - tv["ut"])
             + s.coat_weight_weight * ((cw / tv["cw_target"] - 1.0) / cw_tol_frac) ** 2
+            + s.speed_weight * (us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0) ** 2
         )
         mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs - tv["xt"]))
         mpc.set_rterm(us=np.full(L.n_inputs, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
         for i in range(1, L.n_zones + 1):
             if flammable:
-                expr = y[ix[f"zone{i}_lel_frac"]] / tv["lel_limit"] - s.lel_margin
+                expr = (y[ix[f"zone{i}_lel_frac"]] + tv["lel_bias"][i - 1]) / tv["lel_limit"] - s.lel_margin
             else:
                 expr = y[ix[f"zone{i}_humidity_ratio_kg_kg"]] / s.humidity_max_kg_kg - 1.0
             mpc.set_nl_cons(f"zone{i}_limit", expr, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
@@ -118,6 +121,7 @@ class DynamicOcp:
             "lel_limit": 0.25,
             "cw_target": m.recipe.coat_weight_kg_m2,
             "speed_target": np.full(s.n_horizon + 1, m.recipe.speed_m_s),
+            "lel_bias": np.zeros(L.n_zones),
         }
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
@@ -147,7 +151,7 @@ class DynamicOcp:
     def _tvp_fun(self, t_now: float):
         v = self._tvp_values
         for k in range(self.s.n_horizon + 1):
-            for name in ("est", "xt", "ut", "lel_limit", "cw_target"):
+            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "lel_bias"):
                 self._tvp["_tvp", k, name] = v[name]
             self._tvp["_tvp", k, "speed_target"] = v["speed_target"][k]
         return self._tvp

@@ -71,9 +71,12 @@ class SteadyTarget:
         us = ca.SX.sym("us", nu)
         sl = ca.SX.sym("slack", 4)
         est = ca.SX.sym("est", m.n_est)
-        par = ca.SX.sym("par", 4 + nu)  # speed target, cap, lel limit, cw target, u_prev (scaled)
+        nz = L.n_zones
+        # speed target, cap, lel limit, cw target, per-zone LEL bias, u_prev (scaled)
+        par = ca.SX.sym("par", 4 + nz + nu)
         v_tgt, v_cap, lel_lim, cw_tgt = par[0], par[1], par[2], par[3]
-        u_prev = par[4:]
+        lel_bias = par[4 : 4 + nz]
+        u_prev = par[4 + nz :]
         f = m.scaled_rhs()(xs, us, est)
         y = m.outputs_fn()(xs, us, est)
         ix = m.output_index
@@ -87,7 +90,7 @@ class SteadyTarget:
         ubg.append([0.0])
         for i in range(1, L.n_zones + 1):
             if flammable:
-                g.append(y[ix[f"zone{i}_lel_frac"]] / lel_lim - sl[0])
+                g.append((y[ix[f"zone{i}_lel_frac"]] + lel_bias[i - 1]) / lel_lim - sl[0])
                 ubg.append([settings.lel_margin])
             else:
                 g.append(y[ix[f"zone{i}_humidity_ratio_kg_kg"]] / settings.humidity_max_kg_kg - sl[0])
@@ -152,11 +155,12 @@ class SteadyTarget:
         return lbx, ubx
 
     def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
-              u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float]
-              ) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+              u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float],
+              lel_bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
         """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target."""
         lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
-        p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, u_prev_s]
+        bias = np.zeros(self.m.layout.n_zones) if lel_bias is None else np.asarray(lel_bias, float)
+        p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, bias, u_prev_s]
         z0 = np.clip(self.z, lbx, ubx)
         kw = {"x0": z0, "p": p, "lbx": lbx, "ubx": ubx, "lbg": self._g_bounds[0], "ubg": self._g_bounds[1]}
         r = self.solver(**kw)
