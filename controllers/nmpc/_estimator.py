@@ -75,9 +75,17 @@ class DisturbanceEKF:
         h = ca.vertcat(*rows)
         self._H = ca.Function("ekf_H", [zs, us, solids], [h, ca.jacobian(h, zs)])
         self.R = np.asarray(r_diag)
-        self.Q = np.diag(np.r_[np.full(self.n, state_q), np.full(self.ne, disturbance_q)])
+        q = np.full(self.n, state_q)
+        # Unmeasured and transported-only states follow the model: slurry water has no sensor
+        # (its effect on coat weight belongs to the gauge's solids filter) and the dry loading in
+        # the cells is what the die laid; process noise there would only let them drift.
+        q[L.slurry_water] = 0.0
+        q[L.dry_loading] = 1e-3 * state_q
+        self.Q = np.diag(np.r_[q, np.full(self.ne, disturbance_q)])
         self.z = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:]]
-        self.P = np.diag(np.r_[np.full(self.n, 1e-3), np.full(self.ne, 1e-3)])
+        p0 = np.full(self.n, 1e-3)
+        p0[L.slurry_water] = 0.0
+        self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3)])
 
     @staticmethod
     def _noise_var(name: str, typical: float) -> float:
