@@ -12,6 +12,8 @@ SUBCOMMANDS = {
     "run": "mpc.cli._run:run",
     "compare": "mpc.cli._run:compare",
     "identify": "mpc.cli._identify:identify",
+    "replay": "mpc.cli._replay:replay",
+    "regress": "mpc.cli._regress:regress",
 }
 
 
