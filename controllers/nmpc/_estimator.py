@@ -81,6 +81,7 @@ class DisturbanceEKF:
         # the cells is what the die laid; process noise there would only let them drift.
         q[L.slurry_water] = 0.0
         q[L.dry_loading] = 1e-3 * state_q
+        q[L.pump] = 1e-3 * state_q  # the pump follows its command; the flow meter is noisier than the lag
         self.Q = np.diag(np.r_[q, np.full(self.ne, disturbance_q)])
         self.z = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:]]
         p0 = np.full(self.n, 1e-3)
