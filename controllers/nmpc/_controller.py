@@ -124,6 +124,9 @@ class NmpcController(Controller):
         self.analysers_healthy = True
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
         self.target_key: tuple[float, float, float] | None = None
+        self.recipe_exhaust = np.asarray(ctx.recipe.exhaust_m3_s, float)
+        self.restart_guard_s = float(s.get("restart_guard_s", 600.0))
+        self.guard_until = -np.inf
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
         """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
@@ -184,25 +187,35 @@ class NmpcController(Controller):
         self.k += 1
 
         if obs.line_stopped:
+            # a standing line: no web, no pump; exhaust at least the recipe's, ready for the restart
             self.u = self.u.copy()
             self.u[L.u_speed] = 0.0
             self.u[L.u_pump] = 0.0
+            self.u[L.u_exhaust] = np.maximum(self.u[L.u_exhaust], self.recipe_exhaust)
             self.was_stopped = True
             self.plan = None
             return Command(u=self.u.copy())
-        if self.was_stopped:  # restart: re-plan from the current estimate
+        if self.was_stopped:  # restart: the start-up recipe first (below), then the NMPC re-plans
             self.was_stopped = False
-            k = 0
-            self.k = 1
+            self.guard_until = obs.t_s + self.restart_guard_s
+            self.ocp.set_initial_guess(self.ekf.xs, self.m.ss.u / self.m.u_scale)
 
         failure = fallback = False
+        if obs.t_s < self.guard_until:
+            # restart: run the recipe's steady-state inputs (the line's start-up recipe) while the
+            # estimator catches up with a film that stood in the dryer; then hand back to the NMPC
+            speed = min(obs.speed_target_m_s, obs.speed_cap_m_s)
+            self.u = self.m.ss.u.copy()
+            self.u[L.u_speed] = speed
+            self.u[L.u_pump] = self.m.ss.u[L.u_pump] * speed / self.m.ss.u[L.u_speed]
+            self.plan = None
+            self.k = 0
+            return Command(u=self.u.copy())
         healthy = all(v for n, v in obs.healthy.items() if n.endswith("_lel_frac"))
         health_changed = healthy != self.analysers_healthy
         self.analysers_healthy = healthy
         if k % self.every == 0 or health_changed:
             failure, fallback = self._solve(obs)
-        elif self.plan is not None:
-            pass  # hold the move between NMPC steps
         return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
 
     def _solve(self, obs: Observation) -> tuple[bool, bool]:
