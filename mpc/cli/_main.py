@@ -14,6 +14,7 @@ SUBCOMMANDS = {
     "identify": "mpc.cli._identify:identify",
     "replay": "mpc.cli._replay:replay",
     "regress": "mpc.cli._regress:regress",
+    "steptest": "mpc.cli._steptest:steptest",
 }
 
 

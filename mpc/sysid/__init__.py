@@ -26,6 +26,7 @@ from __future__ import annotations
 from mpc.sysid._api import identify, validate_model
 from mpc.sysid._arx import ArxOrders, arx, arx_to_state_space, parse_arx_orders
 from mpc.sysid._data import Dataset, load_dataset, parse_slice, resample, select_signals
+from mpc.sysid._design import GbnChannel, gbn_schedule
 from mpc.sysid._detrend import (
     PROTOCOLS,
     DetrendInfo,
@@ -75,6 +76,7 @@ __all__ = [
     "CorrelationTest",
     "Dataset",
     "DetrendInfo",
+    "GbnChannel",
     "IdentificationError",
     "IdentifiedModel",
     "PemResult",
@@ -96,6 +98,7 @@ __all__ = [
     "estimate_kalman_gain",
     "estimate_x0",
     "fit_percent",
+    "gbn_schedule",
     "identify",
     "kalman_gain",
     "kstep_fit",

@@ -1,0 +1,151 @@
+"""Step tests on the line: design a GBN schedule within the line's limits, and run it.
+
+:func:`design_steptest` excites the chosen plant inputs around the recipe's
+steady state (generalised binary noise, :func:`mpc.sysid.gbn_schedule`) and
+shrinks the amplitudes until the worst corner of the design (every input at
+the level that raises solvent load and lowers dilution) keeps, on the
+controller's model at steady state, every zone under 80 % of the LEL limit in
+force with healthy analysers, the exit residual under its USL, the film under its
+maximum and the coat weight inside its specification. The schedule is a CSV
+a plant can run; :class:`StepTestController` runs the same schedule on the
+simulated line through the harness (the recipe's local temperature loops
+keep the heaters unless they are excited).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from controllers._common import ZoneTemperatureLoops, recipe_point
+from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.scenario import ScenarioSetup
+from mpc.sysid._design import GbnChannel, gbn_schedule
+from plants.line import LineLayout, LineModel
+from plants.steady import steady_state
+
+__all__ = ["StepTestController", "design_steptest"]
+
+# sign of each input's effect on the solvent load per volume of exhaust air (the LEL)
+_RAISES_LEL = {"speed_m_s": 1.0, "pump_flow_cmd_m3_s": 1.0}
+
+
+def _worst_sign(name: str) -> float:
+    if name in _RAISES_LEL:
+        return _RAISES_LEL[name]
+    if name.endswith("_exhaust_flow_m3_s"):
+        return -1.0
+    return 1.0  # hotter air and faster nozzles evaporate faster
+
+
+def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str]) -> tuple[bool, str]:
+    model = LineModel(setup.model_params)
+    L = model.layout
+    ss0 = steady_state(model, setup.recipe)
+    spec = setup.scenario.spec
+    u = ss0.u.copy()
+    idx = {n: i for i, n in enumerate(L.input_names())}
+    for ch in chans:
+        u[idx[ch.name]] = np.clip(ch.center + _worst_sign(ch.name) * ch.amplitude, ch.lower, ch.upper)
+    # settle the model at the corner by integrating the ODE (heater powers held)
+    from plants.simulate import casadi_stepper, stable_substep_s
+
+    step = casadi_stepper(model, 10.0, stable_substep_s(model, ss0.x, ss0.u, ss0.d))
+    x = ss0.x.copy()
+    for _ in range(90):
+        x = np.asarray(step(x, u, ss0.d)).ravel()
+    _, g = model.casadi_functions()
+    y = dict(zip(model.output_names(), np.asarray(g(x, u, ss0.d)).ravel(), strict=True))
+    lel = max(y[f"zone{i}_lel_frac"] for i in range(1, L.n_zones + 1))
+    cw = y["coat_weight_die_kg_m2"] / spec.coat_weight_target_kg_m2 - 1.0
+    # analysers are on during a step test: the limit in force is 50 % where the scenario allows it
+    limit = spec.lel_limit_frac * (2.0 if spec.analyser_allows_50pct else 1.0)
+    checks = [
+        (lel <= 0.8 * limit, f"LEL {lel:.3f}"),
+        (y["exit_residual_kg_kg"] <= spec.residual_usl_kg_kg, f"residual {y['exit_residual_kg_kg']:.4f}"),
+        (y["max_film_temp_K"] <= spec.film_temp_max_K, f"film {y['max_film_temp_K']:.1f} K"),
+        (abs(cw) <= spec.coat_weight_tolerance_frac, f"coat weight {cw * 100:+.2f} %"),
+    ]
+    # the quality corner: the pre-metered coat weight goes as pump flow / speed
+    amp = {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
+    a_q, a_v = amp.get("pump_flow_cmd_m3_s", 0.0), amp.get("speed_m_s", 0.0)
+    cw_dev = max((1 + a_q) / (1 - a_v) - 1.0, 1.0 - (1 - a_q) / (1 + a_v))
+    checks.append((cw_dev <= spec.coat_weight_tolerance_frac, f"coat weight corner {cw_dev * 100:.2f} %"))
+    bad = [msg for ok, msg in checks if not ok]
+    return not bad, ", ".join(bad)
+
+
+def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: float, min_switch_s: float,
+                    amplitude_rel: float, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+    """A GBN schedule on ``inputs`` (plant input names) that keeps the line within its limits.
+
+    Returns the schedule and the relative amplitude finally used per input.
+    """
+    L = LineLayout(setup.model_params.dryer.n_zones, setup.model_params.dryer.cells_per_zone)
+    names = L.input_names()
+    unknown = [n for n in inputs if n not in names]
+    if unknown:
+        raise ValueError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}")
+    if not 0.0 < amplitude_rel <= 0.5:
+        raise ValueError(f"amplitude_rel = {amplitude_rel!r}: expected (0, 0.5] (fraction of the recipe value)")
+    ss = steady_state(LineModel(setup.model_params), setup.recipe)
+    specs = {s.name: s for s in setup.actuator_specs}
+    rel = amplitude_rel
+    # the coat weight goes as pump flow / speed: their amplitudes are bounded by its tolerance first
+    tol = setup.scenario.spec.coat_weight_tolerance_frac
+    coat = [n for n in inputs if n in ("speed_m_s", "pump_flow_cmd_m3_s")]
+    coat_rel = 0.95 * tol / (1.0 + len(coat) + tol) if coat else np.inf
+    for _ in range(8):
+        chans = []
+        for n in inputs:
+            c = float(ss.u[names.index(n)])
+            r = min(rel, coat_rel) if n in coat else rel
+            chans.append(GbnChannel(n, c, max(abs(c) * r, 1e-12), specs[n].lower, specs[n].upper))
+        ok, why = _corner_ok(setup, chans, inputs)
+        if ok:
+            sched = gbn_schedule(chans, duration_s, setup.scenario.control_interval_s,
+                                 min_switch_s=min_switch_s, seed=seed)
+            return sched, {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
+        rel /= 2.0
+        coat_rel /= 2.0
+    raise ValueError(f"no amplitude down to {rel * 2:.4f} keeps the line within its limits ({why})")
+
+
+class StepTestController(Controller):
+    """Plays a step-test schedule on top of the recipe (local temperature loops for the heaters)."""
+
+    name = "steptest"
+
+    def __init__(self, schedule: pd.DataFrame) -> None:
+        if "time_s" not in schedule.columns:
+            raise ValueError("step-test schedule has no 'time_s' column")
+        self.schedule = schedule.sort_values("time_s").reset_index(drop=True)
+
+    def reset(self, ctx: ControllerContext) -> None:
+        p = ctx.model_params
+        self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
+        unknown = [c for c in self.schedule.columns if c != "time_s" and c not in ctx.input_names]
+        if unknown:
+            raise ValueError(f"step-test schedule column(s) {', '.join(unknown)} are not plant inputs")
+        self.rp = recipe_point(ctx)
+        self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
+        self.ctx = ctx
+        self.idx = {n: i for i, n in enumerate(ctx.input_names)}
+        self.t = self.schedule["time_s"].to_numpy(float)
+
+    def step(self, obs: Observation) -> Command:
+        L = self.L
+        u = self.rp.ss.u.copy()
+        u[L.u_heater] = self.temps.update(obs)
+        k = int(np.searchsorted(self.t, obs.t_s, side="right")) - 1
+        if k >= 0:
+            row = self.schedule.iloc[k]
+            for name in self.schedule.columns:
+                if name != "time_s":
+                    u[self.idx[name]] = float(row[name])
+        if obs.line_stopped:
+            u[L.u_speed] = 0.0
+            u[L.u_pump] = 0.0
+        return Command(u=u)
+
+

@@ -1,0 +1,85 @@
+"""``calmline steptest``: design a step-test schedule within the line's limits, and run it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mpc.cli._common import echo_json, stderr, user_errors
+
+__all__ = ["steptest"]
+
+
+@click.group()
+def steptest() -> None:
+    """Identification experiments: GBN step-test schedules for the line."""
+
+
+@steptest.command("design")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--inputs", required=True, help="Comma-separated plant inputs to excite (e.g. speed_m_s,zone2_exhaust_flow_m3_s).")
+@click.option("--duration", "duration_s", type=float, default=3600.0, show_default=True, help="Test length, s.")
+@click.option("--min-switch", "min_switch_s", type=float, default=60.0, show_default=True,
+              help="Shortest time a level is held, s (about a third of the dominant time constant).")
+@click.option("--amplitude", "amplitude_rel", type=float, default=0.1, show_default=True,
+              help="Largest amplitude as a fraction of each input's recipe value (shrunk to respect limits).")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write (never overwritten).")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+def design(scenario: str, inputs: str, duration_s: float, min_switch_s: float, amplitude_rel: float, seed: int,
+           out_path: str, as_json: bool) -> None:
+    """Write a GBN schedule a plant can run: recipe values +/- amplitudes that keep LEL and quality in limits."""
+    from controllers.steptest import design_steptest
+    from mpc.scenario import build_setup, load_scenario
+
+    out = Path(out_path)
+    with user_errors():
+        if out.exists():
+            raise ValueError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
+        sc = load_scenario(scenario)
+        names = [s.strip() for s in inputs.split(",") if s.strip()]
+        sched, rel = design_steptest(build_setup(sc, source=scenario), names, duration_s=duration_s,
+                                     min_switch_s=min_switch_s, amplitude_rel=amplitude_rel, seed=seed)
+    sched.to_csv(out, index=False)
+    stderr(f"wrote {out_path} ({len(sched)} rows)")
+    summary = {"scenario": sc.name, "rows": len(sched), "dt_s": sc.control_interval_s,
+               "amplitude_rel": rel, "schedule": str(out)}
+    if as_json:
+        echo_json(summary)
+        return
+    for k, v in rel.items():
+        click.echo(f"  {k:36s} +/- {v * 100:.2f} % of the recipe value")
+
+
+@steptest.command("run")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("schedule", type=click.Path(dir_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+def run(scenario: str, schedule: str, out_dir: str, force: bool) -> None:
+    """Run a step-test schedule on the simulated line (same outputs as ``calmline run``)."""
+    import pandas as pd
+
+    from controllers.steptest import StepTestController
+    from mpc.harness import run_closed_loop
+    from mpc.kpis import compute_kpis
+    from mpc.runner import kpi_spec, package_versions, save_run
+    from mpc.scenario import build_setup, load_scenario
+
+    with user_errors():
+        out = Path(out_dir)
+        if out.exists() and any(out.iterdir()) and not force:
+            raise ValueError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
+        if not Path(schedule).is_file():
+            raise ValueError(f"schedule file {schedule!r} not found")
+        sched = pd.read_csv(schedule)
+        sc = load_scenario(scenario)
+        setup = build_setup(sc, source=scenario)
+        duration = min(sc.duration_s, float(sched["time_s"].iloc[-1]) + sc.control_interval_s)
+        res = run_closed_loop(setup, StepTestController(sched), duration_s=duration, progress=True)
+        spec = kpi_spec(setup, "steptest", duration)
+        res.kpis = compute_kpis(res.timeseries, spec)
+        res.meta.update(versions=package_versions(), source=scenario, kpi_spec=dict(spec.__dict__))
+        save_run(res, out, force=force)
+    stderr(f"wrote {out_dir}/timeseries.parquet (identify with: calmline identify {out_dir}/timeseries.parquet ...)")

@@ -1,0 +1,67 @@
+"""Step-test design (GBN within the line's limits) and running the schedule through the harness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from controllers.steptest import StepTestController, design_steptest
+from mpc.cli import main
+from mpc.harness import run_closed_loop
+from mpc.scenario import build_setup, load_scenario
+from mpc.sysid import GbnChannel, IdentificationError, gbn_schedule
+
+ROOT = Path(__file__).resolve().parents[1]
+NOMINAL = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
+
+
+def test_gbn_holds_levels_clips_and_is_seeded() -> None:
+    ch = [GbnChannel("a", 1.0, 0.5, 0.0, 1.2), GbnChannel("b", 10.0, 1.0)]
+    s = gbn_schedule(ch, 1000.0, 2.0, min_switch_s=20.0, seed=3)
+    assert len(s) == 500 and list(s.columns) == ["time_s", "a", "b"]
+    assert set(np.round(s["a"], 12)) == {0.5, 1.2}  # 1.5 is clipped to the upper limit
+    assert set(s["b"]) == {9.0, 11.0}
+    for name in ("a", "b"):
+        runs = np.diff(np.flatnonzero(np.diff(s[name].to_numpy()) != 0))
+        assert runs.min() >= 10  # at least min_switch_s / dt steps between switches
+    assert abs(np.corrcoef(s["a"], s["b"])[0, 1]) < 0.2  # independent channels
+    s2 = gbn_schedule(ch, 1000.0, 2.0, min_switch_s=20.0, seed=3)
+    assert s.equals(s2)
+    with pytest.raises(IdentificationError, match="min_switch_s"):
+        gbn_schedule(ch, 1000.0, 2.0, min_switch_s=1.0)
+
+
+def test_design_respects_coat_weight_and_lel_limits() -> None:
+    setup = build_setup(load_scenario(NOMINAL))
+    sched, rel = design_steptest(setup, ["speed_m_s", "pump_flow_cmd_m3_s", "zone2_exhaust_flow_m3_s"],
+                                 duration_s=600.0, min_switch_s=60.0, amplitude_rel=0.1, seed=1)
+    tol = setup.scenario.spec.coat_weight_tolerance_frac
+    a_q, a_v = rel["pump_flow_cmd_m3_s"], rel["speed_m_s"]
+    assert (1 + a_q) / (1 - a_v) - 1 <= tol  # the quality corner stays in specification
+    assert rel["zone2_exhaust_flow_m3_s"] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="unknown input"):
+        design_steptest(setup, ["zone9_exhaust"], duration_s=600.0, min_switch_s=60.0, amplitude_rel=0.1)
+
+
+def test_schedule_runs_through_the_harness() -> None:
+    setup = build_setup(load_scenario(NOMINAL))
+    sched, _ = design_steptest(setup, ["zone2_exhaust_flow_m3_s"], duration_s=300.0, min_switch_s=40.0,
+                               amplitude_rel=0.1, seed=2)
+    ts = run_closed_loop(setup, StepTestController(sched), duration_s=300.0).timeseries
+    cmd = ts["cmd_zone2_exhaust_flow_m3_s"].to_numpy()
+    assert set(np.round(cmd, 9)) == set(np.round(sched["zone2_exhaust_flow_m3_s"], 9))
+    assert np.all(ts["zone2_lel_frac"] <= ts["lel_limit_frac"])
+
+
+def test_cli_design_writes_csv_and_never_overwrites(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    args = ["steptest", "design", str(NOMINAL), "--inputs", "zone3_exhaust_flow_m3_s", "--duration", "200",
+            "--out", str(out), "--json"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    assert out.is_file()
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 2 and "exists" in again.output
