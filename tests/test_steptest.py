@@ -36,7 +36,7 @@ def test_gbn_holds_levels_clips_and_is_seeded() -> None:
 
 def test_design_respects_coat_weight_and_lel_limits() -> None:
     setup = build_setup(load_scenario(NOMINAL))
-    sched, rel = design_steptest(setup, ["speed_m_s", "pump_flow_cmd_m3_s", "zone2_exhaust_flow_m3_s"],
+    _, rel = design_steptest(setup, ["speed_m_s", "pump_flow_cmd_m3_s", "zone2_exhaust_flow_m3_s"],
                                  duration_s=600.0, min_switch_s=60.0, amplitude_rel=0.1, seed=1)
     tol = setup.scenario.spec.coat_weight_tolerance_frac
     a_q, a_v = rel["pump_flow_cmd_m3_s"], rel["speed_m_s"]
