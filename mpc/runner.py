@@ -19,12 +19,20 @@ from typing import Any
 
 import pandas as pd
 
-from mpc.harness import RunResult, run_closed_loop
+from mpc.harness import Controller, RunResult, run_closed_loop
 from mpc.kpis import KpiSpec, compute_kpis, per_metre_table, write_kpis_json
 from mpc.scenario import Scenario, ScenarioSetup, build_setup, load_scenario
 from plants.capacity import cell_energy_kWh_per_m2
 
-__all__ = ["OutputExistsError", "compare_scenario", "kpi_spec", "package_versions", "run_scenario", "save_run"]
+__all__ = [
+    "OutputExistsError",
+    "compare_scenario",
+    "kpi_spec",
+    "package_versions",
+    "run_scenario",
+    "run_setup",
+    "save_run",
+]
 
 
 class OutputExistsError(FileExistsError):
@@ -88,13 +96,29 @@ def run_scenario(
     from controllers.registry import make_controller
 
     prep = _prepare(scenario)
-    ctrl = make_controller(controller)
-    res = run_closed_loop(prep.setup, ctrl, duration_s=duration_s, progress=progress)
-    spec = kpi_spec(prep.setup, controller, duration_s)
+    return run_setup(prep.setup, make_controller(controller), duration_s=duration_s, progress=progress,
+                     source=prep.source)
+
+
+def run_setup(
+    setup: ScenarioSetup,
+    controller: Controller,
+    *,
+    duration_s: float | None = None,
+    progress: bool = False,
+    source: str = "<scenario>",
+) -> RunResult:
+    """Run a controller object on a built scenario setup; KPIs, versions and KPI spec in the result.
+
+    The one place a run gets its KPIs: :func:`run_scenario`, historian replay
+    and step tests all go through it.
+    """
+    res = run_closed_loop(setup, controller, duration_s=duration_s, progress=progress)
+    spec = kpi_spec(setup, controller.name, duration_s)
     res.kpis = compute_kpis(res.timeseries, spec)
     res.meta["versions"] = package_versions()
-    res.meta["source"] = prep.source
-    res.meta["kpi_spec"] = {k: v for k, v in spec.__dict__.items()}
+    res.meta["source"] = source
+    res.meta["kpi_spec"] = dict(spec.__dict__)
     return res
 
 

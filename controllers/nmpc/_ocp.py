@@ -32,8 +32,6 @@ from controllers.nmpc._model import NmpcModel
 
 __all__ = ["DynamicOcp", "OcpSettings"]
 
-EXTRA_IPOPT: dict[str, object] = {}
-
 
 @dataclass(frozen=True)
 class OcpSettings:
@@ -140,7 +138,6 @@ class DynamicOcp:
                 # the model is scaled already; MUMPS's own scaling costs a quarter of the solve
                 "ipopt.mumps_permuting_scaling": 0,
                 "ipopt.mumps_scaling": 0,
-                **EXTRA_IPOPT,
             }
             mpc.S = ca.nlpsol("S", "ipopt", mpc.nlp, opts)
         self.mpc = mpc

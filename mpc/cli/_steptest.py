@@ -62,9 +62,7 @@ def run(scenario: str, schedule: str, out_dir: str, force: bool) -> None:
     import pandas as pd
 
     from controllers.steptest import StepTestController
-    from mpc.harness import run_closed_loop
-    from mpc.kpis import compute_kpis
-    from mpc.runner import kpi_spec, package_versions, save_run
+    from mpc.runner import run_setup, save_run
     from mpc.scenario import build_setup, load_scenario
 
     with user_errors():
@@ -77,9 +75,6 @@ def run(scenario: str, schedule: str, out_dir: str, force: bool) -> None:
         sc = load_scenario(scenario)
         setup = build_setup(sc, source=scenario)
         duration = min(sc.duration_s, float(sched["time_s"].iloc[-1]) + sc.control_interval_s)
-        res = run_closed_loop(setup, StepTestController(sched), duration_s=duration, progress=True)
-        spec = kpi_spec(setup, "steptest", duration)
-        res.kpis = compute_kpis(res.timeseries, spec)
-        res.meta.update(versions=package_versions(), source=scenario, kpi_spec=dict(spec.__dict__))
+        res = run_setup(setup, StepTestController(sched), duration_s=duration, progress=True, source=scenario)
         save_run(res, out, force=force)
     stderr(f"wrote {out_dir}/timeseries.parquet (identify with: calmline identify {out_dir}/timeseries.parquet ...)")

@@ -31,13 +31,12 @@ from typing import Any
 
 import numpy as np
 
-from mpc.harness import Controller, RunResult, run_closed_loop
+from mpc.harness import Controller, RunResult
 from mpc.historian._disturbances import LogDisturbances, zone_column
 from mpc.historian._errors import HistorianError
 from mpc.historian._log import HistorianLog, load_log
 from mpc.historian._mapping import LogMapping
 from mpc.historian._units import CHANNELS
-from mpc.kpis import compute_kpis
 from mpc.scenario import Scenario, ScenarioSetup, build_setup, load_scenario, scenario_from_dict
 
 __all__ = [
@@ -249,7 +248,7 @@ def replay_log(
         (``replay``: file, checksum, mapping, window, base scenario, notes).
     """
     from controllers.registry import make_controller
-    from mpc.runner import kpi_spec, package_versions
+    from mpc.runner import run_setup
 
     base, base_src = _base(scenario, preset)
     if isinstance(log, HistorianLog):
@@ -260,19 +259,13 @@ def replay_log(
         hl = hl.window(start_s, window_s)
     setup = build_replay_setup(hl, base, speed_cap_m_s=speed_cap_m_s, source=f"{hl.source} on {base_src}")
     ctrl = make_controller(controller) if isinstance(controller, str) else controller
-    name = controller if isinstance(controller, str) else ctrl.name
-    res = run_closed_loop(setup, ctrl, progress=progress)
-    spec = kpi_spec(setup, name)
+    res = run_setup(setup, ctrl, progress=progress, source=str(hl.source))
     if hl.has("inlet_air_rh_frac"):
         res.timeseries["log_inlet_air_rh_frac"] = np.interp(
             res.timeseries.index.to_numpy(dtype=float) - setup.scenario.control_interval_s,
             hl.frame.index.to_numpy(dtype=float),
             hl.frame["inlet_air_rh_frac"].to_numpy(dtype=float),
         )
-    res.kpis = compute_kpis(res.timeseries, spec)
-    res.meta["versions"] = package_versions()
-    res.meta["source"] = str(hl.source)
-    res.meta["kpi_spec"] = dict(spec.__dict__)
     res.meta["replay"] = replay_meta(hl, base_src, setup)
     return res
 
