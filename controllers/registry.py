@@ -27,10 +27,17 @@ def _nmpc() -> Controller:
     return NmpcController()
 
 
+def _lmpc() -> Controller:
+    from controllers.lmpc import LmpcController
+
+    return LmpcController()
+
+
 CONTROLLERS: dict[str, Callable[[], Controller]] = {
     "recipe": _recipe,
     "pid": _pid,
     "nmpc": _nmpc,
+    "lmpc": _lmpc,
 }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "OutputExistsError",
     "compare_scenario",
     "kpi_spec",
+    "load_saved_run",
     "package_versions",
     "run_scenario",
     "run_setup",
@@ -163,6 +164,22 @@ def save_run(res: RunResult, out_dir: str | Path, *, force: bool = False) -> Pat
     return out
 
 
+def load_saved_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], str]:
+    """A run written by :func:`save_run` / :func:`compare_scenario`: ``(timeseries, kpis, meta, scenario_json)``."""
+    import pyarrow.parquet as pq
+
+    d = Path(run_dir)
+    ts_path, k_path = d / "timeseries.parquet", d / "kpis.json"
+    for f in (ts_path, k_path):
+        if not f.is_file():
+            raise ValueError(f"saved run {str(d)!r} lacks {f.name}")
+    table = pq.read_table(ts_path)
+    md = table.schema.metadata or {}
+    meta = json.loads(md.get(b"calmline", b"{}"))
+    kpis = json.loads(k_path.read_text())
+    return table.to_pandas(), kpis, meta, md.get(b"calmline_scenario", b"{}").decode()
+
+
 def compare_scenario(
     scenario: str | Path | Scenario,
     controllers: list[str],
@@ -171,17 +188,48 @@ def compare_scenario(
     duration_s: float | None = None,
     force: bool = False,
     progress: bool = False,
+    reuse: tuple[str, ...] | list[str] = (),
 ) -> pd.DataFrame:
-    """Run each controller on identical disturbances, mismatch and seeds; write the comparison."""
+    """Run each controller on identical disturbances, mismatch and seeds; write the comparison.
+
+    ``reuse`` names controllers whose earlier runs in ``out_dir`` are kept
+    instead of re-run; each must exist and have been run on exactly this
+    scenario (its saved scenario JSON is compared), otherwise it is an error.
+    The caller vouches that the reused controllers' code has not changed.
+    """
     from controllers.registry import make_controller
     from mpc.report import comparison_table, write_compare_report
 
     for name in controllers:
         make_controller(name)  # unknown names fail before anything runs
     out = Path(out_dir)
-    _prepare_dir(out, force)
+    unknown = [r for r in reuse if r not in controllers]
+    if unknown:
+        raise ValueError(f"reuse: {', '.join(unknown)} not among the compared controllers")
+    kept: dict[str, Any] = {}
+    if reuse:
+        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        want = json.loads(sc.model_dump_json())
+        dur = float(duration_s if duration_s is not None else sc.duration_s)
+        for name in reuse:
+            ts, kpis, meta, sc_json = load_saved_run(out / name)
+            if json.loads(sc_json) != want or abs(float(kpis.get("duration_s", -1.0)) - dur) > 1e-6:
+                raise ValueError(f"saved run {str(out / name)!r} was made on a different scenario or duration; "
+                                 f"run it again (drop {name!r} from reuse)")
+            kept[name] = (ts, kpis, {k: v for k, v in meta.items() if k != "kpi_spec"})
+    if out.exists() and any(out.iterdir()):
+        if not force:
+            raise OutputExistsError(f"output directory {str(out)!r} exists and is not empty; use --force to replace it")
+        for child in out.iterdir():
+            if child.name in kept:
+                continue
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+    out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, Any] = {}
     for name in controllers:
+        if name in kept:
+            runs[name] = kept[name]
+            continue
         res = run_scenario(scenario, name, duration_s=duration_s, progress=progress)
         sub = out / name
         sub.mkdir()

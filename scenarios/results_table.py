@@ -1,4 +1,4 @@
-"""Regenerate the results table: every shipped scenario, recipe vs PID vs NMPC, at its own duration.
+"""Regenerate the results table: every shipped scenario, recipe vs PID vs NMPC vs lmpc, at its own duration.
 
 Run from the repository root:
 
@@ -8,6 +8,8 @@ Each scenario is compared with :func:`mpc.runner.compare_scenario` (identical
 disturbances, mismatch and seeds per controller); the full reports land in
 ``--out``; the markdown table (headline KPIs per scenario and controller, and
 the NMPC's targets with a verdict) is written to ``--markdown``.
+``--reuse pid,recipe`` keeps those controllers' runs already in ``--out``
+(checked to be of the same scenario and duration) when only others changed.
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/results", help="directory for the comparison reports")
     ap.add_argument("--markdown", default=None, help="write the markdown table here")
-    ap.add_argument("--controllers", default="recipe,pid,nmpc")
+    ap.add_argument("--controllers", default="recipe,pid,nmpc,lmpc")
+    ap.add_argument("--reuse", default="", help="controllers whose runs in --out are kept (same scenario checked)")
     ap.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
     ap.add_argument("--force", action="store_true")
     args = ap.parse_args()
@@ -75,7 +78,9 @@ def main() -> None:
     notes = []
     t0 = time.time()
     for path in paths:
-        table = compare_scenario(path, ctrls, Path(args.out) / path.stem, force=args.force, progress=True)
+        reuse = [c for c in args.reuse.split(",") if c]
+        table = compare_scenario(path, ctrls, Path(args.out) / path.stem, force=args.force, progress=True,
+                                 reuse=reuse)
         for c in ctrls:
             vals = [fmt.format(float(table.loc[key, c])) for key, _, fmt in COLUMNS]
             lines.append(f"| {path.stem} | {c} | " + " | ".join(vals) + " |")

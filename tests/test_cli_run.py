@@ -70,3 +70,23 @@ def test_bench_harness_json() -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert data["steps"] == 100 and data["wall_s"] > 0 and data["plant_states"] == 115
+
+
+def test_compare_reuses_saved_runs_of_the_same_scenario_and_duration_only(tmp_path: Path) -> None:
+    out = tmp_path / "cmp"
+    r = CliRunner().invoke(main, ["compare", NOMINAL, "--controllers", "recipe", "--out", str(out),
+                                  "--duration", "120"])
+    assert r.exit_code == 0, r.output
+    saved = (out / "recipe" / "timeseries.parquet").stat().st_mtime_ns
+    before = json.loads((out / "recipe" / "kpis.json").read_text())
+    r = CliRunner().invoke(main, ["compare", NOMINAL, "--controllers", "recipe,pid", "--out", str(out),
+                                  "--duration", "120", "--force", "--reuse", "recipe", "--json"])
+    assert r.exit_code == 0, r.output
+    assert (out / "recipe" / "timeseries.parquet").stat().st_mtime_ns == saved  # kept, not re-run
+    got = json.loads(r.stdout)["kpis"]
+    assert got["recipe"]["coat_weight_cpk"] == before["coat_weight_cpk"] and "pid" in got
+    # another duration is another run: refused, and nothing is deleted
+    r = CliRunner().invoke(main, ["compare", NOMINAL, "--controllers", "recipe,pid", "--out", str(out),
+                                  "--duration", "160", "--force", "--reuse", "recipe"])
+    assert r.exit_code != 0 and "different scenario or duration" in r.output
+    assert (out / "pid" / "kpis.json").is_file()

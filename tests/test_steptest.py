@@ -30,6 +30,25 @@ def test_gbn_holds_levels_clips_and_is_seeded() -> None:
     assert abs(np.corrcoef(s["a"], s["b"])[0, 1]) < 0.2  # independent channels
     s2 = gbn_schedule(ch, 1000.0, 2.0, min_switch_s=20.0, seed=3)
     assert s.equals(s2)
+
+
+def test_gbn_levels_last_whole_clock_periods_and_channels_are_uncorrelated() -> None:
+    """Tulleken's GBN: one switch decision per clock period, mean hold = period / p_switch.
+
+    (A decision at every sample after the minimum hold makes every channel an
+    almost periodic square wave of the same period: channels in phase, pump
+    and speed moving together, the coat weight never excited.)
+    """
+    ch = [GbnChannel(n, 1.0, 0.1) for n in "abcd"]
+    s = gbn_schedule(ch, 200_000.0, 2.0, min_switch_s=300.0, seed=0)
+    for name in "abcd":
+        x = s[name].to_numpy()
+        edges = np.flatnonzero(np.diff(x) != 0) + 1
+        runs = np.diff(np.r_[0, edges])
+        assert np.all(runs % 150 == 0)  # whole periods of 150 samples
+        assert 1.8 < runs.mean() / 150 < 2.2  # p_switch = 0.5: two periods on average
+    c = np.corrcoef(s[list("abcd")].to_numpy().T)
+    assert np.max(np.abs(c - np.eye(4))) < 0.1
     with pytest.raises(IdentificationError, match="min_switch_s"):
         gbn_schedule(ch, 1000.0, 2.0, min_switch_s=1.0)
 

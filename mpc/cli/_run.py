@@ -62,9 +62,11 @@ def run(scenario: str, controller: str, out_dir: str, duration_s: float | None, 
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
 @click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--reuse", default="", help="Comma-separated controllers whose earlier runs in --out are kept "
+              "(checked to be of this scenario and duration) instead of re-run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | None, force: bool,
-            as_json: bool) -> None:
+            reuse: str, as_json: bool) -> None:
     """Run several controllers on identical disturbances and seeds; write them side by side."""
     from mpc.runner import compare_scenario
 
@@ -72,7 +74,9 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     with user_errors():
         if not names:
             raise ValueError(f"--controllers {controllers!r}: expected names such as {_controller_help()}")
-        table = compare_scenario(scenario, names, out_dir, duration_s=duration_s, force=force, progress=True)
+        keep = [c.strip() for c in reuse.split(",") if c.strip()]
+        table = compare_scenario(scenario, names, out_dir, duration_s=duration_s, force=force, progress=True,
+                                 reuse=keep)
     stderr(f"wrote {out_dir}/comparison.csv and report.html")
     if as_json:
         echo_json({"scenario": str(scenario), "controllers": names,

@@ -41,6 +41,8 @@ class ControllerContext:
     input_upper: np.ndarray
     input_rate_limit: np.ndarray
     settings: Mapping[str, Any] = field(default_factory=dict)
+    source: str = "<scenario>"
+    """The scenario file (controllers resolve their own relative files from its folder)."""
 
 
 @dataclass(frozen=True)

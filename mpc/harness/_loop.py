@@ -117,6 +117,7 @@ def run_closed_loop(
         input_upper=bank.upper.copy(),
         input_rate_limit=np.array([s.rate_limit_per_s for s in setup.actuator_specs], float),
         settings=dict(sc.controllers.get(controller.name, {})),
+        source=setup.source,
     )
     controller.reset(ctx)
     # actuators start where the plant sits

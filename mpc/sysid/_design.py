@@ -60,8 +60,11 @@ def gbn_schedule(
 ) -> pd.DataFrame:
     """A GBN test schedule: one row per ``dt_s``, column ``time_s`` plus one column per channel.
 
-    Each channel is ``center +/- amplitude`` clipped to its limits; levels are
-    held at least ``min_switch_s``.
+    Each channel is ``center +/- amplitude`` clipped to its limits. Time is cut
+    into clock periods of ``min_switch_s``; at the start of each the level
+    switches with probability ``p_switch`` (independently per channel), so
+    levels last a whole number of periods, ``min_switch_s / p_switch`` on
+    average, and the channels are uncorrelated.
     """
     if not duration_s > 0 or not dt_s > 0 or duration_s < dt_s:
         raise IdentificationError(f"duration_s = {duration_s!r}, dt_s = {dt_s!r}: expected 0 < dt_s <= duration_s")
@@ -81,8 +84,11 @@ def gbn_schedule(
         since = 0
         sig = np.empty(n)
         for k in range(n):
-            if since >= hold and rng.random() < p_switch:
-                level = -level
+            # one switching decision per clock period of ``hold`` samples (Tulleken 1990):
+            # levels last hold, 2 hold, 3 hold ... with mean hold / p_switch
+            if since >= hold:
+                if rng.random() < p_switch:
+                    level = -level
                 since = 0
             sig[k] = level
             since += 1

@@ -1,0 +1,18 @@
+"""Identified-model MPC (``--controller lmpc``): a do-mpc MPC on a line model identified from step tests."""
+
+from __future__ import annotations
+
+from controllers.lmpc._controller import LmpcController, LmpcSettings
+from controllers.lmpc._identify import fit_line_model, identify_line, lmpc_inputs, lmpc_outputs
+from controllers.lmpc._modelfile import LineModelFile, load_model_file
+
+__all__ = [
+    "LineModelFile",
+    "LmpcController",
+    "LmpcSettings",
+    "fit_line_model",
+    "identify_line",
+    "lmpc_inputs",
+    "lmpc_outputs",
+    "load_model_file",
+]

@@ -1,0 +1,74 @@
+"""``calmline lmpc``: identify the line for the identified-model MPC."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mpc.cli._common import echo_json, stderr, user_errors
+
+__all__ = ["lmpc"]
+
+
+@click.group()
+def lmpc() -> None:
+    """The identified-model MPC (--controller lmpc): its step-test campaign and model."""
+
+
+@lmpc.command("identify")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="Model file to write (JSON; never overwritten).")
+@click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
+              help="Identify from this step-test log (timeseries.parquet of `calmline steptest run` or of an "
+                   "earlier campaign) instead of running a new test on the simulated line.")
+@click.option("--duration", "duration_s", type=float, default=28800.0, show_default=True, help="Test length, s.")
+@click.option("--min-switch", "min_switch_s", type=float, default=300.0, show_default=True,
+              help="GBN clock period, s (about a third of the slowest zone's time constant).")
+@click.option("--amplitude", "amplitude_rel", type=float, default=0.1, show_default=True,
+              help="Largest GBN amplitude, fraction of each input's recipe value (shrunk to respect limits).")
+@click.option("--dt", "dt_s", type=float, default=20.0, show_default=True, help="Model sample time (the lmpc's step), s.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the GBN schedule.")
+@click.option("--save-log", "save_log", type=click.Path(file_okay=False), default=None,
+              help="Also write the step test's run (timeseries.parquet, kpis.json) to this directory.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s: float, min_switch_s: float,
+                 amplitude_rel: float, dt_s: float, seed: int, save_log: str | None, as_json: bool) -> None:
+    """Step-test the SCENARIO's simulated line (or read --log) and identify the lmpc's model."""
+    import pandas as pd
+
+    from controllers.lmpc import fit_line_model, identify_line
+    from mpc.scenario import build_setup, load_scenario
+
+    out = Path(out_path)
+    with user_errors():
+        if out.exists():
+            raise ValueError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
+        if save_log and Path(save_log).exists() and any(Path(save_log).iterdir()):
+            raise ValueError(f"--save-log directory {save_log!r} exists and is not empty")
+        sc = load_scenario(scenario)
+        setup = build_setup(sc, source=scenario)
+        if log_path:
+            if not Path(log_path).is_file():
+                raise ValueError(f"step-test log {log_path!r} not found")
+            ts = pd.read_parquet(log_path)
+            model = fit_line_model(ts, setup, dt_s=dt_s, test={"log": log_path}, log=stderr)
+        else:
+            model, ts = identify_line(setup, duration_s=duration_s, min_switch_s=min_switch_s,
+                                      amplitude_rel=amplitude_rel, dt_s=dt_s, seed=seed, progress=True, log=stderr)
+            if save_log:
+                Path(save_log).mkdir(parents=True, exist_ok=True)
+                ts.to_parquet(Path(save_log) / "timeseries.parquet")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        model.save(out)
+    stderr(f"wrote {out_path} ({model.n_states} states, {len(model.input_names)} inputs, "
+           f"{len(model.output_names)} outputs, dt {model.dt_s:g} s)")
+    summary = {"scenario": sc.name, "preset": model.preset, "model_file": str(out), "n_states": model.n_states,
+               "dt_s": model.dt_s, "inputs": list(model.input_names), "outputs": list(model.output_names),
+               "fit_percent": model.fit_percent, "blocks": model.blocks}
+    if as_json:
+        echo_json(summary)
+        return
+    for name, fit in model.fit_percent.items():
+        click.echo(f"  {name:28s} validation fit {fit:6.1f} %")

@@ -1,0 +1,152 @@
+"""The identified-model MPC: model file, offset-free estimator, identification pieces, short closed loops."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from _closed_loop import max_lel, short_setup
+
+from controllers.lmpc import LmpcController, LmpcSettings, load_model_file
+from controllers.lmpc._identify import _miso_arx
+from controllers.lmpc._kalman import OffsetFreeKalman, augmented_rank
+from mpc.harness import run_closed_loop
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "scenarios" / "models"
+
+
+@pytest.mark.parametrize("preset", ["nmc_nmp", "graphite_water"])
+def test_shipped_models_are_stable_and_offset_free_detectable(preset: str) -> None:
+    mdl = load_model_file(MODELS / f"lmpc_{preset}.json")
+    assert np.max(np.abs(np.linalg.eigvals(mdl.A))) < 1.0
+    rank, need = augmented_rank(mdl.A, mdl.C)
+    assert rank == need == mdl.n_states + len(mdl.output_names)
+    assert mdl.preset == preset and mdl.dt_s == 20.0
+    # every output was validated on rows the identification never used
+    assert set(mdl.fit_percent) == set(mdl.output_names)
+
+
+def test_integrator_makes_the_augmented_model_undetectable() -> None:
+    A = np.array([[1.0, 0.0], [0.0, 0.5]])
+    C = np.eye(2)
+    assert augmented_rank(A, C) == (3, 4)
+    with pytest.raises(ValueError, match="not detectable"):
+        OffsetFreeKalman(A, np.ones((2, 1)), C, np.ones(2))
+
+
+def test_kalman_filter_removes_a_constant_output_offset() -> None:
+    """Plant = model + a step in an unmeasured output disturbance: the filtered outputs converge to the readings."""
+    rng = np.random.default_rng(0)
+    A = np.array([[0.8, 0.1], [0.0, 0.6]])
+    B = np.array([[1.0], [0.5]])
+    C = np.array([[1.0, 0.0], [0.3, 1.0]])
+    kf = OffsetFreeKalman(A, B, C, np.full(2, 1e-4), q_x=1e-4, q_d=1e-3)
+    kf.reset(np.zeros(1), np.zeros(2))
+    x = np.zeros(2)
+    offset = np.array([0.5, -0.2])
+    for k in range(200):
+        u = np.array([np.sin(0.1 * k)])
+        y = C @ x + offset + 1e-3 * rng.standard_normal(2)
+        # the second output is missing every other step (a stale analyser)
+        kf.update(y, np.array([True, k % 2 == 0]))
+        kf.predict(u)
+        x = A @ x + B @ u
+    assert np.allclose(kf.d, offset, atol=0.02)
+
+
+def test_miso_arx_finds_the_transport_delay() -> None:
+    rng = np.random.default_rng(1)
+    n = 900
+    u = np.repeat(rng.choice([-1.0, 1.0], size=(n // 10, 2)), 10, axis=0)
+    y = np.zeros(n)
+    for k in range(7, n):
+        y[k] = 0.6 * y[k - 1] + 0.4 * u[k - 6, 0] - 0.3 * u[k - 6, 1]
+    y += 0.02 * rng.standard_normal(n)
+    model, info = _miso_arx(y, u, 700, 20.0, range(1, 10))
+    # nk <= 6 <= nk + nb - 1: the structure spans the true delay, and the leading coefficients vanish
+    assert info["nk"] <= 6 <= info["nk"] + info["nb"] - 1
+    step = model.simulate(np.c_[np.ones(12), np.zeros(12)])[:, 0]
+    assert np.all(np.abs(step[:6]) < 0.03) and step[6] > 0.3
+    gain = model.C @ np.linalg.solve(np.eye(model.A.shape[0]) - model.A, model.B)
+    assert np.allclose(gain.ravel(), [1.0, -0.75], atol=0.05)
+
+
+def _mutate(tmp_path: Path, **changes: object) -> Path:
+    d = json.loads((MODELS / "lmpc_nmc_nmp.json").read_text())
+    d.update(changes)
+    p = tmp_path / "m.json"
+    p.write_text(json.dumps(d))
+    return p
+
+
+def test_model_file_errors_name_the_file_and_field(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"not found \(make one with: calmline lmpc identify"):
+        load_model_file(tmp_path / "nope.json")
+    with pytest.raises(ValueError, match=r"m.json: field 'B' has shape"):
+        load_model_file(_mutate(tmp_path, B=[[1.0]]))
+    with pytest.raises(ValueError, match=r"field 'format'"):
+        load_model_file(_mutate(tmp_path, format="other"))
+    with pytest.raises(ValueError, match=r"field 'y_scale' has non-positive"):
+        d = json.loads((MODELS / "lmpc_nmc_nmp.json").read_text())
+        load_model_file(_mutate(tmp_path, y_scale=[0.0] * len(d["y_scale"])))
+
+
+def test_unknown_or_mistyped_setting_is_named() -> None:
+    with pytest.raises(ValueError, match=r"\[controllers.lmpc\]: unknown setting 'horizon'"):
+        LmpcSettings.from_mapping({"horizon": 3})
+    with pytest.raises(ValueError, match=r"n_horizon = 'many', expected int"):
+        LmpcSettings.from_mapping({"n_horizon": "many"})
+
+
+def test_lmpc_closed_loop_saves_energy_within_limits_and_holds_nozzles() -> None:
+    setup = short_setup("nmc_nmp_nominal.toml", 1200.0)
+    mdl = load_model_file(MODELS / "lmpc_nmc_nmp.json")
+    ts = run_closed_loop(setup, LmpcController(model=mdl)).timeseries
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert ts["solver_failure"].sum() == 0
+    assert ts["dryer_power_W"].iloc[-50:].mean() < 0.9 * ts["dryer_power_W"].iloc[0]
+    # heaters and exhausts stay inside the model's trust region around the step test's operating point
+    s = LmpcSettings()
+    for j, name in enumerate(mdl.input_names):
+        if name.endswith("_exhaust_flow_m3_s") or name.endswith("_heater_power_cmd_W"):
+            v = ts["cmd_" + name].to_numpy()
+            assert np.all(v >= mdl.u0[j] * (1 - s.trust_rel) - 1e-6)
+            if name.endswith("_exhaust_flow_m3_s"):
+                assert np.all(v <= mdl.u0[j] * (1 + s.trust_rel) + 1e-6)
+    nozzles = ts[[c for c in ts.columns if c.startswith("cmd_zone") and c.endswith("_nozzle_velocity_cmd_m_s")]]
+    assert np.ptp(nozzles.to_numpy(), axis=0).max() < 1e-9
+    cw = ts["coat_weight_die_kg_m2"].iloc[-100:].mean()
+    assert abs(cw / 0.2 - 1) < 0.01
+
+
+def test_forced_failures_fall_back_within_move_limits() -> None:
+    setup = short_setup("nmc_nmp_nominal.toml", 600.0)
+    ctrl = LmpcController(model=load_model_file(MODELS / "lmpc_nmc_nmp.json"), force_failure_every=2)
+    ts = run_closed_loop(setup, ctrl).timeseries
+    assert ts["solver_failure"].sum() > 0 and ts["fallback"].sum() == ts["solver_failure"].sum()
+    rate = np.array([s.rate_limit_per_s for s in setup.actuator_specs])
+    cmd = ts[[c for c in ts.columns if c.startswith("cmd_")]].to_numpy()
+    step = np.abs(np.diff(cmd, axis=0)).max(axis=0)
+    assert np.all(step <= rate * 20.0 * 1.0001 + 1e-12)
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+
+
+def test_model_of_the_wrong_preset_is_refused() -> None:
+    setup = short_setup("graphite_water_nominal.toml", 60.0)
+    with pytest.raises(ValueError, match="identified on preset 'nmc_nmp'"):
+        run_closed_loop(setup, LmpcController(model=load_model_file(MODELS / "lmpc_nmc_nmp.json")))
+
+
+def test_every_setting_is_documented_and_the_docs_table_is_current() -> None:
+    from dataclasses import fields
+
+    from controllers.lmpc._docs import settings_docs, settings_table
+
+    docs = settings_docs()
+    assert {f.name for f in fields(LmpcSettings)} == set(docs)
+    assert all(docs.values()), [k for k, v in docs.items() if not v]
+    text = (ROOT / "docs" / "lmpc.md").read_text()
+    assert settings_table() in text, "docs/lmpc.md: regenerate the settings table (python -m controllers.lmpc._docs)"
