@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from controllers.nmpc import NmpcController, NmpcModel, OcpSettings, augmented_rank_condition
+from controllers.nmpc._estimator import GaugeBiasFilter
 from mpc.harness import run_closed_loop
+from mpc.runner import run_setup
 from mpc.scenario import build_setup, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,3 +88,35 @@ def test_ocp_rejects_unknown_configuration() -> None:
     setup = _short("nmc_nmp_nominal.toml", 100.0)
     with pytest.raises(ValueError, match="config = 'fast'"):
         run_closed_loop(setup, NmpcController(OcpSettings(config="fast")))
+
+
+def test_restart_after_a_line_stop_keeps_the_lel_and_loses_only_the_settling_web() -> None:
+    """An unannounced stop: the dryer is held at the start-up recipe, the restart stays under the
+    LEL limit, the estimator follows the restarted line and only the settling window is scrap."""
+    setup = _short("nmc_nmp_line_stop.toml", 2100.0, warmup_s=300.0,
+                   disturbances__line_stops=[{"t_s": 600.0, "duration_s": 300.0, "announced": False}])
+    ctrl = NmpcController()
+    res = run_setup(setup, ctrl)
+    ts, k = res.timeseries, res.kpis
+    assert k["restarts"] == 1
+    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert k["time_above_lel_limit_s"] == 0.0
+    assert k["scrap_m"] == k["scrap_settling_m"] > 0
+    # the start-up phase ended and the NMPC planned again (the EKF kept predicting through it)
+    assert ts.index[-1] > 900.0 + ctrl.restart_guard_s
+    L, m = ctrl.L, ctrl.m
+    pump_est = ctrl.ekf.xs[L.pump] * m.x_scale[L.pump]
+    assert abs(pump_est - ts["pump_flow_cmd_m3_s"].iloc[-1]) < 0.01 * m.ss.u[L.u_pump]
+
+
+def test_gauge_filter_ignores_settling_web_and_gross_errors() -> None:
+    f = GaugeBiasFilter(60.0)
+    for p in range(121):
+        f.record(float(p), 0.2, 0.62)  # +0.01 solids: +3.1 % coat weight
+    f.update(120.0, 0.3)  # a 50 % reading: a bad scan, not a solids offset
+    assert f.b == 0.0 and f.rejected == 1
+    f.skip_web(65.0)
+    f.update(120.0, 0.201)  # web coated at 60 m: inside the skipped (settling) web
+    assert f.b == 0.0
+    f.update(126.0, 0.201)  # web coated at 66 m: used
+    assert f.b > 0.0 and f.rejected == 1

@@ -66,6 +66,9 @@ class LmpcSettings:
     trust_rel: float = 0.3
     """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
     ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
+    min_fit_percent: float = 30.0
+    """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
+    is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
     speed_min_frac: float = 0.5
     """Lowest speed the lmpc may choose, fraction of the plan's target."""
     speed_weight: float = 5.0
@@ -216,6 +219,12 @@ class LmpcController(Controller):
                 ub[j] = s.humidity_max_kg_kg
         ub[r.residual] = (s.residual_frac_of_usl_target if target else s.residual_frac_of_usl) * spec.residual_usl_kg_kg
         ub[r.film] = spec.film_temp_max_K - s.film_margin_K
+        # an output the model cannot predict (the water residual is a hinge at its equilibrium floor)
+        # must not be pushed to its limit on the model's word: hold it at the step test's level
+        mdl = self.mdl
+        for j in (r.residual, r.film):
+            if mdl.fit_percent.get(mdl.output_names[j], 100.0) < s.min_fit_percent:
+                ub[j] = min(ub[j], float(mdl.y0[j]))
         return ub
 
     def _accumulate(self, obs: Observation) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from controllers._common import ZoneTemperatureLoops, recipe_point
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
 from controllers.nmpc._model import NmpcModel
 from controllers.nmpc._ocp import DynamicOcp, OcpSettings
@@ -115,6 +116,7 @@ class NmpcController(Controller):
         self.plan: np.ndarray | None = None
         self.plan_k = 0
         self.k = 0
+        self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
         self.position = 0.0
         self.solves = 0
         self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
@@ -125,8 +127,25 @@ class NmpcController(Controller):
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
         self.target_key: tuple[float, float, float] | None = None
         self.recipe_exhaust = np.asarray(ctx.recipe.exhaust_m3_s, float)
-        self.restart_guard_s = float(s.get("restart_guard_s", 600.0))
+        self.restart_guard_s = float(s.get("restart_guard_s", 300.0))
         self.guard_until = -np.inf
+        self.handback_pending = False
+        self.handback_until = -np.inf
+        self.handback_ramp_s = float(s.get("handback_ramp_s", 600.0))
+        self.handback_rate_frac = float(s.get("handback_rate_frac", 0.1))
+        self.restart_skip_m = float(s.get("restart_skip_m", 60.0))
+        self.restart_ratio = (float(m.ss.u[L.u_pump] / m.ss.u[L.u_speed]), 0.0)
+        self.cw_rel_sens = 0.0
+        # the start-up recipe's dryer: recipe nozzles and exhaust, zone air held at the recipe's
+        # temperatures by the recipe's own loops (while the line stands and during the start-up phase)
+        self.startup_temps = ZoneTemperatureLoops(ctx, recipe_point(ctx), np.asarray(ctx.recipe.air_temp_K, float))
+
+    def _startup_dryer(self, obs: Observation, u: np.ndarray) -> None:
+        """Set the dryer inputs of ``u`` to the start-up recipe: recipe nozzles and exhaust, air temperature loops."""
+        L = self.L
+        u[L.u_nozzle] = self.m.ss.u[L.u_nozzle]
+        u[L.u_heater] = self.startup_temps.update(obs)
+        u[L.u_exhaust] = self.recipe_exhaust
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
         """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
@@ -175,11 +194,13 @@ class NmpcController(Controller):
         self.ekf.update(us_applied, solids, obs.measurements, obs.fresh)
         self.gauge.time_update(dt)
         if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
-            self.gauge.inflate((0.01) ** 2)
+            self.gauge.inflate((0.01) ** 2, at_position_m=self.position)
         est = self._estimate(obs.t_s)
         self._update_lel_bias(obs, us_applied, est)
         cw, sens = self._cw(self.ekf.xs, us_applied, est)
         self.gauge.record(self.position, float(cw), float(sens))
+        if float(cw) > 0.0:
+            self.cw_rel_sens = float(sens) / float(cw)
         cw_meas = obs.measurements.get("coat_weight_kg_m2", np.nan)
         if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw_meas):
             self.gauge.update(self.position, float(cw_meas))
@@ -187,18 +208,30 @@ class NmpcController(Controller):
         self.k += 1
 
         if obs.line_stopped:
-            # a standing line: no web, no pump; exhaust at least the recipe's, ready for the restart
+            # a standing line: no web, no pump; exhaust at least the recipe's, ready for the restart,
+            # and the dryer at the start-up recipe's air temperatures, so that the restart finds it
+            # neither cold (NMP: wet film carried into the last zone, LEL over the limit) nor
+            # over-heated by fan power (water: standing film over its temperature limit)
+            if not self.was_stopped:
+                for loop in self.startup_temps.loops:
+                    loop.integral = 0.0
+            prev_exhaust = self.u[L.u_exhaust].copy()
+            if not self.was_stopped and self.u[L.u_speed] > 0.0:
+                # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
+                self.restart_ratio = (float(self.u[L.u_pump] / self.u[L.u_speed]), self.gauge.b)
             self.u = self.u.copy()
             self.u[L.u_speed] = 0.0
             self.u[L.u_pump] = 0.0
-            self.u[L.u_exhaust] = np.maximum(self.u[L.u_exhaust], self.recipe_exhaust)
+            self._startup_dryer(obs, self.u)
+            self.u[L.u_exhaust] = np.maximum(prev_exhaust, self.recipe_exhaust)
             self.was_stopped = True
             self.plan = None
             return Command(u=self.u.copy())
         if self.was_stopped:  # restart: the start-up recipe first (below), then the NMPC re-plans
             self.was_stopped = False
             self.guard_until = obs.t_s + self.restart_guard_s
-            self.ocp.set_initial_guess(self.ekf.xs, self.m.ss.u / self.m.u_scale)
+            self.gauge.skip_web(self.position + self.restart_skip_m)
+            self.handback_pending = True
 
         failure = fallback = False
         if obs.t_s < self.guard_until:
@@ -207,14 +240,26 @@ class NmpcController(Controller):
             speed = min(obs.speed_target_m_s, obs.speed_cap_m_s)
             self.u = self.m.ss.u.copy()
             self.u[L.u_speed] = speed
-            self.u[L.u_pump] = self.m.ss.u[L.u_pump] * speed / self.m.ss.u[L.u_speed]
+            # the speed the drive will reach this interval (it ramps at its rate limit): the pump follows it
+            v_next = min(speed, float(obs.applied[L.u_speed]) + float(ctx.input_rate_limit[L.u_speed]) * dt)
+            # pump: the ratio the NMPC ran at before the stop, corrected for what the gauge has said since
+            ratio, b0 = self.restart_ratio
+            self.u[L.u_pump] = ratio * v_next / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
+            self._startup_dryer(obs, self.u)
             self.plan = None
-            self.k = 0
+            self.k_phase = self.k  # solve at once when the start-up phase ends
             return Command(u=self.u.copy())
+        if self.handback_pending:
+            # hand-back: the OCP starts from the estimated state and the start-up inputs, without
+            # the multipliers of the line that ran before the stop, and with a fresh target
+            self.handback_pending = False
+            self.handback_until = obs.t_s + self.handback_ramp_s
+            self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale, reset_duals=True)
+            self.target_key = None
         healthy = all(v for n, v in obs.healthy.items() if n.endswith("_lel_frac"))
         health_changed = healthy != self.analysers_healthy
         self.analysers_healthy = healthy
-        if k % self.every == 0 or health_changed:
+        if (k - self.k_phase) % self.every == 0 or health_changed:
             failure, fallback = self._solve(obs)
         return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
 
@@ -242,7 +287,17 @@ class NmpcController(Controller):
         xt, ut = self.last_target
         self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs), lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
-        self.ocp.set_stage_bounds(u_prev_s, self.rate_s, self.rate_down_s, caps[:-1] / m.u_scale[L.u_speed])
+        rate_up, rate_down = self.rate_s, self.rate_down_s
+        if t < self.handback_until:
+            # after a restart the dryer moves from the start-up recipe to the NMPC's point slowly: a fast
+            # swing of nozzles against hot air overshoots the critical-stage rate in the plant's finer film
+            rate_up, rate_down = rate_up * self.handback_rate_frac, rate_down * self.handback_rate_frac
+            rate_up[L.u_speed] = self.rate_s[L.u_speed]
+            rate_up[L.u_pump] = self.rate_s[L.u_pump]
+            rate_down[L.u_speed] = self.rate_down_s[L.u_speed]
+            rate_down[L.u_pump] = self.rate_down_s[L.u_pump]
+            rate_up[L.u_exhaust] = self.rate_s[L.u_exhaust]  # exhaust may always open fast
+        self.ocp.set_stage_bounds(u_prev_s, rate_up, rate_down, caps[:-1] / m.u_scale[L.u_speed])
         self.solves += 1
         u0, ok, plan = self.ocp.solve(self.ekf.xs)
         if self.force_failure_every and self.solves % self.force_failure_every == 0:

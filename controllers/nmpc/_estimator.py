@@ -152,15 +152,28 @@ class DisturbanceEKF:
 class GaugeBiasFilter:
     """Random-walk offset of the slurry solids from the delayed coat-weight gauge."""
 
-    def __init__(self, gauge_m: float, *, q_per_s: float = (5e-5) ** 2, r: float = (0.005) ** 2,
-                 p0: float = (0.005) ** 2) -> None:
+    def __init__(self, gauge_m: float, *, q_per_s: float = (1.7e-5) ** 2, r: float = (0.005) ** 2,
+                 p0: float = (0.005) ** 2, gate_sigma: float = 6.0) -> None:
         self.gauge_m = gauge_m
         self.q = q_per_s
         self.r_rel = r
         self.b = 0.0
         self.var = p0
         self.version = 0.0
+        self.gate_sigma = gate_sigma
+        self.rejected = 0
+        self._skip_until_m = -np.inf
+        self._pending: list[tuple[float, float]] = []
         self._hist: deque[tuple[float, float, float, float]] = deque()
+
+    def skip_web(self, until_position_m: float) -> None:
+        """Ignore readings of web coated before ``until_position_m`` (a restart's settling web).
+
+        At a restart the pump and the speed ramp do not match, and the standing line's
+        web is not what the model predicted either: those readings would only teach
+        the filter a false solids offset.
+        """
+        self._skip_until_m = max(self._skip_until_m, until_position_m)
 
     def record(self, position_m: float, cw_pred: float, sens: float) -> None:
         """Remember the model's die coat weight for the web at ``position_m`` and its d/d(solids)."""
@@ -173,14 +186,26 @@ class GaugeBiasFilter:
     def time_update(self, dt_s: float) -> None:
         self.var += self.q * dt_s
 
-    def inflate(self, var: float) -> None:
-        """More uncertainty (an announced batch change)."""
-        self.var = max(self.var, var)
+    def inflate(self, var: float, at_position_m: float | None = None) -> None:
+        """More uncertainty (an announced batch change).
+
+        With ``at_position_m`` (the web position at the die when the new batch arrives) the
+        variance is raised when the gauge starts reading that web, not at once: the readings of
+        the old batch's web still on the way to the gauge would otherwise spend it before the
+        first reading of the new batch.
+        """
+        if at_position_m is None:
+            self.var = max(self.var, var)
+        else:
+            self._pending.append((at_position_m, var))
 
     def update(self, position_m: float, measured: float) -> None:
         """A gauge reading of the web that passed the die at ``position_m - gauge_m``."""
         target = position_m - self.gauge_m
-        if len(self._hist) < 2 or target < self._hist[0][0]:
+        for item in [p for p in self._pending if target >= p[0]]:
+            self.var = max(self.var, item[1])
+            self._pending.remove(item)
+        if len(self._hist) < 2 or target < self._hist[0][0] or target < self._skip_until_m:
             return
         pos = np.array([h[0] for h in self._hist])
         k = int(np.searchsorted(pos, target))
@@ -193,7 +218,12 @@ class GaugeBiasFilter:
         b_then = b0 + w * (b1 - b0)
         pred = cw_then + sens * (self.b - b_then)
         r = self.r_rel * measured**2
-        gain = self.var * sens / (sens**2 * self.var + r)
+        innov_var = sens**2 * self.var + r
+        if (measured - pred) ** 2 > self.gate_sigma**2 * innov_var:
+            # a gross error (a bad scan, web the model never saw): not evidence of a solids offset
+            self.rejected += 1
+            return
+        gain = self.var * sens / innov_var
         self.b += gain * (measured - pred)
         self.var *= 1.0 - gain * sens
 

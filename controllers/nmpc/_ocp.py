@@ -174,10 +174,20 @@ class DynamicOcp:
             mpc._lb_opt_x["_u", k, 0] = lo
             mpc._ub_opt_x["_u", k, 0] = hi
 
-    def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray) -> None:
+    def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray, *, reset_duals: bool = False) -> None:
+        """Every stage at ``(xs0, us0)``; ``reset_duals`` also drops the last solution's multipliers.
+
+        Used at the hand-back after a restart: the previous solution's multipliers belong to
+        the line that ran before the stop (a precaution; the tuned problem warm-starts from them
+        with a small initial barrier).
+        """
         self.mpc.x0 = xs0
         self.mpc.u0 = us0
         self.mpc.set_initial_guess()
+        if reset_duals:
+            mpc = self.mpc
+            mpc.lam_x_num = ca.DM.zeros(*ca.DM(mpc.lam_x_num).shape)
+            mpc.lam_g_num = ca.DM.zeros(*ca.DM(mpc.lam_g_num).shape)
 
     def solve(self, xs0: np.ndarray) -> tuple[np.ndarray, bool, np.ndarray]:
         """Solve from ``xs0``; return ``(first move, success, planned moves (n_horizon, nu))``.
