@@ -20,6 +20,7 @@ from plants.params import (
     params_from_dict,
     params_to_dict,
 )
+from plants.params_file import load_params_file, read_params_file, write_params_file
 from plants.presets import get_preset, nominal_operating_point, preset_names
 from plants.simulate import BatchSimulator, casadi_stepper, rk4_step, stable_substep_s
 from plants.steady import OperatingPoint, SteadyState, steady_state
@@ -44,13 +45,16 @@ __all__ = [
     "cell_energy_kWh_per_m2",
     "describe_fields",
     "get_preset",
+    "load_params_file",
     "nominal_operating_point",
     "params_from_dict",
     "params_to_dict",
     "preset_names",
+    "read_params_file",
     "rk4_step",
     "simulate_recipe",
     "stable_substep_s",
     "steady_state",
     "validate_preset",
+    "write_params_file",
 ]

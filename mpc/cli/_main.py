@@ -15,6 +15,7 @@ SUBCOMMANDS = {
     "replay": "mpc.cli._replay:replay",
     "regress": "mpc.cli._regress:regress",
     "steptest": "mpc.cli._steptest:steptest",
+    "calibrate": "mpc.cli._calibrate:calibrate",
     "lmpc": "mpc.cli._lmpc:lmpc",
 }
 

@@ -87,4 +87,10 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{p}: not valid TOML: {exc}") from None
-    return scenario_from_dict(data, source=str(p))
+    sc = scenario_from_dict(data, source=str(p))
+    pf = sc.mismatch.model_params_file
+    if pf is not None and not Path(pf).is_absolute():
+        # a parameter file named in a scenario is relative to the scenario file
+        mm = sc.mismatch.model_copy(update={"model_params_file": str((p.parent / pf).resolve())})
+        sc = sc.model_copy(update={"mismatch": mm})
+    return sc

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -271,7 +272,12 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
     mm = sc.mismatch
     try:
         plant = _apply_overrides(base, mm.plant_cells_per_zone, mm.plant)
-        model = _apply_overrides(base, mm.model_cells_per_zone, mm.model)
+        model_base = base
+        if mm.model_params_file is not None:
+            from plants.params_file import load_params_file
+
+            model_base = load_params_file(_params_path(mm.model_params_file, source), base)
+        model = _apply_overrides(model_base, mm.model_cells_per_zone, mm.model)
     except ValueError as exc:
         raise ValueError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
@@ -303,6 +309,17 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
         actuator_specs=_actuator_specs(plant, layout),
         source=source,
     )
+
+
+def _params_path(path: str, source: str) -> Path:
+    """A parameter file's path: as given if absolute, else relative to the scenario file ``source``."""
+    p = Path(path)
+    if p.is_absolute():
+        return p
+    src = Path(source)
+    if source.startswith("<") or not src.suffix:
+        return p
+    return src.parent / p
 
 
 def _announced(changes: list[BatchChange]) -> list[BatchChange]:

@@ -217,6 +217,11 @@ class Mismatch(_Model):
     model: dict[str, dict[str, float]] = Field(
         default_factory=dict, description="overrides of the preset for the controllers' model, by group"
     )
+    model_params_file: str | None = Field(
+        None,
+        description="parameter file (TOML, e.g. written by calmline calibrate) applied to the controllers' model "
+        "before the `model` overrides; a relative path is relative to the scenario file",
+    )
     note: str = Field("", description="what the mismatch represents")
 
 
