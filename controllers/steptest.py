@@ -38,7 +38,8 @@ def _worst_sign(name: str) -> float:
     return 1.0  # hotter air and faster nozzles evaporate faster
 
 
-def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str]) -> tuple[bool, list[str]]:
+def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str],
+               follow: bool = False) -> tuple[bool, list[str]]:
     model = LineModel(setup.model_params)
     L = model.layout
     ss0 = steady_state(model, setup.recipe)
@@ -47,6 +48,11 @@ def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str]) 
     idx = {n: i for i, n in enumerate(L.input_names())}
     for ch in chans:
         u[idx[ch.name]] = np.clip(ch.center + _worst_sign(ch.name) * ch.amplitude, ch.lower, ch.upper)
+    amp = {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
+    a_q, a_v = amp.get("pump_flow_cmd_m3_s", 0.0), amp.get("speed_m_s", 0.0)
+    if follow:  # the pump follows the speed at the recipe ratio, times its own trim
+        i_q = idx["pump_flow_cmd_m3_s"]
+        u[i_q] = ss0.u[i_q] * (1 + a_v) * (1 + a_q)
     # settle the model at the corner by integrating the ODE (heater powers held)
     from plants.simulate import casadi_stepper, stable_substep_s
 
@@ -66,20 +72,30 @@ def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str]) 
         (y["max_film_temp_K"] <= spec.film_temp_max_K, f"film {y['max_film_temp_K']:.1f} K"),
         (abs(cw) <= spec.coat_weight_tolerance_frac, f"coat weight {cw * 100:+.2f} %"),
     ]
-    # the quality corner: the pre-metered coat weight goes as pump flow / speed
-    amp = {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
-    a_q, a_v = amp.get("pump_flow_cmd_m3_s", 0.0), amp.get("speed_m_s", 0.0)
-    cw_dev = max((1 + a_q) / (1 - a_v) - 1.0, 1.0 - (1 - a_q) / (1 + a_v))
+    # the quality corner: the pre-metered coat weight goes as pump flow / speed (only the trim when it follows)
+    if follow:
+        cw_dev = a_q
+    else:
+        cw_dev = max((1 + a_q) / (1 - a_v) - 1.0, 1.0 - (1 - a_q) / (1 + a_v))
     checks.append((cw_dev <= spec.coat_weight_tolerance_frac, f"coat weight corner {cw_dev * 100:.2f} %"))
     bad = [msg for ok, msg in checks if not ok]
     return not bad, bad
 
 
 def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: float, min_switch_s: float,
-                    amplitude_rel: float, seed: int = 0) -> tuple[pd.DataFrame, dict[str, float]]:
+                    amplitude_rel: float, seed: int = 0,
+                    pump_follows_speed: bool = False) -> tuple[pd.DataFrame, dict[str, float]]:
     """A GBN schedule on ``inputs`` (plant input names) that keeps the line within its limits.
 
-    Returns the schedule and the relative amplitude finally used per input.
+    With ``pump_follows_speed`` (both ``speed_m_s`` and ``pump_flow_cmd_m3_s``
+    excited) the pump follows the speed at the recipe's ratio and its own GBN
+    channel is a trim on that ratio: the speed can then be moved as far as
+    the dryer allows at constant coat weight, and only the trim is bounded by
+    the coat-weight tolerance (independent speed and pump moves are both
+    bounded by it, which leaves the speed too little excited to identify).
+
+    Returns the schedule and the relative amplitude finally used per input
+    (for a following pump: its trim).
     """
     L = LineLayout(setup.model_params.dryer.n_zones, setup.model_params.dryer.cells_per_zone)
     names = L.input_names()
@@ -93,7 +109,8 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
     rel = amplitude_rel
     # the coat weight goes as pump flow / speed: their amplitudes are bounded by its tolerance first
     tol = setup.scenario.spec.coat_weight_tolerance_frac
-    coat = [n for n in inputs if n in ("speed_m_s", "pump_flow_cmd_m3_s")]
+    follow = pump_follows_speed and "speed_m_s" in inputs and "pump_flow_cmd_m3_s" in inputs
+    coat = ["pump_flow_cmd_m3_s"] if follow else [n for n in inputs if n in ("speed_m_s", "pump_flow_cmd_m3_s")]
     coat_rel = 0.95 * tol / (1.0 + len(coat) + tol) if coat else np.inf
     for _ in range(8):
         chans = []
@@ -101,10 +118,15 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
             c = float(ss.u[names.index(n)])
             r = min(rel, coat_rel) if n in coat else rel
             chans.append(GbnChannel(n, c, max(abs(c) * r, 1e-12), specs[n].lower, specs[n].upper))
-        ok, why = _corner_ok(setup, chans, inputs)
+        ok, why = _corner_ok(setup, chans, inputs, follow=follow)
         if ok:
             sched = gbn_schedule(chans, duration_s, setup.scenario.control_interval_s,
                                  min_switch_s=min_switch_s, seed=seed)
+            if follow:
+                v0 = float(ss.u[names.index("speed_m_s")])
+                q = sched["pump_flow_cmd_m3_s"] * sched["speed_m_s"] / v0
+                spec_q = specs["pump_flow_cmd_m3_s"]
+                sched["pump_flow_cmd_m3_s"] = q.clip(spec_q.lower, spec_q.upper)
             return sched, {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
         # halve what failed: the coat-weight inputs' own bound only when the coat weight is the problem
         coat_bad = any(msg.startswith("coat weight") for msg in why)

@@ -84,3 +84,18 @@ def test_cli_design_writes_csv_and_never_overwrites(tmp_path: Path) -> None:
     assert out.is_file()
     again = CliRunner().invoke(main, args)
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_following_pump_excites_the_speed_at_constant_coat_weight() -> None:
+    """With the pump following the speed, the speed may move far beyond the coat-weight tolerance;
+    only the pump's trim on the recipe ratio is bounded by it."""
+    setup = build_setup(load_scenario(NOMINAL))
+    names = ["speed_m_s", "pump_flow_cmd_m3_s"]
+    sched, rel = design_steptest(setup, names, duration_s=7200.0, min_switch_s=120.0, amplitude_rel=0.1,
+                                 seed=2, pump_follows_speed=True)
+    tol = setup.scenario.spec.coat_weight_tolerance_frac
+    assert rel["speed_m_s"] > tol and rel["pump_flow_cmd_m3_s"] < tol
+    ratio = sched["pump_flow_cmd_m3_s"] / sched["speed_m_s"]
+    r0 = np.median(ratio)
+    assert np.max(np.abs(ratio / r0 - 1)) <= 2.05 * rel["pump_flow_cmd_m3_s"]  # the trim, no more
+    assert sched["speed_m_s"].std() / sched["speed_m_s"].mean() > 0.5 * rel["speed_m_s"]

@@ -7,8 +7,10 @@ never its equations):
 1. :func:`controllers.steptest.design_steptest` excites the lmpc's inputs
    (line speed, pump flow, every zone's heater power and exhaust flow) with
    generalised binary noise whose amplitudes keep LEL, residual, film
-   temperature and coat weight within their limits; nozzle velocities stay
-   at the recipe.
+   temperature and coat weight within their limits; the pump follows the
+   speed at the recipe's ratio with its own small trim channel, so that the
+   speed can be moved far enough to identify its effect on the dryer at
+   constant coat weight; nozzle velocities stay at the recipe.
 2. The schedule runs through the harness
    (:class:`controllers.steptest.StepTestController`), the sensors'
    readings are logged.
@@ -107,6 +109,7 @@ def identify_line(
     skip_s: float = 600.0,
     n_max: int = 12,
     seed: int = 0,
+    pump_follows_speed: bool = True,
     progress: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> tuple[LineModelFile, pd.DataFrame]:
@@ -133,6 +136,10 @@ def identify_line(
         Largest dryer sub-model order tried.
     seed : int
         Seed of the GBN schedule.
+    pump_follows_speed : bool
+        The pump follows the speed at the recipe's ratio with its own trim channel (default), so that
+        the speed is excited as far as the dryer allows at constant coat weight; False moves them
+        independently, both then bounded by the coat-weight tolerance.
 
     Returns
     -------
@@ -149,11 +156,12 @@ def identify_line(
     lmpc_outputs(list(setup.sensor_specs), nz)  # fail before the test if a sensor is missing
     _check_dt(dt_s, sc.control_interval_s)
     sched, rel = design_steptest(setup, inputs, duration_s=duration_s, min_switch_s=min_switch_s,
-                                 amplitude_rel=amplitude_rel, seed=seed)
+                                 amplitude_rel=amplitude_rel, seed=seed, pump_follows_speed=pump_follows_speed)
     say("step test: " + ", ".join(f"{n} +/-{r * 100:.2f} %" for n, r in rel.items()))
     run_s = min(sc.duration_s, duration_s)
     res = run_setup(setup, StepTestController(sched), duration_s=run_s, progress=progress, source=setup.source)
     test = {"duration_s": run_s, "min_switch_s": min_switch_s, "schedule_seed": seed,
+            "pump_follows_speed": pump_follows_speed,
             "amplitude_rel": {n: float(r) for n, r in rel.items()}}
     model = fit_line_model(res.timeseries, setup, dt_s=dt_s, estimate_frac=estimate_frac, skip_s=skip_s,
                            n_max=n_max, test=test, log=say)

@@ -1,13 +1,14 @@
-"""``calmline bench nmpc``: do-mpc defaults against the tuned NMPC on the reference problem.
+"""``calmline bench nmpc``: do-mpc defaults, the tuned NMPC and the experimental SQP, on the reference problem.
 
 Reference problem (DESIGN.md): the cathode preset's controller model in
 ``scenarios/nmc_nmp_nominal.toml`` (4 zones x 2 cells: 43 states, 14 inputs),
 the NMPC step of that scenario's controller (20 s) and a horizon of 6 steps
 (120 s, longer than the film's 96 s residence in the dryer at nominal speed).
-Both configurations solve the *same* sequence of problems: the economic
+All configurations solve the *same* sequence of problems: the economic
 target at nominal conditions, and initial states from a seeded perturbation
 of the recipe's steady state (each solve warm-started from the previous one,
-as in closed loop). Only the solve is timed (``make_step``).
+as in closed loop). Only the solve is timed (``make_step``; for ``"sqp"`` it
+includes the IPOPT fallback when the SQP fails).
 """
 
 from __future__ import annotations
@@ -15,21 +16,21 @@ from __future__ import annotations
 import time
 import warnings
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from mpc.machine import machine_info
 
-__all__ = ["bench_nmpc"]
+__all__ = ["bench_nmpc", "reference_ocp", "reference_problem"]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def bench_nmpc(n_solves: int = 30, seed: int = 0) -> dict[str, Any]:
-    """Median and p95 solve times of the default and tuned configurations, and their ratio."""
+def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
+    """The reference problem: model, bounds, steady-state target and the seeded initial states."""
     from controllers.nmpc._model import NmpcModel
-    from controllers.nmpc._ocp import DynamicOcp, OcpSettings
     from controllers.nmpc._target import SteadyTarget, TargetSettings
     from mpc.scenario import build_setup, load_scenario
 
@@ -50,24 +51,49 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0) -> dict[str, Any]:
         raise RuntimeError("the steady-state target of the reference problem did not solve")
     rng = np.random.default_rng(seed)
     x0s = [xt * (1.0 + 0.02 * rng.standard_normal(xt.size)) for _ in range(n_solves)]
+    return SimpleNamespace(setup=setup, spec=spec, m=m, lo=lo, hi=hi, xt=xt, ut=ut, x0s=x0s)
+
+
+def reference_ocp(ref: SimpleNamespace, config: str) -> tuple[Any, float]:
+    """The dynamic problem of ``ref`` in ``config``, parametrised and initialised; and its setup time, s."""
+    from controllers.nmpc._ocp import DynamicOcp, OcpSettings
+
+    m, spec = ref.m, ref.spec
+    s = OcpSettings(config=config)
+    t0 = time.perf_counter()
+    ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                     ref.lo, ref.hi, s)
+    setup_s = time.perf_counter() - t0
+    ocp.set_parameters(est=m.nominal_estimate(), xt=ref.xt, ut=ref.ut, lel_limit=0.5,
+                       cw_target=spec.coat_weight_target_kg_m2, speed_target=np.full(s.n_horizon + 1, 0.5))
+    ocp.set_initial_guess(ref.xt, ref.ut)
+    return ocp, setup_s
+
+
+def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dict[str, Any]:
+    """Median and p95 solve times of the default and tuned configurations (and the sqp one, if asked);
+    default/tuned ratio. The sqp configuration costs about 3 s per solve (docs/nmpc.md)."""
+    from controllers.nmpc._ocp import OcpSettings
+
+    ref = reference_problem(n_solves, seed)
+    m, setup, L, x0s = ref.m, ref.setup, ref.m.layout, ref.x0s
     out: dict[str, Any] = {}
-    for config in ("default", "tuned"):
-        s = OcpSettings(config=config)
-        t0 = time.perf_counter()
-        ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
-                         lo, hi, s)
-        setup_s = time.perf_counter() - t0
-        ocp.set_parameters(est=m.nominal_estimate(), xt=xt, ut=ut, lel_limit=0.5,
-                           cw_target=spec.coat_weight_target_kg_m2,
-                           speed_target=np.full(s.n_horizon + 1, 0.5))
-        ocp.set_initial_guess(xt, ut)
-        times, success, iters = [], 0, []
+    first: dict[str, np.ndarray] = {}
+    own_by: dict[str, np.ndarray] = {}
+    for config in ("default", "tuned", "sqp") if with_sqp else ("default", "tuned"):
+        ocp, setup_s = reference_ocp(ref, config)
+        times, success, iters, moves, fell_back, status = [], 0, [], [], [], []
         for x0 in x0s:
             t0 = time.perf_counter()
-            _, good, _ = ocp.solve(x0)
+            u0, good, _ = ocp.solve(x0)
             times.append((time.perf_counter() - t0) * 1e3)
             success += int(good)
             iters.append(int(ocp.mpc.solver_stats.get("iter_count", -1)))
+            moves.append(u0)
+            fell_back.append(bool(ocp.mpc.solver_stats.get("fallback", 0)))
+            status.append(str(getattr(ocp.mpc.S, "sqp_status", "")))
+        first[config] = np.array(moves)
+        own = own_by[config] = ~np.array(fell_back)
         out[config] = {
             "median_ms": float(np.median(times)),
             "p95_ms": float(np.percentile(times, 95)),
@@ -76,8 +102,29 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0) -> dict[str, Any]:
             "setup_s": setup_s,
             "n_nlp_variables": int(ocp.mpc.nlp["x"].shape[0]),
             "collocation_deg": 2 if config == "default" else 1,
+            "fallbacks": ocp.fallbacks,
         }
+        if config == "sqp":
+            out[config]["sqp_status_counts"] = {k: status.count(k) for k in sorted(set(status))}
+            out[config]["sqp_solved_median_ms"] = float(np.median(np.array(times)[own])) if own.any() else None
     d, t = out["default"], out["tuned"]
+    sqp_keys: dict[str, Any] = {}
+    if with_sqp:
+        q = out["sqp"]
+        diff = np.max(np.abs(first["sqp"] - first["tuned"]), axis=1)
+        own = own_by["sqp"]
+        q["first_move_max_abs_diff_vs_tuned_scaled"] = float(np.max(diff))
+        q["first_move_max_abs_diff_vs_tuned_scaled_sqp_solved"] = float(np.max(diff[own])) if own.any() else None
+        sqp_keys = {
+            "sqp_median_ms": q["median_ms"],
+            "sqp_p95_ms": q["p95_ms"],
+            "sqp_success": q["success"],
+            "sqp_fallbacks": q["fallbacks"],
+            "sqp_first_move_max_abs_diff_vs_tuned_scaled": q["first_move_max_abs_diff_vs_tuned_scaled"],
+            "sqp_first_move_max_abs_diff_vs_tuned_scaled_sqp_solved":
+                q["first_move_max_abs_diff_vs_tuned_scaled_sqp_solved"],
+            "sqp": q,
+        }
     return {
         "problem": "nmc_nmp controller model, scenarios/nmc_nmp_nominal.toml",
         "n_states": L.n_states,
@@ -94,6 +141,7 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0) -> dict[str, Any]:
         "speedup": d["median_ms"] / t["median_ms"],
         "default": d,
         "tuned": t,
+        **sqp_keys,
         "targets": {"tuned_median_ms": 15.0, "speedup": 3.0},
         "machine": machine_info(),
     }

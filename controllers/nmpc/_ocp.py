@@ -18,7 +18,14 @@ degree 1 (implicit Euler, L-stable for the stiff film-temperature modes and
 a third of the variables), IPOPT warm-started from the previous solution's
 primal and dual values with a small initial barrier parameter, and MUMPS's
 own scaling and permutation scaling off (the model is scaled already; they
-cost a quarter of the solve time).
+cost a quarter of the solve time). ``"sqp"``: the tuned problem (same
+discretisation and NLP) solved by CasADi's ``sqpmethod`` with the ``qrqp``
+active-set QP solver (the objective's Hessian, a Gauss-Newton-type
+approximation: the exact Lagrangian Hessian is indefinite; warm-started from
+the previous primal-dual solution; the collocation's unused variables fixed
+through their bounds), and the tuned IPOPT from the same point whenever the
+SQP fails (counted in :attr:`DynamicOcp.fallbacks`). Experimental: on this
+problem it is slower than ``"tuned"`` (``docs/nmpc.md``, "Solve speed").
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ class OcpSettings:
     n_horizon: int = 6
     """Steps in the horizon; 6 x 20 s = 120 s covers the 96 s residence at nominal speed."""
     config: str = "tuned"
-    """``"tuned"`` or ``"default"`` (see the module docstring)."""
+    """``"tuned"``, ``"default"`` or ``"sqp"`` (experimental; see the module docstring)."""
     lel_margin: float = 0.9
     residual_frac_of_usl: float = 0.8
     humidity_max_kg_kg: float = 0.09
@@ -76,10 +83,10 @@ class DynamicOcp:
         mpc.settings.t_step = s.t_step_s
         mpc.settings.store_full_solution = True
         mpc.settings.supress_ipopt_output()
-        if s.config == "tuned":
+        if s.config in ("tuned", "sqp"):
             mpc.settings.collocation_deg = 1
         elif s.config != "default":
-            raise ValueError(f"OcpSettings.config = {s.config!r}: expected 'tuned' or 'default'")
+            raise ValueError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default' or 'sqp'")
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]
@@ -123,7 +130,7 @@ class DynamicOcp:
         }
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
-        if s.config == "tuned":
+        if s.config in ("tuned", "sqp"):
             opts = {
                 "ipopt.print_level": 0,
                 "ipopt.sb": "yes",
@@ -140,6 +147,8 @@ class DynamicOcp:
                 "ipopt.mumps_scaling": 0,
             }
             mpc.S = ca.nlpsol("S", "ipopt", mpc.nlp, opts)
+        if s.config == "sqp":
+            mpc.S = _SqpWithFallback(mpc.nlp, mpc.S)
         self.mpc = mpc
         self._g_fun = ca.Function("ocp_g", [mpc.nlp["x"], mpc.nlp["p"]], [mpc.nlp["g"]])
         self.last_violation = 0.0
@@ -206,3 +215,90 @@ class DynamicOcp:
         finite = bool(np.all(np.isfinite(u0)) and np.all(np.isfinite(plan)))
         self.last_violation = viol
         return u0, ok and finite and viol <= 1e-4, plan
+
+    @property
+    def fallbacks(self) -> int:
+        """Solves of the ``"sqp"`` configuration that IPOPT had to finish (0 otherwise)."""
+        return getattr(self.mpc.S, "fallbacks", 0)
+
+
+def _vec(v: object) -> np.ndarray:
+    return np.asarray(ca.DM(v.cat if hasattr(v, "cat") else v), float).ravel()
+
+
+class _SqpWithFallback:
+    """``sqpmethod`` + ``qrqp`` in place of do-mpc's solver, IPOPT from the same point when it fails.
+
+    do-mpc calls ``S(x0, lbx, ubx, lbg, ubg, p[, lam_x0, lam_g0])`` and ``S.stats()``; this
+    object answers both. Variables that appear in neither the objective nor the constraints
+    (collocation leaves the first stage's start points unused) are fixed at zero through their
+    bounds: ``qrqp`` would otherwise meet a singular KKT system. Multipliers under
+    ``lam_tol`` in magnitude on inequalities and bounds are dropped from the warm start (an
+    interior point's multipliers are never exactly zero, and ``qrqp`` reads a nonzero
+    multiplier as an active constraint). A solve counts as an SQP success only with the
+    solver's flag *and* a primal check of its result (``primal_tol``).
+    """
+
+    def __init__(self, nlp: dict, ipopt: ca.Function, *, max_iter: int = 10, qp_max_iter: int = 100,
+                 hess_reg: float = 1e-6, lam_tol: float = 1e-6, primal_tol: float = 1e-6) -> None:
+        x = nlp["x"]
+        used = np.zeros(x.shape[0], bool)
+        used[ca.jacobian(nlp["g"], x).sparsity().get_triplet()[1]] = True
+        used[ca.jacobian(nlp["f"], x).sparsity().get_triplet()[1]] = True
+        self.unused = ~used
+        # the objective's Hessian only (plus hess_reg * I): positive semidefinite here (sums of
+        # squares, linear slack penalties), so qrqp's QPs are convex; the constraints' curvature
+        # makes the exact Lagrangian Hessian indefinite (qrqp then returns a zero step, and
+        # sqpmethod's convexification either fails or takes steps too short to converge)
+        lam_f = type(x).sym("lam_f")
+        lam_g = type(x).sym("lam_g", nlp["g"].shape[0])
+        hf, _ = ca.hessian(nlp["f"], x)
+        hess = ca.Function("hess_lag", [x, nlp["p"], lam_f, lam_g], [lam_f * hf + hess_reg * ca.DM.eye(x.shape[0])],
+                           ["x", "p", "lam:f", "lam:g"], ["hess:gamma:x:x"])
+        qp_opts = {"print_iter": False, "print_header": False, "print_info": False,
+                   "max_iter": qp_max_iter, "error_on_fail": False}
+        self.sqp = ca.nlpsol("S_sqp", "sqpmethod", nlp, {
+            "qpsol": "qrqp", "qpsol_options": qp_opts, "max_iter": max_iter, "hess_lag": hess,
+            "tol_pr": 1e-6, "tol_du": 1e-6, "print_header": False, "print_iteration": False,
+            "print_status": False, "print_time": False, "error_on_fail": False,
+        })
+        self.ipopt = ipopt
+        self.lam_tol, self.primal_tol = lam_tol, primal_tol
+        self.fallbacks = 0
+        self.sqp_iterations = 0
+        self.sqp_status = ""
+        self._stats: dict = {}
+
+    def __call__(self, **kw: object) -> dict:
+        a = {k: _vec(v) for k, v in kw.items()}
+        fixed = self.unused
+        q = dict(a)
+        q["x0"] = np.where(fixed, 0.0, a["x0"])
+        q["lbx"] = np.where(fixed, 0.0, a["lbx"])
+        q["ubx"] = np.where(fixed, 0.0, a["ubx"])
+        if "lam_x0" in a:
+            q["lam_x0"] = np.where(fixed | (np.abs(a["lam_x0"]) < self.lam_tol), 0.0, a["lam_x0"])
+            eq = a["lbg"] == a["ubg"]
+            q["lam_g0"] = np.where(~eq & (np.abs(a["lam_g0"]) < self.lam_tol), 0.0, a["lam_g0"])
+        r = self.sqp(**q)
+        try:
+            st = self.sqp.stats()
+        except RuntimeError:  # CasADi 3.8 cannot name some of sqpmethod's return codes
+            st = {"success": False, "return_status": "unnamed", "iter_count": -1}
+        self.sqp_iterations = int(st.get("iter_count", -1))
+        self.sqp_status = str(st.get("return_status", ""))
+        xr, gr = _vec(r["x"]), _vec(r["g"])
+        viol = float(np.max(np.r_[0.0, a["lbx"] - xr, xr - a["ubx"], a["lbg"] - gr, gr - a["ubg"]]))
+        finite = bool(np.all(np.isfinite(xr)) and np.all(np.isfinite(_vec(r["lam_g"]))))
+        if bool(st.get("success", False)) and finite and viol <= self.primal_tol:
+            self._stats = {"success": True, "iter_count": self.sqp_iterations, "fallback": 0,
+                           "return_status": st.get("return_status", "")}
+            return r
+        self.fallbacks += 1
+        r = self.ipopt(**kw)
+        self._stats = dict(self.ipopt.stats())
+        self._stats["fallback"] = 1
+        return r
+
+    def stats(self) -> dict:
+        return self._stats

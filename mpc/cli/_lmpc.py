@@ -30,11 +30,15 @@ def lmpc() -> None:
               help="Largest GBN amplitude, fraction of each input's recipe value (shrunk to respect limits).")
 @click.option("--dt", "dt_s", type=float, default=20.0, show_default=True, help="Model sample time (the lmpc's step), s.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the GBN schedule.")
+@click.option("--pump-follows-speed/--pump-independent", default=True, show_default=True,
+              help="Pump follows the speed at the recipe ratio plus a small trim channel (speed excited at "
+                   "constant coat weight), or moves independently (both bounded by the coat-weight tolerance).")
 @click.option("--save-log", "save_log", type=click.Path(file_okay=False), default=None,
               help="Also write the step test's run (timeseries.parquet, kpis.json) to this directory.")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
 def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s: float, min_switch_s: float,
-                 amplitude_rel: float, dt_s: float, seed: int, save_log: str | None, as_json: bool) -> None:
+                 amplitude_rel: float, dt_s: float, seed: int, pump_follows_speed: bool, save_log: str | None,
+                 as_json: bool) -> None:
     """Step-test the SCENARIO's simulated line (or read --log) and identify the lmpc's model."""
     import pandas as pd
 
@@ -56,7 +60,8 @@ def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s:
             model = fit_line_model(ts, setup, dt_s=dt_s, test={"log": log_path}, log=stderr)
         else:
             model, ts = identify_line(setup, duration_s=duration_s, min_switch_s=min_switch_s,
-                                      amplitude_rel=amplitude_rel, dt_s=dt_s, seed=seed, progress=True, log=stderr)
+                                      amplitude_rel=amplitude_rel, dt_s=dt_s, seed=seed,
+                                      pump_follows_speed=pump_follows_speed, progress=True, log=stderr)
             if save_log:
                 Path(save_log).mkdir(parents=True, exist_ok=True)
                 ts.to_parquet(Path(save_log) / "timeseries.parquet")
