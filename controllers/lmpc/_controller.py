@@ -62,10 +62,13 @@ class LmpcSettings:
     residual_frac_of_usl: float = 0.8
     """Exit residual limit of the dynamic plan, fraction of its USL (soft)."""
     film_margin_K: float = 5.0
-    """Exit film temperature kept this far under its maximum, K."""
+    """Exit film temperature and every zone's air temperature kept this far under the film's maximum, K."""
     trust_rel: float = 0.3
     """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
     ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
+    pump_trim_max: float = 0.05
+    """The pump stays within +/- this fraction of the step test's pump-to-speed ratio (hard): the coat
+    weight can never be traded for LEL or residual, however far the line is from the tested point."""
     min_fit_percent: float = 30.0
     """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
     is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
@@ -156,11 +159,12 @@ class LmpcController(Controller):
         r_meas = np.maximum((mdl.y_noise / mdl.y_scale) ** 2, 1e-4)
         self.kf = OffsetFreeKalman(mdl.A, mdl.B, mdl.C, r_meas, q_x=s.q_x, q_d=s.q_d)
         self.target = LinearTarget(mdl, speed_weight=s.speed_weight, energy_ref_W=s.energy_ref_W,
-                                   move_weight=s.target_move_weight, slack_weight=s.slack_weight)
+                                   move_weight=s.target_move_weight, slack_weight=s.slack_weight,
+                                   pump_trim_max=s.pump_trim_max)
         lb, ub = self._limits(ctx.recipe.speed_m_s)
         w = _Weights(s.state_weight, s.input_weight, s.coat_weight_weight, s.terminal_weight, s.move_weight,
                      s.soft_penalty)
-        self.ocp = LinearOcp(mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub)
+        self.ocp = LinearOcp(mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub, s.pump_trim_max)
         self.rate_s = ctx.input_rate_limit[self.in_idx] * mdl.dt_s / mdl.u_scale
         # inputs the lmpc does not move: the recipe's steady state on the controller's model
         self.u_fixed = steady_state(LineModel(p), ctx.recipe).u.copy()
@@ -209,16 +213,25 @@ class LmpcController(Controller):
         lo = np.minimum(lo, hi)
         return (lo - mdl.u0) / mdl.u_scale, (hi - mdl.u0) / mdl.u_scale
 
+    def _lel_limit(self, obs: Observation) -> float:
+        """The limit in force, or at once the analyser-less limit when an analyser has failed
+        (the harness lowers it only after the purge allowance; the plan should not wait)."""
+        if not self.analysers_healthy:
+            return min(obs.lel_limit_frac, self.ctx.spec.lel_limit_frac)
+        return obs.lel_limit_frac
+
     def _ub(self, obs: Observation, target: bool) -> np.ndarray:
         s, spec, r = self.s, self.ctx.spec, self.r
         ub = np.ones(len(self.mdl.output_names))
         for j in r.conc:
             if self.flammable:
-                ub[j] = (s.lel_margin_target if target else s.lel_margin) * obs.lel_limit_frac
+                ub[j] = (s.lel_margin_target if target else s.lel_margin) * self._lel_limit(obs)
             else:
                 ub[j] = s.humidity_max_kg_kg
         ub[r.residual] = (s.residual_frac_of_usl_target if target else s.residual_frac_of_usl) * spec.residual_usl_kg_kg
         ub[r.film] = spec.film_temp_max_K - s.film_margin_K
+        for j in r.air:  # a dry film heats to the air: the air stays under the film's limit too
+            ub[j] = spec.film_temp_max_K - s.film_margin_K
         # an output the model cannot predict (the water residual is a hinge at its equilibrium floor)
         # must not be pushed to its limit on the model's word: hold it at the step test's level
         mdl = self.mdl

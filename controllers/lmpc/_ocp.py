@@ -5,9 +5,11 @@ the offset-free estimator, the steady-state target ``(xt, ut)`` and the
 output limits enter as time-varying parameters. Objective: track the target
 (the coat weight weighted by its tolerance), move suppression (do-mpc
 ``rterm``), terminal penalty; soft (exact L1) upper limits on the zone LEL or
-humidity, the exit residual and the exit film temperature, and a band of half
+humidity, the exit residual, the exit film temperature and every zone's air
+temperature (under the film's limit: a dry film heats to the air), and a band of half
 the coat-weight tolerance around its target (penalised ten times harder, so
-the plan does not trade coat weight for residual); hard input bounds,
+the plan does not trade coat weight for residual); the pump within a trim of
+the step test's pump-to-speed ratio (hard); hard input bounds,
 hard move limits and the per-stage speed cap of the announced schedule on the
 input bounds of each stage (as in the NMPC).
 """
@@ -39,7 +41,7 @@ class LinearOcp:
     """do-mpc MPC of the identified model tracking the linear target."""
 
     def __init__(self, mdl: LineModelFile, n_horizon: int, cw_tol_frac: float, w: _Weights,
-                 u_lb_s: np.ndarray, u_ub_s: np.ndarray) -> None:
+                 u_lb_s: np.ndarray, u_ub_s: np.ndarray, pump_trim_max: float) -> None:
         import do_mpc
 
         self.mdl, self.n_horizon = mdl, n_horizon
@@ -79,10 +81,18 @@ class LinearOcp:
                         penalty_term_cons=10 * w.soft_penalty)
         mpc.set_nl_cons("coat_weight_low", -cw_dev - 0.5, ub=0.0, soft_constraint=True,
                         penalty_term_cons=10 * w.soft_penalty)
-        for j in [*r.conc, r.residual, r.film]:
+        for j in [*r.conc, r.residual, r.film, *r.air]:
             name = mdl.output_names[j]
             mpc.set_nl_cons(name, (y_phys[j] - y_ub[j]) / ca.fabs(y_ub[j]), ub=0.0, soft_constraint=True,
                             penalty_term_cons=w.soft_penalty)
+        # ratio station with trim limits (hard, on the inputs): pump within +/- trim of ratio x speed
+        u_phys = ca.DM(mdl.u0) + ca.DM(mdl.u_scale) * u
+        ratio = float(mdl.u0[r.pump] / mdl.u0[r.speed])
+        q_ref = mdl.u0[r.pump]
+        mpc.set_nl_cons("pump_trim_high", (u_phys[r.pump] - ratio * (1 + pump_trim_max) * u_phys[r.speed]) / q_ref,
+                        ub=0.0)
+        mpc.set_nl_cons("pump_trim_low", (ratio * (1 - pump_trim_max) * u_phys[r.speed] - u_phys[r.pump]) / q_ref,
+                        ub=0.0)
         mpc.bounds["lower", "_u", "u"] = u_lb_s
         mpc.bounds["upper", "_u", "u"] = u_ub_s
         self._tvp = mpc.get_tvp_template()

@@ -7,7 +7,8 @@ Solved at every lmpc step with the current disturbance estimate ``d``
     s.t. (I - A) x = B u,  y = C x + d               (scaled; the identified steady state)
          coat weight = target
          zone LEL <= margin * limit in force + s     (exhaust humidity for water)
-         exit residual <= frac * USL + s,  exit film temperature <= max - margin + s
+         exit residual <= frac * USL + s,  exit film and zone air temperatures <= film max - margin + s
+         pump within +/- trim of the step test's pump-to-speed ratio
          v <= min(target, cap),  inputs in their limits and the model's trust region
 
 Only measured outputs can be constrained: the critical-stage drying rate
@@ -34,6 +35,8 @@ class _Rows:
     residual: int
     film: int
     speed: int
+    pump: int
+    air: list[int]
     heaters: list[int]
 
 
@@ -46,6 +49,8 @@ def rows_of(model: LineModelFile) -> _Rows:
         residual=o.index("exit_residual_kg_kg"),
         film=o.index("exit_film_temp_K"),
         speed=i.index("speed_m_s"),
+        pump=i.index("pump_flow_cmd_m3_s"),
+        air=[k for k, n in enumerate(o) if n.endswith("_air_temp_K")],
         heaters=[k for k, n in enumerate(i) if n.endswith("_heater_power_cmd_W")],
     )
 
@@ -54,7 +59,7 @@ class LinearTarget:
     """The economic target problem on the identified model, built once, solved warm-started."""
 
     def __init__(self, model: LineModelFile, *, speed_weight: float, energy_ref_W: float, move_weight: float,
-                 slack_weight: float) -> None:
+                 slack_weight: float, pump_trim_max: float) -> None:
         self.mdl = model
         r = rows_of(model)
         self.r = r
@@ -75,11 +80,20 @@ class LinearTarget:
         lbg.append(np.zeros(1))
         ubg.append(np.zeros(1))
         # upper limits (LEL or humidity, residual, film) scaled by the limit itself: slack in relative terms
-        for rows, k in ((r.conc, 0), ([r.residual], 1), ([r.film], 2)):
+        for rows, k in ((r.conc, 0), ([r.residual], 1), ([r.film, *r.air], 2)):
             for j in rows:
                 g.append((y[j] - y_ub[j]) / ca.fabs(y_ub[j]) - sl[k])
                 lbg.append([-np.inf])
                 ubg.append([0.0])
+        # the pump stays within +/- pump_trim_max of the step test's pump-to-speed ratio (a ratio station
+        # with trim limits): the coat weight cannot be traded for LEL or residual however wrong the model
+        ratio = float(model.u0[r.pump] / model.u0[r.speed])
+        g.append(u[r.pump] - ratio * (1.0 + pump_trim_max) * u[r.speed])
+        lbg.append([-np.inf])
+        ubg.append([0.0])
+        g.append(ratio * (1.0 - pump_trim_max) * u[r.speed] - u[r.pump])
+        lbg.append([-np.inf])
+        ubg.append([0.0])
         power = ca.sum1(u[r.heaters])
         obj = (speed_weight * (1.0 - u[r.speed] / v_tgt) + power / energy_ref_W
                + move_weight * ca.sumsqr(us - u_prev) + slack_weight * ca.sum1(sl))
