@@ -57,6 +57,40 @@ def verdicts(t: pd.DataFrame) -> list[str]:
     return out
 
 
+BEGIN = "<!-- results:begin (written by scenarios/results_table.py) -->"
+END = "<!-- results:end -->"
+
+
+def write_between_markers(path: Path, text: str) -> None:
+    """Replace what lies between the markers (the prose around them is kept); a new file gets just the table."""
+    if path.exists():
+        old = path.read_text()
+        if BEGIN in old and END in old:
+            head, rest = old.split(BEGIN, 1)
+            _, tail = rest.split(END, 1)
+            path.write_text(head + BEGIN + "\n" + text.rstrip("\n") + "\n" + END + tail)
+            return
+        raise ValueError(f"{path} has no results markers ({BEGIN!r} ... {END!r}); not overwriting its prose")
+    path.write_text(BEGIN + "\n" + text.rstrip("\n") + "\n" + END + "\n")
+
+
+def lmpc_summary(t: pd.DataFrame) -> str:
+    """The lmpc beside the NMPC on one scenario (issue 5: where it falls short)."""
+    if "lmpc" not in t.columns or "nmpc" not in t.columns:
+        return ""
+    lm, n, r = t["lmpc"], t["nmpc"], t["recipe"]
+    parts = [
+        "LEL ok" if lm["time_above_lel_limit_s"] == 0 else f"{lm['time_above_lel_limit_s']:.0f} s above the LEL limit",
+        f"CW Cpk {lm['coat_weight_cpk']:.2f} (nmpc {n['coat_weight_cpk']:.2f})",
+        f"RS Cpk {lm['residual_solvent_cpk']:.2f} (nmpc {n['residual_solvent_cpk']:.2f})",
+        f"energy {100 * (lm['energy_kwh_per_m2'] / r['energy_kwh_per_m2'] - 1):+.0f} % vs recipe "
+        f"(nmpc {100 * (n['energy_kwh_per_m2'] / r['energy_kwh_per_m2'] - 1):+.0f} %)",
+        f"CV {lm['resistance_proxy_cv']:.4f} (nmpc {n['resistance_proxy_cv']:.4f}, recipe {r['resistance_proxy_cv']:.4f})",
+        f"scrap {lm['scrap_m']:.0f} m (nmpc {n['scrap_m']:.0f} m)",
+    ]
+    return ", ".join(parts)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/results", help="directory for the comparison reports")
@@ -75,7 +109,7 @@ def main() -> None:
         "| scenario | controller | " + " | ".join(c[1] for c in COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),
     ]
-    notes = []
+    notes, lnotes = [], []
     t0 = time.time()
     for path in paths:
         reuse = [c for c in args.reuse.split(",") if c]
@@ -87,11 +121,16 @@ def main() -> None:
         v = verdicts(table)
         if v:
             notes.append(f"- {path.stem}: " + ", ".join(v))
+        lm = lmpc_summary(table)
+        if lm:
+            lnotes.append(f"- {path.stem}: {lm}")
         print(f"{path.stem} done ({time.time() - t0:.0f} s)", flush=True)
     text = "\n".join(lines) + "\n\nNMPC targets per scenario:\n\n" + "\n".join(notes) + "\n"
+    if lnotes:
+        text += "\nThe identified-model MPC beside the NMPC (docs/lmpc.md):\n\n" + "\n".join(lnotes) + "\n"
     text += f"\nMeasured on {platform.machine()} ({platform.processor() or 'cpu'}), total {time.time() - t0:.0f} s.\n"
     if args.markdown:
-        Path(args.markdown).write_text(text)
+        write_between_markers(Path(args.markdown), text)
     print(text)
 
 
