@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _closed_loop import max_lel, short_setup
 
 from controllers.nmpc import NmpcController, NmpcModel, OcpSettings, augmented_rank_condition
 from controllers.nmpc._estimator import GaugeBiasFilter
 from mpc.harness import run_closed_loop
 from mpc.runner import run_setup
-from mpc.scenario import build_setup, load_scenario, scenario_from_dict
+from mpc.scenario import build_setup, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -25,27 +26,10 @@ def test_augmented_model_is_detectable(preset: str) -> None:
     assert rank == required == m.layout.n_states + m.n_est - 1
 
 
-def _short(name: str, duration: float, **changes: object) -> object:
-    data = load_scenario(ROOT / "scenarios" / name).model_dump()
-    data["duration_s"] = duration
-    data["warmup_s"] = min(data["warmup_s"], duration / 2)
-    for path, value in changes.items():
-        d = data
-        keys = path.split("__")
-        for k in keys[:-1]:
-            d = d[k]
-        d[keys[-1]] = value
-    return build_setup(scenario_from_dict(data))
-
-
-def _lel(ts) -> np.ndarray:
-    return ts[[c for c in ts.columns if c.startswith("zone") and c.endswith("_lel_frac")]].to_numpy().max(axis=1)
-
-
 def test_nmpc_runs_below_the_lel_limit_and_saves_energy() -> None:
-    setup = _short("nmc_nmp_nominal.toml", 600.0)
+    setup = short_setup("nmc_nmp_nominal.toml", 600.0)
     ts = run_closed_loop(setup, NmpcController()).timeseries
-    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     # every failed solve is caught and replaced by a fallback; failures stay rare (30 solves here)
     assert ts["fallback"].sum() == ts["solver_failure"].sum() <= 3
     recipe_power = ts["dryer_power_W"].iloc[0]
@@ -54,7 +38,7 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy() -> None:
 
 
 def test_forced_solver_failure_gives_a_safe_move_within_limits() -> None:
-    setup = _short("nmc_nmp_nominal.toml", 400.0)
+    setup = short_setup("nmc_nmp_nominal.toml", 400.0)
     ctrl = NmpcController(force_failure_every=2, name="nmpc")
     ts = run_closed_loop(setup, ctrl).timeseries
     assert ts["solver_failure"].sum() > 0 and ts["fallback"].sum() == ts["solver_failure"].sum()
@@ -63,29 +47,29 @@ def test_forced_solver_failure_gives_a_safe_move_within_limits() -> None:
     step = ctrl.ocp_cfg.t_step_s
     assert np.all(np.diff(cmd, axis=0) >= -ctrl.ocp_cfg.exhaust_close_rate_m3_s2 * step - 1e-9)
     assert np.all(cmd >= 0.05 - 1e-12)
-    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
 
 
 def test_humidity_step_does_not_push_lel_over_the_limit() -> None:
-    setup = _short("nmc_nmp_nominal.toml", 600.0, disturbances__weather__temp_K=303.15,
+    setup = short_setup("nmc_nmp_nominal.toml", 600.0, disturbances__weather__temp_K=303.15,
                    disturbances__weather__rh_frac=0.95)
     ts = run_closed_loop(setup, NmpcController()).timeseries
-    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
 
 
 def test_analyser_failure_tightens_the_limit_and_the_nmpc_follows() -> None:
-    setup = _short("nmc_nmp_analyser_failure.toml", 900.0,
+    setup = short_setup("nmc_nmp_analyser_failure.toml", 900.0,
                    disturbances__analyser_faults=[{"zone": 2, "t_s": 300.0, "kind": "fail"}])
     ts = run_closed_loop(setup, NmpcController()).timeseries
     after = ts.index > 300.0 + setup.scenario.spec.purge_allowance_s
     assert np.all(ts.loc[after, "lel_limit_frac"] == 0.25)
-    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     # it settles under the tighter limit with margin
-    assert _lel(ts)[-30:].max() <= 0.25
+    assert max_lel(ts)[-30:].max() <= 0.25
 
 
 def test_ocp_rejects_unknown_configuration() -> None:
-    setup = _short("nmc_nmp_nominal.toml", 100.0)
+    setup = short_setup("nmc_nmp_nominal.toml", 100.0)
     with pytest.raises(ValueError, match="config = 'fast'"):
         run_closed_loop(setup, NmpcController(OcpSettings(config="fast")))
 
@@ -93,13 +77,13 @@ def test_ocp_rejects_unknown_configuration() -> None:
 def test_restart_after_a_line_stop_keeps_the_lel_and_loses_only_the_settling_web() -> None:
     """An unannounced stop: the dryer is held at the start-up recipe, the restart stays under the
     LEL limit, the estimator follows the restarted line and only the settling window is scrap."""
-    setup = _short("nmc_nmp_line_stop.toml", 2100.0, warmup_s=300.0,
+    setup = short_setup("nmc_nmp_line_stop.toml", 2100.0, warmup_s=300.0,
                    disturbances__line_stops=[{"t_s": 600.0, "duration_s": 300.0, "announced": False}])
     ctrl = NmpcController()
     res = run_setup(setup, ctrl)
     ts, k = res.timeseries, res.kpis
     assert k["restarts"] == 1
-    assert np.all(_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     assert k["time_above_lel_limit_s"] == 0.0
     assert k["scrap_m"] == k["scrap_settling_m"] > 0
     # the start-up phase ended and the NMPC planned again (the EKF kept predicting through it)
