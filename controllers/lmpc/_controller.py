@@ -270,7 +270,8 @@ class LmpcController(Controller):
         health_changed = healthy != self.analysers_healthy
         self.analysers_healthy = healthy
         failure = fallback = False
-        if self.k % self.k_every == 0 or health_changed:
+        boundary = self.k % self.k_every == 0  # a model step ends: one block of readings is complete
+        if boundary or health_changed:
             with np.errstate(invalid="ignore", divide="ignore"):
                 y_mean = self.y_sum / self.y_cnt
             y_s = (y_mean - mdl.y0) / mdl.y_scale
@@ -281,10 +282,10 @@ class LmpcController(Controller):
                 self.kf.reset(u_s_now, y_s)
                 self.ocp.set_initial_guess(self.kf.x, u_s_now)
                 self.need_reset = False
-            elif self.k % self.k_every == 0:
+            elif boundary:
                 self.kf.update(y_s, avail)
                 self.kf.predict(u_s_applied)
-            if self.k % self.k_every == 0:
+            if boundary:
                 self._clear()
             failure, fallback = self._solve(obs)
         self.k += 1
