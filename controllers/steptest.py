@@ -22,7 +22,7 @@ from mpc.harness import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ScenarioSetup
 from mpc.sysid._design import GbnChannel, gbn_schedule
 from plants.line import LineLayout, LineModel
-from plants.steady import steady_state
+from plants.steady import SteadyState, steady_state
 
 __all__ = ["StepTestController", "design_steptest"]
 
@@ -38,11 +38,9 @@ def _worst_sign(name: str) -> float:
     return 1.0  # hotter air and faster nozzles evaporate faster
 
 
-def _corner_ok(setup: ScenarioSetup, chans: list[GbnChannel], names: list[str],
+def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: list[GbnChannel],
                follow: bool = False) -> tuple[bool, list[str]]:
-    model = LineModel(setup.model_params)
     L = model.layout
-    ss0 = steady_state(model, setup.recipe)
     spec = setup.scenario.spec
     u = ss0.u.copy()
     idx = {n: i for i, n in enumerate(L.input_names())}
@@ -104,7 +102,8 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
         raise ValueError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}")
     if not 0.0 < amplitude_rel <= 0.5:
         raise ValueError(f"amplitude_rel = {amplitude_rel!r}: expected (0, 0.5] (fraction of the recipe value)")
-    ss = steady_state(LineModel(setup.model_params), setup.recipe)
+    model = LineModel(setup.model_params)
+    ss = steady_state(model, setup.recipe)
     specs = {s.name: s for s in setup.actuator_specs}
     rel = amplitude_rel
     # the coat weight goes as pump flow / speed: their amplitudes are bounded by its tolerance first
@@ -118,7 +117,7 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
             c = float(ss.u[names.index(n)])
             r = min(rel, coat_rel) if n in coat else rel
             chans.append(GbnChannel(n, c, max(abs(c) * r, 1e-12), specs[n].lower, specs[n].upper))
-        ok, why = _corner_ok(setup, chans, inputs, follow=follow)
+        ok, why = _corner_ok(setup, model, ss, chans, follow=follow)
         if ok:
             sched = gbn_schedule(chans, duration_s, setup.scenario.control_interval_s,
                                  min_switch_s=min_switch_s, seed=seed)

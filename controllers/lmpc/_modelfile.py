@@ -77,6 +77,12 @@ class LineModelFile:
         """State dimension."""
         return int(self.A.shape[0])
 
+    @property
+    def pump_per_speed(self) -> float:
+        """The step test's mean pump-to-speed ratio, m3/s per m/s (the ratio station's set point)."""
+        names = list(self.input_names)
+        return float(self.u0[names.index("pump_flow_cmd_m3_s")] / self.u0[names.index("speed_m_s")])
+
     def steady_gain(self) -> np.ndarray:
         """Scaled steady-state gain ``C (I - A)^-1 B``."""
         n = self.n_states

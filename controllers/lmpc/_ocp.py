@@ -87,7 +87,7 @@ class LinearOcp:
                             penalty_term_cons=w.soft_penalty)
         # ratio station with trim limits (hard, on the inputs): pump within +/- trim of ratio x speed
         u_phys = ca.DM(mdl.u0) + ca.DM(mdl.u_scale) * u
-        ratio = float(mdl.u0[r.pump] / mdl.u0[r.speed])
+        ratio = mdl.pump_per_speed
         q_ref = mdl.u0[r.pump]
         mpc.set_nl_cons("pump_trim_high", (u_phys[r.pump] - ratio * (1 + pump_trim_max) * u_phys[r.speed]) / q_ref,
                         ub=0.0)

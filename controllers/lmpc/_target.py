@@ -87,7 +87,7 @@ class LinearTarget:
                 ubg.append([0.0])
         # the pump stays within +/- pump_trim_max of the step test's pump-to-speed ratio (a ratio station
         # with trim limits): the coat weight cannot be traded for LEL or residual however wrong the model
-        ratio = float(model.u0[r.pump] / model.u0[r.speed])
+        ratio = model.pump_per_speed
         g.append(u[r.pump] - ratio * (1.0 + pump_trim_max) * u[r.speed])
         lbg.append([-np.inf])
         ubg.append([0.0])
