@@ -52,9 +52,9 @@ def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: 
         i_q = idx["pump_flow_cmd_m3_s"]
         u[i_q] = ss0.u[i_q] * (1 + a_v) * (1 + a_q)
     # settle the model at the corner by integrating the ODE (heater powers held)
-    from plants.simulate import casadi_stepper, stable_substep_s
+    from plants.simulate import AdaptiveStepper
 
-    step = casadi_stepper(model, 10.0, stable_substep_s(model, ss0.x, ss0.u, ss0.d))
+    step = AdaptiveStepper(model, 10.0, ss0.x, u, ss0.d)
     x = ss0.x.copy()
     for _ in range(90):
         x = np.asarray(step(x, u, ss0.d)).ravel()

@@ -21,7 +21,7 @@ from scipy.optimize import least_squares
 
 from plants.line import LineModel
 from plants.params import LineParams
-from plants.simulate import casadi_stepper, stable_substep_s
+from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
 
 __all__ = ["Fopdt", "fit_fopdt", "simc_pi", "step_test"]
@@ -78,7 +78,7 @@ def step_test(params: LineParams, op: OperatingPoint, input_name: str, output_na
     u = ss.u.copy()
     du = rel_step * (abs(u[j]) if u[j] != 0 else 1.0)
     u[j] += du
-    step = casadi_stepper(model, dt_s, stable_substep_s(model, ss.x, ss.u, ss.d))
+    step = AdaptiveStepper(model, dt_s, ss.x, u, ss.d)
     _, g = model.casadi_functions()
     k_out = model.output_names().index(output_name)
     y0 = float(np.asarray(g(ss.x, ss.u, ss.d)).ravel()[k_out])

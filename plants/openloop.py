@@ -19,7 +19,7 @@ from plants.capacity import cell_energy_kWh_per_m2
 from plants.line import LineModel
 from plants.params import ParameterError
 from plants.presets import get_preset, nominal_operating_point
-from plants.simulate import casadi_stepper, stable_substep_s
+from plants.simulate import AdaptiveStepper
 from plants.steady import steady_state
 
 __all__ = ["OpenLoopRun", "simulate_recipe"]
@@ -67,7 +67,7 @@ def simulate_recipe(
     model = LineModel(params)
     L = model.layout
     ss = steady_state(model, nominal_operating_point(preset))
-    step = casadi_stepper(model, dt_s, stable_substep_s(model, ss.x, ss.u, ss.d))
+    step = AdaptiveStepper(model, dt_s, ss.x, ss.u, ss.d)
     _, g = model.casadi_functions()
     t_step = duration_s / 2.0 if step_at_s is None else step_at_s
     n = round(duration_s / dt_s)

@@ -9,6 +9,15 @@ integrate the same equations the same way.
 The fastest plant modes (film heat-up, evaporative cooling of a water film)
 have time constants of about 1-2 s; RK4 is stable for ``|lambda| dt < 2.78``,
 so a sub-step of at most 0.5 s (:data:`DEFAULT_SUBSTEP_S`) is used.
+
+The fastest mode moves with the operating point (a faster web or a drier,
+hotter film is stiffer), so a sub-step chosen once at the start can become
+unstable later: RK4 then does not blow up but settles into a spurious cell
+pattern (measured: graphite_water at 0.58 m/s needs 0.195 s where the
+start-up point gave 0.30 s; with 0.30 s one cell condensed at 313 K between
+neighbours at 327-330 K and the critical-rate ratio read 0.96 instead of
+0.57). :class:`AdaptiveStepper` re-checks the bound along the run and adds
+sub-steps when it is needed.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from plants.line import LineModel
 
 __all__ = [
     "DEFAULT_SUBSTEP_S",
+    "AdaptiveStepper",
     "BatchSimulator",
     "casadi_stepper",
     "n_substeps",
@@ -42,20 +52,32 @@ def n_substeps(dt_s: float, max_substep_s: float = DEFAULT_SUBSTEP_S) -> int:
     return max(1, math.ceil(dt_s / max_substep_s - 1e-9))
 
 
-def stable_substep_s(model: LineModel, x: Any, u: Any, d: Any, *, cap_s: float = 1.0) -> float:
-    """Largest RK4 sub-step with ``|lambda| h <= 2`` at the point ``(x, u, d)``, at most ``cap_s``.
-
-    RK4's stability boundary on the negative real axis is ``|lambda h| = 2.78``;
-    2 leaves a margin for the state dependence of the fastest mode (a film that
-    dries and heats up has less heat capacity).
-    """
+def _jacobian_fn(model: LineModel) -> Any:
     import casadi as ca
 
     f, _ = model.casadi_functions()
-    xs = ca.SX.sym("x", model.layout.n_states)
-    jac = ca.Function("line_jacobian", [xs], [ca.jacobian(f(xs, u, d), xs)])
-    lam = float(np.max(np.abs(np.linalg.eigvals(np.asarray(jac(np.asarray(x, float)))))))
+    L = model.layout
+    xs = ca.SX.sym("x", L.n_states)
+    us = ca.SX.sym("u", L.n_inputs)
+    ds = ca.SX.sym("d", L.n_disturbances)
+    return ca.Function("line_jacobian", [xs, us, ds], [ca.jacobian(f(xs, us, ds), xs)])
+
+
+def _substep_from_jacobian(jac: Any, x: Any, u: Any, d: Any, cap_s: float) -> float:
+    a = np.asarray(jac(np.asarray(x, float), np.asarray(u, float), np.asarray(d, float)))
+    lam = float(np.max(np.abs(np.linalg.eigvals(a))))
     return min(cap_s, 2.0 / lam) if lam > 0 else cap_s
+
+
+def stable_substep_s(model: LineModel, x: Any, u: Any, d: Any, *, cap_s: float = 1.0) -> float:
+    """Largest RK4 sub-step with ``|lambda| h <= 2`` at the point ``(x, u, d)``, at most ``cap_s``.
+
+    RK4's stability boundary on the negative real axis is ``|lambda h| = 2.78``
+    (2.83 on the imaginary axis); 2 leaves a margin for the state dependence
+    of the fastest mode between checks. The bound holds at this point only:
+    for a run that moves, use :class:`AdaptiveStepper`.
+    """
+    return _substep_from_jacobian(_jacobian_fn(model), x, u, d, cap_s)
 
 
 def rk4_step(f: Callable[[Any, Any, Any], Any], x: Any, u: Any, d: Any, dt_s: float, n_sub: int) -> Any:
@@ -83,6 +105,71 @@ def casadi_stepper(model: LineModel, dt_s: float, max_substep_s: float = DEFAULT
     f = ca.Function("f", [xs, u, d], [model.rhs(ops, xs, u, d)])
     xn = rk4_step(f, x, u, d, dt_s, n_substeps(dt_s, max_substep_s))
     return ca.Function("line_step", [x, u, d], [xn], ["x", "u", "d"], ["x_next"])
+
+
+class AdaptiveStepper:
+    """CasADi RK4 step over ``dt_s`` whose sub-step count follows the plant's fastest mode.
+
+    Every ``check_every_s`` of simulated time the stability bound of
+    :func:`stable_substep_s` is evaluated at the current ``(x, u, d)`` (one
+    Jacobian and its eigenvalues, about 3 ms for the 115-state plant) and the
+    number of sub-steps is raised when the bound needs it. It is never
+    lowered, so a run is deterministic and at least as fine as the first
+    check; compiled steppers are cached by sub-step count.
+
+    Parameters
+    ----------
+    model : LineModel
+        The model to integrate.
+    dt_s : float
+        Interval over which ``u`` and ``d`` are held, s.
+    x, u, d : array_like
+        Starting point; the first bound is evaluated there.
+    check_every_s : float
+        Simulated time between checks, s (default 10 s; at least every call
+        when ``dt_s`` is longer).
+    cap_s : float
+        Largest sub-step, s.
+
+    Attributes
+    ----------
+    n_sub : int
+        Sub-steps per interval now.
+    n_sub_initial : int
+        Sub-steps chosen at the starting point.
+    """
+
+    def __init__(self, model: LineModel, dt_s: float, x: Any, u: Any, d: Any, *,
+                 check_every_s: float = 10.0, cap_s: float = 1.0) -> None:
+        if not check_every_s > 0.0:
+            raise ValueError(f"check_every_s = {check_every_s!r}: expected a positive time in seconds")
+        self.model = model
+        self.dt_s = float(dt_s)
+        self.cap_s = float(cap_s)
+        self._jac = _jacobian_fn(model)
+        self._every = max(1, round(check_every_s / self.dt_s))
+        self._calls = 0
+        self._steppers: dict[int, Any] = {}
+        self.n_sub = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s))
+        self.n_sub_initial = self.n_sub
+
+    def _stepper(self, n_sub: int) -> Any:
+        if n_sub not in self._steppers:
+            self._steppers[n_sub] = casadi_stepper(self.model, self.dt_s, self.dt_s / n_sub)
+        return self._steppers[n_sub]
+
+    def check(self, x: Any, u: Any, d: Any) -> int:
+        """Re-evaluate the bound at ``(x, u, d)``; return the (possibly raised) sub-step count."""
+        need = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s))
+        self.n_sub = max(self.n_sub, need)
+        return self.n_sub
+
+    def __call__(self, x: Any, u: Any, d: Any) -> np.ndarray:
+        """State after ``dt_s`` from ``x`` with ``u`` and ``d`` held."""
+        if self._calls % self._every == 0 and self._calls > 0:
+            self.check(x, u, d)
+        self._calls += 1
+        return np.asarray(self._stepper(self.n_sub)(x, u, d)).ravel()
 
 
 class BatchSimulator:

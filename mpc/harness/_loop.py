@@ -30,7 +30,7 @@ import pandas as pd
 from mpc.harness._interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ScenarioSetup
 from plants.line import LineModel
-from plants.simulate import casadi_stepper, stable_substep_s
+from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
 
 __all__ = ["RunResult", "run_closed_loop", "sensor_truth_map"]
@@ -92,7 +92,7 @@ def run_closed_loop(
     d0 = dist.vector(0.0)
     dist.reset()
     x, u0 = _initial_state(model, setup, d0)
-    step_fn = casadi_stepper(model, dt, stable_substep_s(model, x, u0, d0))
+    step_fn = AdaptiveStepper(model, dt, x, u0, d0)
     _, g_fn = model.casadi_functions()
     out_names = model.output_names()
     out_idx = {n: i for i, n in enumerate(out_names)}
@@ -204,7 +204,7 @@ def run_closed_loop(
         if stopped:
             applied[L.u_speed] = 0.0
             applied[L.u_pump] = 0.0
-        x = np.asarray(step_fn(x, applied, d)).ravel()
+        x = step_fn(x, applied, d)
         position += max(applied[L.u_speed], 0.0) * dt
         y = np.asarray(g_fn(x, applied, d)).ravel()
         rec_out[k] = y
@@ -269,6 +269,8 @@ def run_closed_loop(
         "plant_cells_per_zone": setup.plant_params.dryer.cells_per_zone,
         "model_cells_per_zone": setup.model_params.dryer.cells_per_zone,
         "dryer_length_m": model.dryer_length_m,
+        "plant_rk4_substeps_initial": step_fn.n_sub_initial,
+        "plant_rk4_substeps_final": step_fn.n_sub,
         "coat_weight_lsl_kg_m2": spec.coat_weight_target_kg_m2 * (1 - spec.coat_weight_tolerance_frac),
         "coat_weight_usl_kg_m2": spec.coat_weight_target_kg_m2 * (1 + spec.coat_weight_tolerance_frac),
         "residual_usl_kg_kg": spec.residual_usl_kg_kg,
