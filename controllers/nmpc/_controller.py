@@ -8,6 +8,9 @@ the controller
    with the current estimates, the announced speed target and cap, and the
    LEL limit in force: this is where speed gives way before the LEL limit does
    and where airflow and air temperature are chosen from the drying kinetics;
+   if IPOPT fails on it (also after a retry with the monotone barrier
+   update), the last good target is kept and the step counts as a solver
+   failure;
 2. solves the dynamic problem (:mod:`controllers.nmpc._ocp`) from the
    estimated state, with the announced schedule previewed over the horizon;
 3. checks the solution (solver flag and a primal feasibility check, since
@@ -275,6 +278,7 @@ class NmpcController(Controller):
         u_prev_s = self.u / m.u_scale
         fixed = {L.room_w: float(self.ekf.xs[L.room_w]), L.slurry_water: float(self.ekf.xs[L.slurry_water])}
         key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), self._lel_limit(obs))
+        target_failed = False
         if self.solves % self.target_every == 0 or key != self.target_key:
             self.target_key = key
             xt, ut, ok_t, _ = self.target.solve(
@@ -284,6 +288,8 @@ class NmpcController(Controller):
             )
             if ok_t:
                 self.last_target = (xt, ut)
+            else:  # counted as a solver failure: the plan below tracks the last good target
+                target_failed = True
         xt, ut = self.last_target
         self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs), lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
@@ -305,7 +311,7 @@ class NmpcController(Controller):
         if ok:
             self.u = u0 * m.u_scale
             self.plan, self.plan_k = plan, 0
-            return False, False
+            return target_failed, False
         # fallback 1: the previous plan's next move; 2: toward the target within the move limits
         if self.plan is not None and self.plan_k + 1 < len(self.plan):
             self.plan_k += 1
