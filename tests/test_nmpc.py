@@ -199,3 +199,34 @@ def test_a_failed_target_is_a_solver_failure_in_the_run() -> None:
     ts = run_closed_loop(setup, ctrl).timeseries
     assert ts["solver_failure"].sum() >= 3
     assert ts["fallback"].sum() < ts["solver_failure"].sum()  # the OCP itself still solved
+
+
+def test_ekf_time_update_adds_substeps_when_the_model_gets_stiffer() -> None:
+    """The EKF's RK4 follows the model's fastest mode, as the plant's stepper does.
+
+    At the anode's 0.58 m/s point with the nozzles at 34 m/s, the 2-cell model
+    needs 0.21 s sub-steps where the recipe's point gave 0.32 s (7 per 2 s);
+    along a logged speed-ramp run the recipe's 7 took RK4 past its stability
+    limit (|lambda h| up to 2.9).
+    """
+    from controllers.nmpc._estimator import DisturbanceEKF
+    from plants.simulate import stable_substep_s
+    from plants.steady import OperatingPoint, steady_state
+
+    setup = build_setup(load_scenario(ROOT / "scenarios" / "graphite_water_speed_ramp.toml"))
+    m = NmpcModel(setup.model_params, setup.recipe)
+    fast = steady_state(m.line, OperatingPoint(
+        speed_m_s=0.58, coat_weight_kg_m2=0.1133, air_temp_K=(346.43, 345.50, 344.63, 348.73),
+        nozzle_velocity_m_s=(34.95, 34.48, 34.01, 22.0), exhaust_m3_s=(0.245, 0.28, 0.266, 0.072),
+        solids_frac=0.5015))
+    ekf = DisturbanceEKF(m, 2.0, list(setup.sensor_specs))
+    n0 = ekf.n_sub
+    assert n0 * m.substep_s >= 2.0 - 1e-9
+    ekf.predict(m.ss.u / m.u_scale, 0.5)
+    assert ekf.n_sub == n0  # at the recipe nothing changes
+    ekf.z[: ekf.n] = fast.x / m.x_scale
+    for _ in range(ekf.check_every + 1):
+        ekf.predict(fast.u / m.u_scale, 0.5015)
+    h = stable_substep_s(m.line, fast.x, fast.u, fast.d)
+    assert ekf.n_sub > n0 and ekf.n_sub * h >= 2.0 * 0.9
+    assert np.all(np.isfinite(ekf.z)) and np.all(np.isfinite(ekf.P))

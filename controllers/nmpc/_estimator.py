@@ -34,6 +34,7 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
+from plants.simulate import n_substeps
 
 __all__ = ["DisturbanceEKF", "GaugeBiasFilter", "augmented_rank_condition"]
 
@@ -52,10 +53,14 @@ class DisturbanceEKF:
         us = ca.SX.sym("us", L.n_inputs)
         solids = ca.SX.sym("solids")
         est = ca.vertcat(solids, zs[self.n :])
-        F = m.scaled_step(dt_s)
-        zn = ca.vertcat(F(zs[: self.n], us, est), zs[self.n :])
-        self._F = ca.Function("ekf_F", [zs, us, solids], [zn, ca.jacobian(zn, zs)])
-        self._F0 = ca.Function("ekf_F0", [zs, us, solids], [zn])
+        self._sym = (zs, us, solids, est)
+        self.dt_s = dt_s
+        self._steppers: dict[int, tuple[ca.Function, ca.Function]] = {}
+        self.n_sub = n_substeps(dt_s, m.substep_s)
+        """RK4 sub-steps of the time update: raised (never lowered) when the model gets stiffer."""
+        self._jac = m.stable_substep_fn()
+        self.check_every = max(1, round(10.0 / dt_s))
+        self._F, self._F0 = self._stepper(self.n_sub)
         self.jacobian_every = 5
         self._A: np.ndarray | None = None
         self._calls = 0
@@ -88,6 +93,27 @@ class DisturbanceEKF:
         p0[L.slurry_water] = 0.0
         self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3)])
 
+    def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
+        if n_sub not in self._steppers:
+            zs, us, solids, est = self._sym
+            F = self.m.scaled_step(self.dt_s, n_sub)
+            zn = ca.vertcat(F(zs[: self.n], us, est), zs[self.n :])
+            self._steppers[n_sub] = (
+                ca.Function("ekf_F", [zs, us, solids], [zn, ca.jacobian(zn, zs)]),
+                ca.Function("ekf_F0", [zs, us, solids], [zn]),
+            )
+        return self._steppers[n_sub]
+
+    def _check_substeps(self, us: np.ndarray, solids: float) -> None:
+        """Raise the RK4 sub-steps when the model's fastest mode needs it (as the plant's stepper does)."""
+        est = np.r_[solids, self.z[self.n :]]
+        lam = float(np.max(np.abs(np.linalg.eigvals(np.asarray(self._jac(self.xs, us, est))))))
+        need = n_substeps(self.dt_s, min(1.0, 2.0 / lam) if lam > 0 else 1.0)
+        if need > self.n_sub:
+            self.n_sub = need
+            self._F, self._F0 = self._stepper(need)
+            self._A = None
+
     @staticmethod
     def _noise_var(name: str, typical: float) -> float:
         """Measurement variances: sensor noise plus what the EKF does not model (lags, coarse cells)."""
@@ -117,6 +143,8 @@ class DisturbanceEKF:
 
     def predict(self, us: np.ndarray, solids: float) -> None:
         """Time update; the Jacobian is refreshed every ``jacobian_every`` calls (it changes slowly)."""
+        if self._calls % self.check_every == 0:
+            self._check_substeps(us, solids)
         if self._A is None or self._calls % self.jacobian_every == 0:
             zn, A = self._F(self.z, us, solids)
             self._A = np.asarray(A)

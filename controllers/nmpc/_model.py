@@ -99,12 +99,17 @@ class NmpcModel:
         f = self.line.rhs(ops, xs * self.x_scale, us * self.u_scale, self.disturbance(est)) / self.x_scale
         return ca.Function("f_scaled", [xs, us, est], [f])
 
-    def scaled_step(self, dt_s: float) -> ca.Function:
-        """``F(xs, us, est)``: scaled state after ``dt_s`` (RK4 with stable sub-steps)."""
+    def scaled_step(self, dt_s: float, n_sub: int | None = None) -> ca.Function:
+        """``F(xs, us, est)``: scaled state after ``dt_s`` (RK4; ``n_sub`` sub-steps, default: stable at the recipe)."""
         xs, us, est = self._sym()
         fs = self.scaled_rhs()
-        xn = rk4_step(fs, xs, us, est, dt_s, n_substeps(dt_s, self.substep_s))
+        xn = rk4_step(fs, xs, us, est, dt_s, n_sub or n_substeps(dt_s, self.substep_s))
         return ca.Function("F_scaled", [xs, us, est], [xn])
+
+    def stable_substep_fn(self) -> ca.Function:
+        """``J(xs, us, est)``: Jacobian of the scaled right-hand side (its eigenvalues are the model's)."""
+        xs, us, est = self._sym()
+        return ca.Function("J_scaled", [xs, us, est], [ca.jacobian(self.scaled_rhs()(xs, us, est), xs)])
 
     def outputs_fn(self) -> ca.Function:
         """``y(xs, us, est)``: physical outputs, ordered as the line's output names."""
