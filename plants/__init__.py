@@ -22,11 +22,18 @@ from plants.params import (
 )
 from plants.params_file import load_params_file, read_params_file, write_params_file
 from plants.presets import get_preset, nominal_operating_point, preset_names
-from plants.simulate import BatchSimulator, casadi_stepper, rk4_step, stable_substep_s
+from plants.simulate import (
+    AdaptiveStepper,
+    BatchSimulator,
+    casadi_stepper,
+    rk4_step,
+    stable_substep_s,
+)
 from plants.steady import OperatingPoint, SteadyState, steady_state
 from plants.validate import Check, ValidationReport, validate_preset
 
 __all__ = [
+    "AdaptiveStepper",
     "BatchSimulator",
     "BuildingParams",
     "Check",

@@ -39,6 +39,7 @@ __all__ = [
     "n_substeps",
     "rk4_step",
     "stable_substep_s",
+    "substep_bound_s",
 ]
 
 DEFAULT_SUBSTEP_S = 0.5
@@ -63,10 +64,14 @@ def _jacobian_fn(model: LineModel) -> Any:
     return ca.Function("line_jacobian", [xs, us, ds], [ca.jacobian(f(xs, us, ds), xs)])
 
 
-def _substep_from_jacobian(jac: Any, x: Any, u: Any, d: Any, cap_s: float) -> float:
-    a = np.asarray(jac(np.asarray(x, float), np.asarray(u, float), np.asarray(d, float)))
-    lam = float(np.max(np.abs(np.linalg.eigvals(a))))
+def substep_bound_s(jacobian: Any, cap_s: float = 1.0) -> float:
+    """Largest RK4 sub-step with ``|lambda| h <= 2`` for a Jacobian matrix, at most ``cap_s``."""
+    lam = float(np.max(np.abs(np.linalg.eigvals(np.asarray(jacobian, float)))))
     return min(cap_s, 2.0 / lam) if lam > 0 else cap_s
+
+
+def _substep_from_jacobian(jac: Any, x: Any, u: Any, d: Any, cap_s: float) -> float:
+    return substep_bound_s(jac(np.asarray(x, float), np.asarray(u, float), np.asarray(d, float)), cap_s)
 
 
 def stable_substep_s(model: LineModel, x: Any, u: Any, d: Any, *, cap_s: float = 1.0) -> float:

@@ -34,7 +34,7 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
-from plants.simulate import n_substeps
+from plants.simulate import n_substeps, substep_bound_s
 
 __all__ = ["DisturbanceEKF", "GaugeBiasFilter", "augmented_rank_condition"]
 
@@ -107,8 +107,7 @@ class DisturbanceEKF:
     def _check_substeps(self, us: np.ndarray, solids: float) -> None:
         """Raise the RK4 sub-steps when the model's fastest mode needs it (as the plant's stepper does)."""
         est = np.r_[solids, self.z[self.n :]]
-        lam = float(np.max(np.abs(np.linalg.eigvals(np.asarray(self._jac(self.xs, us, est))))))
-        need = n_substeps(self.dt_s, min(1.0, 2.0 / lam) if lam > 0 else 1.0)
+        need = n_substeps(self.dt_s, substep_bound_s(self._jac(self.xs, us, est)))
         if need > self.n_sub:
             self.n_sub = need
             self._F, self._F0 = self._stepper(need)
