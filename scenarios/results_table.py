@@ -7,7 +7,9 @@ Run from the repository root:
 Each scenario is compared with :func:`mpc.runner.compare_scenario` (identical
 disturbances, mismatch and seeds per controller); the full reports land in
 ``--out``; the markdown table (headline KPIs per scenario and controller, and
-the NMPC's targets with a verdict) is written to ``--markdown``.
+the NMPC's targets with a verdict) is written to ``--markdown``, and the
+identified-model MPC beside the NMPC to ``--lmpc-markdown`` (docs/lmpc.md),
+each between its ``results`` markers.
 ``--reuse pid,recipe`` keeps those controllers' runs already in ``--out``
 (checked to be of the same scenario and duration) when only others changed.
 """
@@ -91,10 +93,30 @@ def lmpc_summary(t: pd.DataFrame) -> str:
     return ", ".join(parts)
 
 
+LMPC_HEADER = [
+    "| scenario | CW Cpk lmpc / nmpc | RS Cpk lmpc / nmpc | kWh/m2 lmpc / nmpc / recipe "
+    "| R-proxy CV lmpc / nmpc | scrap m lmpc / nmpc | max LEL lmpc |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
+def lmpc_row(name: str, t: pd.DataFrame) -> str:
+    """One row of docs/lmpc.md's table: the lmpc beside the NMPC (and the recipe's energy)."""
+    lm, n, r = t["lmpc"], t["nmpc"], t["recipe"]
+    return (
+        f"| {name} | {lm['coat_weight_cpk']:.2f} / {n['coat_weight_cpk']:.2f} "
+        f"| {lm['residual_solvent_cpk']:.2f} / {n['residual_solvent_cpk']:.2f} "
+        f"| {lm['energy_kwh_per_m2']:.4f} / {n['energy_kwh_per_m2']:.4f} / {r['energy_kwh_per_m2']:.4f} "
+        f"| {lm['resistance_proxy_cv']:.4f} / {n['resistance_proxy_cv']:.4f} "
+        f"| {lm['scrap_m']:.0f} / {n['scrap_m']:.0f} | {lm['max_lel_fraction']:.3f} |"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="runs/results", help="directory for the comparison reports")
     ap.add_argument("--markdown", default=None, help="write the markdown table here")
+    ap.add_argument("--lmpc-markdown", default=None, help="write the lmpc-beside-nmpc table here (docs/lmpc.md)")
     ap.add_argument("--controllers", default="recipe,pid,nmpc,lmpc")
     ap.add_argument("--reuse", default="", help="controllers whose runs in --out are kept (same scenario checked)")
     ap.add_argument("--scenarios", default=None, help="comma-separated scenario names (default: all)")
@@ -109,7 +131,7 @@ def main() -> None:
         "| scenario | controller | " + " | ".join(c[1] for c in COLUMNS) + " |",
         "|---|---|" + "---|" * len(COLUMNS),
     ]
-    notes, lnotes = [], []
+    notes, lnotes, lrows = [], [], []
     t0 = time.time()
     for path in paths:
         reuse = [c for c in args.reuse.split(",") if c]
@@ -124,6 +146,7 @@ def main() -> None:
         lm = lmpc_summary(table)
         if lm:
             lnotes.append(f"- {path.stem}: {lm}")
+            lrows.append(lmpc_row(path.stem, table))
         print(f"{path.stem} done ({time.time() - t0:.0f} s)", flush=True)
     text = "\n".join(lines) + "\n\nNMPC targets per scenario:\n\n" + "\n".join(notes) + "\n"
     if lnotes:
@@ -131,6 +154,9 @@ def main() -> None:
     text += f"\nMeasured on {platform.machine()} ({platform.processor() or 'cpu'}), total {time.time() - t0:.0f} s.\n"
     if args.markdown:
         write_between_markers(Path(args.markdown), text)
+    if args.lmpc_markdown and lrows:
+        write_between_markers(Path(args.lmpc_markdown), "\n".join(LMPC_HEADER + lrows) + "\n\n"
+                              + f"Measured on {platform.machine()}; regenerated with the table of docs/results.md.\n")
     print(text)
 
 
