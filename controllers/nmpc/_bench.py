@@ -1,4 +1,4 @@
-"""``calmline bench nmpc``: do-mpc defaults, the tuned NMPC and the experimental SQP, on the reference problem.
+"""``calmline bench nmpc``: do-mpc defaults, the tuned NMPC and the experimental SQP / fatrop, on the reference problem.
 
 Reference problem (DESIGN.md): the cathode preset's controller model in
 ``scenarios/nmc_nmp_nominal.toml`` (4 zones x 2 cells: 43 states, 14 inputs),
@@ -7,8 +7,8 @@ the NMPC step of that scenario's controller (20 s) and a horizon of 6 steps
 All configurations solve the *same* sequence of problems: the economic
 target at nominal conditions, and initial states from a seeded perturbation
 of the recipe's steady state (each solve warm-started from the previous one,
-as in closed loop). Only the solve is timed (``make_step``; for ``"sqp"`` it
-includes the IPOPT fallback when the SQP fails).
+as in closed loop). Only the solve is timed (``make_step``; for ``"sqp"`` and
+``"fatrop"`` it includes the IPOPT fallback when the experimental solver fails).
 """
 
 from __future__ import annotations
@@ -70,9 +70,10 @@ def reference_ocp(ref: SimpleNamespace, config: str) -> tuple[Any, float]:
     return ocp, setup_s
 
 
-def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dict[str, Any]:
-    """Median and p95 solve times of the default and tuned configurations (and the sqp one, if asked);
-    default/tuned ratio. The sqp configuration costs about 3 s per solve (docs/nmpc.md)."""
+def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False, with_fatrop: bool = False) -> dict[str, Any]:
+    """Median and p95 solve times of the default and tuned configurations (and the sqp / fatrop ones, if
+    asked); default/tuned ratio. The sqp configuration costs about 3 s per solve, fatrop about 0.5 s
+    (docs/nmpc.md)."""
     from controllers.nmpc._ocp import OcpSettings
 
     ref = reference_problem(n_solves, seed)
@@ -80,7 +81,8 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dic
     out: dict[str, Any] = {}
     first: dict[str, np.ndarray] = {}
     own_by: dict[str, np.ndarray] = {}
-    for config in ("default", "tuned", "sqp") if with_sqp else ("default", "tuned"):
+    extra = [c for c, on in (("sqp", with_sqp), ("fatrop", with_fatrop)) if on]
+    for config in ("default", "tuned", *extra):
         ocp, setup_s = reference_ocp(ref, config)
         times, success, iters, moves, fell_back, status = [], 0, [], [], [], []
         for x0 in x0s:
@@ -91,7 +93,7 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dic
             iters.append(int(ocp.mpc.solver_stats.get("iter_count", -1)))
             moves.append(u0)
             fell_back.append(bool(ocp.mpc.solver_stats.get("fallback", 0)))
-            status.append(str(getattr(ocp.mpc.S, "sqp_status", "")))
+            status.append(str(getattr(ocp.mpc.S, "sqp_status", getattr(ocp.mpc.S, "status", ""))))
         first[config] = np.array(moves)
         own = own_by[config] = ~np.array(fell_back)
         out[config] = {
@@ -104,27 +106,35 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dic
             "collocation_deg": 2 if config == "default" else 1,
             "fallbacks": ocp.fallbacks,
         }
-        if config == "sqp":
-            out[config]["sqp_status_counts"] = {k: status.count(k) for k in sorted(set(status))}
-            out[config]["sqp_solved_median_ms"] = float(np.median(np.array(times)[own])) if own.any() else None
+        if config in extra:
+            own_t = np.array(times)[own]
+            out[config][f"{config}_status_counts"] = {k: status.count(k) for k in sorted(set(status))}
+            out[config][f"{config}_solved_median_ms"] = float(np.median(own_t)) if own.any() else None
+            out[config][f"{config}_solved_p95_ms"] = float(np.percentile(own_t, 95)) if own.any() else None
+            out[config][f"{config}_iterations_median"] = float(np.median(np.array(iters)[own])) if own.any() else None
+        if config == "fatrop":
+            out[config]["fatrop_nlp_variables"] = int(ocp.mpc.S.nlp_w["x"].shape[0])
+            out[config]["fatrop_stages"] = {k: (v if isinstance(v, int) else list(map(int, v)))
+                                            for k, v in ocp.mpc.S.stage.items()}
     d, t = out["default"], out["tuned"]
-    sqp_keys: dict[str, Any] = {}
-    if with_sqp:
-        q = out["sqp"]
-        diff = np.max(np.abs(first["sqp"] - first["tuned"]), axis=1)
-        own = own_by["sqp"]
+    extra_keys: dict[str, Any] = {}
+    for c in extra:
+        q = out[c]
+        diff = np.max(np.abs(first[c] - first["tuned"]), axis=1)
+        own = own_by[c]
         q["first_move_max_abs_diff_vs_tuned_scaled"] = float(np.max(diff))
-        q["first_move_max_abs_diff_vs_tuned_scaled_sqp_solved"] = float(np.max(diff[own])) if own.any() else None
-        sqp_keys = {
-            "sqp_median_ms": q["median_ms"],
-            "sqp_p95_ms": q["p95_ms"],
-            "sqp_success": q["success"],
-            "sqp_fallbacks": q["fallbacks"],
-            "sqp_first_move_max_abs_diff_vs_tuned_scaled": q["first_move_max_abs_diff_vs_tuned_scaled"],
-            "sqp_first_move_max_abs_diff_vs_tuned_scaled_sqp_solved":
-                q["first_move_max_abs_diff_vs_tuned_scaled_sqp_solved"],
-            "sqp": q,
-        }
+        q[f"first_move_max_abs_diff_vs_tuned_scaled_{c}_solved"] = float(np.max(diff[own])) if own.any() else None
+        q[f"first_move_median_abs_diff_vs_tuned_scaled_{c}_solved"] = float(np.median(diff[own])) if own.any() else None
+        extra_keys.update({
+            f"{c}_median_ms": q["median_ms"],
+            f"{c}_p95_ms": q["p95_ms"],
+            f"{c}_success": q["success"],
+            f"{c}_fallbacks": q["fallbacks"],
+            f"{c}_first_move_max_abs_diff_vs_tuned_scaled": q["first_move_max_abs_diff_vs_tuned_scaled"],
+            f"{c}_first_move_max_abs_diff_vs_tuned_scaled_{c}_solved":
+                q[f"first_move_max_abs_diff_vs_tuned_scaled_{c}_solved"],
+            c: q,
+        })
     return {
         "problem": "nmc_nmp controller model, scenarios/nmc_nmp_nominal.toml",
         "n_states": L.n_states,
@@ -141,7 +151,7 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False) -> dic
         "speedup": d["median_ms"] / t["median_ms"],
         "default": d,
         "tuned": t,
-        **sqp_keys,
+        **extra_keys,
         "targets": {"tuned_median_ms": 15.0, "speedup": 3.0},
         "machine": machine_info(),
     }

@@ -26,11 +26,18 @@ the previous primal-dual solution; the collocation's unused variables fixed
 through their bounds), and the tuned IPOPT from the same point whenever the
 SQP fails (counted in :attr:`DynamicOcp.fallbacks`). Experimental: on this
 problem it is slower than ``"tuned"`` (``docs/nmpc.md``, "Solve speed").
+``"fatrop"``: the tuned problem solved by CasADi's ``fatrop`` interface (a
+structure-exploiting interior point, Riccati-based linear algebra) on the same
+NLP with its variables and constraints permuted into stage order (see
+:class:`_StageOrderedFatrop`), and the tuned IPOPT from the same point whenever
+fatrop fails (counted as for ``"sqp"``). Experimental: slower than ``"tuned"``
+on this problem (``docs/nmpc.md``, "Solve speed").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import casadi as ca
 import numpy as np
@@ -49,7 +56,7 @@ class OcpSettings:
     n_horizon: int = 6
     """Steps in the horizon; 6 x 20 s = 120 s covers the 96 s residence at nominal speed."""
     config: str = "tuned"
-    """``"tuned"``, ``"default"`` or ``"sqp"`` (experimental; see the module docstring)."""
+    """``"tuned"``, ``"default"``, ``"sqp"`` or ``"fatrop"`` (the last two experimental; see the module docstring)."""
     lel_margin: float = 0.9
     residual_frac_of_usl: float = 0.8
     humidity_max_kg_kg: float = 0.09
@@ -83,10 +90,10 @@ class DynamicOcp:
         mpc.settings.t_step = s.t_step_s
         mpc.settings.store_full_solution = True
         mpc.settings.supress_ipopt_output()
-        if s.config in ("tuned", "sqp"):
+        if s.config in ("tuned", "sqp", "fatrop"):
             mpc.settings.collocation_deg = 1
         elif s.config != "default":
-            raise ValueError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default' or 'sqp'")
+            raise ValueError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default', 'sqp' or 'fatrop'")
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]
@@ -130,7 +137,7 @@ class DynamicOcp:
         }
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
-        if s.config in ("tuned", "sqp"):
+        if s.config in ("tuned", "sqp", "fatrop"):
             opts = {
                 "ipopt.print_level": 0,
                 "ipopt.sb": "yes",
@@ -149,6 +156,8 @@ class DynamicOcp:
             mpc.S = ca.nlpsol("S", "ipopt", mpc.nlp, opts)
         if s.config == "sqp":
             mpc.S = _SqpWithFallback(mpc.nlp, mpc.S)
+        if s.config == "fatrop":
+            mpc.S = _StageOrderedFatrop(mpc, mpc.S)
         self.mpc = mpc
         self._g_fun = ca.Function("ocp_g", [mpc.nlp["x"], mpc.nlp["p"]], [mpc.nlp["g"]])
         self.last_violation = 0.0
@@ -218,7 +227,7 @@ class DynamicOcp:
 
     @property
     def fallbacks(self) -> int:
-        """Solves of the ``"sqp"`` configuration that IPOPT had to finish (0 otherwise)."""
+        """Solves of the ``"sqp"`` or ``"fatrop"`` configuration that IPOPT had to finish (0 otherwise)."""
         return getattr(self.mpc.S, "fallbacks", 0)
 
 
@@ -294,6 +303,183 @@ class _SqpWithFallback:
             self._stats = {"success": True, "iter_count": self.sqp_iterations, "fallback": 0,
                            "return_status": st.get("return_status", "")}
             return r
+        self.fallbacks += 1
+        r = self.ipopt(**kw)
+        self._stats = dict(self.ipopt.stats())
+        self._stats["fallback"] = 1
+        return r
+
+    def stats(self) -> dict:
+        return self._stats
+
+
+class _StageOrderedFatrop:
+    """CasADi's ``fatrop`` on do-mpc's NLP in stage order, IPOPT from the same point when it fails.
+
+    fatrop needs the NLP as an optimal-control problem: variables ordered stage by stage,
+    ``(x_k, u_k)``, with ``nx[k+1]`` "gap" rows ``x_{k+1} - F(x_k, u_k) = 0`` (coefficient
+    exactly +1 on ``x_{k+1}``) followed by the stage's own constraints, and a Lagrangian
+    Hessian that is block diagonal by stage (entries outside the blocks are dropped, not
+    rejected). do-mpc's NLP orders its variables by kind (all states, all inputs, all
+    slacks), so this object solves an equivalent NLP built from do-mpc's ``f`` and ``g``:
+
+    * stage ``k < N``: states ``x_k`` (do-mpc's ``_x[k, 0, -1]``) and, for ``1 <= k < N``,
+      ``v_k``, a copy of ``u_{k-1}``; "controls" ``u_k``, the slacks ``eps_k`` and the
+      interval's collocation points ``_x[k+1, 0, :-1]`` (the last of them the interval's
+      end state); stage ``N``: ``x_N``.
+    * rows of stage ``k``: the gap ``x_{k+1} - (end state of interval k)`` (do-mpc's
+      continuity row with its sign flipped) and ``v_{k+1} - u_k``; then the initial
+      condition (stage 0), the collocation equations and the soft path constraints.
+    * objective: do-mpc's, with each move-suppression term ``r (u_k - u_{k-1})^2`` replaced
+      by ``r (u_k - v_k)^2`` (it couples two stages; the copy ``v_k`` makes the Hessian
+      block diagonal). Equal to do-mpc's objective wherever ``v_k = u_{k-1}``, which the
+      gap rows enforce; the other multipliers are those of do-mpc's NLP.
+    * dropped: the first stage's collocation points, which appear in neither ``f`` nor ``g``
+      (returned unchanged from the initial guess).
+
+    Only the primal point warm-starts fatrop (CasADi's interface passes no multipliers).
+    A solve counts as fatrop's only with its success flag *and* a primal check of the
+    result on do-mpc's own NLP (``primal_tol``); otherwise the tuned IPOPT solves again
+    from do-mpc's point (counted in :attr:`fallbacks`).
+    """
+
+    DEFAULT_OPTIONS: ClassVar[dict[str, float]] = {"mu_init": 1e-5, "tol": 1e-6, "max_iter": 80, "bound_push": 1e-8, "bound_frac": 1e-8}
+
+    def __init__(self, mpc, ipopt: ca.Function, *, fatrop_options: dict | None = None,
+                 primal_tol: float = 1e-6) -> None:
+        st = mpc.settings
+        if (mpc.model.n_z or st.n_robust or st.state_discretization != "collocation"
+                or st.nl_cons_check_colloc_points or st.nl_cons_single_slack or mpc.flags["rterm_fun"]):
+            raise ValueError("the stage-ordered fatrop problem supports do-mpc's collocation NLP without algebraic "
+                             "states, scenarios, per-point path constraints, a single slack or a custom rterm")
+        nlp = mpc.nlp
+        x, p = nlp["x"], nlp["p"]
+        n, n_g = x.shape[0], nlp["g"].shape[0]
+        N, nx, nu = st.n_horizon, mpc.model.n_x, mpc.model.n_u
+        n_coll = (st.collocation_deg + 1) * st.collocation_ni
+        n_nl = mpc._nl_cons_fun.size1_out(0)
+        if n_g != nx + N * ((n_coll + 1) * nx + n_nl):
+            raise ValueError(f"unexpected do-mpc constraint layout: {n_g} rows")
+        num = mpc.opt_x(ca.DM(np.arange(n)))
+
+        def ix(*key: object) -> np.ndarray:
+            return np.asarray(num[key], float).ravel().astype(int)
+
+        # the stage-ordered variables: do-mpc variables by index, copies v_k as -1 - (k - 1)
+        order: list[int] = []
+        v_at: list[np.ndarray] = []
+        nxs, nus, ngs = [], [], []
+        for k in range(N + 1):
+            order += list(ix("_x", k, 0, n_coll))
+            if 1 <= k < N:
+                v_at.append(np.arange(len(order), len(order) + nu))
+                order += [-1] * nu
+            nxs.append(nx + (nu if 1 <= k < N else 0))
+            if k < N:
+                ctrl = [ix("_u", k, 0), ix("_eps", k, 0)] + [ix("_x", k + 1, 0, j) for j in range(n_coll)]
+                order += list(np.concatenate(ctrl))
+                nus.append(sum(c.size for c in ctrl))
+            else:
+                nus.append(0)
+        order_a = np.array(order)
+        n_w = order_a.size
+        placed = order_a >= 0
+        self.w_of_x = np.full(n, -1)
+        self.w_of_x[order_a[placed]] = np.flatnonzero(placed)
+        used = np.zeros(n, bool)
+        used[ca.jacobian(nlp["g"], x).sparsity().get_triplet()[1]] = True
+        used[ca.jacobian(nlp["f"], x).sparsity().get_triplet()[1]] = True
+        if np.any(used & (self.w_of_x < 0)) or len(set(order_a[placed])) != placed.sum():
+            raise ValueError("the stage order misses or repeats a variable of do-mpc's NLP")
+        self.placed = self.w_of_x >= 0
+        # the u_{k-1} that each copy v_k stands for, k = 1..N-1
+        self.v_pos = np.concatenate(v_at) if v_at else np.zeros(0, int)
+        self.v_src = np.concatenate([ix("_u", k - 1, 0) for k in range(1, N)]) if N > 1 else np.zeros(0, int)
+
+        w = ca.SX.sym("w", n_w)
+        x_of_w = ca.vertcat(*[w[int(self.w_of_x[i])] if self.placed[i] else ca.SX(0) for i in range(n)])
+        f_do, g_do = ca.Function("dompc_fg", [x, p], [nlp["f"], nlp["g"]])(x_of_w, p)
+        r = np.asarray(ca.DM(mpc.rterm_factor.cat), float).ravel()
+        v_all = w[self.v_pos] if self.v_pos.size else ca.SX(0, 1)
+        f_w = f_do
+        for k in range(1, N):
+            u_k, u_km = x_of_w[ix("_u", k, 0)], x_of_w[ix("_u", k - 1, 0)]
+            v_k = v_all[(k - 1) * nu:k * nu]
+            f_w += ca.dot(r, (u_k - v_k) ** 2) - ca.dot(r, (u_k - u_km) ** 2)
+        # do-mpc's rows: x0 (nx), then per interval: collocation (n_coll * nx), continuity, path (n_nl)
+        src, sign, parts = [], [], []
+        for k in range(N):
+            b = nx + k * ((n_coll + 1) * nx + n_nl)
+            coll = np.arange(b, b + n_coll * nx)
+            cont = np.arange(b + n_coll * nx, b + (n_coll + 1) * nx)
+            path = np.arange(b + (n_coll + 1) * nx, b + (n_coll + 1) * nx + n_nl)
+            parts.append(-g_do[cont])
+            src += list(cont)
+            sign += [-1.0] * nx
+            if k + 1 < N:
+                parts.append(v_all[k * nu:(k + 1) * nu] - x_of_w[ix("_u", k, 0)])
+                src += [-1] * nu
+                sign += [0.0] * nu
+            own = np.r_[np.arange(nx), coll, path] if k == 0 else np.r_[coll, path]
+            parts.append(g_do[own])
+            src += list(own)
+            sign += [1.0] * own.size
+            ngs.append(own.size)
+        ngs.append(0)
+        self.g_src, self.g_sign = np.array(src), np.array(sign)
+        self.g_rows = self.g_src >= 0
+        self.stage = {"N": N, "nx": nxs, "nu": nus, "ng": ngs}
+        self.nlp_w = {"x": w, "p": p, "f": f_w, "g": ca.vertcat(*parts)}
+        fopts = dict(self.DEFAULT_OPTIONS, print_level=0)
+        fopts.update(fatrop_options or {})
+        self.fatrop = ca.nlpsol("S_fatrop", "fatrop", self.nlp_w, {
+            "structure_detection": "manual", **self.stage, "fatrop": fopts,
+            "print_time": False, "error_on_fail": False,
+        })
+        self._g_fun = ca.Function("dompc_g", [x, p], [nlp["g"]])
+        self.ipopt = ipopt
+        self.primal_tol = primal_tol
+        self.fallbacks = 0
+        self.iterations = 0
+        self.status = ""
+        self._stats: dict = {}
+
+    def to_stage_order(self, x_do: np.ndarray) -> np.ndarray:
+        """do-mpc's variable vector in stage order (``v_k = u_{k-1}``)."""
+        w = np.zeros(self.nlp_w["x"].shape[0])
+        w[self.w_of_x[self.placed]] = x_do[self.placed]
+        w[self.v_pos] = x_do[self.v_src]
+        return w
+
+    def __call__(self, **kw: object) -> dict:
+        a = {k: _vec(v) for k, v in kw.items()}
+        n_w = self.nlp_w["x"].shape[0]
+        lbw, ubw = np.full(n_w, -np.inf), np.full(n_w, np.inf)
+        lbw[self.w_of_x[self.placed]] = a["lbx"][self.placed]
+        ubw[self.w_of_x[self.placed]] = a["ubx"][self.placed]
+        rows, s = self.g_src[self.g_rows], self.g_sign[self.g_rows]
+        lbg_w, ubg_w = np.zeros(self.g_src.size), np.zeros(self.g_src.size)
+        lbg_w[self.g_rows] = np.where(s > 0, a["lbg"][rows], -a["ubg"][rows])
+        ubg_w[self.g_rows] = np.where(s > 0, a["ubg"][rows], -a["lbg"][rows])
+        r = self.fatrop(x0=self.to_stage_order(a["x0"]), lbx=lbw, ubx=ubw, lbg=lbg_w, ubg=ubg_w, p=a["p"])
+        st = self.fatrop.stats()
+        self.iterations = int(st.get("iter_count", -1))
+        self.status = str(st.get("return_status", ""))
+        xw = _vec(r["x"])
+        xr = a["x0"].copy()
+        xr[self.placed] = xw[self.w_of_x[self.placed]]
+        gr = np.asarray(self._g_fun(xr, a["p"]), float).ravel()
+        viol = float(np.max(np.r_[0.0, a["lbx"] - xr, xr - a["ubx"], a["lbg"] - gr, gr - a["ubg"]]))
+        lam_gw, lam_xw = _vec(r["lam_g"]), _vec(r["lam_x"])
+        finite = bool(np.all(np.isfinite(xw)) and np.all(np.isfinite(lam_gw)))
+        if bool(st.get("success", False)) and finite and viol <= self.primal_tol:
+            lam_g = np.zeros(gr.size)
+            lam_g[rows] = s * lam_gw[self.g_rows]
+            lam_x = np.zeros(xr.size)
+            lam_x[self.placed] = lam_xw[self.w_of_x[self.placed]]
+            self._stats = {"success": True, "iter_count": self.iterations, "fallback": 0,
+                           "return_status": self.status}
+            return {"x": ca.DM(xr), "g": ca.DM(gr), "lam_g": ca.DM(lam_g), "lam_x": ca.DM(lam_x), "f": r["f"]}
         self.fallbacks += 1
         r = self.ipopt(**kw)
         self._stats = dict(self.ipopt.stats())

@@ -1,4 +1,4 @@
-"""``calmline bench nmpc``: do-mpc defaults and the tuned NMPC (optionally the experimental SQP), side by side."""
+"""``calmline bench nmpc``: do-mpc defaults and the tuned NMPC (optionally the experimental SQP / fatrop), side by side."""
 
 from __future__ import annotations
 
@@ -13,24 +13,27 @@ __all__ = ["bench_nmpc"]
 @click.option("--solves", default=30, show_default=True, help="Solves per configuration.")
 @click.option("--with-sqp", is_flag=True, help="Also time the experimental sqpmethod+qrqp configuration "
               "(about 3 s per solve; docs/nmpc.md).")
+@click.option("--with-fatrop", is_flag=True, help="Also time the experimental fatrop configuration "
+              "(stage-ordered NLP; about 0.5 s per solve; docs/nmpc.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def bench_nmpc(solves: int, with_sqp: bool, as_json: bool) -> None:
+def bench_nmpc(solves: int, with_sqp: bool, with_fatrop: bool, as_json: bool) -> None:
     """Median/p95 solve time of do-mpc defaults and of the tuned NMPC on the reference problem."""
     from controllers.nmpc._bench import bench_nmpc as run
 
     stderr("building the problems and timing the solves ...")
-    r = run(n_solves=solves, with_sqp=with_sqp)
+    r = run(n_solves=solves, with_sqp=with_sqp, with_fatrop=with_fatrop)
     if as_json:
         echo_json(r)
         return
     click.echo(f"reference problem: {r['n_states']} states, {r['n_inputs']} inputs, horizon {r['horizon']} x "
                f"{r['t_step_s']:.0f} s = {r['horizon_s']:.0f} s (residence {r['residence_s_at_nominal']:.0f} s)")
-    for c in ("default", "tuned", "sqp") if with_sqp else ("default", "tuned"):
+    extra = [c for c, on in (("sqp", with_sqp), ("fatrop", with_fatrop)) if on]
+    for c in ("default", "tuned", *extra):
         d = r[c]
         click.echo(f"  {c:8s} median {d['median_ms']:7.1f} ms  p95 {d['p95_ms']:7.1f} ms  "
                    f"({d['success']}/{r['n_solves']} solved, {d['iterations_median']:.0f} iterations, "
                    f"{d['n_nlp_variables']} NLP variables)")
     click.echo(f"  speedup {r['speedup']:.1f}x (default/tuned)")
-    if with_sqp:
-        click.echo(f"  sqp: {r['sqp_fallbacks']} IPOPT fallbacks, first move within "
-                   f"{r['sqp_first_move_max_abs_diff_vs_tuned_scaled']:.1e} of tuned (scaled)")
+    for c in extra:
+        click.echo(f"  {c}: {r[c + '_fallbacks']} IPOPT fallbacks, first move within "
+                   f"{r[c + '_first_move_max_abs_diff_vs_tuned_scaled']:.1e} of tuned (scaled)")
