@@ -218,6 +218,7 @@ def test_target_failure_keeps_the_last_target_and_is_counted() -> None:
     target.solver, target.solver_monotone = Failing(target.solver), Failing(target.solver_monotone)
     xt2, ut2, ok2, _ = solve()
     assert not ok2 and target.failures == 1
+    assert target.retries == 0  # with a good target in hand, no monotone retry (another local optimum)
     np.testing.assert_array_equal(ut2, ut)
     np.testing.assert_array_equal(xt2, xt)
 

@@ -138,14 +138,19 @@ class SteadyTarget:
         self.solver = ca.nlpsol("steady_target", "ipopt", nlp, opts)
         # IPOPT's adaptive barrier update can cycle on this problem's kinks (the clipped falling-rate and
         # critical-stage weights): measured on a calibrated model (critical content 0.100), 1000 iterations
-        # without convergence, where the monotone (Fiacco-McCormick) update converged in 57
+        # without convergence from the recipe, where the monotone (Fiacco-McCormick) update converged in
+        # 57. The monotone update is used only until the first good target: mid-run it can land in another
+        # local optimum (measured on the cathode: zone 1 switched off, nozzles 8 m/s and full exhaust,
+        # then a jump back that put zone 3 over its LEL limit), where keeping the last good target is safe.
         self.solver_monotone = ca.nlpsol(
             "steady_target_monotone", "ipopt", nlp, {**opts, "ipopt.mu_strategy": "monotone", "ipopt.max_iter": 500}
         )
+        self.has_target = False
+        """Whether a solve has succeeded yet (until then the recipe's steady state stands in)."""
         self.retries = 0
-        """Solves the monotone update had to redo."""
+        """Solves the monotone update redid (only before the first good target)."""
         self.failures = 0
-        """Solves where neither update converged (the last good target is kept)."""
+        """Solves that did not converge (the last good target is kept)."""
         self.z = np.r_[m.ss.x / m.x_scale, m.ss.u / m.u_scale, np.zeros(4)]
         self.lam_g = None
         self.lam_x = None
@@ -169,8 +174,9 @@ class SteadyTarget:
               lel_bias: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
         """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target.
 
-        IPOPT with the adaptive barrier update first; if it fails, again from the same start with the
-        monotone update. If both fail the last good target is returned with ``success`` False.
+        IPOPT with the adaptive barrier update; if it fails before any solve has succeeded, again from
+        the same start with the monotone update. On failure the last good target (at first the recipe's
+        steady state) is returned with ``success`` False.
         """
         lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
         bias = np.zeros(self.m.layout.n_zones) if lel_bias is None else np.asarray(lel_bias, float)
@@ -179,7 +185,7 @@ class SteadyTarget:
         kw = {"x0": z0, "p": p, "lbx": lbx, "ubx": ubx, "lbg": self._g_bounds[0], "ubg": self._g_bounds[1]}
         r = self.solver(**kw)
         ok = bool(self.solver.stats()["success"])
-        if not ok:
+        if not ok and not self.has_target:
             self.retries += 1
             r = self.solver_monotone(**kw)
             ok = bool(self.solver_monotone.stats()["success"])
@@ -188,6 +194,7 @@ class SteadyTarget:
         if not ok:
             self.failures += 1
         if ok:
+            self.has_target = True
             self.z = z
             self.lam_x = np.asarray(r["lam_x"]).ravel()
             self.lam_g = np.asarray(r["lam_g"]).ravel()
