@@ -64,14 +64,46 @@ def _jacobian_fn(model: LineModel) -> Any:
     return ca.Function("line_jacobian", [xs, us, ds], [ca.jacobian(f(xs, us, ds), xs)])
 
 
-def substep_bound_s(jacobian: Any, cap_s: float = 1.0) -> float:
-    """Largest RK4 sub-step with ``|lambda| h <= 2`` for a Jacobian matrix, at most ``cap_s``."""
-    lam = float(np.max(np.abs(np.linalg.eigvals(np.asarray(jacobian, float)))))
+def _diagonal_blocks(jac: Any) -> list[np.ndarray]:
+    """Index sets of the strongly connected components of the Jacobian's structural pattern.
+
+    Ordered by these components the matrix is block triangular (the web carries
+    material one way, cell to cell), so its eigenvalues are those of the
+    diagonal blocks: a zone's cells with its air, rather than all 115 states.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    sp = jac.sparsity_out(0)
+    rows, cols = sp.get_triplet()
+    n = sp.size1()
+    graph = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n))
+    n_comp, labels = connected_components(graph, directed=True, connection="strong")
+    return [np.flatnonzero(labels == k) for k in range(n_comp)]
+
+
+def substep_bound_s(jacobian: Any, cap_s: float = 1.0, blocks: list[np.ndarray] | None = None) -> float:
+    """Largest RK4 sub-step with ``|lambda| h <= 2`` for a Jacobian matrix, at most ``cap_s``.
+
+    ``blocks``: index sets of a block-triangular ordering (the eigenvalues are
+    taken block by block); default the whole matrix.
+    """
+    a = np.asarray(jacobian, float)
+    if blocks is None:
+        lam = float(np.max(np.abs(np.linalg.eigvals(a))))
+    else:
+        single = np.array([b[0] for b in blocks if b.size == 1], int)
+        lam = float(np.max(np.abs(a[single, single]))) if single.size else 0.0
+        for b in blocks:
+            if b.size > 1:
+                lam = max(lam, float(np.max(np.abs(np.linalg.eigvals(a[np.ix_(b, b)])))))
     return min(cap_s, 2.0 / lam) if lam > 0 else cap_s
 
 
-def _substep_from_jacobian(jac: Any, x: Any, u: Any, d: Any, cap_s: float) -> float:
-    return substep_bound_s(jac(np.asarray(x, float), np.asarray(u, float), np.asarray(d, float)), cap_s)
+def _substep_from_jacobian(jac: Any, x: Any, u: Any, d: Any, cap_s: float,
+                           blocks: list[np.ndarray] | None = None) -> float:
+    a = jac(np.asarray(x, float), np.asarray(u, float), np.asarray(d, float))
+    return substep_bound_s(a, cap_s, blocks)
 
 
 def stable_substep_s(model: LineModel, x: Any, u: Any, d: Any, *, cap_s: float = 1.0) -> float:
@@ -117,7 +149,8 @@ class AdaptiveStepper:
 
     Every ``check_every_s`` of simulated time the stability bound of
     :func:`stable_substep_s` is evaluated at the current ``(x, u, d)`` (one
-    Jacobian and its eigenvalues, about 3 ms for the 115-state plant) and the
+    Jacobian and the eigenvalues of its diagonal blocks in block-triangular
+    order, about 1.5 ms for the 115-state plant) and the
     number of sub-steps is raised when the bound needs it. It is never
     lowered, so a run is deterministic and at least as fine as the first
     check; compiled steppers are cached by sub-step count.
@@ -152,10 +185,11 @@ class AdaptiveStepper:
         self.dt_s = float(dt_s)
         self.cap_s = float(cap_s)
         self._jac = _jacobian_fn(model)
+        self._blocks = _diagonal_blocks(self._jac)
         self._every = max(1, round(check_every_s / self.dt_s))
         self._calls = 0
         self._steppers: dict[int, Any] = {}
-        self.n_sub = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s))
+        self.n_sub = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s, self._blocks))
         self.n_sub_initial = self.n_sub
 
     def _stepper(self, n_sub: int) -> Any:
@@ -165,7 +199,7 @@ class AdaptiveStepper:
 
     def check(self, x: Any, u: Any, d: Any) -> int:
         """Re-evaluate the bound at ``(x, u, d)``; return the (possibly raised) sub-step count."""
-        need = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s))
+        need = n_substeps(self.dt_s, _substep_from_jacobian(self._jac, x, u, d, self.cap_s, self._blocks))
         self.n_sub = max(self.n_sub, need)
         return self.n_sub
 
