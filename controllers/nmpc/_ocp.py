@@ -37,7 +37,7 @@ on this problem (``docs/nmpc.md``, "Solve speed").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import casadi as ca
 import numpy as np
@@ -235,7 +235,25 @@ def _vec(v: object) -> np.ndarray:
     return np.asarray(ca.DM(v.cat if hasattr(v, "cat") else v), float).ravel()
 
 
-class _SqpWithFallback:
+class _IpoptFallback:
+    """Base of the solver objects put in ``mpc.S``'s place: the tuned IPOPT solves when they fail."""
+
+    ipopt: Any
+    fallbacks: int
+    _stats: dict
+
+    def _ipopt_fallback(self, kw: dict) -> dict:
+        self.fallbacks += 1
+        r = self.ipopt(**kw)
+        self._stats = dict(self.ipopt.stats())
+        self._stats["fallback"] = 1
+        return r
+
+    def stats(self) -> dict:
+        return self._stats
+
+
+class _SqpWithFallback(_IpoptFallback):
     """``sqpmethod`` + ``qrqp`` in place of do-mpc's solver, IPOPT from the same point when it fails.
 
     do-mpc calls ``S(x0, lbx, ubx, lbg, ubg, p[, lam_x0, lam_g0])`` and ``S.stats()``; this
@@ -303,17 +321,10 @@ class _SqpWithFallback:
             self._stats = {"success": True, "iter_count": self.sqp_iterations, "fallback": 0,
                            "return_status": st.get("return_status", "")}
             return r
-        self.fallbacks += 1
-        r = self.ipopt(**kw)
-        self._stats = dict(self.ipopt.stats())
-        self._stats["fallback"] = 1
-        return r
-
-    def stats(self) -> dict:
-        return self._stats
+        return self._ipopt_fallback(kw)
 
 
-class _StageOrderedFatrop:
+class _StageOrderedFatrop(_IpoptFallback):
     """CasADi's ``fatrop`` on do-mpc's NLP in stage order, IPOPT from the same point when it fails.
 
     fatrop needs the NLP as an optimal-control problem: variables ordered stage by stage,
@@ -480,11 +491,4 @@ class _StageOrderedFatrop:
             self._stats = {"success": True, "iter_count": self.iterations, "fallback": 0,
                            "return_status": self.status}
             return {"x": ca.DM(xr), "g": ca.DM(gr), "lam_g": ca.DM(lam_g), "lam_x": ca.DM(lam_x), "f": r["f"]}
-        self.fallbacks += 1
-        r = self.ipopt(**kw)
-        self._stats = dict(self.ipopt.stats())
-        self._stats["fallback"] = 1
-        return r
-
-    def stats(self) -> dict:
-        return self._stats
+        return self._ipopt_fallback(kw)
