@@ -58,7 +58,7 @@ class DisturbanceEKF:
         self._steppers: dict[int, tuple[ca.Function, ca.Function]] = {}
         self.n_sub = n_substeps(dt_s, m.substep_s)
         """RK4 sub-steps of the time update: raised (never lowered) when the model gets stiffer."""
-        self._jac = m.stable_substep_fn()
+        self._jac = m.scaled_jacobian_fn()
         self.check_every = max(1, round(10.0 / dt_s))
         self._F, self._F0 = self._stepper(self.n_sub)
         self.jacobian_every = 5

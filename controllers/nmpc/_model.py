@@ -106,7 +106,7 @@ class NmpcModel:
         xn = rk4_step(fs, xs, us, est, dt_s, n_sub or n_substeps(dt_s, self.substep_s))
         return ca.Function("F_scaled", [xs, us, est], [xn])
 
-    def stable_substep_fn(self) -> ca.Function:
+    def scaled_jacobian_fn(self) -> ca.Function:
         """``J(xs, us, est)``: Jacobian of the scaled right-hand side (its eigenvalues are the model's)."""
         xs, us, est = self._sym()
         return ca.Function("J_scaled", [xs, us, est], [ca.jacobian(self.scaled_rhs()(xs, us, est), xs)])
