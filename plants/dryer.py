@@ -46,6 +46,8 @@ __all__ = [
     "falling_rate_factor",
     "heat_transfer_coeff_W_m2K",
     "mass_transfer_coeff_m_s",
+    "rounded_max",
+    "rounded_min",
     "solvent_p_sat_Pa",
 ]
 
@@ -82,20 +84,54 @@ def mass_transfer_coeff_m_s(h_W_m2K: Any, air_temp_K: Any, dryer: DryerParams, s
     return h_W_m2K / (rho * AIR_CP_J_KGK * lewis ** (2.0 / 3.0))
 
 
+def rounded_min(ops: ArrayOps, a: Any, c: float, half_width: float) -> Any:
+    """``min(a, c)`` with its corner rounded by a quadratic over ``[c - w, c + w]`` (``w = half_width``).
+
+    Exact outside that interval, continuously differentiable everywhere, at most
+    ``w / 4`` below ``min(a, c)`` (at ``a = c``); ``w = 0`` gives the exact minimum.
+    The Huber-type rounding used to make piecewise-linear laws fit for Newton-type
+    solvers (e.g. Chen & Mangasarian, "Smoothing methods for convex inequalities and
+    linear complementarity problems", Math. Programming 71, 1995, use the smooth
+    plus function in the same role).
+    """
+    if half_width <= 0.0:
+        return ops.minimum(a, c)
+    w = ops.clip(a - (c - half_width), 0.0, 2.0 * half_width)
+    return ops.minimum(a, c - half_width) + w - w * w / (4.0 * half_width)
+
+
+def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: float) -> Any:
+    """``max(a, c)`` rounded like :func:`rounded_min` (at most ``w / 4`` above it)."""
+    return -rounded_min(ops, -a, -c, half_width)
+
+
 def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -> Any:
-    """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))`` on a dry basis."""
+    """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))`` on a dry basis.
+
+    With ``dryer.rate_law_smoothing_kg_kg > 0`` the corner at the critical content
+    is rounded (:func:`rounded_min`); the one at the equilibrium content stays exact
+    (the film approaches it but never crosses it, and the exit residual sits just
+    above it, where a rounding would change the drying rate).
+    """
     span = dryer.critical_content_kg_kg - dryer.equilibrium_content_kg_kg
-    return ops.clip((content_kg_kg - dryer.equilibrium_content_kg_kg) / span, 0.0, 1.0)
+    z = (content_kg_kg - dryer.equilibrium_content_kg_kg) / span
+    return ops.maximum(rounded_min(ops, z, 1.0, dryer.rate_law_smoothing_kg_kg / span), 0.0)
 
 
 def critical_stage_weight(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -> Any:
-    """1 inside the critical stage ``[x_cr, x_cr + dx]``, falling linearly to 0 over ``dx/2`` each side."""
+    """1 inside the critical stage ``[x_cr, x_cr + dx]``, falling linearly to 0 over ``dx/2`` each side.
+
+    With ``dryer.rate_law_smoothing_kg_kg > 0`` its four corners are rounded
+    (:func:`rounded_min`, :func:`rounded_max`).
+    """
     lo = dryer.critical_content_kg_kg
     hi = lo + dryer.critical_window_kg_kg
     ramp = 0.5 * dryer.critical_window_kg_kg
     up = (content_kg_kg - (lo - ramp)) / ramp
     down = ((hi + ramp) - content_kg_kg) / ramp
-    return ops.clip(ops.minimum(up, down), 0.0, 1.0)
+    w = dryer.rate_law_smoothing_kg_kg / ramp
+    # min(up, down) has its corner at 2 (mid-window), inside the flat top: it needs no rounding
+    return rounded_max(ops, rounded_min(ops, ops.minimum(up, down), 1.0, w), 0.0, w)
 
 
 def evaporation_flux_kg_m2_s(

@@ -144,6 +144,15 @@ class DryerParams:
     exhaust_max_m3_s: float = _p("m3/s", 0.01, 50.0, "exhaust (= make-up) air capacity per zone")
     critical_rate_limit_kg_m2_s: float = _p("kg/(m2 s)", 1e-5, 0.01, "drying-rate limit in the critical (binder-migration) stage")
     critical_window_kg_kg: float = _p("kg/kg", 0.01, 1.0, "width of the critical stage above the critical content (dry basis)")
+    rate_law_smoothing_kg_kg: float = field(
+        default=0.0,
+        metadata={
+            "unit": "kg/kg",
+            "range": (0.0, 0.05),
+            "doc": "half-width of the rounded corners of the falling-rate and critical-stage laws "
+                   "(0 = the exact piecewise-linear laws, what the plants use; a model setting, not a property)",
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in ("n_zones", "cells_per_zone"):
@@ -155,6 +164,13 @@ class DryerParams:
             raise ParameterError(
                 f"dryer.equilibrium_content_kg_kg = {self.equilibrium_content_kg_kg!r} must be below "
                 f"dryer.critical_content_kg_kg = {self.critical_content_kg_kg!r}"
+            )
+        corner_gap = min(0.5 * self.critical_window_kg_kg,
+                         self.critical_content_kg_kg - self.equilibrium_content_kg_kg)
+        if self.rate_law_smoothing_kg_kg > 0.5 * corner_gap:
+            raise ParameterError(
+                f"dryer.rate_law_smoothing_kg_kg = {self.rate_law_smoothing_kg_kg!r} kg/kg: expected at most "
+                f"{0.5 * corner_gap:.4g} kg/kg (half the distance between neighbouring corners of the rate laws)"
             )
 
 

@@ -174,6 +174,7 @@ def _nmc_nmp() -> LineParams:
         "dryer.exhaust_max_m3_s": "assumption: 4 m3/s exhaust per zone",
         "dryer.critical_rate_limit_kg_m2_s": "assumption (no published threshold): 3 g/(m2 s) during the critical stage",
         "dryer.critical_window_kg_kg": "assumption: the critical stage spans 0.15-0.25 kg/kg (end of shrinkage, Jaiser et al. 2017)",
+        "dryer.rate_law_smoothing_kg_kg": "0: the exact piecewise-linear laws (a model setting; the NMPC rounds its own model's corners, `ModelSettings`)",
     }
     return LineParams(
         name="nmc_nmp",
@@ -237,6 +238,7 @@ def _graphite_water() -> LineParams:
         "dryer.equilibrium_content_kg_kg": "assumption: 0.2 % dry basis",
         "dryer.critical_rate_limit_kg_m2_s": "assumption (no published threshold): 3 g/(m2 s) during the critical stage",
         "dryer.critical_window_kg_kg": "assumption: the critical stage spans 0.12-0.27 kg/kg",
+        "dryer.rate_law_smoothing_kg_kg": "0: the exact piecewise-linear laws (a model setting; the NMPC rounds its own model's corners, `ModelSettings`)",
     }
     return LineParams(
         name="graphite_water",

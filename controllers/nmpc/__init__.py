@@ -2,7 +2,7 @@
 
 from controllers.nmpc._controller import NmpcController
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter, augmented_rank_condition
-from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._model import ModelSettings, NmpcModel
 from controllers.nmpc._ocp import DynamicOcp, OcpSettings
 from controllers.nmpc._target import SteadyTarget, TargetSettings
 
@@ -10,6 +10,7 @@ __all__ = [
     "DisturbanceEKF",
     "DynamicOcp",
     "GaugeBiasFilter",
+    "ModelSettings",
     "NmpcController",
     "NmpcModel",
     "OcpSettings",

@@ -30,14 +30,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
     """The reference problem: model, bounds, steady-state target and the seeded initial states."""
-    from controllers.nmpc._model import NmpcModel
+    from controllers.nmpc._model import ModelSettings, NmpcModel
     from controllers.nmpc._target import SteadyTarget, TargetSettings
     from mpc.scenario import build_setup, load_scenario
 
     warnings.filterwarnings("ignore", category=UserWarning, module="do_mpc")
     setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
     spec = setup.scenario.spec
-    m = NmpcModel(setup.model_params, setup.recipe)
+    m = NmpcModel(ModelSettings().apply(setup.model_params), setup.recipe)  # the controller's model
     L = m.layout
     lo = np.array([s.lower for s in setup.actuator_specs]) / m.u_scale
     hi = np.array([s.upper for s in setup.actuator_specs]) / m.u_scale

@@ -30,7 +30,7 @@ import numpy as np
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
-from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._model import ModelSettings, NmpcModel
 from controllers.nmpc._ocp import DynamicOcp, OcpSettings
 from controllers.nmpc._target import SteadyTarget, TargetSettings
 from mpc.harness import Command, Controller, ControllerContext, Observation
@@ -47,6 +47,8 @@ class NmpcController(Controller):
         Dynamic-problem settings (``config="tuned"`` by default).
     target : TargetSettings, optional
         Economic-target settings.
+    model : ModelSettings, optional
+        Settings of the controller's copy of the physics (rounded rate-law corners).
     disturbance_states : bool
         Estimate the disturbance states (offset-free). ``False`` freezes them at
         their nominal values: a deliberately degraded controller for tests.
@@ -57,9 +59,11 @@ class NmpcController(Controller):
     name = "nmpc"
 
     def __init__(self, ocp: OcpSettings | None = None, target: TargetSettings | None = None, *,
-                 disturbance_states: bool = True, force_failure_every: int = 0, name: str | None = None) -> None:
+                 model: ModelSettings | None = None, disturbance_states: bool = True,
+                 force_failure_every: int = 0, name: str | None = None) -> None:
         self.ocp_settings = ocp or OcpSettings()
         self.target_settings = target or TargetSettings()
+        self.model_settings = model or ModelSettings()
         self.disturbance_states = disturbance_states
         self.force_failure_every = force_failure_every
         if name is not None:
@@ -72,8 +76,10 @@ class NmpcController(Controller):
                              **{k: v for k, v in s.items() if k in OcpSettings.__dataclass_fields__}})
         tgt = TargetSettings(**{**self.target_settings.__dict__,
                                 **{k: v for k, v in s.items() if k in TargetSettings.__dataclass_fields__}})
+        mdl = ModelSettings(**{**self.model_settings.__dict__,
+                               **{k: v for k, v in s.items() if k in ModelSettings.__dataclass_fields__}})
         self.ctx = ctx
-        self.m = m = NmpcModel(ctx.model_params, ctx.recipe)
+        self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe)
         L = m.layout
         self.L = L
         every = ocp.t_step_s / ctx.dt_s
