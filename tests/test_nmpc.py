@@ -178,9 +178,9 @@ def _target_problem(scenario: str):
     fixed = {i: m.ss.x[i] / m.x_scale[i] for i in (L.room_w, L.slurry_water)}
     target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, TargetSettings())
 
-    def solve():
+    def solve(trust: bool = False):
         return target.solve(m.nominal_estimate(), 0.5, 0.55, 0.5, spec.coat_weight_target_kg_m2, m.ss.u / m.u_scale,
-                            lb / m.u_scale, ub / m.u_scale, fixed)
+                            lb / m.u_scale, ub / m.u_scale, fixed, trust=trust)
 
     return m, target, solve
 
@@ -194,6 +194,22 @@ def test_target_converges_on_the_calibrated_model() -> None:
     # the target moved away from the recipe it started from (the silent failure kept it there)
     noz = (ut * m.u_scale)[m.layout.u_nozzle]
     assert np.max(np.abs(noz - m.ss.u[m.layout.u_nozzle])) > 1.0
+
+
+def test_target_trust_region_bounds_the_move_from_the_last_target() -> None:
+    m, target, solve = _target_problem("nmc_nmp_nominal.toml")
+    n, nu = m.layout.n_states, m.layout.n_inputs
+    start = target.z.copy()  # the recipe's steady state
+    u0 = start[n : n + nu]
+    _xt, ut_free, ok, _ = solve()
+    assert ok
+    assert np.max(np.abs(ut_free - u0)) > 0.5  # unconstrained, the economic target moves far from the recipe
+    target.z = start.copy()
+    _xt, ut, ok, _ = solve(trust=True)
+    assert ok
+    delta = target.s.max_move_scaled
+    assert np.max(np.abs(ut - u0)) <= delta + 1e-6  # IPOPT relaxes bounds by 1e-8 (relative)
+    assert np.max(np.abs(ut - u0)) > 0.5 * delta  # it does move, as far as the region lets it
 
 
 def test_target_failure_keeps_the_last_target_and_is_counted() -> None:

@@ -99,9 +99,10 @@ def test_the_economic_target_converges_where_the_exact_laws_made_it_cycle() -> N
 
 
 def test_the_nmpc_rounds_its_own_model_only_and_a_scenario_can_set_the_width() -> None:
+    from _closed_loop import short_setup
+
     from controllers.nmpc import NmpcController
     from mpc.harness import run_closed_loop
-    from _closed_loop import short_setup
 
     setup = short_setup("nmc_nmp_nominal.toml", 40.0)
     ctrl = NmpcController()

@@ -286,11 +286,12 @@ class NmpcController(Controller):
         key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), self._lel_limit(obs))
         target_failed = False
         if self.solves % self.target_every == 0 or key != self.target_key:
+            same_key = key == self.target_key  # plan and limit unchanged: the target moves within its trust region
             self.target_key = key
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
-                lel_bias=self.lel_bias,
+                lel_bias=self.lel_bias, trust=same_key,
             )
             if ok_t:
                 self.last_target = (xt, ut)

@@ -39,8 +39,9 @@ class ModelSettings:
     the controller's model (``plants.dryer.rounded_min``); 0 keeps the plant's exact piecewise-linear laws.
     With the exact laws the cathode's economic target sits with one cell at the critical content, a corner
     of both laws, and IPOPT cycled there to its iteration limit (2.5 h into ``nmc_nmp_nominal``); rounded
-    by 0.0025-0.02 kg/kg the same recorded problems converge in 10-32 iterations. 0.005 changes the
-    drying rate by at most 0.8 % (cathode), at the corner only."""
+    by 0.0025-0.02 kg/kg the same recorded problems converge in 10-32 iterations. At 0.005, and only
+    within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
+    weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
 
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
