@@ -114,3 +114,16 @@ def test_the_nmpc_rounds_its_own_model_only_and_a_scenario_can_set_the_width() -
     ctrl = NmpcController()
     run_closed_loop(setup, ctrl)
     assert ctrl.m.params.dryer.rate_law_smoothing_kg_kg == 0.0
+
+
+def test_bad_nmpc_model_and_target_settings_name_the_setting() -> None:
+    from controllers.nmpc import ModelSettings, TargetSettings
+
+    with pytest.raises(ValueError, match=r"rate_law_smoothing_kg_kg = -0\.1"):
+        ModelSettings(-0.1)
+    with pytest.raises(ValueError, match="max_move_scaled = 0"):
+        TargetSettings(max_move_scaled=0)
+    assert TargetSettings(max_move_scaled=float("inf")).max_move_scaled == float("inf")
+    # too wide for the preset's corners: the dryer parameter check names it when the model is built
+    with pytest.raises(ParameterError, match=r"dryer\.rate_law_smoothing_kg_kg = 0\.03"):
+        ModelSettings(0.03).apply(get_preset("nmc_nmp"))

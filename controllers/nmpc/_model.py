@@ -43,6 +43,11 @@ class ModelSettings:
     within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
     weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
 
+    def __post_init__(self) -> None:
+        w = self.rate_law_smoothing_kg_kg
+        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
+            raise ValueError(f"nmpc rate_law_smoothing_kg_kg = {w!r}: expected a number >= 0 (kg/kg)")
+
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
         return replace(params, dryer=replace(params.dryer, rate_law_smoothing_kg_kg=self.rate_law_smoothing_kg_kg))

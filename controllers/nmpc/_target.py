@@ -66,6 +66,12 @@ class TargetSettings:
     plant's critical-stage rate rose from 0.49 to 0.99 of its limit (the 2-cell model's own stayed at
     0.95). ``inf`` switches it off."""
 
+    def __post_init__(self) -> None:
+        if not (isinstance(self.max_move_scaled, int | float) and self.max_move_scaled > 0):
+            raise ValueError(
+                f"nmpc max_move_scaled = {self.max_move_scaled!r}: expected a positive number (inf switches it off)"
+            )
+
 
 class SteadyTarget:
     """The economic target problem, built once, solved warm-started at every step."""
