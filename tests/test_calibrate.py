@@ -206,3 +206,20 @@ def test_written_file_loads_back(long_fit, tmp_path: Path) -> None:
     with pytest.raises(FileExistsError):
         long_fit.write(f)
     assert dataclasses.is_dataclass(p)
+
+
+def test_exact_hessian_finds_the_same_estimates(synthetic: Path, long_fit) -> None:
+    res = calibrate(synthetic, NOMINAL, list(TRUE), dt_s=DT, cells_per_zone=CELLS, hessian="exact")
+    assert res.success, res.status
+    assert res.info["hessian"] == "exact" and long_fit.info["hessian"] == "gauss-newton"
+    np.testing.assert_allclose(res.estimate, long_fit.estimate, rtol=1e-3)
+    assert res.cost == pytest.approx(long_fit.cost, rel=1e-4)
+
+
+def test_unknown_hessian_is_a_clear_error(synthetic: Path, tmp_path: Path) -> None:
+    with pytest.raises(CalibrationError, match="--hessian 'newton': expected one of gauss-newton, exact"):
+        calibrate(synthetic, NOMINAL, list(TRUE), dt_s=DT, cells_per_zone=CELLS, hessian="newton")
+    r = CliRunner().invoke(main, ["calibrate", str(synthetic), "--scenario", str(NOMINAL), "--params",
+                                  "dryer.heat_transfer_multiplier", "--hessian", "newton",
+                                  "--out", str(tmp_path / "p.toml")])
+    assert r.exit_code == 2 and "newton" in r.output

@@ -16,11 +16,12 @@ from mpc.calibrate._api import DEFAULT_DT_S, calibrate, default_outputs, output_
 from mpc.calibrate._data import CalibrationData, load_log, parse_window, resample
 from mpc.calibrate._errors import CalibrationError
 from mpc.calibrate._params import ParamSpec, calibratable_names, parse_params, symbolic_params
-from mpc.calibrate._problem import OutputModel, ShootingProblem, Solution
+from mpc.calibrate._problem import HESSIANS, OutputModel, ShootingProblem, Solution
 from mpc.calibrate._result import CalibrationResult, fit_table
 
 __all__ = [
     "DEFAULT_DT_S",
+    "HESSIANS",
     "CalibrationData",
     "CalibrationError",
     "CalibrationResult",

@@ -13,7 +13,7 @@ import numpy as np
 from mpc.calibrate._data import load_log, parse_window, resample
 from mpc.calibrate._errors import CalibrationError
 from mpc.calibrate._params import parse_params
-from mpc.calibrate._problem import OutputModel, ShootingProblem
+from mpc.calibrate._problem import HESSIANS, OutputModel, ShootingProblem
 from mpc.calibrate._result import CalibrationResult, fit_table
 
 __all__ = ["DEFAULT_DT_S", "calibrate", "default_outputs", "output_models"]
@@ -68,6 +68,7 @@ def calibrate(
     cells_per_zone: int | None = None,
     outputs: str | list[str] | None = None,
     max_iter: int = 200,
+    hessian: str = "gauss-newton",
 ) -> CalibrationResult:
     """Estimate ``params`` of the scenario's controller model from the log at ``log``.
 
@@ -88,11 +89,19 @@ def calibrate(
         Dryer discretisation of the calibrated model (default: the scenario's model).
     outputs : str or list of str, optional
         Measured outputs to fit (default :func:`default_outputs` present in the log).
+    max_iter : int
+        IPOPT iteration limit.
+    hessian : {"gauss-newton", "exact"}
+        Hessian of the NLP (:meth:`ShootingProblem.solve`): Gauss-Newton (default) for
+        small residuals, exact when the model cannot explain the data and Gauss-Newton
+        oscillates (e.g. one parameter freed while another that matters stays wrong).
     """
     from mpc.scenario import build_setup, load_scenario
     from plants.line import LineModel
     from plants.steady import nominal_disturbances, steady_state
 
+    if hessian not in HESSIANS:
+        raise CalibrationError(f"--hessian {hessian!r}: expected one of {', '.join(HESSIANS)}")
     t_setup = time.perf_counter()
     sc = load_scenario(scenario)
     setup = build_setup(sc, source=str(scenario))
@@ -145,7 +154,7 @@ def calibrate(
     r0 = (data.y - y_before) / sigma
     cost_before = 0.5 * float(np.nansum(r0**2))
     setup_s = time.perf_counter() - t_setup
-    sol = prob.solve(x_guess, max_iter=max_iter)
+    sol = prob.solve(x_guess, max_iter=max_iter, hessian=hessian)
     x_after = prob.simulate(sol.x_nodes[0], sol.theta)
     y_after = prob.predict(x_after, sol.theta)
     from scipy import stats
@@ -164,6 +173,7 @@ def calibrate(
         "n_intervals": data.n_intervals,
         "cells_per_zone": base.dryer.cells_per_zone,
         "rk4_substeps": prob.n_sub,
+        "hessian": hessian,
         "n_states": prob.nxa,
         "outputs": {o.name: {"sigma": o.sigma, "lag_s": o.lag_s} for o in outs},
         "disturbances_from_log": list(data.disturbances_from_log),

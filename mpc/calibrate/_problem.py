@@ -35,7 +35,10 @@ from plants.line import LineModel
 from plants.params import LineParams
 from plants.simulate import rk4_step
 
-__all__ = ["PRIOR_REL", "OutputModel", "ShootingProblem", "Solution"]
+__all__ = ["HESSIANS", "PRIOR_REL", "OutputModel", "ShootingProblem", "Solution"]
+
+HESSIANS = ("gauss-newton", "exact")
+"""Hessian approximations of :meth:`ShootingProblem.solve`."""
 
 _DEBUG = bool(__import__("os").environ.get("CALMLINE_CALIBRATE_DEBUG"))
 PRIOR_REL = 0.2
@@ -170,8 +173,17 @@ class ShootingProblem:
         return np.concatenate([x0, y[self.lagged]])
 
     # ------------------------------------------------------------------
-    def solve(self, x_guess: np.ndarray, *, max_iter: int = 200) -> Solution:
-        """Solve the NLP from the node guess ``x_guess`` ``(N + 1, nxa)`` and nominal parameters."""
+    def solve(self, x_guess: np.ndarray, *, max_iter: int = 200, hessian: str = "gauss-newton") -> Solution:
+        """Solve the NLP from the node guess ``x_guess`` ``(N + 1, nxa)`` and nominal parameters.
+
+        ``hessian``: ``"gauss-newton"`` (``J^T J``, no second derivatives of the model: cheap per
+        iteration, fast when the residuals are small) or ``"exact"`` (CasADi's exact Hessian of the
+        Lagrangian: for large residuals, where Gauss-Newton can oscillate without converging,
+        Nocedal & Wright 2006, sec. 10.3; IPOPT may then also stop at its acceptable level, 1e-3 for
+        10 iterations, since such problems are flat at the optimum).
+        """
+        if hessian not in HESSIANS:
+            raise CalibrationError(f"--hessian {hessian!r}: expected one of {', '.join(HESSIANS)}")
         import casadi as ca
 
         data = self.data
@@ -226,6 +238,9 @@ class ShootingProblem:
             "ipopt.sb": "yes",
             "ipopt.print_level": 5 if _DEBUG else 0,
         }
+        if hessian == "exact":
+            del opts["hess_lag"]
+            opts.update({"ipopt.acceptable_tol": 1e-3, "ipopt.acceptable_iter": 10})
         solver = ca.nlpsol("calibration", "ipopt", {"x": w, "f": f, "g": g}, opts)
         t0 = time.perf_counter()
         sol = solver(x0=w0, lbx=lbw, ubx=ubw, lbg=0.0, ubg=0.0)

@@ -34,12 +34,16 @@ __all__ = ["calibrate"]
               help="Measured outputs to fit, comma separated sensor names (default: exit residual, exit film "
                    "temperature, zone air temperatures and LEL or humidity).")
 @click.option("--max-iter", type=click.IntRange(1, 10000), default=200, show_default=True, help="IPOPT iteration limit.")
+@click.option("--hessian", type=click.Choice(["gauss-newton", "exact"]), default="gauss-newton", show_default=True,
+              help="Hessian of the least-squares NLP: Gauss-Newton (small residuals) or exact (when the model "
+                   "cannot explain the data and Gauss-Newton oscillates).")
 @click.option("--out", "out_path", default="params.toml", show_default=True, type=click.Path(dir_okay=False),
               help="Parameter file to write (TOML).")
 @click.option("--force", is_flag=True, help="Replace an existing parameter file.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def calibrate(log: str, scenario: str, params: str, window: str | None, dt_s: float, cells_per_zone: int | None,
-              outputs: str | None, max_iter: int, out_path: str, force: bool, as_json: bool) -> None:
+              outputs: str | None, max_iter: int, hessian: str, out_path: str, force: bool,
+              as_json: bool) -> None:
     """Estimate named physical parameters of the controller model from a logged run, with 95 % CIs.
 
     Multiple-shooting least squares over the scenario's controller model
@@ -56,7 +60,7 @@ def calibrate(log: str, scenario: str, params: str, window: str | None, dt_s: fl
                              "(calmline never overwrites your files)")
         stderr(f"calibrating {params} on {log} ...")
         res = run_calibration(log, scenario, params, window=window, dt_s=dt_s, cells_per_zone=cells_per_zone,
-                              outputs=outputs, max_iter=max_iter)
+                              outputs=outputs, max_iter=max_iter, hessian=hessian)
         res.write(out, force=force)
     stderr(f"wrote {out_path}")
     if not res.success:
