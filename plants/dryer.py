@@ -84,23 +84,24 @@ def mass_transfer_coeff_m_s(h_W_m2K: Any, air_temp_K: Any, dryer: DryerParams, s
     return h_W_m2K / (rho * AIR_CP_J_KGK * lewis ** (2.0 / 3.0))
 
 
-def rounded_min(ops: ArrayOps, a: Any, c: float, half_width: float) -> Any:
+def rounded_min(ops: ArrayOps, a: Any, c: float, half_width: Any) -> Any:
     """``min(a, c)`` with its corner rounded by a quadratic over ``[c - w, c + w]`` (``w = half_width``).
 
     Exact outside that interval, continuously differentiable everywhere, at most
-    ``w / 4`` below ``min(a, c)`` (at ``a = c``); ``w = 0`` gives the exact minimum.
+    ``w / 4`` below ``min(a, c)`` (at ``a = c``). ``w`` may be symbolic (a calibrated
+    parameter enters it); a plain number ``w <= 0`` gives the exact minimum.
     The Huber-type rounding used to make piecewise-linear laws fit for Newton-type
     solvers (e.g. Chen & Mangasarian, "Smoothing methods for convex inequalities and
     linear complementarity problems", Math. Programming 71, 1995, use the smooth
     plus function in the same role).
     """
-    if half_width <= 0.0:
+    if isinstance(half_width, int | float) and half_width <= 0.0:
         return ops.minimum(a, c)
     w = ops.clip(a - (c - half_width), 0.0, 2.0 * half_width)
     return ops.minimum(a, c - half_width) + w - w * w / (4.0 * half_width)
 
 
-def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: float) -> Any:
+def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: Any) -> Any:
     """``max(a, c)`` rounded like :func:`rounded_min` (at most ``w / 4`` above it)."""
     return -rounded_min(ops, -a, -c, half_width)
 
@@ -115,6 +116,8 @@ def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -
     """
     span = dryer.critical_content_kg_kg - dryer.equilibrium_content_kg_kg
     z = (content_kg_kg - dryer.equilibrium_content_kg_kg) / span
+    if dryer.rate_law_smoothing_kg_kg <= 0.0:
+        return ops.clip(z, 0.0, 1.0)
     return ops.maximum(rounded_min(ops, z, 1.0, dryer.rate_law_smoothing_kg_kg / span), 0.0)
 
 
@@ -129,6 +132,8 @@ def critical_stage_weight(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams)
     ramp = 0.5 * dryer.critical_window_kg_kg
     up = (content_kg_kg - (lo - ramp)) / ramp
     down = ((hi + ramp) - content_kg_kg) / ramp
+    if dryer.rate_law_smoothing_kg_kg <= 0.0:
+        return ops.clip(ops.minimum(up, down), 0.0, 1.0)
     w = dryer.rate_law_smoothing_kg_kg / ramp
     # min(up, down) has its corner at 2 (mid-window), inside the flat top: it needs no rounding
     return rounded_max(ops, rounded_min(ops, ops.minimum(up, down), 1.0, w), 0.0, w)

@@ -151,6 +151,7 @@ class DryerParams:
             "range": (0.0, 0.05),
             "doc": "half-width of the rounded corners of the falling-rate and critical-stage laws "
                    "(0 = the exact piecewise-linear laws, what the plants use; a model setting, not a property)",
+            "calibratable": False,
         },
     )
 

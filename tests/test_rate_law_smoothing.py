@@ -127,3 +127,22 @@ def test_bad_nmpc_model_and_target_settings_name_the_setting() -> None:
     # too wide for the preset's corners: the dryer parameter check names it when the model is built
     with pytest.raises(ParameterError, match=r"dryer\.rate_law_smoothing_kg_kg = 0\.03"):
         ModelSettings(0.03).apply(get_preset("nmc_nmp"))
+
+
+def test_the_rounded_laws_take_a_symbolic_critical_content_and_the_width_is_not_calibratable() -> None:
+    import casadi as ca
+
+    from controllers.nmpc import ModelSettings
+    from mpc.calibrate import calibratable_names, parse_params, symbolic_params
+
+    base = ModelSettings().apply(get_preset("nmc_nmp"))  # the NMPC's default rounding
+    dryer = base.dryer
+    x_cr = ca.SX.sym("x_cr")
+    # as calibration builds its model: the critical content a symbol, the rounding width a number
+    sym = symbolic_params(base, parse_params("dryer.critical_content_kg_kg", base), [x_cr]).dryer
+    c = np.linspace(0.05, 0.35, 31)
+    for law in (falling_rate_factor, critical_stage_weight):
+        f = ca.Function("f", [x_cr], [law(ops_by_name("casadi"), ca.DM(c), sym)])
+        np.testing.assert_allclose(np.asarray(f(0.15)).ravel(), law(ops_by_name("numpy"), c, dryer), atol=1e-12)
+    assert "dryer.rate_law_smoothing_kg_kg" not in calibratable_names(get_preset("nmc_nmp"))
+    assert "dryer.critical_content_kg_kg" in calibratable_names(get_preset("nmc_nmp"))

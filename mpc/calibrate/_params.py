@@ -42,7 +42,9 @@ def calibratable_names(base: LineParams) -> list[str]:
     for g in _GROUPS:
         obj = getattr(base, g)
         for f in fields(obj):
-            if "range" in f.metadata and isinstance(getattr(obj, f.name), float):
+            # float parameters with a plausible range, except model settings marked not calibratable
+            if ("range" in f.metadata and f.metadata.get("calibratable", True)
+                    and isinstance(getattr(obj, f.name), float)):
                 out.append(f"{g}.{f.name}")
     return out
 
