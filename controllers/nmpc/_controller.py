@@ -26,6 +26,8 @@ previewed: only the announced schedule enters the horizon.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 import numpy as np
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
@@ -36,6 +38,14 @@ from controllers.nmpc._target import SteadyTarget, TargetSettings
 from mpc.harness import Command, Controller, ControllerContext, Observation
 
 __all__ = ["NmpcController"]
+
+_S = TypeVar("_S", OcpSettings, TargetSettings, ModelSettings)
+
+
+def _with_overrides(settings: _S, overrides: dict[str, Any]) -> _S:
+    """A copy of a settings dataclass with the scenario's ``[controllers.nmpc]`` values for its own fields."""
+    fields = type(settings).__dataclass_fields__
+    return type(settings)(**{**settings.__dict__, **{k: v for k, v in overrides.items() if k in fields}})
 
 
 class NmpcController(Controller):
@@ -72,12 +82,9 @@ class NmpcController(Controller):
     # ------------------------------------------------------------------
     def reset(self, ctx: ControllerContext) -> None:
         s = ctx.settings
-        ocp = OcpSettings(**{**self.ocp_settings.__dict__,
-                             **{k: v for k, v in s.items() if k in OcpSettings.__dataclass_fields__}})
-        tgt = TargetSettings(**{**self.target_settings.__dict__,
-                                **{k: v for k, v in s.items() if k in TargetSettings.__dataclass_fields__}})
-        mdl = ModelSettings(**{**self.model_settings.__dict__,
-                               **{k: v for k, v in s.items() if k in ModelSettings.__dataclass_fields__}})
+        ocp = _with_overrides(self.ocp_settings, s)
+        tgt = _with_overrides(self.target_settings, s)
+        mdl = _with_overrides(self.model_settings, s)
         self.ctx = ctx
         self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe)
         L = m.layout
