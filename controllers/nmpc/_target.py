@@ -150,10 +150,11 @@ class SteadyTarget:
             "ipopt.mu_strategy": "adaptive",
         }
         self.solver = ca.nlpsol("steady_target", "ipopt", nlp, opts)
-        # IPOPT's adaptive barrier update can cycle on this problem's kinks (the clipped falling-rate and
-        # critical-stage weights): measured on a calibrated model (critical content 0.100), 1000 iterations
-        # without convergence from the recipe, where the monotone (Fiacco-McCormick) update converged in
-        # 57. The monotone update is used only until the first good target: mid-run it can land in another
+        # IPOPT's adaptive barrier update cycled on the kinks of the exact falling-rate and critical-stage
+        # laws (measured on a calibrated model, critical content 0.100: 1000 iterations without convergence
+        # from the recipe, where the monotone (Fiacco-McCormick) update converged in 57); the controller's
+        # model now rounds them (ModelSettings), and the monotone retry stays as the fallback for a first
+        # target that still fails. The monotone update is used only until the first good target: mid-run it can land in another
         # local optimum (measured on the cathode: zone 1 switched off, nozzles 8 m/s and full exhaust,
         # then a jump back that put zone 3 over its LEL limit), where keeping the last good target is safe.
         self.solver_monotone = ca.nlpsol(
