@@ -9,7 +9,7 @@ import numpy as np
 
 from controllers._pi import PI
 from controllers.tuning import simc_pi, step_test
-from mpc.harness import ControllerContext, Observation
+from mpc.interfaces import ControllerContext, Observation
 from plants.line import LineModel
 from plants.params import LineParams
 from plants.steady import OperatingPoint, SteadyState, steady_state

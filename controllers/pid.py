@@ -23,7 +23,7 @@ import numpy as np
 from controllers._common import ZoneTemperatureLoops, recipe_point
 from controllers._pi import PI
 from controllers.tuning import Fopdt, simc_pi, step_test
-from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from plants.line import LineLayout
 
 __all__ = ["PidController"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
-from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from plants.line import LineLayout
 
 __all__ = ["RecipeController"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mpc.harness import Controller
+from mpc.errors import CalmlineError
+from mpc.interfaces import Controller
 
 __all__ = ["CONTROLLERS", "controller_names", "make_controller"]
 
@@ -51,4 +52,4 @@ def make_controller(name: str) -> Controller:
     try:
         return CONTROLLERS[name]()
     except KeyError:
-        raise ValueError(f"unknown controller {name!r}; known controllers: {', '.join(controller_names())}") from None
+        raise CalmlineError(f"unknown controller {name!r}; known controllers: {', '.join(controller_names())}") from None

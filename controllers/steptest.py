@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
-from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.errors import CalmlineError
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ScenarioSetup
 from mpc.sysid._design import GbnChannel, gbn_schedule
 from plants.line import LineLayout, LineModel
@@ -99,9 +100,9 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
     names = L.input_names()
     unknown = [n for n in inputs if n not in names]
     if unknown:
-        raise ValueError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}")
+        raise CalmlineError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}")
     if not 0.0 < amplitude_rel <= 0.5:
-        raise ValueError(f"amplitude_rel = {amplitude_rel!r}: expected (0, 0.5] (fraction of the recipe value)")
+        raise CalmlineError(f"amplitude_rel = {amplitude_rel!r}: expected (0, 0.5] (fraction of the recipe value)")
     model = LineModel(setup.model_params)
     ss = steady_state(model, setup.recipe)
     specs = {s.name: s for s in setup.actuator_specs}
@@ -132,7 +133,7 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
         other_bad = any(not msg.startswith("coat weight") for msg in why)
         coat_rel = coat_rel / 2.0 if coat_bad else coat_rel
         rel = rel / 2.0 if other_bad else rel
-    raise ValueError(f"no amplitude down to {rel * 2:.4f} keeps the line within its limits ({', '.join(why)})")
+    raise CalmlineError(f"no amplitude down to {rel * 2:.4f} keeps the line within its limits ({', '.join(why)})")
 
 
 class StepTestController(Controller):
@@ -142,7 +143,7 @@ class StepTestController(Controller):
 
     def __init__(self, schedule: pd.DataFrame) -> None:
         if "time_s" not in schedule.columns:
-            raise ValueError("step-test schedule has no 'time_s' column")
+            raise CalmlineError("step-test schedule has no 'time_s' column")
         self.schedule = schedule.sort_values("time_s").reset_index(drop=True)
 
     def reset(self, ctx: ControllerContext) -> None:
@@ -150,7 +151,7 @@ class StepTestController(Controller):
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         unknown = [c for c in self.schedule.columns if c != "time_s" and c not in ctx.input_names]
         if unknown:
-            raise ValueError(f"step-test schedule column(s) {', '.join(unknown)} are not plant inputs")
+            raise CalmlineError(f"step-test schedule column(s) {', '.join(unknown)} are not plant inputs")
         self.rp = recipe_point(ctx)
         self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
         self.ctx = ctx

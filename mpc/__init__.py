@@ -1,9 +1,16 @@
-"""calmline framework core (domain-agnostic): array back ends, identification, CLI.
+"""calmline framework core and tools, in layers (lowest first; ``pyproject.toml`` holds the contract).
 
-The documented Python API that the CLI and the scenario scripts share is
-re-exported from :mod:`mpc.api`.
+* core, above :mod:`plants`: :mod:`mpc.scenario` (the scenario format),
+  :mod:`mpc.kpis`, :mod:`mpc.sysid` (identification), :mod:`mpc.interfaces`
+  (what a controller and the harness exchange), :mod:`mpc.machine`,
+  :mod:`mpc.errors`;
+* above :mod:`controllers`: :mod:`mpc.harness` (the closed loop),
+  :mod:`mpc.report`, :mod:`mpc.runner` (run and compare scenarios),
+  :mod:`mpc.campaign` (step tests), :mod:`mpc.calibrate`,
+  :mod:`mpc.historian` (replay), :mod:`mpc.regress` and the command line
+  :mod:`mpc.cli`.
+
+The Python API is each package's public names; ``docs/api.md`` lists them.
 """
 
-from mpc.backend import ArrayOps, CasadiOps, JaxOps, NumpyOps, ops_by_name
-
-__all__ = ["ArrayOps", "CasadiOps", "JaxOps", "NumpyOps", "ops_by_name"]
+__all__: list[str] = []

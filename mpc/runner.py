@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import shutil
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from mpc.harness import Controller, RunResult, run_closed_loop
+from mpc.errors import CalmlineError, OutputExistsError
+from mpc.harness import RunResult, run_closed_loop
+from mpc.interfaces import Controller
 from mpc.kpis import KpiSpec, compute_kpis, per_metre_table, write_kpis_json
+from mpc.machine import package_versions
 from mpc.scenario import Scenario, ScenarioSetup, build_setup, load_scenario
 from plants.capacity import cell_energy_kWh_per_m2
 
@@ -29,26 +31,10 @@ __all__ = [
     "compare_scenario",
     "kpi_spec",
     "load_saved_run",
-    "package_versions",
     "run_scenario",
     "run_setup",
     "save_run",
 ]
-
-
-class OutputExistsError(FileExistsError):
-    """The output directory exists and ``force`` was not given."""
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of calmline and the packages a run depends on."""
-    out = {}
-    for pkg in ("calmline", "casadi", "do-mpc", "numpy", "scipy", "jax", "pandas", "pyarrow"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            out[pkg] = "not installed"
-    return out
 
 
 def kpi_spec(setup: ScenarioSetup, controller: str, duration_s: float | None = None) -> KpiSpec:
@@ -172,7 +158,7 @@ def load_saved_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any], d
     ts_path, k_path = d / "timeseries.parquet", d / "kpis.json"
     for f in (ts_path, k_path):
         if not f.is_file():
-            raise ValueError(f"saved run {str(d)!r} lacks {f.name}")
+            raise CalmlineError(f"saved run {str(d)!r} lacks {f.name}")
     table = pq.read_table(ts_path)
     md = table.schema.metadata or {}
     meta = json.loads(md.get(b"calmline", b"{}"))
@@ -205,7 +191,7 @@ def compare_scenario(
     out = Path(out_dir)
     unknown = [r for r in reuse if r not in controllers]
     if unknown:
-        raise ValueError(f"reuse: {', '.join(unknown)} not among the compared controllers")
+        raise CalmlineError(f"reuse: {', '.join(unknown)} not among the compared controllers")
     kept: dict[str, Any] = {}
     if reuse:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -218,7 +204,7 @@ def compare_scenario(
             except ValueError:
                 saved = None
             if saved != want or abs(float(kpis.get("duration_s", -1.0)) - dur) > 1e-6:
-                raise ValueError(f"saved run {str(out / name)!r} was made on a different scenario or duration; "
+                raise CalmlineError(f"saved run {str(out / name)!r} was made on a different scenario or duration; "
                                  f"run it again (drop {name!r} from reuse)")
             kept[name] = (ts, kpis, {k: v for k, v in meta.items() if k != "kpi_spec"})
     if out.exists() and any(out.iterdir()):

@@ -2,7 +2,7 @@
 
 The physics is written once (:mod:`plants.line` over :mod:`plants.coater`,
 :mod:`plants.dryer`, :mod:`plants.building`, :mod:`plants.properties`) and
-evaluated by CasADi or JAX (:mod:`mpc.backend`). Sensors, actuators, noise,
+evaluated by CasADi or JAX (:mod:`plants.backend`). Sensors, actuators, noise,
 disturbances and weather are plant-side NumPy models used by the harness.
 """
 

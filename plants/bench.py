@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from mpc.machine import machine_info
 from plants.line import LineModel
 from plants.presets import get_preset, nominal_operating_point
 from plants.simulate import BatchSimulator, stable_substep_s
@@ -81,5 +80,4 @@ def bench_plant(batches: tuple[int, ...] = (1, 1000), steps: int = 300, seed: in
         "rk4_substeps": sim.n_sub,
         "results": rows,
         "target_state_steps_per_s_at_1000": 1e7,
-        "machine": machine_info(),
     }

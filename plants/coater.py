@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mpc.backend import ArrayOps
+from plants.backend import ArrayOps
 from plants.params import CoaterParams, SolventParams
 
 __all__ = [

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
+from plants.errors import CalmlineError
 from plants.noise import Seed, SpecError, _check_finite, _check_positive, as_seed_sequence
 
 __all__ = [
@@ -362,7 +363,7 @@ class EventList(Signal):
         return tuple(e.end_s for e in self.events if e.end_s is not None)
 
 
-class DisturbanceValueError(ValueError):
+class DisturbanceValueError(CalmlineError):
     """A disturbance channel evaluated to a value outside its physical range."""
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mpc.backend import ArrayOps
+from plants.backend import ArrayOps
 from plants.params import DryerParams, SolventParams
 from plants.properties import (
     AIR_CP_J_KGK,

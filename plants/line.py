@@ -4,7 +4,7 @@
 (:mod:`plants.dryer`) and the building humidity path (:mod:`plants.building`)
 into one continuous-time model ``dx/dt = f(x, u, d)`` and its algebraic
 outputs ``y = g(x, u, d)``, evaluated by any array back end
-(:mod:`mpc.backend`). The simulated plant and a controller's model are two
+(:mod:`plants.backend`). The simulated plant and a controller's model are two
 :class:`LineModel` objects built from different :class:`~plants.params.LineParams`
 (the plant's "true" parameters and more cells per zone; the controller's
 nominal parameters and fewer cells).
@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 
-from mpc.backend import ArrayOps, ops_by_name
 from plants import building as bld
 from plants import coater as cot
 from plants import dryer as dry
+from plants.backend import ArrayOps, ops_by_name
 from plants.params import LineParams
 from plants.properties import (
     AIR_CP_J_KGK,

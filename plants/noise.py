@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from plants.errors import CalmlineError
+
 __all__ = [
     "OrnsteinUhlenbeck",
     "PumpPulsation",
@@ -41,7 +43,7 @@ Seed = int | np.random.SeedSequence | np.random.Generator
 """What a random source accepts as its seed."""
 
 
-class SpecError(ValueError):
+class SpecError(CalmlineError):
     """A specification field holds a value outside its valid range.
 
     The message names the owner and field, the value given and what was

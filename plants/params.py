@@ -14,6 +14,8 @@ import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from plants.errors import CalmlineError
+
 __all__ = [
     "BuildingParams",
     "CoaterParams",
@@ -27,7 +29,7 @@ __all__ = [
 ]
 
 
-class ParameterError(ValueError):
+class ParameterError(CalmlineError):
     """A parameter is missing, not finite, or outside its plausible range."""
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mpc.backend import ArrayOps, ops_by_name
+from plants.backend import ArrayOps, ops_by_name
 
 __all__ = [
     "AIR_CP_J_KGK",

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from mpc.backend import ops_by_name
+from plants.backend import ops_by_name
 from plants.line import LineModel
 
 __all__ = [

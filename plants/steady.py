@@ -97,7 +97,7 @@ def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None
 
     L = model.layout
     p = model.params
-    ops_np = __import__("mpc.backend", fromlist=["NUMPY"]).NUMPY
+    ops_np = __import__("plants.backend", fromlist=["NUMPY"]).NUMPY
     n = L.n_zones
     t_air = _check_len("air_temp_K", op.air_temp_K, n)
     noz = _check_len("nozzle_velocity_m_s", op.nozzle_velocity_m_s, n)

@@ -25,7 +25,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from mpc.backend import ops_by_name
+from plants.backend import ops_by_name
 from plants.coater import slurry_density_kg_m3
 from plants.line import LineModel
 from plants.presets import get_preset, nominal_operating_point

@@ -67,6 +67,7 @@ import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
 from plants import properties as _props
+from plants.errors import CalmlineError
 
 __all__ = [
     "RESERVED_WEATHER_FILES",
@@ -103,7 +104,7 @@ WEATHER_COLUMNS = (
 _T_C_K, _P_C_PA, _WP_A, _WP_N = _props.WATER_WAGNER
 
 
-class WeatherFileError(ValueError):
+class WeatherFileError(CalmlineError):
     """A weather file or name cannot be used (unknown, unreadable or implausible)."""
 
 

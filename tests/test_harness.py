@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from controllers.registry import make_controller
-from mpc.harness import Command, Controller, ControllerContext, Observation, run_closed_loop
+from mpc.harness import run_closed_loop
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import build_setup, load_scenario, scenario_from_dict
 from plants.line import LineModel
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mpc.backend import ops_by_name
+from plants.backend import ops_by_name
 from plants.line import LineModel
 from plants.presets import get_preset, nominal_operating_point, preset_names
 from plants.steady import steady_state

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mpc.backend import ops_by_name
+from plants.backend import ops_by_name
 from plants.dryer import critical_stage_weight, falling_rate_factor, rounded_max, rounded_min
 from plants.params import ParameterError
 from plants.presets import get_preset

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from controllers.pid import PidController
 from mpc.cli._regress import regress
-from mpc.harness import ControllerContext
+from mpc.interfaces import ControllerContext
 from mpc.kpis import KPI_DIRECTIONS
 from mpc.regress import (
     GOLDEN_VERSION_PACKAGES,

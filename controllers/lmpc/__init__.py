@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from controllers.lmpc._controller import LmpcController, LmpcSettings
-from controllers.lmpc._identify import fit_line_model, identify_line, lmpc_inputs, lmpc_outputs
+from controllers.lmpc._identify import check_model_dt, fit_line_model, lmpc_inputs, lmpc_outputs
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
 
 __all__ = [
     "LineModelFile",
     "LmpcController",
     "LmpcSettings",
+    "check_model_dt",
     "fit_line_model",
-    "identify_line",
     "lmpc_inputs",
     "lmpc_outputs",
     "load_model_file",

@@ -35,7 +35,8 @@ from controllers.lmpc._modelfile import LineModelFile, load_model_file
 from controllers.lmpc._ocp import LinearOcp, _Weights
 from controllers.lmpc._target import LinearTarget, rows_of
 from controllers.recipe import RecipeController
-from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.errors import CalmlineError
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from plants.line import LineLayout, LineModel
 from plants.steady import steady_state
 
@@ -108,12 +109,12 @@ class LmpcSettings:
         out = {}
         for key, val in values.items():
             if key not in known:
-                raise ValueError(f"{where}: unknown setting {key!r}; known: {', '.join(known)}")
+                raise CalmlineError(f"{where}: unknown setting {key!r}; known: {', '.join(known)}")
             default = getattr(cls, key)
             try:
                 out[key] = type(default)(val)
             except (TypeError, ValueError):
-                raise ValueError(f"{where}: {key} = {val!r}, expected {type(default).__name__}") from None
+                raise CalmlineError(f"{where}: {key} = {val!r}, expected {type(default).__name__}") from None
         return cls(**out)
 
 
@@ -149,7 +150,7 @@ class LmpcController(Controller):
         self.mdl, self.ctx = mdl, ctx
         self.k_every = round(mdl.dt_s / ctx.dt_s)
         if self.k_every < 1 or abs(self.k_every * ctx.dt_s - mdl.dt_s) > 1e-9:
-            raise ValueError(f"lmpc model sample time {mdl.dt_s} s is not a multiple of the control interval "
+            raise CalmlineError(f"lmpc model sample time {mdl.dt_s} s is not a multiple of the control interval "
                              f"{ctx.dt_s} s")
         self.r = rows_of(mdl)
         self.in_idx = np.array([ctx.input_names.index(n) for n in mdl.input_names])
@@ -183,12 +184,12 @@ class LmpcController(Controller):
     # -- helpers -------------------------------------------------------------------------------
     def _check_model(self, mdl: LineModelFile, ctx: ControllerContext) -> None:
         if mdl.preset and mdl.preset != ctx.model_params.name:
-            raise ValueError(f"lmpc model was identified on preset {mdl.preset!r}, the scenario runs "
+            raise CalmlineError(f"lmpc model was identified on preset {mdl.preset!r}, the scenario runs "
                              f"{ctx.model_params.name!r}")
         bad_in = [n for n in mdl.input_names if n not in ctx.input_names]
         bad_out = [n for n in mdl.output_names if n not in ctx.measurement_names]
         if bad_in or bad_out:
-            raise ValueError(f"lmpc model names signals the line lacks: {', '.join(bad_in + bad_out)}")
+            raise CalmlineError(f"lmpc model names signals the line lacks: {', '.join(bad_in + bad_out)}")
 
     def _clear(self) -> None:
         p = len(self.mdl.output_names)

@@ -43,10 +43,11 @@ from scipy.linalg import block_diag
 from scipy.signal import detrend
 
 from controllers.lmpc._modelfile import LineModelFile
+from mpc.errors import CalmlineError
 from mpc.scenario import ScenarioSetup
 from mpc.sysid import StateSpaceModel, arx, compare, identify
 
-__all__ = ["fit_line_model", "identify_line", "lmpc_inputs", "lmpc_outputs"]
+__all__ = ["check_model_dt", "fit_line_model", "lmpc_inputs", "lmpc_outputs"]
 
 
 def lmpc_inputs(n_zones: int) -> list[str]:
@@ -64,7 +65,7 @@ def lmpc_outputs(measurements: list[str] | tuple[str, ...], n_zones: int) -> tup
              + ["exit_residual_kg_kg", "exit_film_temp_K"])
     missing = [n for n in dryer if n not in measurements]
     if missing:
-        raise ValueError(f"the scenario's sensors lack {', '.join(missing)}, which the lmpc needs")
+        raise CalmlineError(f"the scenario's sensors lack {', '.join(missing)}, which the lmpc needs")
     return ["coat_weight_kg_m2"], dryer
 
 
@@ -92,86 +93,18 @@ def _miso_arx(y: np.ndarray, u: np.ndarray, n_est: int, dt: float,
                 if best is None or fit > best[0]:
                     best = (fit, na, nb, nk)
     if best is None:
-        raise ValueError("no stable ARX structure fits the step test")
+        raise CalmlineError("no stable ARX structure fits the step test")
     _, na, nb, nk = best
     model, _ = arx(y[:n_est], u[:n_est], na, nb, nk, dt=dt)
     return model, {"method": "arx", "na": na, "nb": nb, "nk": nk, "selection_fit_percent": best[0]}
 
 
-def identify_line(
-    setup: ScenarioSetup,
-    *,
-    duration_s: float = 8 * 3600.0,
-    min_switch_s: float = 120.0,
-    amplitude_rel: float = 0.1,
-    dt_s: float = 20.0,
-    estimate_frac: float = 0.7,
-    skip_s: float = 600.0,
-    n_max: int = 12,
-    seed: int = 0,
-    pump_follows_speed: bool = True,
-    progress: bool = False,
-    log: Callable[[str], None] | None = None,
-) -> tuple[LineModelFile, pd.DataFrame]:
-    """Run the step-test campaign on a scenario's simulated line and identify the lmpc's model.
-
-    Parameters
-    ----------
-    setup : ScenarioSetup
-        The scenario (its plant, disturbances, sensors; the test replaces its controller).
-    duration_s : float
-        Test length, s (default 8 h).
-    min_switch_s : float
-        Shortest GBN level, s (default 120 s: the dryer's gas and air
-        temperatures settle in about that; the coat weight follows at once).
-    amplitude_rel : float
-        Largest GBN amplitude, fraction of the recipe value (shrunk to respect limits).
-    dt_s : float
-        Model sample time, s (the lmpc's step); a multiple of the control interval.
-    estimate_frac : float
-        Fraction of the test used for estimation (the rest validates).
-    skip_s : float
-        Start of the test dropped (start-up transient), s.
-    n_max : int
-        Largest dryer sub-model order tried.
-    seed : int
-        Seed of the GBN schedule.
-    pump_follows_speed : bool
-        The pump follows the speed at the recipe's ratio with its own trim channel (default), so that
-        the speed is excited as far as the dryer allows at constant coat weight; False moves them
-        independently, both then bounded by the coat-weight tolerance.
-
-    Returns
-    -------
-    (LineModelFile, pandas.DataFrame)
-        The model and the step-test timeseries (for the record).
-    """
-    from controllers.steptest import StepTestController, design_steptest
-    from mpc.runner import run_setup
-
-    say = log or (lambda _m: None)
-    sc = setup.scenario
-    nz = setup.model_params.dryer.n_zones
-    inputs = lmpc_inputs(nz)
-    lmpc_outputs(list(setup.sensor_specs), nz)  # fail before the test if a sensor is missing
-    _check_dt(dt_s, sc.control_interval_s)
-    sched, rel = design_steptest(setup, inputs, duration_s=duration_s, min_switch_s=min_switch_s,
-                                 amplitude_rel=amplitude_rel, seed=seed, pump_follows_speed=pump_follows_speed)
-    say("step test: " + ", ".join(f"{n} +/-{r * 100:.2f} %" for n, r in rel.items()))
-    run_s = min(sc.duration_s, duration_s)
-    res = run_setup(setup, StepTestController(sched), duration_s=run_s, progress=progress, source=setup.source)
-    test = {"duration_s": run_s, "min_switch_s": min_switch_s, "schedule_seed": seed,
-            "pump_follows_speed": pump_follows_speed,
-            "amplitude_rel": {n: float(r) for n, r in rel.items()}}
-    model = fit_line_model(res.timeseries, setup, dt_s=dt_s, estimate_frac=estimate_frac, skip_s=skip_s,
-                           n_max=n_max, test=test, log=say)
-    return model, res.timeseries
 
 
-def _check_dt(dt_s: float, ctrl_dt: float) -> int:
+def check_model_dt(dt_s: float, ctrl_dt: float) -> int:
     k = round(dt_s / ctrl_dt)
     if k < 1 or abs(k * ctrl_dt - dt_s) > 1e-9:
-        raise ValueError(f"dt_s = {dt_s!r}: expected a multiple of the scenario's control interval {ctrl_dt} s")
+        raise CalmlineError(f"dt_s = {dt_s!r}: expected a multiple of the scenario's control interval {ctrl_dt} s")
     return k
 
 
@@ -187,21 +120,21 @@ def fit_line_model(
     log: Callable[[str], None] | None = None,
 ) -> LineModelFile:
     """Identify the lmpc's model from a step-test log (the timeseries of a ``calmline steptest run``)."""
-    from mpc.runner import package_versions
+    from mpc.machine import package_versions
 
     say = log or (lambda _m: None)
     sc = setup.scenario
     ctrl_dt = sc.control_interval_s
-    k = _check_dt(dt_s, ctrl_dt)
+    k = check_model_dt(dt_s, ctrl_dt)
     if not 0.3 <= estimate_frac <= 0.9:
-        raise ValueError(f"estimate_frac = {estimate_frac!r}: expected 0.3 to 0.9")
+        raise CalmlineError(f"estimate_frac = {estimate_frac!r}: expected 0.3 to 0.9")
     nz = setup.model_params.dryer.n_zones
     inputs = lmpc_inputs(nz)
     cw_out, dryer_out = lmpc_outputs(list(setup.sensor_specs), nz)
     need = inputs + ["meas_" + n for n in cw_out + dryer_out]
     missing = [c for c in need if c not in ts.columns]
     if missing:
-        raise ValueError(f"step-test log lacks column(s) {', '.join(missing)}")
+        raise CalmlineError(f"step-test log lacks column(s) {', '.join(missing)}")
     run_s = float(ts.index[-1]) if ts.index.name == "time_s" else len(ts) * ctrl_dt
     skip = round(skip_s / ctrl_dt)
     u = _block_means(ts, inputs, "", k, skip)
@@ -210,7 +143,7 @@ def fit_line_model(
     u0, us = u[:n_est].mean(axis=0), u[:n_est].std(axis=0)
     y0, ys = y[:n_est].mean(axis=0), y[:n_est].std(axis=0)
     if np.any(us <= 0) or np.any(ys <= 0):
-        raise ValueError("a step-test signal did not move; the test cannot identify the line")
+        raise CalmlineError("a step-test signal did not move; the test cannot identify the line")
     u_s, y_s = (u - u0) / us, (y - y0) / ys
 
     # coat-weight block (speed and pump only; the gauge dead time may be long)

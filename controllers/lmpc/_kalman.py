@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mpc.errors import CalmlineError
+
 __all__ = ["OffsetFreeKalman", "augmented_rank"]
 
 
@@ -43,7 +45,7 @@ class OffsetFreeKalman:
         n, p = A.shape[0], C.shape[0]
         rank, need = augmented_rank(A, C)
         if rank < need:
-            raise ValueError(f"the augmented model is not detectable (rank {rank} < {need}): "
+            raise CalmlineError(f"the augmented model is not detectable (rank {rank} < {need}): "
                              "the identified model has an integrator; offset-free estimation needs I - A invertible")
         self.n, self.p = n, p
         self.Aa = np.block([[A, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]])

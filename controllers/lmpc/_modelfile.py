@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from mpc.errors import CalmlineError
+
 __all__ = ["LineModelFile", "load_model_file"]
 
 FORMAT = "calmline-lmpc-model/1"
@@ -101,14 +103,14 @@ def _matrix(d: dict[str, Any], key: str, shape: tuple[int | None, int | None], s
     try:
         a = np.asarray(d[key], float)
     except KeyError:
-        raise ValueError(f"{src}: field {key!r} is missing") from None
+        raise CalmlineError(f"{src}: field {key!r} is missing") from None
     except (TypeError, ValueError):
-        raise ValueError(f"{src}: field {key!r} is not a numeric array") from None
+        raise CalmlineError(f"{src}: field {key!r} is not a numeric array") from None
     want = tuple(s for s in shape)
     if a.ndim != len(want) or any(w is not None and w != s for w, s in zip(want, a.shape, strict=True)):
-        raise ValueError(f"{src}: field {key!r} has shape {a.shape}, expected {want} (None = any)")
+        raise CalmlineError(f"{src}: field {key!r} has shape {a.shape}, expected {want} (None = any)")
     if not np.all(np.isfinite(a)):
-        raise ValueError(f"{src}: field {key!r} has non-finite entries")
+        raise CalmlineError(f"{src}: field {key!r} has non-finite entries")
     return a
 
 
@@ -123,21 +125,21 @@ def load_model_file(path: str | Path) -> LineModelFile:
     p = Path(path)
     src = str(p)
     if not p.is_file():
-        raise ValueError(f"lmpc model file {src!r} not found (make one with: calmline lmpc identify SCENARIO --out FILE)")
+        raise CalmlineError(f"lmpc model file {src!r} not found (make one with: calmline lmpc identify SCENARIO --out FILE)")
     try:
         d = json.loads(p.read_text())
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{src}: not valid JSON ({exc})") from None
+        raise CalmlineError(f"{src}: not valid JSON ({exc})") from None
     if d.get("format") != FORMAT:
-        raise ValueError(f"{src}: field 'format' = {d.get('format')!r}, expected {FORMAT!r}")
+        raise CalmlineError(f"{src}: field 'format' = {d.get('format')!r}, expected {FORMAT!r}")
     A = _matrix(d, "A", (None, None), src)
     n = A.shape[0]
     if A.shape != (n, n):
-        raise ValueError(f"{src}: field 'A' has shape {A.shape}, expected square")
+        raise CalmlineError(f"{src}: field 'A' has shape {A.shape}, expected square")
     ins = tuple(d.get("input_names", ()))
     outs = tuple(d.get("output_names", ()))
     if not ins or not outs:
-        raise ValueError(f"{src}: fields 'input_names' and 'output_names' must be non-empty lists")
+        raise CalmlineError(f"{src}: fields 'input_names' and 'output_names' must be non-empty lists")
     m, q = len(ins), len(outs)
     return LineModelFile(
         A=A,
@@ -159,10 +161,10 @@ def load_model_file(path: str | Path) -> LineModelFile:
 
 
 def _bad(src: str, key: str, value: Any, expected: str) -> float:
-    raise ValueError(f"{src}: field {key!r} = {value!r}, expected {expected}")
+    raise CalmlineError(f"{src}: field {key!r} = {value!r}, expected {expected}")
 
 
 def _positive(a: np.ndarray, src: str, key: str) -> np.ndarray:
     if np.any(a <= 0):
-        raise ValueError(f"{src}: field {key!r} has non-positive entries, expected scales > 0")
+        raise CalmlineError(f"{src}: field {key!r} has non-positive entries, expected scales > 0")
     return a

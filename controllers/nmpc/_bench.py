@@ -21,8 +21,6 @@ from typing import Any
 
 import numpy as np
 
-from mpc.machine import machine_info
-
 __all__ = ["bench_nmpc", "reference_ocp", "reference_problem"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,5 +151,4 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False, with_f
         "tuned": t,
         **extra_keys,
         "targets": {"tuned_median_ms": 15.0, "speedup": 3.0},
-        "machine": machine_info(),
     }

@@ -35,7 +35,8 @@ from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
 from controllers.nmpc._model import ModelSettings, NmpcModel
 from controllers.nmpc._ocp import DynamicOcp, OcpSettings
 from controllers.nmpc._target import SteadyTarget, TargetSettings
-from mpc.harness import Command, Controller, ControllerContext, Observation
+from mpc.errors import CalmlineError
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 
 __all__ = ["NmpcController"]
 
@@ -91,7 +92,7 @@ class NmpcController(Controller):
         self.L = L
         every = ocp.t_step_s / ctx.dt_s
         if abs(every - round(every)) > 1e-9 or every < 1:
-            raise ValueError(
+            raise CalmlineError(
                 f"nmpc t_step_s = {ocp.t_step_s} must be a whole multiple of the control interval {ctx.dt_s} s"
             )
         self.every = round(every)

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 import casadi as ca
 import numpy as np
 
-from mpc.backend import ops_by_name
+from mpc.errors import CalmlineError
+from plants.backend import ops_by_name
 from plants.line import LineModel
 from plants.params import LineParams
 from plants.simulate import n_substeps, rk4_step, stable_substep_s
@@ -46,7 +47,7 @@ class ModelSettings:
     def __post_init__(self) -> None:
         w = self.rate_law_smoothing_kg_kg
         if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-            raise ValueError(f"nmpc rate_law_smoothing_kg_kg = {w!r}: expected a number >= 0 (kg/kg)")
+            raise CalmlineError(f"nmpc rate_law_smoothing_kg_kg = {w!r}: expected a number >= 0 (kg/kg)")
 
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""

@@ -43,6 +43,7 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
+from mpc.errors import CalmlineError
 
 __all__ = ["DynamicOcp", "OcpSettings"]
 
@@ -93,7 +94,7 @@ class DynamicOcp:
         if s.config in ("tuned", "sqp", "fatrop"):
             mpc.settings.collocation_deg = 1
         elif s.config != "default":
-            raise ValueError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default', 'sqp' or 'fatrop'")
+            raise CalmlineError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default', 'sqp' or 'fatrop'")
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]

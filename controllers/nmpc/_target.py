@@ -32,6 +32,7 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
+from mpc.errors import CalmlineError
 
 __all__ = ["SteadyTarget", "TargetSettings"]
 
@@ -68,7 +69,7 @@ class TargetSettings:
 
     def __post_init__(self) -> None:
         if not (isinstance(self.max_move_scaled, int | float) and self.max_move_scaled > 0):
-            raise ValueError(
+            raise CalmlineError(
                 f"nmpc max_move_scaled = {self.max_move_scaled!r}: expected a positive number (inf switches it off)"
             )
 

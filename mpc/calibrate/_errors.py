@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from mpc.errors import CalmlineError
+
 __all__ = ["CalibrationError"]
 
 
-class CalibrationError(ValueError):
+class CalibrationError(CalmlineError):
     """A calibration input is wrong: file, column, window, parameter name or option.
 
     The message names the file, column or option, the value and what was

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from mpc.backend import ops_by_name
 from mpc.calibrate._data import CalibrationData
 from mpc.calibrate._errors import CalibrationError
 from mpc.calibrate._params import ParamSpec, symbolic_params
+from plants.backend import ops_by_name
 from plants.line import LineModel
 from plants.params import LineParams
 from plants.simulate import rk4_step

@@ -1,8 +1,8 @@
 """The ``calmline`` command line.
 
-Every subcommand is a thin layer over the documented Python API in
-:mod:`mpc.api`; with ``--json`` a subcommand prints exactly one JSON object on
-stdout and sends progress and solver chatter to stderr.
+Every subcommand is a thin layer over the public Python API of the packages
+(``docs/api.md``); with ``--json`` a subcommand prints exactly one JSON object
+on stdout and sends progress and solver chatter to stderr.
 """
 
 from __future__ import annotations

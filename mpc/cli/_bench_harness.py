@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.machine import machine_info
 
 __all__ = ["bench_harness"]
 
@@ -23,6 +24,7 @@ def bench_harness(controller: str, scenario: str | None, duration_s: float | Non
     stderr("running the closed loop ...")
     with user_errors():
         res = run(controller, scenario or NOMINAL, duration_s)
+        res["machine"] = machine_info()
     if as_json:
         echo_json(res)
         return

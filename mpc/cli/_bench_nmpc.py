@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mpc.cli._common import echo_json, stderr
+from mpc.machine import machine_info
 
 __all__ = ["bench_nmpc"]
 
@@ -22,6 +23,7 @@ def bench_nmpc(solves: int, with_sqp: bool, with_fatrop: bool, as_json: bool) ->
 
     stderr("building the problems and timing the solves ...")
     r = run(n_solves=solves, with_sqp=with_sqp, with_fatrop=with_fatrop)
+    r["machine"] = machine_info()
     if as_json:
         echo_json(r)
         return

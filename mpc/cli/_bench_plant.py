@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mpc.cli._common import echo_json, stderr
+from mpc.machine import machine_info
 
 __all__ = ["bench_plant"]
 
@@ -19,6 +20,7 @@ def bench_plant(steps: int, repeats: int, as_json: bool) -> None:
 
     stderr("compiling and timing the batched JAX simulation ...")
     res = run(steps=steps, repeats=repeats)
+    res["machine"] = machine_info()
     if as_json:
         echo_json(res)
         return

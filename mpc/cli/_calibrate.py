@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.errors import CalmlineError
 
 __all__ = ["calibrate"]
 
@@ -56,7 +57,7 @@ def calibrate(log: str, scenario: str, params: str, window: str | None, dt_s: fl
     out = Path(out_path)
     with user_errors():
         if out.exists() and not force:
-            raise ValueError(f"{out_path} exists; choose another file or use --force "
+            raise CalmlineError(f"{out_path} exists; choose another file or use --force "
                              "(calmline never overwrites your files)")
         stderr(f"calibrating {params} on {log} ...")
         res = run_calibration(log, scenario, params, window=window, dt_s=dt_s, cells_per_zone=cells_per_zone,

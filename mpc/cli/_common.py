@@ -1,4 +1,13 @@
-"""Helpers shared by the CLI subcommands: JSON output and user-error handling."""
+"""Helpers shared by the CLI subcommands: JSON output, user-error handling, exit codes.
+
+Exit codes of every subcommand (``calmline --help`` lists them):
+
+* 0: done;
+* 1: calmline failed (a defect: the traceback is shown), or a regression was found;
+* 2: a user's mistake (a bad option, file, setting or value): one message, no traceback;
+* 3: the run finished, but plant truth spent time above the LEL limit in force or made no
+  good web (``run``, ``replay``, and ``compare --strict``).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +19,14 @@ from typing import Any
 
 import click
 
-__all__ = ["echo_json", "stderr", "user_errors"]
+from mpc.errors import CalmlineError
+
+__all__ = ["EXIT_SAFETY", "EXIT_USER", "UserError", "echo_json", "stderr", "user_errors"]
+
+EXIT_USER = 2
+"""Exit code of a user's mistake."""
+EXIT_SAFETY = 3
+"""Exit code of a run whose plant truth broke the LEL limit in force or made no good web."""
 
 
 def _clean(obj: Any) -> Any:
@@ -36,13 +52,26 @@ def stderr(msg: str) -> None:
     click.echo(msg, err=True)
 
 
+class UserError(click.ClickException):
+    """``Error: ...`` on stderr and exit code 2: a user's mistake, not a crash (no usage banner)."""
+
+    exit_code = EXIT_USER
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
-    """Turn a user's mistake (``ValueError`` and friends) into a one-line error, exit code 2."""
+    """Turn a user's mistake into ``Error: message`` and exit code 2.
+
+    A :class:`~mpc.errors.CalmlineError` is a user's mistake by construction;
+    an :class:`OSError` here is a file the user named that cannot be read or
+    written. Anything else is a defect of calmline and keeps its traceback.
+    """
     try:
         yield
-    except (ValueError, KeyError, FileNotFoundError) as exc:
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        raise click.UsageError(str(msg)) from None
+    except CalmlineError as exc:
+        raise UserError(str(exc)) from None
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        raise UserError(f"{where}{exc.strerror or exc}") from None
 
 

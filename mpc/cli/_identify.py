@@ -9,9 +9,6 @@ exits with code 2.
 from __future__ import annotations
 
 import json
-import os
-import platform
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,8 @@ import click
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from mpc.cli._common import UserError
+from mpc.machine import machine_info
 from mpc.sysid import (
     METHODS,
     PROTOCOLS,
@@ -35,12 +34,6 @@ from mpc.sysid import (
 )
 
 __all__ = ["bench_identify", "identify"]
-
-
-class _UserError(click.ClickException):
-    """One-line ``Error: ...`` with exit code 2 (a usage/data error, not a crash)."""
-
-    exit_code = 2
 
 
 def _one_line(text: str) -> str:
@@ -148,7 +141,7 @@ def identify(
             n_max=n_max, log=log,
         )
     except IdentificationError as exc:
-        raise _UserError(_one_line(str(exc))) from None
+        raise UserError(_one_line(str(exc))) from None
     except (ValueError, ArithmeticError, np.linalg.LinAlgError, MemoryError) as exc:
         raise click.ClickException(
             _one_line(f"identification failed ({type(exc).__name__}: {exc}); please report "
@@ -159,7 +152,7 @@ def identify(
         try:
             save_path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
         except OSError as exc:
-            raise _UserError(_one_line(f"--save {save_path}: cannot write ({exc})")) from None
+            raise UserError(_one_line(f"--save {save_path}: cannot write ({exc})")) from None
         log(f"saved the model to {save_path}")
     if as_json:
         click.echo(json.dumps(payload))
@@ -196,17 +189,6 @@ def _random_system(n: int, m: int, p: int, rng: np.random.Generator) -> StateSpa
     C = rng.normal(size=(p, n))
     K = 0.2 * rng.normal(size=(n, p))
     return StateSpaceModel(A, B, C, np.zeros((p, m)), K, np.zeros(n), 1.0)
-
-
-def _machine() -> dict[str, Any]:
-    return {
-        "node": platform.node(),
-        "processor": platform.processor() or platform.machine(),
-        "machine": platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "python": sys.version.split()[0],
-        "numpy": np.__version__,
-    }
 
 
 @click.command("identify")
@@ -257,7 +239,7 @@ def bench_identify(
         "subspace_meets_target": bool(t_sub <= 2.0),
         "pole_error_max": pole_err,
         "fit_percent_noise_free_last_10pct": [float(v) for v in fit_sub],
-        "machine": _machine(),
+        "machine": machine_info(),
     }
     if pem_nfev > 0:
         t0 = time.perf_counter()

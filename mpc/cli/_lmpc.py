@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.errors import CalmlineError
 
 __all__ = ["lmpc"]
 
@@ -42,20 +43,21 @@ def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s:
     """Step-test the SCENARIO's simulated line (or read --log) and identify the lmpc's model."""
     import pandas as pd
 
-    from controllers.lmpc import fit_line_model, identify_line
+    from controllers.lmpc import fit_line_model
+    from mpc.campaign import identify_line
     from mpc.scenario import build_setup, load_scenario
 
     out = Path(out_path)
     with user_errors():
         if out.exists():
-            raise ValueError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
+            raise CalmlineError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
         if save_log and Path(save_log).exists() and any(Path(save_log).iterdir()):
-            raise ValueError(f"--save-log directory {save_log!r} exists and is not empty")
+            raise CalmlineError(f"--save-log directory {save_log!r} exists and is not empty")
         sc = load_scenario(scenario)
         setup = build_setup(sc, source=scenario)
         if log_path:
             if not Path(log_path).is_file():
-                raise ValueError(f"step-test log {log_path!r} not found")
+                raise CalmlineError(f"step-test log {log_path!r} not found")
             ts = pd.read_parquet(log_path)
             model = fit_line_model(ts, setup, dt_s=dt_s, test={"log": log_path}, log=stderr)
         else:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.errors import CalmlineError
 
 __all__ = ["replay"]
 
@@ -56,11 +57,11 @@ def replay(log: str, controller: str, out_dir: str, scenario: str | None, mappin
     out = Path(out_dir)
     with user_errors():
         if out.exists() and any(out.iterdir()) and not force:
-            raise ValueError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
+            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
         base_path = Path(scenario) if scenario else default_base_scenario(preset or "nmc_nmp")
         base = load_scenario(base_path)
         if preset is not None and base.preset != preset:
-            raise ValueError(f"--preset {preset} does not match base scenario {base_path} (preset {base.preset})")
+            raise CalmlineError(f"--preset {preset} does not match base scenario {base_path} (preset {base.preset})")
         logs = read_log(log, mapping, step_s=base.control_interval_s)
         cap = None if speed_cap_m_min is None else speed_cap_m_min / 60.0
         results = []

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.errors import CalmlineError
 
 __all__ = ["compare", "run"]
 
@@ -43,7 +44,7 @@ def run(scenario: str, controller: str, out_dir: str, duration_s: float | None, 
     with user_errors():
         out = Path(out_dir)
         if out.exists() and any(out.iterdir()) and not force:
-            raise ValueError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
+            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
         res = run_scenario(scenario, controller, duration_s=duration_s, progress=True)
         save_run(res, out, force=force)
     stderr(f"wrote {out}/kpis.json, timeseries.parquet, report.html")
@@ -73,7 +74,7 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     names = [c.strip() for c in controllers.split(",") if c.strip()]
     with user_errors():
         if not names:
-            raise ValueError(f"--controllers {controllers!r}: expected names such as {_controller_help()}")
+            raise CalmlineError(f"--controllers {controllers!r}: expected names such as {_controller_help()}")
         keep = [c.strip() for c in reuse.split(",") if c.strip()]
         table = compare_scenario(scenario, names, out_dir, duration_s=duration_s, force=force, progress=True,
                                  reuse=keep)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.errors import CalmlineError
 
 __all__ = ["steptest"]
 
@@ -36,7 +37,7 @@ def design(scenario: str, inputs: str, duration_s: float, min_switch_s: float, a
     out = Path(out_path)
     with user_errors():
         if out.exists():
-            raise ValueError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
+            raise CalmlineError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
         sc = load_scenario(scenario)
         names = [s.strip() for s in inputs.split(",") if s.strip()]
         sched, rel = design_steptest(build_setup(sc, source=scenario), names, duration_s=duration_s,
@@ -61,20 +62,19 @@ def run(scenario: str, schedule: str, out_dir: str, force: bool) -> None:
     """Run a step-test schedule on the simulated line (same outputs as ``calmline run``)."""
     import pandas as pd
 
-    from controllers.steptest import StepTestController
-    from mpc.runner import run_setup, save_run
+    from mpc.campaign import run_steptest
+    from mpc.runner import save_run
     from mpc.scenario import build_setup, load_scenario
 
     with user_errors():
         out = Path(out_dir)
         if out.exists() and any(out.iterdir()) and not force:
-            raise ValueError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
+            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
         if not Path(schedule).is_file():
-            raise ValueError(f"schedule file {schedule!r} not found")
+            raise CalmlineError(f"schedule file {schedule!r} not found")
         sched = pd.read_csv(schedule)
         sc = load_scenario(scenario)
         setup = build_setup(sc, source=scenario)
-        duration = min(sc.duration_s, float(sched["time_s"].iloc[-1]) + sc.control_interval_s)
-        res = run_setup(setup, StepTestController(sched), duration_s=duration, progress=True, source=scenario)
+        res = run_steptest(setup, sched, progress=True)
         save_run(res, out, force=force)
     stderr(f"wrote {out_dir}/timeseries.parquet (identify with: calmline identify {out_dir}/timeseries.parquet ...)")

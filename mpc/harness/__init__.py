@@ -1,13 +1,12 @@
-"""The closed-loop harness: typed interfaces and the loop that runs a scenario."""
+"""The closed-loop harness: the loop that runs a scenario against a controller.
 
-from mpc.harness._interfaces import Command, Controller, ControllerContext, Observation
+The interfaces through which the harness and a controller meet live in
+:mod:`mpc.interfaces`.
+"""
+
 from mpc.harness._loop import RunResult, run_closed_loop, sensor_truth_map
 
 __all__ = [
-    "Command",
-    "Controller",
-    "ControllerContext",
-    "Observation",
     "RunResult",
     "run_closed_loop",
     "sensor_truth_map",

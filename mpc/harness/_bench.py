@@ -6,8 +6,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mpc.machine import machine_info
-
 __all__ = ["bench_harness"]
 
 NOMINAL = Path(__file__).resolve().parents[2] / "scenarios" / "nmc_nmp_nominal.toml"
@@ -37,5 +35,4 @@ def bench_harness(controller: str = "pid", scenario: str | Path = NOMINAL,
         "steps_per_s": n / wall,
         "controller_step_ms_median": float(res.timeseries["step_time_ms"].median()),
         "target_wall_s": 30.0 if controller == "pid" else None,
-        "machine": machine_info(),
     }

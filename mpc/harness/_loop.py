@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mpc.harness._interfaces import Command, Controller, ControllerContext, Observation
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ScenarioSetup
 from plants.line import LineModel
 from plants.simulate import AdaptiveStepper

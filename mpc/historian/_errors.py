@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from mpc.errors import CalmlineError
+
 __all__ = ["HistorianError", "LogDataError", "MappingError"]
 
 
-class HistorianError(ValueError):
+class HistorianError(CalmlineError):
     """A plant log or its column mapping cannot be used (base class; a ``ValueError``)."""
 
 

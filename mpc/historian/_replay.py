@@ -31,12 +31,13 @@ from typing import Any
 
 import numpy as np
 
-from mpc.harness import Controller, RunResult
+from mpc.harness import RunResult
 from mpc.historian._disturbances import LogDisturbances, zone_column
 from mpc.historian._errors import HistorianError
 from mpc.historian._log import HistorianLog, load_log
 from mpc.historian._mapping import LogMapping
 from mpc.historian._units import CHANNELS
+from mpc.interfaces import Controller
 from mpc.scenario import Scenario, ScenarioSetup, build_setup, load_scenario, scenario_from_dict
 
 __all__ = [

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from mpc.errors import CalmlineError
+
 __all__ = ["KpiInputError", "KpiSpecError"]
 
 
-class KpiInputError(ValueError):
+class KpiInputError(CalmlineError):
     """The run's time series cannot be assessed (missing column, NaN, bad time index).
 
     The message names the column (and, for bad values, the first row time
@@ -14,5 +16,5 @@ class KpiInputError(ValueError):
     """
 
 
-class KpiSpecError(ValueError):
+class KpiSpecError(CalmlineError):
     """A :class:`~mpc.kpis.KpiSpec` field is missing, of the wrong type, or out of range."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from mpc.harness import Controller
+from mpc.interfaces import Controller
 from mpc.regress._compare import KpiCheck, compare_kpis
 from mpc.regress._golden import golden_record, read_golden, write_golden
 from mpc.regress._suite import Case, Suite

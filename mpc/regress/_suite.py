@@ -33,6 +33,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from mpc.errors import CalmlineError
 from mpc.kpis import KPI_DIRECTIONS
 
 __all__ = ["Case", "RegressionSuiteError", "Suite", "Tolerance", "default_suite_path", "load_suite"]
@@ -45,7 +46,7 @@ def default_suite_path() -> Path:
     return _ROOT / "scenarios" / "regression" / "suite.toml"
 
 
-class RegressionSuiteError(ValueError):
+class RegressionSuiteError(CalmlineError):
     """The suite file, a case or a golden file is missing or invalid."""
 
 

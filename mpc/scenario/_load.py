@@ -8,12 +8,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mpc.errors import CalmlineError
 from mpc.scenario._schema import Scenario
 
 __all__ = ["ScenarioError", "load_scenario", "scenario_from_dict"]
 
 
-class ScenarioError(ValueError):
+class ScenarioError(CalmlineError):
     """A scenario file is missing, unreadable or invalid."""
 
 

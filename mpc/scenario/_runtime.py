@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from mpc.errors import CalmlineError
 from mpc.scenario._schema import BatchChange, LineStop, Scenario, ZoneEvent
 from plants.actuators import ActuatorBank, ActuatorSpec
 from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
@@ -279,7 +280,7 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
             model_base = load_params_file(_params_path(mm.model_params_file, source), base)
         model = _apply_overrides(model_base, mm.model_cells_per_zone, mm.model)
     except ValueError as exc:
-        raise ValueError(f"{source}: [mismatch]: {exc}") from None
+        raise CalmlineError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
     recipe = OperatingPoint(
         speed_m_s=sc.schedule.speed_target_m_s,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from mpc.errors import CalmlineError
+
 __all__ = ["IdentificationError"]
 
 
-class IdentificationError(ValueError):
+class IdentificationError(CalmlineError):
     """A user-facing identification problem (bad data, bad option, bad slice).
 
     The message names the file, column, row and value involved and says what

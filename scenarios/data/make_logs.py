@@ -96,7 +96,7 @@ def _greensboro_july(t_h: np.ndarray, rng: np.random.Generator) -> dict[str, np.
 # ---------------------------------------------------------------- log B
 def _inlet_rh_pct(temp_K: np.ndarray, rh: np.ndarray) -> np.ndarray:
     """Coating-room RH (the dryer's make-up air) through the graphite preset's building model."""
-    from mpc.backend import NumpyOps
+    from plants.backend import NumpyOps
     from plants.building import hvac_supply_humidity_ratio, room_rh_frac
     from plants.presets import get_preset
 
