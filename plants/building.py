@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mpc.backend import ArrayOps
+from plants.backend import ArrayOps
 
 from plants.params import BuildingParams, CoaterParams
 from plants.properties import humidity_ratio_kg_kg, relative_humidity_frac
