@@ -6,9 +6,9 @@ a one-line message and exit code 2 (``calmline --help`` lists the codes).
 
 from __future__ import annotations
 
-from plants.errors import CalmlineError
+from plants.errors import CalmlineError, CalmlineWarning
 
-__all__ = ["CalmlineError", "OutputExistsError"]
+__all__ = ["CalmlineError", "CalmlineWarning", "OutputExistsError"]
 
 
 class OutputExistsError(CalmlineError, FileExistsError):

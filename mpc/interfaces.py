@@ -7,6 +7,10 @@ specification, the announced schedule, the actuator limits); at every
 the LEL limit in force, the schedule now, its applied inputs) and returns a
 :class:`Command`. It never receives the plant, its state, its parameters or
 the unannounced disturbances (``tests/test_harness.py`` checks this).
+
+The plant side meets the harness through a :class:`DisturbanceSource`: the
+scenario's (:class:`mpc.scenario.PlantDisturbances`) or a replayed log's
+(:class:`mpc.historian.LogDisturbances`). The harness keeps it to the plant.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,7 +26,7 @@ from mpc.scenario import AnnouncedSchedule, Spec
 from plants.params import LineParams
 from plants.steady import OperatingPoint
 
-__all__ = ["Command", "Controller", "ControllerContext", "Observation"]
+__all__ = ["Command", "Controller", "ControllerContext", "DisturbanceSource", "Observation"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +86,26 @@ class Controller(ABC):
     @abstractmethod
     def step(self, obs: Observation) -> Command:
         """Return the next move given the current observation."""
+
+
+@runtime_checkable
+class DisturbanceSource(Protocol):
+    """What the harness needs of the plant's disturbances (never shown to a controller).
+
+    Attributes
+    ----------
+    weather_note : str
+        Where the outdoor air comes from, for the run's metadata and report.
+    """
+
+    weather_note: str
+
+    def reset(self) -> None:
+        """Restart every seeded random path (the same seeds give the same values)."""
+
+    def vector(self, t_s: float) -> np.ndarray:
+        """The plant's disturbance vector at ``t_s`` (layout of :class:`plants.line.LineLayout`),
+        held over the control interval that starts there; called with non-decreasing times."""
+
+    def stopped(self, t_s: float) -> bool:
+        """Whether a line stop or web break (announced or not) is in progress at ``t_s``."""

@@ -23,7 +23,15 @@ from mpc.harness import RunResult, run_closed_loop
 from mpc.interfaces import Controller
 from mpc.kpis import KpiSpec, compute_kpis, per_metre_table, write_kpis_json
 from mpc.machine import package_versions
-from mpc.scenario import Scenario, ScenarioSetup, build_setup, load_scenario
+from mpc.scenario import (
+    Scenario,
+    ScenarioSetup,
+    build_setup,
+    load_scenario,
+    resolve_scenario_path,
+    run_duration_s,
+    warmup_used_s,
+)
 from plants.capacity import cell_energy_kWh_per_m2
 
 __all__ = [
@@ -48,7 +56,7 @@ def kpi_spec(setup: ScenarioSetup, controller: str, duration_s: float | None = N
         coat_weight_usl_kg_m2=sp.coat_weight_target_kg_m2 * (1 + sp.coat_weight_tolerance_frac),
         residual_usl_kg_kg=sp.residual_usl_kg_kg,
         film_temp_max_K=sp.film_temp_max_K,
-        warmup_s=min(sc.warmup_s, 0.5 * (duration_s if duration_s is not None else sc.duration_s)),
+        warmup_s=warmup_used_s(sc, run_duration_s(sc, duration_s)),
         settling_after_restart_m=sp.settling_after_restart_m,
         die_to_dryer_exit_m=setup.plant_params.dryer.zone_length_m * setup.plant_params.dryer.n_zones,
         width_m=co.width_m,
@@ -68,8 +76,9 @@ class _Prepared:
 def _prepare(scenario: str | Path | Scenario) -> _Prepared:
     if isinstance(scenario, Scenario):
         return _Prepared(scenario, build_setup(scenario), f"<{scenario.name}>")
-    sc = load_scenario(scenario)
-    return _Prepared(sc, build_setup(sc, source=str(scenario)), str(scenario))
+    path = resolve_scenario_path(scenario)
+    sc = load_scenario(path)
+    return _Prepared(sc, build_setup(sc, source=str(path)), str(path))
 
 
 def run_scenario(

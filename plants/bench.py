@@ -3,7 +3,7 @@
 One scenario-step advances the plant by one control interval of the nominal
 scenario (:data:`BENCH_INTERVAL_S`); state-steps per second are
 scenario-steps per second times the number of plant states, so plants of
-different resolution compare (DESIGN.md, "Reference problem").
+different resolution compare (``docs/performance.md``).
 """
 
 from __future__ import annotations

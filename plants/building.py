@@ -17,7 +17,6 @@ from __future__ import annotations
 from typing import Any
 
 from plants.backend import ArrayOps
-
 from plants.params import BuildingParams, CoaterParams
 from plants.properties import humidity_ratio_kg_kg, relative_humidity_frac
 

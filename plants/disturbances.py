@@ -6,45 +6,39 @@ Profiles are pure functions of time (the seeded :class:`RandomWalk` draws its
 whole path at construction), so the value at a time never depends on the
 order in which times are asked for.
 
-- :class:`Constant`, :class:`Step`, :class:`Ramp`: the elementary shapes;
+- :class:`Constant`, :class:`Step`: the elementary shapes;
 - :class:`Profile`: a table of (time, value), held or linearly interpolated;
 - :class:`RandomWalk`: seeded Brownian drift with an optional trend and bounds;
 - :class:`Sum`: the sum of profiles (also ``a + b``);
 - :class:`Event`, :class:`EventList`: line stops / web breaks and the flag
-  they raise;
-- :class:`DisturbanceSet`: named channels (with units in the names) that the
-  simulated plant reads at each step.
+  they raise.
 
-Whether a channel is *announced* (a controller may read it ahead, e.g. a
-planned stop) or not (weather, drift, faults) is recorded on the
-:class:`DisturbanceSet`; nothing here shows an unannounced value to a
-controller, that is the harness's job.
+A scenario's disturbance source (:class:`mpc.scenario.PlantDisturbances`)
+and a replayed log's (:mod:`mpc.historian`) are built from these profiles;
+both meet the harness through :class:`mpc.interfaces.DisturbanceSource`.
+Nothing here shows an unannounced value to a controller: that is the
+harness's job.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import ArrayLike, NDArray
 
-from plants.errors import CalmlineError
 from plants.noise import Seed, SpecError, _check_finite, _check_positive, as_seed_sequence
 
 __all__ = [
     "EVENT_KINDS",
     "Constant",
-    "DisturbanceSet",
-    "DisturbanceValueError",
     "Event",
     "EventList",
     "Profile",
-    "Ramp",
     "RandomWalk",
     "Signal",
     "Step",
@@ -115,29 +109,6 @@ class Step(Signal):
 
     def _eval(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.where(t >= self.t_s, self.value, self.initial)
-
-
-class Ramp(Signal):
-    """``v0`` until ``t0_s``, linear to ``v1`` at ``t1_s``, ``v1`` after.
-
-    Parameters
-    ----------
-    t0_s, t1_s : float
-        Start and end of the ramp, s (``t1_s > t0_s``).
-    v0, v1 : float
-        Values before and after the ramp.
-    """
-
-    def __init__(self, t0_s: float, t1_s: float, v0: float, v1: float) -> None:
-        self.t0_s = _check_finite("Ramp", "t0_s", t0_s)
-        self.t1_s = _check_finite("Ramp", "t1_s", t1_s)
-        if not self.t1_s > self.t0_s:
-            raise SpecError("Ramp", "t1_s", t1_s, f"a time > t0_s = {self.t0_s!r}")
-        self.v0 = _check_finite("Ramp", "v0", v0)
-        self.v1 = _check_finite("Ramp", "v1", v1)
-
-    def _eval(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.interp(t, [self.t0_s, self.t1_s], [self.v0, self.v1])
 
 
 class Profile(Signal):
@@ -361,199 +332,3 @@ class EventList(Signal):
     def restart_times_s(self) -> tuple[float, ...]:
         """Times the line restarts (for settling windows in the KPIs)."""
         return tuple(e.end_s for e in self.events if e.end_s is not None)
-
-
-class DisturbanceValueError(CalmlineError):
-    """A disturbance channel evaluated to a value outside its physical range."""
-
-
-class _Sampled(Signal):
-    """Adapter for a forward-only noise generator (anything with ``sample(t_s)``)."""
-
-    def __init__(self, source: Any) -> None:
-        self.source = source
-
-    def _eval(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.array([float(self.source.sample(float(ti))) for ti in t])
-
-
-def _as_channel(x: Any, name: str) -> Signal:
-    if not isinstance(x, Signal) and callable(getattr(x, "sample", None)):
-        return _Sampled(x)
-    return _as_signal(x, "DisturbanceSet", name)
-
-
-# name -> (default or None, lower bound, upper bound); the first block is the
-# order of the line model's disturbance vector (plants.line), then extras.
-_CHANNELS: dict[str, tuple[float | None, float, float]] = {
-    "outdoor_temp_K": (None, 180.0, 340.0),
-    "outdoor_rh_frac": (None, 0.0, 1.0),
-    "slurry_solids_frac": (None, 0.0, 1.0),
-    "pump_flow_noise_rel": (0.0, -1.0, 1.0),
-    "coat_noise_rel": (0.0, -1.0, 1.0),
-    "heat_transfer_factor": (1.0, 0.0, 3.0),
-}
-_ZONE_CHANNELS: dict[str, tuple[float | None, float, float]] = {
-    "heater_efficiency": (1.0, 0.0, 1.0),
-    "fan_flow_factor": (1.0, 0.0, 2.0),
-}
-_EXTRA_CHANNELS: dict[str, tuple[float | None, float, float]] = {
-    "inlet_air_rh_frac": (None, 0.0, 1.0),
-    "line_stop_flag": (0.0, 0.0, 1.0),
-}
-
-
-class DisturbanceSet:
-    """Named disturbance channels, each a :class:`Signal`, a constant or a noise generator.
-
-    Channels (units in the names; zones numbered from 1 as on the line; the
-    names and order of the first rows are those of the line model's
-    disturbance vector):
-
-    ============================  ========  ======================================
-    name                          default   valid range
-    ============================  ========  ======================================
-    ``outdoor_temp_K``            none      180-340 K
-    ``outdoor_rh_frac``           none      0-1
-    ``slurry_solids_frac``        none      0-1 (mass fraction, tank)
-    ``pump_flow_noise_rel``       0         -1 to 1 (relative flow deviation)
-    ``coat_noise_rel``            0         -1 to 1 (relative local variation)
-    ``heat_transfer_factor``      1         0-3 (true/nominal heat transfer)
-    ``zone{i}_heater_efficiency`` 1         0-1 (delivered/nominal heat, fraction)
-    ``zone{i}_fan_flow_factor``   1         0-2 (delivered/commanded flow)
-    ``inlet_air_rh_frac``         none      0-1 (dryer inlet air)
-    ``line_stop_flag``            0         0-1 (1 = web stopped)
-    ============================  ========  ======================================
-
-    Channels with a default are always present; the others only when given
-    (a plant declares what it needs with :meth:`require`). A per-zone
-    quantity may be given once under its base name (``"fan_flow_factor"``)
-    for every zone. A noise generator from :mod:`plants.noise` may be given
-    as a channel: it is sampled forward in time, so ask for non-decreasing
-    times. A value outside its range at evaluation raises
-    :class:`DisturbanceValueError` naming the channel, the time and the value.
-
-    Parameters
-    ----------
-    n_zones : int
-        Number of dryer zones (>= 1).
-    channels : mapping of str to Signal, float or noise generator
-        The channels given.
-    announced : iterable of str, optional
-        Channels a controller may read ahead (the production schedule).
-    """
-
-    def __init__(
-        self,
-        n_zones: int,
-        channels: Mapping[str, Any],
-        announced: Iterable[str] = (),
-    ) -> None:
-        if isinstance(n_zones, bool) or not isinstance(n_zones, int | np.integer) or n_zones < 1:
-            raise SpecError("DisturbanceSet", "n_zones", n_zones, "an integer >= 1")
-        self.n_zones = int(n_zones)
-        table: dict[str, tuple[float | None, float, float]] = dict(_CHANNELS)
-        for base, spec in _ZONE_CHANNELS.items():
-            for i in range(1, self.n_zones + 1):
-                table[f"zone{i}_{base}"] = spec
-        table.update(_EXTRA_CHANNELS)
-        self._limits = {n: (lo, hi) for n, (_, lo, hi) in table.items()}
-        given: dict[str, Signal] = {}
-        for name, sig in channels.items():
-            if name in _ZONE_CHANNELS:
-                ch = _as_channel(sig, name)
-                for i in range(1, self.n_zones + 1):
-                    given.setdefault(f"zone{i}_{name}", ch)
-                continue
-            if name not in table:
-                raise SpecError(
-                    "DisturbanceSet",
-                    "channels",
-                    name,
-                    f"a channel name among {list(table)} "
-                    f"or a per-zone base name among {list(_ZONE_CHANNELS)}",
-                )
-            given[name] = _as_channel(sig, name)
-        self._signals: dict[str, Signal] = {}
-        for name, (default, _, _) in table.items():  # canonical order
-            if name in given:
-                self._signals[name] = given[name]
-            elif default is not None:
-                self._signals[name] = Constant(default)
-        ann = frozenset(announced)
-        for name in sorted(ann):
-            if name not in self._signals:
-                raise SpecError(
-                    "DisturbanceSet",
-                    "announced",
-                    name,
-                    f"a present channel among {list(self._signals)}",
-                )
-        self.announced = ann
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Present channel names, in canonical order."""
-        return tuple(self._signals)
-
-    def signal(self, name: str) -> Signal:
-        """The signal behind channel ``name``."""
-        if name not in self._signals:
-            raise KeyError(
-                f"DisturbanceSet has no channel {name!r}; present: {list(self._signals)}"
-            )
-        return self._signals[name]
-
-    def require(self, names: Iterable[str]) -> None:
-        """Raise a ValueError listing every channel in ``names`` that is not present."""
-        missing = [n for n in names if n not in self._signals]
-        if missing:
-            raise ValueError(
-                f"DisturbanceSet is missing required channel(s) {missing}; present: {list(self._signals)}"
-            )
-
-    def _checked(self, name: str, t: NDArray[np.float64]) -> NDArray[np.float64]:
-        y = np.asarray(self._signals[name](t), dtype=float)
-        lo, hi = self._limits[name]
-        bad = ~((y >= lo) & (y <= hi))
-        if np.any(bad):
-            k = int(np.flatnonzero(bad.ravel())[0])
-            raise DisturbanceValueError(
-                f"disturbance channel {name!r} = {float(y.ravel()[k])!r} at "
-                f"t_s = {float(np.ravel(t)[k])!r} "
-                f"is outside its valid range [{lo!r}, {hi!r}]"
-            )
-        return y
-
-    def evaluate(self, t_s: float) -> dict[str, float]:
-        """Values of all present channels at time ``t_s``."""
-        t = np.asarray(float(t_s))
-        return {n: float(self._checked(n, t)) for n in self._signals}
-
-    def values(self, names: Sequence[str], t_s: ArrayLike) -> NDArray[np.float64]:
-        """Values of ``names`` in that order (e.g. the line model's disturbance names):
-        shape ``(len(names),)`` for a scalar time, ``(n_times, len(names))`` for a 1-D array."""
-        self.require(names)
-        t = np.asarray(t_s, dtype=float)
-        cols = [np.atleast_1d(self._checked(n, np.atleast_1d(t))) for n in names]
-        out = np.stack(cols, axis=-1) if cols else np.zeros((np.atleast_1d(t).size, 0))
-        return out[0] if t.ndim == 0 else out
-
-    def as_array(self, t_s: ArrayLike) -> NDArray[np.float64]:
-        """Values of all present channels in :attr:`names` order (see :meth:`values`)."""
-        return self.values(self.names, t_s)
-
-    def zone_values(self, base: str, t_s: float) -> NDArray[np.float64]:
-        """Per-zone values of ``base`` (e.g. ``"fan_flow_factor"``) at ``t_s``, shape ``(n_zones,)``."""
-        if base not in _ZONE_CHANNELS:
-            raise KeyError(
-                f"{base!r} is not a per-zone channel; expected one of {list(_ZONE_CHANNELS)}"
-            )
-        return self.values([f"zone{i}_{base}" for i in range(1, self.n_zones + 1)], float(t_s))
-
-    def to_frame(self, times_s: ArrayLike) -> pd.DataFrame:
-        """A tidy DataFrame indexed by ``time_s`` with one column per present channel."""
-        t = np.atleast_1d(np.asarray(times_s, dtype=float))
-        return pd.DataFrame(
-            self.as_array(t), index=pd.Index(t, name="time_s"), columns=list(self._signals)
-        )

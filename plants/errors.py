@@ -1,4 +1,4 @@
-"""The one base class of every error calmline raises for a user's mistake.
+"""The base classes of every error and warning calmline gives a user.
 
 A :class:`CalmlineError` says what the user gave (the file, field, column or
 option, the value) and what was expected; the command line prints its message
@@ -13,8 +13,12 @@ lowest layer, so that every package can derive its own errors from it;
 
 from __future__ import annotations
 
-__all__ = ["CalmlineError"]
+__all__ = ["CalmlineError", "CalmlineWarning"]
 
 
 class CalmlineError(ValueError):
     """A user's mistake: a bad file, setting, option or value, named in the message."""
+
+
+class CalmlineWarning(UserWarning):
+    """Something about a run the user should know; the run goes on (the CLI prints one line)."""

@@ -1,14 +1,13 @@
 """Seeded process-noise generators for the simulated plant.
 
-Three small generators, each deterministic given its seed, each with
+Two small generators, each deterministic given its seed, each with
 ``reset()`` (restart the same random path) and ``sample(t_s)`` (the value at
 time ``t_s``):
 
 - :class:`OrnsteinUhlenbeck`: coloured (exponentially correlated) noise,
   sampled *exactly* at arbitrary, possibly uneven, times;
 - :class:`PumpPulsation`: a relative flow deviation of a positive-displacement
-  pump, a sinusoid at the pump frequency plus Ornstein-Uhlenbeck jitter;
-- :class:`WhiteNoise`: independent Gaussian values, one per new time.
+  pump, a sinusoid at the pump frequency plus Ornstein-Uhlenbeck jitter.
 
 Sampling follows one path forward in time: times must be non-decreasing, and
 asking again for the last time returns the same value (a generator is a
@@ -35,7 +34,6 @@ __all__ = [
     "PumpPulsation",
     "Seed",
     "SpecError",
-    "WhiteNoise",
     "as_seed_sequence",
 ]
 
@@ -247,47 +245,6 @@ class OrnsteinUhlenbeck(_PathSampler):
             a = math.exp(-(t - self._t_last) / self.corr_time_s)
             xi = self._rng.standard_normal(self._shape())
             x = self.mean + (self._x_last - self.mean) * a + self.std * math.sqrt(1.0 - a * a) * xi
-        self._t_last, self._x_last = t, np.asarray(x, dtype=float)
-        return self._out(self._x_last)
-
-
-class WhiteNoise(_PathSampler):
-    """Independent Gaussian noise: a new draw at each new time.
-
-    The variance per sample does not depend on the step, so the noise
-    *intensity* (power per hertz) does: for a process disturbance meant to be
-    independent of the harness step use :class:`OrnsteinUhlenbeck` with a
-    correlation time shorter than the step, or scale ``std`` by
-    ``1/sqrt(dt)`` yourself.
-
-    Parameters
-    ----------
-    std : float
-        Standard deviation (>= 0), in the unit of the signal.
-    seed : int, SeedSequence or Generator
-        Seed (see :func:`as_seed_sequence`).
-    mean : float, optional
-        Mean, default 0.
-    n_channels : int or None, optional
-        ``None`` gives floats; an integer gives arrays of independent channels.
-    """
-
-    _owner = "WhiteNoise"
-
-    def __init__(
-        self, std: float, seed: Seed, *, mean: float = 0.0, n_channels: int | None = None
-    ) -> None:
-        self.std = _check_nonneg(self._owner, "std", std)
-        self.mean = _check_finite(self._owner, "mean", mean)
-        super().__init__(seed, n_channels)
-
-    def sample(self, t_s: float) -> float | NDArray[np.float64]:
-        """A new draw for a new ``t_s``; the same value again for the same ``t_s``."""
-        t = self._check_time(t_s)
-        if self._x_last is not None and t == self._t_last:
-            x = self._x_last
-        else:
-            x = np.asarray(self.mean + self.std * self._rng.standard_normal(self._shape()))
         self._t_last, self._x_last = t, np.asarray(x, dtype=float)
         return self._out(self._x_last)
 

@@ -54,10 +54,10 @@ _SOLVENT_SOURCES = {
     "solvent.molar_mass_kg_mol": "NMP C5H9NO 99.13 g/mol; water 18.015 g/mol (IAPWS-95)",
     "solvent.density_kg_m3": "NMP 1028 kg/m3 at 25 degC (INRS FT213); water 998 kg/m3 at 20 degC",
     "solvent.cp_liquid_J_kgK": "NMP about 1.7 kJ/(kg K) near 25 degC (literature); water 4.18 kJ/(kg K)",
-    "solvent.dh_vap_J_kg": "NMP about 53 kJ/mol = 535 kJ/kg near 80 degC (DESIGN.md); water 2.33 MJ/kg near 70 degC (IAPWS-95 steam tables)",
+    "solvent.dh_vap_J_kg": "NMP about 53 kJ/mol = 535 kJ/kg near 80 degC (NIST Chemistry WebBook, 1-methyl-2-pyrrolidinone); water 2.33 MJ/kg near 70 degC (IAPWS-95 steam tables)",
     "solvent.diffusivity_air_m2_s": "Fuller-Schettler-Giddings (1966) estimate at 298 K: NMP 8.6e-6, water 2.5e-5 m2/s",
     "solvent.lel_vol_frac": "NMP LEL 1.3 vol% (INRS FT213); water non-flammable",
-    "solvent.stefan_correction": "water: high-flux (Stefan) form, p_sat about 20 % of p at 60 degC (DESIGN.md); NMP: low-flux form",
+    "solvent.stefan_correction": "water: high-flux (Stefan) form, p_sat about 20 % of p at 60 degC (IAPWS-95: 19.9 kPa); NMP: low-flux form",
     "solvent.vapour_pressure": "NMP: Wagner fit to INRS, Landolt-Boernstein and the boiling point; water: Wagner & Pruss 2002",
 }
 
@@ -152,7 +152,7 @@ def _nmc_nmp() -> LineParams:
         "coater.capacity_ratio_to_cathode": "cathode: 1",
         "dryer.n_zones": "assumption: 4 zones (industrial dryers 3-8)",
         "dryer.cells_per_zone": "plant discretisation (a controller model uses fewer)",
-        "dryer.zone_length_m": "assumption: 12 m zones, a 48 m dryer (DESIGN.md: several tens of metres at 30 m/min)",
+        "dryer.zone_length_m": "assumption: 12 m zones, a 48 m dryer (about two minutes of drying at 30 m/min; docs/theory.md)",
         "dryer.zone_air_volume_m3": "assumption: plenum and ducts of one 12 m zone",
         "dryer.zone_heat_capacity_J_K": "assumption: air plus about 1 t of steel in contact",
         "dryer.wall_UA_W_K": "assumption: about 60 m2 of insulated panel at 0.5 W/(m2 K)",

@@ -415,7 +415,7 @@ def coat_weight_gauge(delay_m: float, **overrides: Any) -> SensorSpec:
     ==================  ===============  ============================================
     field               value            source
     ==================  ===============  ============================================
-    unit                kg/m2            dry areal loading ``m_A`` (DESIGN.md)
+    unit                kg/m2            dry areal loading ``m_A`` (docs/theory.md)
     noise_rel           0.003 (0.3 %)    assumption ("a few tenths of a percent of
                                          the reading" for scanning gauges)
     sample_period_s     10               assumption: one scan across the web
@@ -456,7 +456,7 @@ def nir_solvent_gauge(delay_m: float = 1.0, **overrides: Any) -> SensorSpec:
     ==================  ===============  ============================================
     field               value            source
     ==================  ===============  ============================================
-    unit                kg/kg            dry-basis content ``x = S/m_A`` (DESIGN.md)
+    unit                kg/kg            dry-basis content ``x = S/m_A`` (docs/theory.md)
     noise_std           1e-4 kg/kg       assumption (100 ppm)
     noise_rel           0.02             assumption
     sample_period_s     1                assumption
@@ -465,7 +465,7 @@ def nir_solvent_gauge(delay_m: float = 1.0, **overrides: Any) -> SensorSpec:
     range               0-1 kg/kg        assumption
     ==================  ===============  ============================================
 
-    No sourced values were found for this instrument (DESIGN.md); all numbers
+    No sourced values were found for this instrument; all numbers
     are assumptions and scenario parameters.
 
     Parameters

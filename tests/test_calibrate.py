@@ -82,6 +82,7 @@ def long_fit(synthetic: Path):
     return calibrate(synthetic, NOMINAL, list(TRUE), dt_s=DT, cells_per_zone=CELLS)
 
 
+@pytest.mark.slow
 def test_recovers_known_parameters_with_cis_that_cover_them(long_fit) -> None:
     res = long_fit
     assert res.success, res.status
@@ -97,6 +98,7 @@ def test_recovers_known_parameters_with_cis_that_cover_them(long_fit) -> None:
         assert fit["rmse"] <= res.fit_before[name]["rmse"] * 1.05 + 1e-12, name
 
 
+@pytest.mark.slow
 def test_ci_shrinks_with_more_data(synthetic: Path, long_fit) -> None:
     short = calibrate(synthetic, NOMINAL, list(TRUE), dt_s=DT, cells_per_zone=CELLS, window=f":{20 * DT}")
     assert short.info["n_intervals"] == 20 and long_fit.info["n_intervals"] == 61  # the last row adds one
@@ -105,6 +107,7 @@ def test_ci_shrinks_with_more_data(synthetic: Path, long_fit) -> None:
     assert np.all(w_long < w_short), (w_short, w_long)
 
 
+@pytest.mark.slow
 def test_plant_data_moves_the_heat_transfer_multiplier_towards_the_plant(tmp_path: Path) -> None:
     """The nominal scenario's plant has heat_transfer_multiplier 0.92 (model 1.0) and 8 cells per zone."""
     from controllers.steptest import StepTestController, design_steptest
@@ -208,6 +211,7 @@ def test_written_file_loads_back(long_fit, tmp_path: Path) -> None:
     assert dataclasses.is_dataclass(p)
 
 
+@pytest.mark.slow
 def test_exact_hessian_finds_the_same_estimates(synthetic: Path, long_fit) -> None:
     res = calibrate(synthetic, NOMINAL, list(TRUE), dt_s=DT, cells_per_zone=CELLS, hessian="exact")
     assert res.success, res.status

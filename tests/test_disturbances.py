@@ -1,4 +1,4 @@
-"""Tests for plants.disturbances: profiles, random walk, events, disturbance sets."""
+"""Tests for plants.disturbances: profiles, random walk, events."""
 
 from __future__ import annotations
 
@@ -9,17 +9,14 @@ import pytest
 
 from plants.disturbances import (
     Constant,
-    DisturbanceSet,
-    DisturbanceValueError,
     Event,
     EventList,
     Profile,
-    Ramp,
     RandomWalk,
     Step,
     Sum,
 )
-from plants.noise import OrnsteinUhlenbeck, SpecError
+from plants.noise import SpecError
 
 
 def test_step_and_ramp_scalar_and_vectorised():
@@ -27,7 +24,7 @@ def test_step_and_ramp_scalar_and_vectorised():
     assert s(9.999) == 0.65
     assert s(10.0) == 0.01  # right-continuous
     assert isinstance(s(3.0), float)
-    r = Ramp(10.0, 20.0, 1.0, 0.8)
+    r = Profile([10.0, 20.0], [1.0, 0.8])  # a ramp: linear between two points, held outside
     assert r(0.0) == 1.0
     assert r(15.0) == pytest.approx(0.9)
     assert r(12.5) == pytest.approx(0.95)
@@ -51,7 +48,7 @@ def test_sum_and_add_operator():
     total = base + Step(100.0, 0.01) + Step(200.0, -0.02)
     assert isinstance(total, Sum)
     np.testing.assert_allclose(total(np.array([0.0, 150.0, 250.0])), [0.65, 0.66, 0.64])
-    assert (2.0 + Ramp(0.0, 1.0, 0.0, 1.0))(0.5) == pytest.approx(2.5)
+    assert (2.0 + Profile([0.0, 1.0], [0.0, 1.0]))(0.5) == pytest.approx(2.5)
 
 
 def test_random_walk_deterministic_order_independent_and_statistics():
@@ -88,61 +85,10 @@ def test_events_flag_restarts_and_overlap():
         EventList([Event(0.0), Event(40.0, 60.0)])
 
 
-def test_disturbance_set_defaults_zones_order_and_frame():
-    ds = DisturbanceSet(
-        3,
-        {
-            "outdoor_temp_K": Profile([0.0, 3600.0], [290.0, 300.0]),
-            "slurry_solids_frac": 0.65 + Step(600.0, 0.01),
-            "fan_flow_factor": 0.9,
-            "zone2_heater_efficiency": Ramp(0.0, 100.0, 1.0, 0.8),
-            "line_stop_flag": EventList([Event(50.0, 70.0)]),
-        },
-        announced=["line_stop_flag"],
-    )
-    assert "outdoor_rh_frac" not in ds.names  # no default: absent unless given
-    assert ds.names[:3] == ("outdoor_temp_K", "slurry_solids_frac", "pump_flow_noise_rel")
-    d = ds.evaluate(60.0)
-    assert d["outdoor_temp_K"] == pytest.approx(290.1666666, rel=1e-6)
-    assert d["zone1_heater_efficiency"] == 1.0
-    assert d["zone2_heater_efficiency"] == pytest.approx(0.88)
-    assert d["zone3_fan_flow_factor"] == 0.9
-    assert d["line_stop_flag"] == 1.0 and d["heat_transfer_factor"] == 1.0
-    np.testing.assert_allclose(ds.zone_values("heater_efficiency", 50.0), [1.0, 0.9, 1.0])
-    v = ds.values(["slurry_solids_frac", "zone2_heater_efficiency"], np.array([0.0, 700.0]))
-    np.testing.assert_allclose(v, [[0.65, 1.0], [0.66, 0.8]])
-    assert ds.as_array(0.0).shape == (len(ds.names),)
-    frame = ds.to_frame(np.arange(0.0, 100.0, 10.0))
-    assert list(frame.columns) == list(ds.names) and frame.index.name == "time_s"
-    assert ds.announced == frozenset({"line_stop_flag"})
-    with pytest.raises(ValueError, match="outdoor_rh_frac"):
-        ds.require(["outdoor_temp_K", "outdoor_rh_frac"])
-
-
-def test_disturbance_set_accepts_noise_generator_channel():
-    ou = OrnsteinUhlenbeck(0.01, 5.0, seed=2)
-    ds = DisturbanceSet(1, {"pump_flow_noise_rel": ou})
-    twin = OrnsteinUhlenbeck(0.01, 5.0, seed=2)
-    for t in (0.0, 1.0, 2.5):
-        assert ds.evaluate(t)["pump_flow_noise_rel"] == twin.sample(t)
-
-
-def test_disturbance_set_out_of_range_value_names_channel_time_value():
-    ds = DisturbanceSet(2, {"outdoor_rh_frac": Ramp(0.0, 10.0, 0.9, 1.1)})
-    ds.evaluate(5.0)
-    with pytest.raises(DisturbanceValueError) as ei:
-        ds.evaluate(8.0)
-    msg = str(ei.value)
-    assert (
-        "'outdoor_rh_frac'" in msg and "1.06" in msg and "t_s = 8.0" in msg and "[0.0, 1.0]" in msg
-    )
-
-
 @pytest.mark.parametrize(
     ("make", "field", "value"),
     [
         (lambda: Step(math.inf, 1.0), "Step.t_s", "inf"),
-        (lambda: Ramp(5.0, 5.0, 0.0, 1.0), "Ramp.t1_s", "5.0"),
         (lambda: Profile([0.0, 2.0, 1.0], [1, 2, 3]), "Profile.times_s", "[0.0, 2.0, 1.0]"),
         (lambda: Profile([0.0, 1.0], [1.0]), "Profile.values", "[1.0]"),
         (lambda: Profile([0.0], [1.0], interpolation="cubic"), "Profile.interpolation", "'cubic'"),
@@ -160,22 +106,6 @@ def test_disturbance_set_out_of_range_value_names_channel_time_value():
         ),
         (lambda: Event(10.0, 5.0), "Event.end_s", "5.0"),
         (lambda: Event(10.0, kind="power_cut"), "Event.kind", "'power_cut'"),
-        (lambda: DisturbanceSet(0, {}), "DisturbanceSet.n_zones", "0"),
-        (
-            lambda: DisturbanceSet(2, {"outdoor_temp_C": 20.0}),
-            "DisturbanceSet.channels",
-            "'outdoor_temp_C'",
-        ),
-        (
-            lambda: DisturbanceSet(2, {"zone1_fan_flow_factor": "high"}),
-            "DisturbanceSet.zone1_fan_flow_factor",
-            "'high'",
-        ),
-        (
-            lambda: DisturbanceSet(2, {}, announced=["outdoor_temp_K"]),
-            "DisturbanceSet.announced",
-            "'outdoor_temp_K'",
-        ),
     ],
 )
 def test_validation_messages_name_field_and_value(make, field, value):

@@ -126,3 +126,18 @@ def test_analyser_failure_tightens_limit_after_purge() -> None:
     assert np.all(ts.loc[ts.index <= fail_t, "lel_limit_frac"] == 0.5)
     assert np.all(ts.loc[ts.index > fail_t + 62.0, "lel_limit_frac"] == 0.25)
     assert np.all(ts.loc[(ts.index > fail_t + 2.0) & (ts.index < fail_t + 58.0), "lel_limit_frac"] == 0.5)
+
+
+def test_scenario_and_log_disturbances_are_disturbance_sources() -> None:
+    """Both plant-side sources the harness drives meet the protocol it is typed against."""
+    from mpc.historian import build_replay_setup, load_log
+    from mpc.interfaces import DisturbanceSource
+    from mpc.scenario import build_setup, load_scenario
+    from scenarios import shipped_path
+
+    sc = load_scenario(shipped_path("nmc_nmp_nominal.toml"))
+    assert isinstance(build_setup(sc).disturbances(), DisturbanceSource)
+    log = load_log(shipped_path("data/logs/greensboro_july_nmc.csv"), None, step_s=sc.control_interval_s)
+    replay = build_replay_setup(log.window(0.0, 600.0), sc)
+    assert isinstance(replay.disturbances(), DisturbanceSource)
+    assert not isinstance(object(), DisturbanceSource)

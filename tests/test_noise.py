@@ -11,7 +11,6 @@ from plants.noise import (
     OrnsteinUhlenbeck,
     PumpPulsation,
     SpecError,
-    WhiteNoise,
     as_seed_sequence,
 )
 
@@ -71,18 +70,6 @@ def test_determinism_reset_and_seeds():
     assert c1.sample(0.0) != c2.sample(0.0)  # two children of one parent are independent
 
 
-def test_white_noise_statistics_and_same_time():
-    w = WhiteNoise(0.5, seed=3, mean=1.0)
-    x = np.array([w.sample(float(t)) for t in range(20000)])
-    assert np.mean(x) == pytest.approx(1.0, abs=0.02)
-    assert np.std(x) == pytest.approx(0.5, rel=0.03)
-    assert abs(np.corrcoef(x[:-1], x[1:])[0, 1]) < 0.03
-    v = w.sample(20000.0)
-    assert w.sample(20000.0) == v
-    wv = WhiteNoise(1.0, seed=3, n_channels=3)
-    assert wv.sample(0.0).shape == (3,)
-
-
 def test_pump_pulsation_sinusoid_phase_and_jitter():
     p = PumpPulsation(2.0, 0.01, 0.0, 1.0, seed=1, phase_rad=0.5)
     for t in (0.0, 0.1, 0.37, 1.0):
@@ -125,7 +112,6 @@ def test_pump_pulsation_sinusoid_phase_and_jitter():
             "OrnsteinUhlenbeck.n_channels",
             "0",
         ),
-        (lambda: WhiteNoise("big", seed=0), "WhiteNoise.std", "'big'"),
         (lambda: PumpPulsation(-2.0, 0.1, 0.0, 1.0, seed=0), "PumpPulsation.freq_Hz", "-2.0"),
         (lambda: PumpPulsation(2.0, 1.5, 0.0, 1.0, seed=0), "PumpPulsation.rel_amplitude", "1.5"),
         (

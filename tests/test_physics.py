@@ -67,6 +67,7 @@ def test_line_stop_is_a_state_not_a_division_by_zero() -> None:
     assert np.all(xdot[L.solvent_load] <= 1e-15)
 
 
+@pytest.mark.slow
 def test_jax_gradient_is_finite_and_matches_casadi() -> None:
     import casadi as ca
     import jax

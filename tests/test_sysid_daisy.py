@@ -58,6 +58,7 @@ def test_hair_dryer_segment_mean_protocol() -> None:
     assert fit >= 89.2  # best single library model: CVA n=4 (ARX(2,2,3): 88.2)
 
 
+@pytest.mark.slow
 def test_industrial_dryer_segment_linear_every_output() -> None:
     fit = _fits("dryer2-segment-linear")
     # best single library model (N4SID n=4): 47.2 / 59.1 / 0.7
@@ -66,6 +67,7 @@ def test_industrial_dryer_segment_linear_every_output() -> None:
     assert np.all(fit >= np.array([47.2, 59.1, 3.4])), fit
 
 
+@pytest.mark.slow
 def test_glass_furnace_mean_of_six_outputs() -> None:
     fit = _fits("furnace-mean")
     assert fit.size == 6

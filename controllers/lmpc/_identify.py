@@ -102,6 +102,7 @@ def _miso_arx(y: np.ndarray, u: np.ndarray, n_est: int, dt: float,
 
 
 def check_model_dt(dt_s: float, ctrl_dt: float) -> int:
+    """Control intervals per model step; a model step that is not a whole multiple is an error."""
     k = round(dt_s / ctrl_dt)
     if k < 1 or abs(k * ctrl_dt - dt_s) > 1e-9:
         raise CalmlineError(f"dt_s = {dt_s!r}: expected a multiple of the scenario's control interval {ctrl_dt} s")

@@ -1,6 +1,6 @@
 """``calmline bench nmpc``: do-mpc defaults, the tuned NMPC and the experimental SQP / fatrop, on the reference problem.
 
-Reference problem (DESIGN.md): the cathode preset's controller model in
+Reference problem (``docs/performance.md``): the cathode preset's controller model in
 ``scenarios/nmc_nmp_nominal.toml`` (4 zones x 2 cells: 43 states, 14 inputs),
 the NMPC step of that scenario's controller (20 s) and a horizon of 6 steps
 (120 s, longer than the film's 96 s residence in the dryer at nominal speed).
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import time
 import warnings
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-__all__ = ["bench_nmpc", "reference_ocp", "reference_problem"]
+from scenarios import shipped_path
 
-ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["bench_nmpc", "reference_ocp", "reference_problem"]
 
 
 def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
@@ -33,7 +32,7 @@ def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
     from mpc.scenario import build_setup, load_scenario
 
     warnings.filterwarnings("ignore", category=UserWarning, module="do_mpc")
-    setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
+    setup = build_setup(load_scenario(shipped_path("nmc_nmp_nominal.toml")))
     spec = setup.scenario.spec
     m = NmpcModel(ModelSettings().apply(setup.model_params), setup.recipe)  # the controller's model
     L = m.layout

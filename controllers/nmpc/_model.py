@@ -4,7 +4,7 @@ Built from :class:`plants.line.LineModel` with the controller's nominal
 parameters and coarse discretisation (no second copy of any equation).
 States and inputs are scaled to order one by the recipe's steady state
 (``x = S_x xs``, ``u = S_u us``): IPOPT converges in fewer iterations scaled,
-and DESIGN.md records that ``sqpmethod``/``qrqp`` fail unscaled.
+and CasADi's ``sqpmethod`` with ``qrqp`` fails on most steps unscaled (``docs/nmpc.md``).
 
 The do-mpc model is continuous (do-mpc discretises it by orthogonal
 collocation). Time-varying parameters carry everything that changes from

@@ -7,6 +7,7 @@ dependencies to itself.
 from __future__ import annotations
 
 import importlib
+import warnings
 from typing import Any
 
 import click
@@ -22,12 +23,15 @@ class LazyGroup(click.Group):
         self.lazy_subcommands = dict(lazy_subcommands or {})
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted({*super().list_commands(ctx), *self.lazy_subcommands})
+        """The lazy subcommands in the order given, then any others."""
+        return [*self.lazy_subcommands, *sorted(set(super().list_commands(ctx)) - set(self.lazy_subcommands))]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.lazy_subcommands:
             module_name, attr = self.lazy_subcommands[cmd_name].split(":")
-            cmd = getattr(importlib.import_module(module_name), attr)
+            with warnings.catch_warnings():  # third-party import-time chatter is not for the user
+                warnings.simplefilter("ignore")
+                cmd = getattr(importlib.import_module(module_name), attr)
             if not isinstance(cmd, click.Command):
                 raise TypeError(f"{module_name}:{attr} is not a click command")
             return cmd

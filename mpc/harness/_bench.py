@@ -6,9 +6,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from scenarios import shipped_path
+
 __all__ = ["bench_harness"]
 
-NOMINAL = Path(__file__).resolve().parents[2] / "scenarios" / "nmc_nmp_nominal.toml"
+NOMINAL = shipped_path("nmc_nmp_nominal.toml")
 
 
 def bench_harness(controller: str = "pid", scenario: str | Path = NOMINAL,

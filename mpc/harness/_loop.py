@@ -27,8 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mpc.interfaces import Command, Controller, ControllerContext, Observation
-from mpc.scenario import ScenarioSetup
+from mpc.interfaces import Command, Controller, ControllerContext, DisturbanceSource, Observation
+from mpc.scenario import ScenarioSetup, run_duration_s, warmup_used_s, warn_about_duration
 from plants.line import LineModel
 from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
@@ -84,11 +84,12 @@ def run_closed_loop(
     """Run ``controller`` on the scenario's plant; return the time series and metadata."""
     sc = setup.scenario
     dt = sc.control_interval_s
-    duration = sc.duration_s if duration_s is None else float(duration_s)
+    duration = run_duration_s(sc, duration_s)
+    warn_about_duration(sc, duration)
     n_steps = round(duration / dt)
     model = LineModel(setup.plant_params)
     L = model.layout
-    dist = setup.disturbances()
+    dist: DisturbanceSource = setup.disturbances(duration)
     d0 = dist.vector(0.0)
     dist.reset()
     x, u0 = _initial_state(model, setup, d0)
@@ -263,7 +264,7 @@ def run_closed_loop(
         "preset": sc.preset,
         "duration_s": duration,
         "control_interval_s": dt,
-        "warmup_s": sc.warmup_s,
+        "warmup_s": warmup_used_s(sc, duration),
         "seeds": sc.seeds.model_dump(),
         "n_plant_states": L.n_states,
         "plant_cells_per_zone": setup.plant_params.dryer.cells_per_zone,

@@ -43,12 +43,15 @@ class LogDisturbances(PlantDisturbances):
         Control interval, s (the log's grid step).
     log : HistorianLog
         The resampled log; its grid must be the control interval.
+    duration_s : float, optional
+        The run's length (default: the replay scenario's, the log's).
     """
 
     def __init__(
-        self, sc: Scenario, layout: LineLayout, base_solids: float, dt_s: float, log: HistorianLog
+        self, sc: Scenario, layout: LineLayout, base_solids: float, dt_s: float, log: HistorianLog,
+        duration_s: float | None = None,
     ) -> None:
-        super().__init__(sc, layout, base_solids, dt_s)
+        super().__init__(sc, layout, base_solids, dt_s, duration_s)
         self.log = log
         self._t = log.frame.index.to_numpy(dtype=float)
         L = layout

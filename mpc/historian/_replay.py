@@ -54,12 +54,11 @@ __all__ = [
 #: announced cap = largest speed request x CAP_MARGIN when the base scenario's cap is too low
 CAP_MARGIN = 1.05
 
-_ROOT = Path(__file__).resolve().parents[2]
-
-
 def default_base_scenario(preset: str) -> Path:
-    """``scenarios/<preset>_nominal.toml`` of this checkout."""
-    return _ROOT / "scenarios" / f"{preset}_nominal.toml"
+    """The shipped ``scenarios/<preset>_nominal.toml``."""
+    from scenarios import shipped_path
+
+    return shipped_path(f"{preset}_nominal.toml")
 
 
 def speed_schedule(
@@ -152,7 +151,7 @@ class ReplaySetup(ScenarioSetup):
 
     log: HistorianLog | None = None
 
-    def disturbances(self) -> LogDisturbances:
+    def disturbances(self, duration_s: float | None = None) -> LogDisturbances:
         """A fresh disturbance source: the base scenario's, with the log's channels."""
         if self.log is None:
             raise HistorianError("ReplaySetup has no log")
@@ -162,6 +161,7 @@ class ReplaySetup(ScenarioSetup):
             self.plant_params.coater.solids_frac_nominal,
             self.scenario.control_interval_s,
             self.log,
+            duration_s,
         )
 
 

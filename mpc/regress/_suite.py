@@ -38,12 +38,11 @@ from mpc.kpis import KPI_DIRECTIONS
 
 __all__ = ["Case", "RegressionSuiteError", "Suite", "Tolerance", "default_suite_path", "load_suite"]
 
-_ROOT = Path(__file__).resolve().parents[2]
-
-
 def default_suite_path() -> Path:
-    """``scenarios/regression/suite.toml`` of this checkout."""
-    return _ROOT / "scenarios" / "regression" / "suite.toml"
+    """The shipped ``scenarios/regression/suite.toml``."""
+    from scenarios import shipped_path
+
+    return shipped_path("regression/suite.toml")
 
 
 class RegressionSuiteError(CalmlineError):

@@ -280,7 +280,7 @@ def kpi_direction(key: str) -> int:
         better (energy, scrap, spread, time above limit, max LEL, binder
         migration, solver failures, fallbacks; "must be zero" keys too),
         0 not ranked: identity keys, descriptive values, step times
-        (machine noise, DESIGN.md) and anything unknown.
+        (machine noise, ``docs/kpis.md``) and anything unknown.
     """
     name = direction_name(key)
     if name == "higher":

@@ -1,6 +1,6 @@
 """Display units for people: every SI -> engineering-unit conversion the report uses.
 
-SI stays inside calmline (DESIGN.md, principle 3); the report converts only at
+SI stays inside calmline (``docs/theory.md``, units); the report converts only at
 the point of display, and only through the functions here, so a reader who
 doubts a figure has one place to check.
 

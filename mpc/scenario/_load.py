@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from mpc.errors import CalmlineError
 from mpc.scenario._schema import Scenario
 
-__all__ = ["ScenarioError", "load_scenario", "scenario_from_dict"]
+__all__ = ["ScenarioError", "load_scenario", "resolve_scenario_path", "scenario_from_dict"]
 
 
 class ScenarioError(CalmlineError):
@@ -79,11 +79,30 @@ def _check_zones(sc: Scenario, source: str) -> None:
                 )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate a TOML scenario file."""
+def resolve_scenario_path(path: str | Path) -> Path:
+    """A scenario file's path: ``path`` itself, or the shipped scenario of that name.
+
+    ``"nmc_nmp_nominal"`` (no such file here, no folder, no suffix) is the
+    shipped ``scenarios/nmc_nmp_nominal.toml``, so that an installed calmline
+    runs its scenarios from any folder (``calmline scenarios list`` names them).
+    """
     p = Path(path)
+    if p.is_file() or p.suffix or len(p.parts) != 1:
+        return p
+    from scenarios import shipped_path
+
+    shipped = shipped_path(f"{p.name}.toml")
+    return shipped if shipped.is_file() else p
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a TOML scenario file (or a shipped scenario by name, see :func:`resolve_scenario_path`)."""
+    p = resolve_scenario_path(path)
     if not p.is_file():
-        raise ScenarioError(f"scenario file {str(p)!r} not found")
+        raise ScenarioError(
+            f"scenario file {str(p)!r} not found (a shipped scenario is named without .toml; "
+            "`calmline scenarios list` lists them)"
+        )
     try:
         data = tomllib.loads(p.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:

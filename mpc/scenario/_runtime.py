@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from mpc.errors import CalmlineError
+from mpc.scenario._load import resolve_scenario_path
 from mpc.scenario._schema import BatchChange, LineStop, Scenario, ZoneEvent
 from plants.actuators import ActuatorBank, ActuatorSpec
 from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
@@ -87,13 +88,19 @@ def _zone_profile(events: list[ZoneEvent], zone: int, initial: float = 1.0) -> S
 
 
 class PlantDisturbances:
-    """The plant's disturbance vector ``d(t)`` (layout of :class:`plants.line.LineLayout`)."""
+    """The plant's disturbance vector ``d(t)`` (layout of :class:`plants.line.LineLayout`).
 
-    def __init__(self, sc: Scenario, layout: LineLayout, base_solids: float, dt_s: float) -> None:
+    The scenario's :class:`mpc.interfaces.DisturbanceSource`.
+    """
+
+    def __init__(self, sc: Scenario, layout: LineLayout, base_solids: float, dt_s: float,
+                 duration_s: float | None = None) -> None:
+        """``duration_s``: the run's effective length (default the scenario's); it sizes the weather
+        window, the solids drift and the random walk, so that a longer run does not freeze them."""
         self.layout = layout
         dist = sc.disturbances
         seeds = sc.seeds
-        duration = sc.duration_s
+        duration = float(sc.duration_s if duration_s is None else duration_s)
         # Outdoor air.
         w = dist.weather
         if w.source == "constant":
@@ -193,10 +200,12 @@ class ScenarioSetup:
     def layout(self) -> LineLayout:
         return LineLayout(self.plant_params.dryer.n_zones, self.plant_params.dryer.cells_per_zone)
 
-    def disturbances(self) -> PlantDisturbances:
-        """A fresh disturbance source (same seeds, same values)."""
+    def disturbances(self, duration_s: float | None = None) -> PlantDisturbances:
+        """A fresh disturbance source (same seeds, same values) for a run of ``duration_s``
+        (default: the scenario's duration)."""
         return PlantDisturbances(
-            self.scenario, self.layout, self.plant_params.coater.solids_frac_nominal, self.scenario.control_interval_s
+            self.scenario, self.layout, self.plant_params.coater.solids_frac_nominal, self.scenario.control_interval_s,
+            duration_s,
         )
 
     def sensors(self) -> dict[str, Sensor]:
@@ -268,7 +277,13 @@ def _actuator_specs(plant: LineParams, layout: LineLayout) -> list[ActuatorSpec]
 
 
 def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
-    """Plant and model parameters, recipe, schedule, sensors and actuators of a scenario."""
+    """Plant and model parameters, recipe, schedule, sensors and actuators of a scenario.
+
+    ``source`` is the scenario file (or a shipped scenario's name); files the
+    scenario names by relative path are found from its folder.
+    """
+    if not source.startswith("<"):
+        source = str(resolve_scenario_path(source))
     base = get_preset(sc.preset)
     mm = sc.mismatch
     try:
