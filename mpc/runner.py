@@ -5,13 +5,15 @@ KPIs; :func:`save_run` writes ``kpis.json``, ``timeseries.parquet`` (with the
 scenario, seeds and package versions in its metadata) and ``report.html``
 with its PNG plots; :func:`compare_scenario` runs several controllers on
 identical disturbances, mismatch and seeds and writes them side by side.
-An existing output directory is never overwritten without ``force``.
+Every file goes through :mod:`mpc.outputs`: a folder holding files is
+refused without ``force``, and with it only calmline's own files there are
+replaced; the run's input files are never written or removed.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ from mpc.harness import RunResult, run_closed_loop
 from mpc.interfaces import Controller
 from mpc.kpis import KpiSpec, compute_kpis, per_metre_table, write_kpis_json
 from mpc.machine import package_versions
+from mpc.outputs import OutputFolder
 from mpc.scenario import (
     Scenario,
     ScenarioSetup,
@@ -35,13 +38,17 @@ from mpc.scenario import (
 from plants.capacity import cell_energy_kWh_per_m2
 
 __all__ = [
+    "RUN_DATA_FILES",
     "OutputExistsError",
     "compare_scenario",
     "kpi_spec",
     "load_saved_run",
+    "run_output_folder",
     "run_scenario",
     "run_setup",
     "save_run",
+    "scenario_inputs",
+    "write_run",
 ]
 
 
@@ -122,41 +129,134 @@ def _per_metre(res: RunResult) -> pd.DataFrame:
     return per_metre_table(res.timeseries, KpiSpec(**res.meta["kpi_spec"]))
 
 
-def _prepare_dir(out_dir: Path, force: bool) -> None:
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise OutputExistsError(f"output directory {str(out_dir)!r} exists and is not empty; use --force to replace it")
-        shutil.rmtree(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+#: The files of a saved run (beside its report's, :data:`mpc.report.RUN_REPORT_FILES`).
+RUN_DATA_FILES: tuple[str, ...] = ("kpis.json", "timeseries.parquet")
 
 
-def _write_run_files(res: RunResult, out_dir: Path) -> None:
+def _run_files() -> tuple[str, ...]:
+    from mpc.report import RUN_REPORT_FILES
+
+    return (*RUN_DATA_FILES, *RUN_REPORT_FILES)
+
+
+def scenario_inputs(scenario: str | Path | Scenario, controllers: Iterable[str] = ()) -> list[Path]:
+    """The files a scenario run reads: the scenario file and the files it names.
+
+    That is the scenario file (a shipped scenario by name resolved), its
+    ``[mismatch] model_params_file`` and, for each of ``controllers``, every
+    ``*_file`` setting of its ``[controllers.<name>]`` table (and the lmpc's
+    default model file ``models/lmpc_<preset>.json``), relative to the
+    scenario's folder as the run resolves them; an output is never written
+    over any of them. A :class:`Scenario` object has no file: nothing.
+    """
+    if isinstance(scenario, Scenario):
+        return []
+    path = resolve_scenario_path(scenario)
+    if not path.is_file():
+        return [path]
+    sc = load_scenario(path)
+    here = path.parent
+
+    def rel(p: str) -> Path:
+        return Path(p) if Path(p).is_absolute() else here / p
+
+    out = [path]
+    if sc.mismatch.model_params_file:
+        out.append(rel(sc.mismatch.model_params_file))
+    for name in controllers:
+        table = sc.controllers.get(name, {})
+        out += [rel(v) for k, v in table.items() if k.endswith("_file") and isinstance(v, str) and v]
+        if name == "lmpc" and not table.get("model_file"):
+            out.append(here / "models" / f"lmpc_{sc.preset}.json")
+    return out
+
+
+def _meta_inputs(res: RunResult) -> list[Path]:
+    """The files a run's metadata names as its sources (scenario or log, base scenario, mapping)."""
+    rep = res.meta.get("replay", {}) if isinstance(res.meta.get("replay"), dict) else {}
+    names = [res.meta.get("source"), rep.get("log"), rep.get("base_scenario"), rep.get("mapping")]
+    return [Path(n) for n in names if isinstance(n, str) and n and not n.startswith("<") and Path(n).is_file()]
+
+
+def run_output_folder(
+    out_dir: str | Path,
+    *,
+    force: bool = False,
+    inputs: Iterable[str | Path | None] = (),
+    subfolders: Iterable[str] = ("",),
+) -> OutputFolder:
+    """The output folder of one or more saved runs, checked now (:mod:`mpc.outputs`), written later.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        The folder.
+    force : bool
+        Write into a folder that holds files: replace calmline's own files,
+        remove those it wrote before and does not write again, touch nothing
+        else.
+    inputs : iterable of path-like
+        The command's input files (never written or removed).
+    subfolders : iterable of str
+        Where the runs go: ``""`` the folder itself; ``"seg1"``,
+        ``"seg2"`` ... one subfolder per run.
+
+    Raises
+    ------
+    OutputExistsError
+        The folder holds files and ``force`` is False, or a file to replace
+        or remove is not calmline's, was edited, or is an input.
+    """
+    names = [f"{s}/{n}" if s else n for s in subfolders for n in _run_files()]
+    return OutputFolder(out_dir, names, force=force, inputs=inputs)
+
+
+def write_run(res: RunResult, folder: OutputFolder) -> Path:
+    """Write a run's ``kpis.json``, ``timeseries.parquet``, ``report.html`` and charts into ``folder``.
+
+    ``folder`` is an open :class:`~mpc.outputs.OutputFolder` (or a subfolder
+    view of one) planned with :func:`run_output_folder`; returns its path.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     from mpc.report import write_run_report
 
-    write_kpis_json(res.kpis, out_dir / "kpis.json")
+    folder.write_with("kpis.json", lambda p: write_kpis_json(res.kpis, p))
     table = pa.Table.from_pandas(res.timeseries)
     meta = dict(table.schema.metadata or {})
     meta[b"calmline"] = json.dumps(
         {k: v for k, v in res.meta.items() if k != "scenario_json"}, default=str
     ).encode()
     meta[b"calmline_scenario"] = res.meta.get("scenario_json", "{}").encode()
-    pq.write_table(table.replace_schema_metadata(meta), out_dir / "timeseries.parquet")
-    write_run_report(out_dir, res.timeseries, res.kpis, _report_meta(res), per_metre=_per_metre(res))
+    table = table.replace_schema_metadata(meta)
+    folder.write_with("timeseries.parquet", lambda p: pq.write_table(table, p))
+    write_run_report(folder, res.timeseries, res.kpis, _report_meta(res), per_metre=_per_metre(res))
+    return folder.root
 
 
 def _report_meta(res: RunResult) -> dict[str, Any]:
     return {k: v for k, v in res.meta.items() if k not in ("scenario_json", "kpi_spec")}
 
 
-def save_run(res: RunResult, out_dir: str | Path, *, force: bool = False) -> Path:
-    """Write ``kpis.json``, ``timeseries.parquet``, ``report.html`` and PNG plots into ``out_dir``."""
-    out = Path(out_dir)
-    _prepare_dir(out, force)
-    _write_run_files(res, out)
-    return out
+def save_run(
+    res: RunResult, out_dir: str | Path, *, force: bool = False, inputs: Iterable[str | Path | None] = ()
+) -> Path:
+    """Write ``kpis.json``, ``timeseries.parquet``, ``report.html`` and PNG plots into ``out_dir``.
+
+    The folder rules of :mod:`mpc.outputs` apply: a folder holding files is
+    refused unless ``force``, and then only calmline's own files there are
+    replaced. ``inputs`` (and the scenario or log the run's metadata names)
+    are never written or removed.
+
+    Raises
+    ------
+    OutputExistsError
+        See :func:`run_output_folder`; nothing is written then.
+    """
+    folder = run_output_folder(out_dir, force=force, inputs=[*inputs, *_meta_inputs(res)])
+    with folder:
+        return write_run(res, folder)
 
 
 def load_saved_run(run_dir: str | Path) -> tuple[pd.DataFrame, dict[str, Any], dict[str, Any], str]:
@@ -184,23 +284,50 @@ def compare_scenario(
     force: bool = False,
     progress: bool = False,
     reuse: tuple[str, ...] | list[str] = (),
+    inputs: Iterable[str | Path | None] = (),
 ) -> pd.DataFrame:
     """Run each controller on identical disturbances, mismatch and seeds; write the comparison.
+
+    Writes ``out_dir/<controller>/`` (each run, as :func:`save_run`),
+    ``out_dir/comparison.csv`` (:func:`mpc.report.comparison_table`: one row
+    per controller) and ``out_dir/report.html`` with its charts, under the
+    folder rules of :mod:`mpc.outputs`; the scenario's files
+    (:func:`scenario_inputs`) and ``inputs`` are never written or removed.
 
     ``reuse`` names controllers whose earlier runs in ``out_dir`` are kept
     instead of re-run; each must exist and have been run on exactly this
     scenario (its saved scenario JSON is compared), otherwise it is an error.
     The caller vouches that the reused controllers' code has not changed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The comparison table (what ``comparison.csv`` holds).
+
+    Raises
+    ------
+    CalmlineError
+        A controller named twice or unknown, a ``reuse`` name not compared
+        or not reusable; :class:`~mpc.errors.OutputExistsError` for the
+        output folder. Raised before anything runs or is written.
     """
     from controllers.registry import make_controller
-    from mpc.report import comparison_table, write_compare_report
+    from mpc.report import COMPARE_REPORT_FILES, comparison_table, write_compare_report
 
+    dup = sorted({c for c in controllers if list(controllers).count(c) > 1})
+    if dup:
+        raise CalmlineError(f"controllers {','.join(controllers)}: {', '.join(dup)} named more than once; "
+                            "expected each controller once")
     for name in controllers:
         make_controller(name)  # unknown names fail before anything runs
     out = Path(out_dir)
     unknown = [r for r in reuse if r not in controllers]
     if unknown:
         raise CalmlineError(f"reuse: {', '.join(unknown)} not among the compared controllers")
+    names = ["comparison.csv", *COMPARE_REPORT_FILES]
+    names += [f"{c}/{n}" for c in controllers if c not in reuse for n in _run_files()]
+    ins = [*inputs, *scenario_inputs(scenario, controllers)]
+    folder = OutputFolder(out, names, force=force, inputs=ins, keep=reuse)
     kept: dict[str, Any] = {}
     if reuse:
         sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
@@ -216,25 +343,16 @@ def compare_scenario(
                 raise CalmlineError(f"saved run {str(out / name)!r} was made on a different scenario or duration; "
                                  f"run it again (drop {name!r} from reuse)")
             kept[name] = (ts, kpis, {k: v for k, v in meta.items() if k != "kpi_spec"})
-    if out.exists() and any(out.iterdir()):
-        if not force:
-            raise OutputExistsError(f"output directory {str(out)!r} exists and is not empty; use --force to replace it")
-        for child in out.iterdir():
-            if child.name in kept:
-                continue
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
-    out.mkdir(parents=True, exist_ok=True)
     runs: dict[str, Any] = {}
-    for name in controllers:
-        if name in kept:
-            runs[name] = kept[name]
-            continue
-        res = run_scenario(scenario, name, duration_s=duration_s, progress=progress)
-        sub = out / name
-        sub.mkdir()
-        _write_run_files(res, sub)
-        runs[name] = (res.timeseries, res.kpis, _report_meta(res))
-    table = comparison_table(runs)
-    table.to_csv(out / "comparison.csv")
-    write_compare_report(out, runs)
+    with folder:
+        for name in controllers:
+            if name in kept:
+                runs[name] = kept[name]
+                continue
+            res = run_scenario(scenario, name, duration_s=duration_s, progress=progress)
+            write_run(res, folder.sub(name))
+            runs[name] = (res.timeseries, res.kpis, _report_meta(res))
+        table = comparison_table(runs)
+        folder.write_with("comparison.csv", lambda p: table.to_csv(p, index=False))
+        write_compare_report(folder, runs)
     return table

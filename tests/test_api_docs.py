@@ -17,6 +17,7 @@ PACKAGES = (
     ("mpc.interfaces", "what a controller, the harness and a disturbance source exchange"),
     ("mpc.errors", "the error and warning base classes"),
     ("mpc.machine", "machine and package versions for every figure"),
+    ("mpc.outputs", "output safety: calmline's own files only, never the user's (docs/outputs.md)"),
     ("controllers", "the controllers by name and the baselines"),
     ("controllers.nmpc", "the NMPC on the physics model"),
     ("controllers.lmpc", "the identified-model MPC"),

@@ -61,8 +61,15 @@ def test_compare_writes_side_by_side(tmp_path: Path) -> None:
     for c in ("recipe", "pid"):
         k = json.loads((out / c / "kpis.json").read_text())
         assert k["controller"] == c and k["max_lel_fraction"] == 0.0
-    table = pd.read_csv(out / "comparison.csv", index_col=0)
-    assert list(table.columns) == ["recipe", "pid"]
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["controller"]) == ["recipe", "pid"]
+    assert list(table.columns[:3]) == ["controller", "violation", "violation_reason"]
+    assert set(KPI_KEYS) - {"controller"} <= set(table.columns)
+    assert table["violation"].dtype == bool and not table["violation"].any()
+    assert table["no_good_web"].dtype == bool
+    for key in ("coat_weight_cpk", "energy_kwh_per_kwh_cell", "scrap_m", "restarts", "solver_failures"):
+        assert pd.api.types.is_numeric_dtype(table[key]), key
+    assert table.loc[1, "max_lel_fraction"] == k["max_lel_fraction"]
 
 
 def test_bench_harness_json() -> None:

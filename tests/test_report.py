@@ -14,7 +14,7 @@ import pytest
 
 from mpc.report import (
     CHART_NAMES,
-    best_per_row,
+    best_per_kpi,
     comparison_table,
     format_kpi,
     kpi_direction,
@@ -254,7 +254,7 @@ def test_run_report_refuses_to_overwrite(tmp_path: Path) -> None:
     ts = ts[["coat_weight_die_kg_m2", "zone1_lel_frac", "lel_limit_frac"]]  # two charts: quick
     first = write_run_report(tmp_path, ts, kpis, meta)
     before = first.read_bytes()
-    with pytest.raises(FileExistsError, match=re.escape(str(first))):
+    with pytest.raises(FileExistsError, match=re.escape(str(tmp_path)) + ".*report.html.*--force"):
         write_run_report(tmp_path, ts, kpis, meta)
     assert first.read_bytes() == before
     png = (tmp_path / "coat_weight_spc.png").read_bytes()
@@ -339,10 +339,14 @@ def _three_runs() -> dict[str, tuple]:
 def test_comparison_table_and_highlights(tmp_path: Path) -> None:
     runs = _three_runs()
     table = comparison_table(runs)
-    assert list(table.columns) == ["fixed_recipe", "pid", "nmpc"]
-    assert table.index[0] == "scenario" and "coat_weight_cpk" in table.index
-    assert math.isnan(table.at["binder_migration_index", "pid"])
-    best = best_per_row(table)
+    assert list(table["controller"]) == ["fixed_recipe", "pid", "nmpc"]
+    assert list(table.columns[:4]) == ["controller", "violation", "violation_reason", "scenario"]
+    assert "coat_weight_cpk" in table.columns and table.columns.tolist().count("controller") == 1
+    assert math.isnan(table.at[1, "binder_migration_index"])
+    assert table["coat_weight_cpk"].dtype == float and table["solver_failures"].dtype.kind in "if"
+    assert table["violation"].dtype == bool and not table["violation"].any()
+    assert table["scenario"].dtype == object
+    best = best_per_kpi(table)
     assert best["coat_weight_cpk"] == ["nmpc"]
     assert best["energy_kwh_per_kwh_cell"] == ["nmpc"]
     assert best["scrap_m"] == ["pid", "nmpc"]
@@ -356,11 +360,34 @@ def test_comparison_table_and_highlights(tmp_path: Path) -> None:
     assert 'class="num best" data-controller="pid"' not in row
     assert len(re.findall(r"best", _row(html, "compare-table", "scrap_m"))) == 2
     assert "best" not in _row(html, "compare-table", "coat_weight_mean_kg_m2")
+    assert 'class="badge' not in html and 'id="violations"' not in html
     for name in runs:
         assert f'href="{name}/report.html"' in html
     assert _charts(html) == 5 and not re.search(r"https?://", html)
     with pytest.raises(FileExistsError):
         write_compare_report(tmp_path, runs)
+
+
+def test_comparison_marks_a_run_that_broke_the_lel_limit_or_made_no_good_web(tmp_path: Path) -> None:
+    runs = _three_runs()
+    ts, kpis, _ = runs["pid"]
+    ts.loc[ts.index[40], "zone2_lel_frac"] = 0.61  # limit 0.5 there
+    kpis["time_above_lel_limit_s"] = 2.0
+    runs["nmpc"][1].update(no_good_web=True, good_m=0.0, total_m=950.0)
+    table = comparison_table(runs)
+    assert table["violation"].tolist() == [False, True, True]
+    t40 = float(ts.index[40])
+    assert table.at[1, "violation_reason"] == (
+        f"safety: 2 s above the LEL limit in force (worst: zone 2 at LEL fraction 0.61 against a limit of "
+        f"0.50 at t = {t40:.0f} s)"
+    )
+    assert table.at[2, "violation_reason"] == "no good web: every metre after warm-up (950 m) was scrap"
+    html = write_compare_report(tmp_path, runs).read_text(encoding="utf-8")
+    head = {m.group(1): m.group(2) for m in re.finditer(r'<th data-controller="([^"]+)">(.*?)</th>', html)}
+    assert re.search(r'class="badge bad" title="safety: 2 s above[^"]*">safety<', head["pid"])
+    assert re.search(r'class="badge bad" title="no good web: [^"]*">no good web<', head["nmpc"])
+    assert "badge" not in head["fixed_recipe"]
+    assert 'id="violations"' in html and "<b>pid</b>: safety: 2 s above" in html
 
 
 def test_compare_can_write_each_run_report(tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ identified sub-model per output group, stacked block-diagonally).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,13 +91,24 @@ class LineModelFile:
         n = self.n_states
         return self.C @ np.linalg.solve(np.eye(n) - self.A, self.B)
 
-    def save(self, path: str | Path) -> None:
-        """Write the JSON file (the caller checks it does not exist)."""
+    def save(self, path: str | Path, *, force: bool = False, inputs: Iterable[str | Path | None] = ()) -> Path:
+        """Write the JSON file under the rules of :mod:`mpc.outputs`.
+
+        A new file, or with ``force`` a file calmline wrote (listed, unedited,
+        in the ``.calmline-manifest.json`` beside it); never one of ``inputs``.
+
+        Raises
+        ------
+        OutputExistsError
+            Naming the file, when it may not be written.
+        """
+        from mpc.outputs import OutputFile
+
         d = asdict(self)
         for k in ("A", "B", "C", "u0", "u_scale", "y0", "y_scale", "y_noise"):
             d[k] = np.asarray(d[k]).tolist()
         d["format"] = FORMAT
-        Path(path).write_text(json.dumps(d, indent=1))
+        return OutputFile(path, force=force, inputs=inputs).write_text(json.dumps(d, indent=1))
 
 
 def _matrix(d: dict[str, Any], key: str, shape: tuple[int | None, int | None], src: str) -> np.ndarray:

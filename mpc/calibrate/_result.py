@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -127,15 +128,29 @@ class CalibrationResult:
         }
         return meta
 
-    def write(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the parameter file (groups + ``[calibration]``); never overwrites unless ``force``."""
+    def write(self, path: str | Path, *, force: bool = False, inputs: Iterable[str | Path | None] = ()) -> Path:
+        """Write the parameter file (groups + ``[calibration]``) under the rules of :mod:`mpc.outputs`.
+
+        A new file, or with ``force`` a file calmline wrote (listed, unedited,
+        in the ``.calmline-manifest.json`` beside it); never one of ``inputs``
+        (the log, the scenario and the parameter file it loads).
+
+        Raises
+        ------
+        OutputExistsError
+            Naming the file, when it may not be written.
+        """
+        from mpc.outputs import OutputFile
         from plants.params_file import write_params_file
 
         header = (
             "calmline parameter file, written by `calmline calibrate`.\n"
             "Load it with [mismatch] model_params_file = \"...\" in a scenario, or plants.load_params_file."
         )
-        return write_params_file(path, self.param_groups(), self.metadata(), header=header, force=force)
+        groups, meta = self.param_groups(), self.metadata()
+        return OutputFile(path, force=force, inputs=inputs).write_with(
+            lambda p: write_params_file(p, groups, meta, header=header)
+        )
 
     def summary(self) -> str:
         """A plain-text table for the terminal."""

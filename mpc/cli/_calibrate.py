@@ -12,8 +12,7 @@ from pathlib import Path
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
-from mpc.errors import CalmlineError
+from mpc.cli._common import FORCE_FILE_HELP, echo_json, stderr, user_errors
 
 __all__ = ["calibrate"]
 
@@ -39,8 +38,8 @@ __all__ = ["calibrate"]
               help="Hessian of the least-squares NLP: Gauss-Newton (small residuals) or exact (when the model "
                    "cannot explain the data and Gauss-Newton oscillates).")
 @click.option("--out", "out_path", default="params.toml", show_default=True, type=click.Path(dir_okay=False),
-              help="Parameter file to write (TOML).")
-@click.option("--force", is_flag=True, help="Replace an existing parameter file.")
+              help="Parameter file to write (TOML; an existing file needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FILE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def calibrate(log: str, scenario: str, params: str, window: str | None, dt_s: float, cells_per_zone: int | None,
               outputs: str | None, max_iter: int, hessian: str, out_path: str, force: bool,
@@ -53,16 +52,17 @@ def calibrate(log: str, scenario: str, params: str, window: str | None, dt_s: fl
     See docs/calibration.md.
     """
     from mpc.calibrate import calibrate as run_calibration
+    from mpc.outputs import OutputFile
+    from mpc.runner import scenario_inputs
 
     out = Path(out_path)
     with user_errors():
-        if out.exists() and not force:
-            raise CalmlineError(f"{out_path} exists; choose another file or use --force "
-                             "(calmline never overwrites your files)")
+        ins = [log, *scenario_inputs(scenario)]
+        OutputFile(out, force=force, inputs=ins)  # refused now, before the calibration runs
         stderr(f"calibrating {params} on {log} ...")
         res = run_calibration(log, scenario, params, window=window, dt_s=dt_s, cells_per_zone=cells_per_zone,
                               outputs=outputs, max_iter=max_iter, hessian=hessian)
-        res.write(out, force=force)
+        res.write(out, force=force, inputs=ins)
     stderr(f"wrote {out_path}")
     if not res.success:
         stderr(f"warning: IPOPT did not converge ({res.status}); the estimates are not a minimum")

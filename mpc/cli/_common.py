@@ -21,12 +21,55 @@ import click
 
 from mpc.errors import CalmlineError
 
-__all__ = ["EXIT_SAFETY", "EXIT_USER", "UserError", "echo_json", "stderr", "user_errors"]
+__all__ = [
+    "EXIT_CODES_COMPARE",
+    "EXIT_CODES_RUN",
+    "EXIT_SAFETY",
+    "EXIT_USER",
+    "FORCE_FILE_HELP",
+    "FORCE_FOLDER_HELP",
+    "UserError",
+    "echo_json",
+    "exit_on_violations",
+    "stderr",
+    "user_errors",
+]
 
 EXIT_USER = 2
 """Exit code of a user's mistake."""
 EXIT_SAFETY = 3
 """Exit code of a run whose plant truth broke the LEL limit in force or made no good web."""
+
+FORCE_FOLDER_HELP = (
+    "Write into an output folder that holds files: replace only the files calmline wrote there (listed in its "
+    ".calmline-manifest.json, unedited) and remove those it does not write again; any other file is never "
+    "touched (docs/outputs.md)."
+)
+"""``--force`` of a command that writes an output folder."""
+
+FORCE_FILE_HELP = (
+    "Replace an existing output file, only if calmline wrote it (listed, unedited, in the "
+    ".calmline-manifest.json beside it; docs/outputs.md)."
+)
+"""``--force`` of a command that writes one output file."""
+
+EXIT_CODES_RUN = """\b
+Exit codes:
+  0  done
+  1  calmline failed (a defect; the traceback is shown)
+  2  a user's mistake (option, file, setting, value, output folder); nothing is written
+  3  plant truth spent time above the LEL limit in force or made no good web: the
+     outputs are written and one stderr line per run says which"""
+"""Epilog of ``run`` and ``replay``."""
+
+EXIT_CODES_COMPARE = """\b
+Exit codes:
+  0  every controller ran (one that broke the LEL limit in force or made no good web is
+     marked in comparison.csv, in the report and by one stderr line)
+  1  calmline failed (a defect; the traceback is shown)
+  2  a user's mistake (option, file, setting, value, output folder); nothing is written
+  3  with --strict: a controller broke the LEL limit in force or made no good web"""
+"""Epilog of ``compare``."""
 
 
 def _clean(obj: Any) -> Any:
@@ -37,6 +80,8 @@ def _clean(obj: Any) -> Any:
         return [_clean(v) for v in obj]
     if hasattr(obj, "item") and callable(obj.item):
         obj = obj.item()
+    if type(obj).__name__ == "NAType":  # pandas' missing value of a nullable column
+        return None
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     return obj
@@ -50,6 +95,21 @@ def echo_json(obj: Any) -> None:
 def stderr(msg: str) -> None:
     """Progress and notes go to stderr so ``--json`` stdout stays clean."""
     click.echo(msg, err=True)
+
+
+def exit_on_violations(violations: dict[str, list[str]], *, exit_code: bool = True) -> None:
+    """One stderr line per violation (``who: what``); exit with :data:`EXIT_SAFETY` if any and ``exit_code``.
+
+    ``violations`` maps a run's name (empty for the only run) to
+    :func:`mpc.report.run_violations` of it.
+    """
+    found = False
+    for who, lines in violations.items():
+        for line in lines:
+            stderr(f"{who}: {line}" if who else line)
+            found = True
+    if found and exit_code:
+        click.get_current_context().exit(EXIT_SAFETY)
 
 
 class UserError(click.ClickException):

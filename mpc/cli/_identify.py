@@ -17,8 +17,10 @@ import click
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from mpc.cli._common import UserError
+from mpc.cli._common import FORCE_FILE_HELP, UserError, user_errors
+from mpc.errors import CalmlineError
 from mpc.machine import machine_info
+from mpc.outputs import OutputFile
 from mpc.sysid import (
     METHODS,
     PROTOCOLS,
@@ -102,7 +104,9 @@ def _table(result: IdentifiedModel) -> str:
 @click.option("--n-max", type=click.IntRange(1, 40), default=10, show_default=True,
               help="Largest order tried by --order auto.")
 @click.option("--save", "save_path", type=click.Path(dir_okay=False, path_type=Path),
-              default=None, help="Also write the full result (matrices included) as JSON here.")
+              default=None, help="Also write the full result (matrices included) as JSON here (an existing "
+                                 "file needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FILE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
 def identify(
     file: Path,
@@ -120,6 +124,7 @@ def identify(
     pem_criterion: str,
     n_max: int,
     save_path: Path | None,
+    force: bool,
     as_json: bool,
 ) -> None:
     """Identify a linear state-space model of FILE and validate it.
@@ -133,6 +138,10 @@ def identify(
     def log(msg: str) -> None:
         click.echo(msg, err=True)
 
+    with user_errors():
+        if force and save_path is None:
+            raise CalmlineError("--force without --save: there is no file to replace")
+        target = None if save_path is None else OutputFile(save_path, force=force, inputs=[file])
     try:
         result = identify_model(
             file, inputs, outputs, estimate=estimate, validate=validate, dt=dt,
@@ -148,11 +157,9 @@ def identify(
                       "this with the command line")
         ) from None
     payload = result.to_dict()
-    if save_path is not None:
-        try:
-            save_path.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UserError(_one_line(f"--save {save_path}: cannot write ({exc})")) from None
+    if target is not None:
+        with user_errors():
+            target.write_text(json.dumps(payload, indent=1) + "\n")
         log(f"saved the model to {save_path}")
     if as_json:
         click.echo(json.dumps(payload))

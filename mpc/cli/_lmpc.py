@@ -20,7 +20,7 @@ def lmpc() -> None:
 @lmpc.command("identify")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Model file to write (JSON; never overwritten).")
+              help="Model file to write (JSON; an existing file needs --force).")
 @click.option("--log", "log_path", type=click.Path(dir_okay=False), default=None,
               help="Identify from this step-test log (timeseries.parquet of `calmline steptest run` or of an "
                    "earlier campaign) instead of running a new test on the simulated line.")
@@ -35,24 +35,32 @@ def lmpc() -> None:
               help="Pump follows the speed at the recipe ratio plus a small trim channel (speed excited at "
                    "constant coat weight), or moves independently (both bounded by the coat-weight tolerance).")
 @click.option("--save-log", "save_log", type=click.Path(file_okay=False), default=None,
-              help="Also write the step test's run (timeseries.parquet, kpis.json) to this directory.")
+              help="Also write the step test's time series (timeseries.parquet) to this folder (created if "
+                   "missing; one holding files needs --force).")
+@click.option("--force", is_flag=True, help="Replace --out and the --save-log folder's timeseries.parquet when "
+              "calmline wrote them (listed, unedited, in the .calmline-manifest.json beside them); any other file "
+              "is never touched (docs/outputs.md).")
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
 def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s: float, min_switch_s: float,
                  amplitude_rel: float, dt_s: float, seed: int, pump_follows_speed: bool, save_log: str | None,
-                 as_json: bool) -> None:
+                 force: bool, as_json: bool) -> None:
     """Step-test the SCENARIO's simulated line (or read --log) and identify the lmpc's model."""
     import pandas as pd
 
     from controllers.lmpc import fit_line_model
     from mpc.campaign import identify_line
+    from mpc.outputs import OutputFile, OutputFolder
+    from mpc.runner import scenario_inputs
     from mpc.scenario import build_setup, load_scenario
 
     out = Path(out_path)
     with user_errors():
-        if out.exists():
-            raise CalmlineError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
-        if save_log and Path(save_log).exists() and any(Path(save_log).iterdir()):
-            raise CalmlineError(f"--save-log directory {save_log!r} exists and is not empty")
+        if save_log and log_path:
+            raise CalmlineError(f"--save-log {save_log!r} with --log {log_path!r}: no step test runs, so there is "
+                                "no new log to save; drop one of them")
+        ins = [log_path, *scenario_inputs(scenario)]
+        OutputFile(out, force=force, inputs=ins)  # refused now, before the test runs
+        log_folder = OutputFolder(save_log, ["timeseries.parquet"], force=force, inputs=ins) if save_log else None
         sc = load_scenario(scenario)
         setup = build_setup(sc, source=scenario)
         if log_path:
@@ -64,11 +72,10 @@ def identify_cmd(scenario: str, out_path: str, log_path: str | None, duration_s:
             model, ts = identify_line(setup, duration_s=duration_s, min_switch_s=min_switch_s,
                                       amplitude_rel=amplitude_rel, dt_s=dt_s, seed=seed,
                                       pump_follows_speed=pump_follows_speed, progress=True, log=stderr)
-            if save_log:
-                Path(save_log).mkdir(parents=True, exist_ok=True)
-                ts.to_parquet(Path(save_log) / "timeseries.parquet")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        model.save(out)
+            if log_folder is not None:
+                with log_folder:
+                    log_folder.write_with("timeseries.parquet", ts.to_parquet)
+        model.save(out, force=force, inputs=ins)
     stderr(f"wrote {out_path} ({model.n_states} states, {len(model.input_names)} inputs, "
            f"{len(model.output_names)} outputs, dt {model.dt_s:g} s)")
     summary = {"scenario": sc.name, "preset": model.preset, "model_file": str(out), "n_states": model.n_states,

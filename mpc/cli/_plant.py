@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import FORCE_FILE_HELP, echo_json, stderr, user_errors
 
 __all__ = ["plant"]
 
@@ -83,21 +83,24 @@ def validate(preset: str, as_json: bool) -> None:
 @click.option("--solids-step", default=0.01, show_default=True, type=float,
               help="Step of the slurry solids mass fraction at half time (0.01 = +1 wt%).")
 @click.option("--out", "out_path", default=None, type=click.Path(dir_okay=False),
-              help="Write the time series to this Parquet file (refuses to overwrite).")
+              help="Write the time series to this Parquet file (an existing file needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FILE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def simulate(preset: str, duration_s: float, solids_step: float, out_path: str | None, as_json: bool) -> None:
+def simulate(preset: str, duration_s: float, solids_step: float, out_path: str | None, force: bool,
+             as_json: bool) -> None:
     """Open-loop run: the nominal recipe held through a slurry solids step."""
-    from pathlib import Path
-
+    from mpc.errors import CalmlineError
+    from mpc.outputs import OutputFile
     from plants.openloop import simulate_recipe
 
-    if out_path is not None and Path(out_path).exists():
-        raise click.UsageError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
     with user_errors():
+        if force and out_path is None:
+            raise CalmlineError("--force without --out: there is no file to replace")
+        target = None if out_path is None else OutputFile(out_path, force=force)
         stderr(f"simulating {preset} for {duration_s:.0f} s ...")
         run = simulate_recipe(preset, duration_s=duration_s, solids_step_frac=solids_step)
-    if out_path is not None:
-        run.timeseries.to_parquet(out_path)
+        if target is not None:
+            target.write_with(run.timeseries.to_parquet)
     if as_json:
         echo_json(run.summary)
         return

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import (
+    EXIT_CODES_RUN,
+    FORCE_FOLDER_HELP,
+    echo_json,
+    exit_on_violations,
+    stderr,
+    user_errors,
+)
 from mpc.errors import CalmlineError
 
 __all__ = ["replay"]
@@ -24,10 +30,11 @@ _HEADLINE = (
 )
 
 
-@click.command("replay")
+@click.command("replay", epilog=EXIT_CODES_RUN)
 @click.argument("log", type=click.Path(dir_okay=False))
 @click.option("--controller", "controller", required=True, help="Controller name (recipe, pid, nmpc).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created if missing; one holding files needs --force).")
 @click.option("--scenario", "scenario", type=click.Path(dir_okay=False), default=None,
               help="Base scenario: everything the log does not supply (default scenarios/<preset>_nominal.toml).")
 @click.option("--mapping", "mapping", type=click.Path(dir_okay=False), default=None,
@@ -39,7 +46,7 @@ _HEADLINE = (
 @click.option("--window", "window_s", type=float, default=None, help="Length of the replayed window, s (default: to the end).")
 @click.option("--speed-cap", "speed_cap_m_min", type=float, default=None,
               help="Announced speed cap, m/min (default: the base's, or the largest request x 1.05).")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the KPI record(s) as one JSON object.")
 def replay(log: str, controller: str, out_dir: str, scenario: str | None, mapping: str | None, preset: str | None,
            start_s: float, window_s: float | None, speed_cap_m_min: float | None, force: bool, as_json: bool) -> None:
@@ -51,38 +58,32 @@ def replay(log: str, controller: str, out_dir: str, scenario: str | None, mappin
     split at long gaps ([gaps] on_long_gap = "split") is replayed part by part into OUT/seg1, OUT/seg2, ...
     """
     from mpc.historian import default_base_scenario, read_log, replay_log
-    from mpc.runner import save_run
+    from mpc.report import run_violations
+    from mpc.runner import run_output_folder, scenario_inputs, write_run
     from mpc.scenario import load_scenario
 
-    out = Path(out_dir)
     with user_errors():
-        if out.exists() and any(out.iterdir()) and not force:
-            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
         base_path = Path(scenario) if scenario else default_base_scenario(preset or "nmc_nmp")
         base = load_scenario(base_path)
         if preset is not None and base.preset != preset:
             raise CalmlineError(f"--preset {preset} does not match base scenario {base_path} (preset {base.preset})")
         logs = read_log(log, mapping, step_s=base.control_interval_s)
+        subs = [""] if len(logs) == 1 else [f"seg{i}" for i in range(1, len(logs) + 1)]
+        ins = [log, mapping, *scenario_inputs(base_path, [controller])]
+        folder = run_output_folder(out_dir, force=force, inputs=ins, subfolders=subs)
         cap = None if speed_cap_m_min is None else speed_cap_m_min / 60.0
-        results = []
-        for part in logs:
-            res = replay_log(part, controller, scenario=base_path, start_s=start_s, window_s=window_s,
-                             speed_cap_m_s=cap, progress=True)
-            results.append(res)
-        if force and out.exists():
-            shutil.rmtree(out)
-        if len(results) == 1:
-            save_run(results[0], out, force=force)
-            dirs = [out]
-        else:
-            dirs = [save_run(r, out / f"seg{i}", force=force) for i, r in enumerate(results, 1)]
+        results = [replay_log(part, controller, scenario=base_path, start_s=start_s, window_s=window_s,
+                              speed_cap_m_s=cap, progress=True) for part in logs]
+        with folder:
+            dirs = [write_run(r, folder.sub(s) if s else folder) for s, r in zip(subs, results, strict=True)]
     for d in dirs:
         stderr(f"wrote {d}/kpis.json, timeseries.parquet, report.html")
     if as_json:
         echo_json(results[0].kpis if len(results) == 1 else {"segments": [r.kpis for r in results]})
-        return
-    for res in results:
-        k = res.kpis
-        click.echo(f"{k['scenario']} / {k['controller']}  (base {base_path.name}, {k['duration_s'] / 3600:.2f} h)")
-        for key, label, fmt in _HEADLINE:
-            click.echo(f"  {label:32s} {fmt.format(k[key])}")
+    else:
+        for res in results:
+            k = res.kpis
+            click.echo(f"{k['scenario']} / {k['controller']}  (base {base_path.name}, {k['duration_s'] / 3600:.2f} h)")
+            for key, label, fmt in _HEADLINE:
+                click.echo(f"  {label:32s} {fmt.format(k[key])}")
+    exit_on_violations({s: run_violations(r.kpis, r.timeseries) for s, r in zip(subs, results, strict=True)})

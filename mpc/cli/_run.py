@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import (
+    EXIT_CODES_COMPARE,
+    EXIT_CODES_RUN,
+    FORCE_FOLDER_HELP,
+    echo_json,
+    exit_on_violations,
+    stderr,
+    user_errors,
+)
 from mpc.errors import CalmlineError
 
 __all__ = ["compare", "run"]
@@ -30,45 +36,57 @@ def _controller_help() -> str:
     return ", ".join(controller_names())
 
 
-@click.command("run")
-@click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--controller", "controller", required=True, help="Controller name (recipe, pid, ...).")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
-@click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
-@click.option("--json", "as_json", is_flag=True, help="Print the KPI record as one JSON object.")
-def run(scenario: str, controller: str, out_dir: str, duration_s: float | None, force: bool, as_json: bool) -> None:
-    """Run one controller on a scenario; write kpis.json, timeseries.parquet, report.html and plots."""
-    from mpc.runner import run_scenario, save_run
-
-    with user_errors():
-        out = Path(out_dir)
-        if out.exists() and any(out.iterdir()) and not force:
-            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
-        res = run_scenario(scenario, controller, duration_s=duration_s, progress=True)
-        save_run(res, out, force=force)
-    stderr(f"wrote {out}/kpis.json, timeseries.parquet, report.html")
-    if as_json:
-        echo_json(res.kpis)
-        return
-    k = res.kpis
+def _print_headline(k: dict[str, object]) -> None:
     click.echo(f"{k['scenario']} / {k['controller']}")
     for key, label, fmt in _HEADLINE:
         click.echo(f"  {label:32s} {fmt.format(k[key])}")
 
 
-@click.command("compare")
+@click.command("run", epilog=EXIT_CODES_RUN)
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--controllers", "controllers", required=True, help="Comma-separated controller names.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
+@click.option("--controller", "controller", required=True, help="Controller name (recipe, pid, ...).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created if missing; one holding files needs --force).")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the KPI record as one JSON object.")
+def run(scenario: str, controller: str, out_dir: str, duration_s: float | None, force: bool, as_json: bool) -> None:
+    """Run one controller on a scenario; write kpis.json, timeseries.parquet, report.html and plots."""
+    from mpc.report import run_violations
+    from mpc.runner import run_output_folder, run_scenario, scenario_inputs, write_run
+
+    with user_errors():
+        folder = run_output_folder(out_dir, force=force, inputs=scenario_inputs(scenario, [controller]))
+        res = run_scenario(scenario, controller, duration_s=duration_s, progress=True)
+        with folder:
+            write_run(res, folder)
+    stderr(f"wrote {out_dir}/kpis.json, timeseries.parquet, report.html")
+    if as_json:
+        echo_json(res.kpis)
+    else:
+        _print_headline(res.kpis)
+    exit_on_violations({"": run_violations(res.kpis, res.timeseries)})
+
+
+@click.command("compare", epilog=EXIT_CODES_COMPARE)
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--controllers", "controllers", required=True, help="Comma-separated controller names, each once.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created if missing; one holding files needs --force).")
+@click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 @click.option("--reuse", default="", help="Comma-separated controllers whose earlier runs in --out are kept "
               "(checked to be of this scenario and duration) instead of re-run.")
+@click.option("--strict", is_flag=True, help="Exit with code 3 when a controller broke the LEL limit in force or "
+              "made no good web.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | None, force: bool,
-            reuse: str, as_json: bool) -> None:
-    """Run several controllers on identical disturbances and seeds; write them side by side."""
+            reuse: str, strict: bool, as_json: bool) -> None:
+    """Run several controllers on identical disturbances and seeds; write them side by side.
+
+    Writes OUT/<controller>/ (each run, as `calmline run`), OUT/comparison.csv (one row per controller, one
+    column per KPI, and the columns violation and violation_reason) and OUT/report.html.
+    """
     from mpc.runner import compare_scenario
 
     names = [c.strip() for c in controllers.split(",") if c.strip()]
@@ -79,9 +97,12 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
         table = compare_scenario(scenario, names, out_dir, duration_s=duration_s, force=force, progress=True,
                                  reuse=keep)
     stderr(f"wrote {out_dir}/comparison.csv and report.html")
+    rows = table.set_index("controller")
     if as_json:
         echo_json({"scenario": str(scenario), "controllers": names,
-                   "kpis": {c: {k: table.loc[k, c] for k in table.index} for c in names}})
-        return
-    rows = [key for key, _, _ in _HEADLINE]
-    click.echo(table.loc[[r for r in rows if r in table.index]].to_string())
+                   "kpis": {c: rows.loc[c].to_dict() for c in names}})
+    else:
+        cols = [key for key, _, _ in _HEADLINE if key in rows.columns]
+        click.echo(rows[cols].astype(object).T.to_string())
+    violations = {c: str(rows.at[c, "violation_reason"]).split("; ") for c in names if rows.at[c, "violation"]}
+    exit_on_violations(violations, exit_code=strict)

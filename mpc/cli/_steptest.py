@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import FORCE_FILE_HELP, FORCE_FOLDER_HELP, echo_json, stderr, user_errors
 from mpc.errors import CalmlineError
 
 __all__ = ["steptest"]
@@ -26,23 +26,25 @@ def steptest() -> None:
 @click.option("--amplitude", "amplitude_rel", type=float, default=0.1, show_default=True,
               help="Largest amplitude as a fraction of each input's recipe value (shrunk to respect limits).")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="CSV to write (never overwritten).")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
+              help="CSV to write (an existing file needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FILE_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
 def design(scenario: str, inputs: str, duration_s: float, min_switch_s: float, amplitude_rel: float, seed: int,
-           out_path: str, as_json: bool) -> None:
+           out_path: str, force: bool, as_json: bool) -> None:
     """Write a GBN schedule a plant can run: recipe values +/- amplitudes that keep LEL and quality in limits."""
     from controllers.steptest import design_steptest
+    from mpc.outputs import OutputFile
+    from mpc.runner import scenario_inputs
     from mpc.scenario import build_setup, load_scenario
 
-    out = Path(out_path)
     with user_errors():
-        if out.exists():
-            raise CalmlineError(f"{out_path} exists; choose another file (calmline never overwrites your files)")
+        target = OutputFile(out_path, force=force, inputs=scenario_inputs(scenario))
         sc = load_scenario(scenario)
         names = [s.strip() for s in inputs.split(",") if s.strip()]
         sched, rel = design_steptest(build_setup(sc, source=scenario), names, duration_s=duration_s,
                                      min_switch_s=min_switch_s, amplitude_rel=amplitude_rel, seed=seed)
-    sched.to_csv(out, index=False)
+        out = target.write_with(lambda p: sched.to_csv(p, index=False))
     stderr(f"wrote {out_path} ({len(sched)} rows)")
     summary = {"scenario": sc.name, "rows": len(sched), "dt_s": sc.control_interval_s,
                "amplitude_rel": rel, "schedule": str(out)}
@@ -56,25 +58,25 @@ def design(scenario: str, inputs: str, duration_s: float, min_switch_s: float, a
 @steptest.command("run")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.argument("schedule", type=click.Path(dir_okay=False))
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
-@click.option("--force", is_flag=True, help="Replace an existing output directory.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Output folder (created if missing; one holding files needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 def run(scenario: str, schedule: str, out_dir: str, force: bool) -> None:
     """Run a step-test schedule on the simulated line (same outputs as ``calmline run``)."""
     import pandas as pd
 
     from mpc.campaign import run_steptest
-    from mpc.runner import save_run
+    from mpc.runner import run_output_folder, scenario_inputs, write_run
     from mpc.scenario import build_setup, load_scenario
 
     with user_errors():
-        out = Path(out_dir)
-        if out.exists() and any(out.iterdir()) and not force:
-            raise CalmlineError(f"output directory {out_dir!r} exists and is not empty; use --force to replace it")
+        folder = run_output_folder(out_dir, force=force, inputs=[schedule, *scenario_inputs(scenario)])
         if not Path(schedule).is_file():
             raise CalmlineError(f"schedule file {schedule!r} not found")
         sched = pd.read_csv(schedule)
         sc = load_scenario(scenario)
         setup = build_setup(sc, source=scenario)
         res = run_steptest(setup, sched, progress=True)
-        save_run(res, out, force=force)
+        with folder:
+            write_run(res, folder)
     stderr(f"wrote {out_dir}/timeseries.parquet (identify with: calmline identify {out_dir}/timeseries.parquet ...)")

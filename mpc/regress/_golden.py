@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from mpc.outputs import write_declared_file
 from mpc.regress._suite import RegressionSuiteError
 
 __all__ = ["GOLDEN_VERSION_PACKAGES", "golden_record", "golden_text", "read_golden", "write_golden"]
@@ -55,21 +55,20 @@ def read_golden(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def write_golden(path: Path, record: dict[str, Any]) -> str:
-    """Write ``record`` atomically; return the unified diff against the old file ('' if unchanged)."""
+def write_golden(path: Path, record: dict[str, Any], inputs: Iterable[Path] = ()) -> str:
+    """Write ``record`` whole; return the unified diff against the old file ('' if unchanged).
+
+    A golden file is calmline's own by declaration (the suite's
+    ``golden_dir`` and the case's name), so ``--update`` replaces it without
+    a manifest (:func:`mpc.outputs.write_declared_file`); ``inputs`` (the
+    suite file, the cases' logs, mappings and base scenarios) are never
+    written.
+    """
     new = golden_text(record)
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
     if new == old:
         return ""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(new)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_declared_file(path, new, inputs=inputs)
     label = str(path)
     return "".join(
         difflib.unified_diff(

@@ -125,6 +125,14 @@ def check_case(
     return CaseResult(case, verdict, checks, kpis, record, gpath, elapsed_s, notes)
 
 
+def _suite_inputs(suite: Suite) -> list[Path]:
+    """The files the suite reads: the suite file and every case's log, mapping and base scenario."""
+    out = [suite.path]
+    for case in suite.cases:
+        out += [suite.resolve(rel) for rel in (case.log, case.mapping, case.base) if rel]
+    return out
+
+
 def run_suite(
     suite: Suite,
     *,
@@ -157,7 +165,7 @@ def run_suite(
         res = check_case(suite, case, kpis, meta, time.perf_counter() - t0)
         results.append(res)
         if update:
-            diff = write_golden(res.golden_path, res.record)
+            diff = write_golden(res.golden_path, res.record, _suite_inputs(suite))
             if diff:
                 updated[str(res.golden_path)] = diff
         if progress is not None:

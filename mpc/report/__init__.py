@@ -11,25 +11,39 @@ Public API
 :func:`write_compare_report`
     ``out_dir/report.html`` (+ ``compare_*.png``) setting controllers side by side.
 :func:`comparison_table`
-    KPIs side by side as a DataFrame (rows KPIs, columns controllers).
-:func:`best_per_row`
-    Which controller is best per KPI row (what the comparison highlights).
+    KPIs side by side as a DataFrame (one row per controller, one column per
+    KPI, plus the ``violation`` columns); what ``comparison.csv`` holds.
+:func:`best_per_kpi`
+    Which controller is best per KPI (what the comparison highlights).
+:func:`run_violations`
+    What a run broke (time above the LEL limit in force, no good web), in words.
 :func:`kpi_direction`, :func:`format_kpi`
     Better-direction and display formatting of a KPI key.
 
 Display-unit conversions live in :mod:`mpc.report._units` (SI stays inside).
 """
 
-from mpc.report._compare import best_per_row, comparison_table, write_compare_report
+from mpc.report._compare import (
+    COMPARE_REPORT_FILES,
+    VIOLATION_COLUMNS,
+    best_per_kpi,
+    comparison_table,
+    write_compare_report,
+)
 from mpc.report._kpis import format_kpi, kpi_direction
-from mpc.report._run import CHART_NAMES, write_run_report
+from mpc.report._run import CHART_NAMES, RUN_REPORT_FILES, write_run_report
+from mpc.report._violations import run_violations
 
 __all__ = [
     "CHART_NAMES",
-    "best_per_row",
+    "COMPARE_REPORT_FILES",
+    "RUN_REPORT_FILES",
+    "VIOLATION_COLUMNS",
+    "best_per_kpi",
     "comparison_table",
     "format_kpi",
     "kpi_direction",
+    "run_violations",
     "write_compare_report",
     "write_run_report",
 ]

@@ -6,13 +6,14 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 
 from mpc.report._charts_compare import COMPARE_CHART_NAMES, overlay_charts
-from mpc.report._figure import Chart
+from mpc.report._figure import Chart, Note
 from mpc.report._html import card, chart_block, esc, page, section
 from mpc.report._kpis import (
     HEADLINE_KEYS,
@@ -24,12 +25,22 @@ from mpc.report._kpis import (
     kpi_spec,
     ordered_keys,
 )
-from mpc.report._output import REPORT_NAME, prepare_out_dir, write_bytes
-from mpc.report._run import write_run_report
+from mpc.report._output import REPORT_NAME, report_folder
+from mpc.report._run import RUN_REPORT_FILES, write_run_report
 from mpc.report._tables import metadata_footer
 from mpc.report._view import RunView, check_ts, make_view
+from mpc.report._violations import run_violations
 
-__all__ = ["best_per_row", "comparison_table", "write_compare_report"]
+if TYPE_CHECKING:
+    from mpc.outputs import OutputFolder
+
+__all__ = ["COMPARE_REPORT_FILES", "VIOLATION_COLUMNS", "best_per_kpi", "comparison_table", "write_compare_report"]
+
+#: The columns :func:`comparison_table` adds beside the KPIs.
+VIOLATION_COLUMNS: tuple[str, ...] = ("violation", "violation_reason")
+
+#: Every file a comparison report may write beside each controller's own report.
+COMPARE_REPORT_FILES: tuple[str, ...] = (REPORT_NAME, *(f"{n}.png" for n in COMPARE_CHART_NAMES))
 
 #: A run as passed in: (ts, kpis, meta) or (ts, kpis, meta, per_metre).
 Run = tuple[Any, ...]
@@ -62,8 +73,20 @@ def _check_runs(runs: Any) -> None:
         raise ValueError("runs: expected a non-empty dict {controller name: (ts, kpis, meta)}")
 
 
+def _typed(table: pd.DataFrame) -> pd.DataFrame:
+    """Each column in its own type: numbers numeric, booleans boolean (nullable when one is missing), text text."""
+    out = table.copy()
+    for col in out.columns:
+        values = [v for v in out[col] if not (isinstance(v, float) and math.isnan(v)) and v is not None]
+        if values and all(isinstance(v, bool | np.bool_) for v in values):
+            out[col] = out[col].astype("boolean" if len(values) < len(out) else bool)
+        elif values and all(isinstance(v, int | float | np.integer | np.floating) for v in values):
+            out[col] = pd.to_numeric(out[col])
+    return out
+
+
 def comparison_table(runs: Mapping[str, Run]) -> pd.DataFrame:
-    """KPIs of several runs side by side.
+    """KPIs of several runs, one row per controller.
 
     Parameters
     ----------
@@ -74,24 +97,36 @@ def comparison_table(runs: Mapping[str, Run]) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Rows: KPI keys (run identity, headline KPIs, then the rest in
-        first-seen order); columns: controller names in the given order;
-        values as stored (SI, units in the key names); missing entries NaN.
+        One row per controller in the given order; columns ``controller``,
+        ``violation`` (bool: the run spent time above the LEL limit in force
+        or made no good web), ``violation_reason`` (text, empty when none;
+        see :func:`mpc.report.run_violations`), then one column per KPI key
+        (run identity, headline KPIs, then the rest in first-seen order; the
+        record's own ``controller`` key is the row's name). Values as stored
+        (SI, units in the key names), each column in its own type (numbers
+        numeric, booleans boolean, text only where it is text); a KPI a run
+        lacks is missing (NaN).
     """
     _check_runs(runs)
-    kpis: dict[str, Mapping[str, Any]] = {}
+    records: dict[str, tuple[Any, Mapping[str, Any]]] = {}
     for name, run in runs.items():
         if not isinstance(run, tuple | list) or len(run) < 2 or not isinstance(run[1], Mapping):
             raise TypeError(f"runs[{name!r}]: expected a tuple (ts, kpis, meta) with kpis a dict")
-        kpis[str(name)] = run[1]
-    keys = ordered_keys(k for rec in kpis.values() for k in rec)
-    data = {name: [rec.get(k, math.nan) for k in keys] for name, rec in kpis.items()}
-    table = pd.DataFrame(data, index=pd.Index(keys, name="kpi"), dtype=object)
-    return table.infer_objects()
+        ts = run[0] if isinstance(run[0], pd.DataFrame) else None
+        records[str(name)] = (ts, run[1])
+    keys = [k for k in ordered_keys(k for _, rec in records.values() for k in rec) if k != "controller"]
+    rows = []
+    for name, (ts, rec) in records.items():
+        reasons = run_violations(rec, ts)
+        row: dict[str, Any] = {"controller": name, "violation": bool(reasons), "violation_reason": "; ".join(reasons)}
+        row.update({k: rec.get(k, math.nan) for k in keys})
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["controller", *VIOLATION_COLUMNS, *keys], dtype=object)
+    return _typed(table)
 
 
-def best_per_row(table: pd.DataFrame) -> dict[str, list[str]]:
-    """Best controller(s) per KPI row, by the KPI's better-direction.
+def best_per_kpi(table: pd.DataFrame) -> dict[str, list[str]]:
+    """Best controller(s) per KPI column, by the KPI's better-direction.
 
     Parameters
     ----------
@@ -101,16 +136,17 @@ def best_per_row(table: pd.DataFrame) -> dict[str, list[str]]:
     Returns
     -------
     dict
-        ``{kpi key: [controller, ...]}`` for rows with a direction (see
+        ``{kpi key: [controller, ...]}`` for KPIs with a direction (see
         :func:`mpc.report.kpi_direction`), at least two finite values and
         not all equal; ties are all listed.
     """
     out: dict[str, list[str]] = {}
-    for key in table.index:
+    names = [str(c) for c in table["controller"]]
+    for key in table.columns:
         direction = kpi_direction(str(key))
-        if direction == 0:
+        if direction == 0 or key in ("controller", *VIOLATION_COLUMNS):
             continue
-        vals = {c: as_float(table.at[key, c]) for c in table.columns}
+        vals = {c: as_float(v) for c, v in zip(names, table[key], strict=True)}
         vals = {c: v for c, v in vals.items() if v is not None}
         if len(vals) < 2:
             continue
@@ -124,13 +160,42 @@ def best_per_row(table: pd.DataFrame) -> dict[str, list[str]]:
     return out
 
 
+def _wide(table: pd.DataFrame) -> pd.DataFrame:
+    """The KPIs as rows and controllers as columns: how the report lays them out."""
+    kpis = table.drop(columns=list(VIOLATION_COLUMNS)).set_index("controller")
+    wide = kpis.astype(object).T
+    wide.index.name = "kpi"
+    return wide
+
+
 def _href(name: str) -> str:
     return f"{quote(name, safe='')}/{REPORT_NAME}"
 
 
-def _table_html(table: pd.DataFrame, best: dict[str, list[str]]) -> str:
+def _badge(reason: str) -> str:
+    """The mark of a controller whose run broke the LEL limit in force or made no good web."""
+    what = " + ".join(r.split(":", 1)[0] for r in reason.split("; "))
+    return f' <span class="badge bad" title="{esc(reason)}">{esc(what)}</span>'
+
+
+def _violations_html(table: pd.DataFrame) -> str:
+    bad = table[table["violation"].fillna(False).astype(bool)]
+    if bad.empty:
+        return ""
+    items = "".join(
+        f'<li data-controller="{esc(c)}"><b>{esc(c)}</b>: {esc(r)}</li>'
+        for c, r in zip(bad["controller"], bad["violation_reason"], strict=True)
+    )
+    return f'<div class="note violations" id="violations"><b>Runs that broke a limit:</b><ul>{items}</ul></div>'
+
+
+def _table_html(table: pd.DataFrame, best: dict[str, list[str]], reasons: Mapping[str, str]) -> str:
     cols = [str(c) for c in table.columns]
-    head = "".join(f'<th><a href="{esc(_href(c))}">{esc(c)}</a></th>' for c in cols)
+    head = "".join(
+        f'<th data-controller="{esc(c)}"><a href="{esc(_href(c))}">{esc(c)}</a>'
+        f"{_badge(reasons[c]) if reasons.get(c) else ''}</th>"
+        for c in cols
+    )
     keys = [str(k) for k in table.index]
     groups = [
         ("Run", [k for k in keys if k in IDENTITY_KEYS]),
@@ -197,7 +262,7 @@ def _safe_dir_name(name: str) -> str:
 
 
 def write_compare_report(
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | OutputFolder,
     runs: Mapping[str, Run],
     *,
     overwrite: bool = False,
@@ -207,13 +272,16 @@ def write_compare_report(
 
     Parameters
     ----------
-    out_dir : path-like
-        Folder for ``report.html`` and the overlay PNGs.
+    out_dir : path-like or mpc.outputs.OutputFolder
+        Folder for ``report.html`` and the overlay PNGs, or the output folder
+        of a command that writes the report among its files.
     runs : mapping
         ``{controller name: (ts, kpis, meta)}``, optionally with a 4th
         element ``per_metre``; the order sets the column order and colours.
     overwrite : bool
-        Replace an existing comparison report; by default refuse.
+        Write into a folder that already holds files, replacing only the
+        report files calmline wrote there (:mod:`mpc.outputs`); by default a
+        folder holding files is refused.
     run_reports : bool
         Also write each controller's own report to
         ``out_dir/<controller>/report.html`` (the page links there either way).
@@ -225,8 +293,9 @@ def write_compare_report(
 
     Raises
     ------
-    FileExistsError
-        If ``out_dir/report.html`` exists and ``overwrite`` is False.
+    OutputExistsError
+        (a ``FileExistsError``) If ``out_dir`` holds files and ``overwrite``
+        is False, or a report file there is not calmline's or was edited.
     ValueError
         If ``runs`` is empty (or, with ``run_reports``, a controller name is
         not a usable folder name).
@@ -236,19 +305,27 @@ def write_compare_report(
     if run_reports:
         for n in unpacked:
             _safe_dir_name(n)
-    out = prepare_out_dir(out_dir, overwrite, [f"{n}.png" for n in COMPARE_CHART_NAMES])
+    names = list(COMPARE_REPORT_FILES)
     if run_reports:
-        for n, (ts, kpis, meta, pm) in unpacked.items():
-            write_run_report(out / n, ts, kpis, meta, pm, overwrite=overwrite)
+        names += [f"{n}/{f}" for n in unpacked for f in RUN_REPORT_FILES]
+    with report_folder(out_dir, names, overwrite) as out:
+        if run_reports:
+            for n, (ts, kpis, meta, pm) in unpacked.items():
+                write_run_report(out.sub(n), ts, kpis, meta, pm)
+        views: dict[str, RunView] = {n: make_view(ts, k, m) for n, (ts, k, m, _) in unpacked.items()}
+        charts = overlay_charts(views)
+        for item in charts:
+            if isinstance(item, Chart):
+                out.write_bytes(f"{item.name}.png", item.png)
+        html = _page(unpacked, comparison_table(runs), charts)
+        return out.write_bytes(REPORT_NAME, html.encode("utf-8"))
 
-    views: dict[str, RunView] = {n: make_view(ts, k, m) for n, (ts, k, m, _) in unpacked.items()}
-    table = comparison_table(runs)
-    best = best_per_row(table)
-    charts = overlay_charts(views)
-    for item in charts:
-        if isinstance(item, Chart):
-            write_bytes(out / f"{item.name}.png", item.png)
 
+def _page(unpacked: Mapping[str, tuple[Any, ...]], table: pd.DataFrame, charts: list[Chart | Note]) -> str:
+    """The comparison page's HTML."""
+    best = best_per_kpi(table)
+    reasons = {str(c): str(r) for c, r in zip(table["controller"], table["violation_reason"], strict=True) if r}
+    wide = _wide(table)
     first_meta = next(iter(unpacked.values()))[2]
     scen = first_meta.get("scenario", "?")
     preset = first_meta.get("preset", "?")
@@ -263,12 +340,13 @@ def write_compare_report(
     body = "".join(
         [
             warn,
-            section("Headline", _cards_html(table, best), "headline"),
+            _violations_html(table),
+            section("Headline", _cards_html(wide, best), "headline"),
             section(
                 "KPI comparison",
                 '<p>Best value per row highlighted (direction in the "better" column; rows without '
                 "a direction, such as temperatures, are not ranked). Timing is machine noise: "
-                "compare it only between runs on one machine.</p>" + _table_html(table, best),
+                "compare it only between runs on one machine.</p>" + _table_html(wide, best, reasons),
                 "kpis",
             ),
             section("Overlaid time series", "".join(chart_block(c) for c in charts), "charts"),
@@ -280,7 +358,4 @@ def write_compare_report(
     }
     title = f"calmline comparison — {scen} · {preset}"
     subtitle = f"{len(unpacked)} controllers: {', '.join(unpacked)}"
-    html = page(title, subtitle, body, metadata_footer(foot_meta))
-    path = out / REPORT_NAME
-    write_bytes(path, html.encode("utf-8"))
-    return path
+    return page(title, subtitle, body, metadata_footer(foot_meta))

@@ -47,6 +47,10 @@ th { background: #eef1f5; font-weight: 600; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.best { background: var(--best); font-weight: 700; }
 tr.group th { background: #e3e8f0; text-align: left; }
+.badge { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 9px; font-size: .75rem;
+         font-weight: 650; color: #fff; background: var(--muted); vertical-align: middle; }
+.badge.bad { background: var(--bad); }
+.note.violations { background: #fdecea; border-color: #f1b6b0; }
 code { font-size: .82rem; color: #44506a; }
 footer { margin-top: 28px; font-size: .8rem; color: var(--muted); }
 footer table { font-size: .8rem; }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -15,11 +15,14 @@ from mpc.report._charts_inputs import controller_health, manipulated_variables, 
 from mpc.report._charts_quality import coat_weight_spc, residual_solvent
 from mpc.report._figure import Chart, Note
 from mpc.report._html import chart_block, page, section
-from mpc.report._output import REPORT_NAME, prepare_out_dir, write_bytes
+from mpc.report._output import REPORT_NAME, report_folder
 from mpc.report._tables import health_table, kpi_table, metadata_footer
 from mpc.report._view import RunView, check_ts, make_view
 
-__all__ = ["CHART_NAMES", "render_run_charts", "write_run_report"]
+if TYPE_CHECKING:
+    from mpc.outputs import OutputFolder
+
+__all__ = ["CHART_NAMES", "RUN_REPORT_FILES", "render_run_charts", "write_run_report"]
 
 #: File stems of every chart a run report may write (``<name>.png``).
 CHART_NAMES: tuple[str, ...] = (
@@ -32,6 +35,9 @@ CHART_NAMES: tuple[str, ...] = (
     "schedule",
     "controller_health",
 )
+
+#: Every file a run report may write: ``report.html`` and its charts.
+RUN_REPORT_FILES: tuple[str, ...] = (REPORT_NAME, *(f"{n}.png" for n in CHART_NAMES))
 
 
 def _safe(fn: Callable[[], Chart | Note], name: str, title: str) -> Chart | Note:
@@ -76,7 +82,7 @@ def _title(kpis: Mapping[str, Any], meta: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def write_run_report(
-    out_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str] | OutputFolder,
     ts: pd.DataFrame,
     kpis: Mapping[str, Any],
     meta: Mapping[str, Any],
@@ -88,8 +94,10 @@ def write_run_report(
 
     Parameters
     ----------
-    out_dir : path-like
-        Folder for ``report.html`` and ``<chart>.png`` (created if missing).
+    out_dir : path-like or mpc.outputs.OutputFolder
+        Folder for ``report.html`` and ``<chart>.png`` (created if missing),
+        or the output folder of a command that writes the report among its
+        files.
     ts : pandas.DataFrame
         The run's time series, indexed by ``time_s`` (float s), columns with
         units in their names (plant truth, applied inputs, measurements,
@@ -109,7 +117,9 @@ def write_run_report(
         ``residual_kg_kg``, ``good``): the SPC chart is then drawn per metre
         of web, the KPI basis; otherwise per control interval over time.
     overwrite : bool
-        Replace an existing report in ``out_dir``; by default refuse.
+        Write into a folder that already holds files, replacing only the
+        report files calmline wrote there (:mod:`mpc.outputs`); by default a
+        folder holding files is refused.
 
     Returns
     -------
@@ -118,9 +128,9 @@ def write_run_report(
 
     Raises
     ------
-    FileExistsError
-        If ``out_dir/report.html`` (or one of its chart files) exists and
-        ``overwrite`` is False.
+    OutputExistsError
+        (a ``FileExistsError``) If ``out_dir`` holds files and ``overwrite``
+        is False, or a report file there is not calmline's or was edited.
     TypeError
         If ``ts`` is not a DataFrame indexed by time in seconds.
 
@@ -134,14 +144,17 @@ def write_run_report(
     meta = dict(meta)
     if per_metre is None and isinstance(meta.get("per_metre"), pd.DataFrame):
         per_metre = meta["per_metre"]
-    out = prepare_out_dir(out_dir, overwrite, [f"{n}.png" for n in CHART_NAMES])
+    with report_folder(out_dir, RUN_REPORT_FILES, overwrite) as out:
+        view = make_view(ts, kpis, meta)
+        charts = render_run_charts(view, per_metre)
+        for item in charts.values():
+            if isinstance(item, Chart):
+                out.write_bytes(f"{item.name}.png", item.png)
+        return out.write_bytes(REPORT_NAME, _page(view, charts, kpis, meta).encode("utf-8"))
 
-    view = make_view(ts, kpis, meta)
-    charts = render_run_charts(view, per_metre)
-    for item in charts.values():
-        if isinstance(item, Chart):
-            write_bytes(out / f"{item.name}.png", item.png)
 
+def _page(view: RunView, charts: Mapping[str, Chart | Note], kpis: dict[str, Any], meta: dict[str, Any]) -> str:
+    """The report page's HTML."""
     c = charts
     body = "".join(
         [
@@ -168,7 +181,4 @@ def write_run_report(
         ]
     )
     title, subtitle = _title(kpis, meta)
-    html = page(title, subtitle, body, metadata_footer(meta))
-    path = out / REPORT_NAME
-    write_bytes(path, html.encode("utf-8"))
-    return path
+    return page(title, subtitle, body, metadata_footer(meta))
