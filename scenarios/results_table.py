@@ -40,11 +40,16 @@ COLUMNS = [
 ]
 
 
+def by_controller(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table (one row per controller) indexed by controller name."""
+    return table.set_index("controller")
+
+
 def verdicts(t: pd.DataFrame) -> list[str]:
-    """The NMPC targets of issue 4, checked on one scenario's comparison table."""
-    if "nmpc" not in t.columns:
+    """The NMPC targets of issue 4, checked on one scenario's comparison table (:func:`by_controller`)."""
+    if "nmpc" not in t.index:
         return []
-    n, r = t["nmpc"], t["recipe"]
+    n, r = t.loc["nmpc"], t.loc["recipe"]
     out = []
     out.append("LEL ok" if n["time_above_lel_limit_s"] == 0 else "LEL EXCEEDED")
     out.append("CW Cpk ok" if n["coat_weight_cpk"] >= 1.33 else "CW Cpk < 1.33")
@@ -52,8 +57,8 @@ def verdicts(t: pd.DataFrame) -> list[str]:
     out.append("energy < recipe" if n["energy_kwh_per_m2"] < r["energy_kwh_per_m2"] else "energy >= recipe")
     out.append("throughput ok" if n["throughput_m2_h"] >= 0.99 * r["throughput_m2_h"] else "throughput < 99 % recipe")
     out.append("CV < recipe" if n["resistance_proxy_cv"] < r["resistance_proxy_cv"] else "CV >= recipe")
-    if "pid" in t.columns:
-        p = t["pid"]
+    if "pid" in t.index:
+        p = t.loc["pid"]
         out.append("CW Cpk >= pid" if n["coat_weight_cpk"] >= p["coat_weight_cpk"] else "CW Cpk < pid")
         out.append("energy <= pid" if n["energy_kwh_per_m2"] <= p["energy_kwh_per_m2"] else "energy > pid")
     return out
@@ -77,10 +82,10 @@ def write_between_markers(path: Path, text: str) -> None:
 
 
 def lmpc_summary(t: pd.DataFrame) -> str:
-    """The lmpc beside the NMPC on one scenario (issue 5: where it falls short)."""
-    if "lmpc" not in t.columns or "nmpc" not in t.columns:
+    """The lmpc beside the NMPC on one scenario (issue 5: where it falls short); ``t`` by controller."""
+    if "lmpc" not in t.index or "nmpc" not in t.index:
         return ""
-    lm, n, r = t["lmpc"], t["nmpc"], t["recipe"]
+    lm, n, r = t.loc["lmpc"], t.loc["nmpc"], t.loc["recipe"]
     parts = [
         "LEL ok" if lm["time_above_lel_limit_s"] == 0 else f"{lm['time_above_lel_limit_s']:.0f} s above the LEL limit",
         f"CW Cpk {lm['coat_weight_cpk']:.2f} (nmpc {n['coat_weight_cpk']:.2f})",
@@ -101,8 +106,8 @@ LMPC_HEADER = [
 
 
 def lmpc_row(name: str, t: pd.DataFrame) -> str:
-    """One row of docs/lmpc.md's table: the lmpc beside the NMPC (and the recipe's energy)."""
-    lm, n, r = t["lmpc"], t["nmpc"], t["recipe"]
+    """One row of docs/lmpc.md's table: the lmpc beside the NMPC (and the recipe's energy); ``t`` by controller."""
+    lm, n, r = t.loc["lmpc"], t.loc["nmpc"], t.loc["recipe"]
     return (
         f"| {name} | {lm['coat_weight_cpk']:.2f} / {n['coat_weight_cpk']:.2f} "
         f"| {lm['residual_solvent_cpk']:.2f} / {n['residual_solvent_cpk']:.2f} "
@@ -135,10 +140,10 @@ def main() -> None:
     t0 = time.time()
     for path in paths:
         reuse = [c for c in args.reuse.split(",") if c]
-        table = compare_scenario(path, ctrls, Path(args.out) / path.stem, force=args.force, progress=True,
-                                 reuse=reuse)
+        table = by_controller(compare_scenario(path, ctrls, Path(args.out) / path.stem, force=args.force,
+                                               progress=True, reuse=reuse))
         for c in ctrls:
-            vals = [fmt.format(float(table.loc[key, c])) for key, _, fmt in COLUMNS]
+            vals = [fmt.format(float(table.at[c, key])) for key, _, fmt in COLUMNS]
             lines.append(f"| {path.stem} | {c} | " + " | ".join(vals) + " |")
         v = verdicts(table)
         if v:

@@ -98,15 +98,15 @@ def stderr(msg: str) -> None:
 
 
 def exit_on_violations(violations: dict[str, list[str]], *, exit_code: bool = True) -> None:
-    """One stderr line per violation (``who: what``); exit with :data:`EXIT_SAFETY` if any and ``exit_code``.
+    """One stderr line per run that broke a limit; exit with :data:`EXIT_SAFETY` if any and ``exit_code``.
 
     ``violations`` maps a run's name (empty for the only run) to
-    :func:`mpc.report.run_violations` of it.
+    :func:`mpc.report.run_violations` of it; the line is ``name: what; what``.
     """
     found = False
     for who, lines in violations.items():
-        for line in lines:
-            stderr(f"{who}: {line}" if who else line)
+        if lines:
+            stderr(f"{who}: {'; '.join(lines)}" if who else "; ".join(lines))
             found = True
     if found and exit_code:
         click.get_current_context().exit(EXIT_SAFETY)

@@ -104,5 +104,5 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     else:
         cols = [key for key, _, _ in _HEADLINE if key in rows.columns]
         click.echo(rows[cols].astype(object).T.to_string())
-    violations = {c: str(rows.at[c, "violation_reason"]).split("; ") for c in names if rows.at[c, "violation"]}
+    violations = {c: [str(rows.at[c, "violation_reason"])] for c in names if rows.at[c, "violation"]}
     exit_on_violations(violations, exit_code=strict)

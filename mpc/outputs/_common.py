@@ -45,13 +45,15 @@ def check_not_input(path: Path, inputs: Iterable[Path], action: str = "overwrite
 
 
 def command_name(command: str | None = None) -> str:
-    """``command`` if given, else the running ``calmline`` subcommand, else ``"calmline Python API"``."""
+    """``command`` if given, else the running ``calmline`` subcommand (``calmline run``), else ``calmline Python API``."""
     if command:
         return command
     import click
 
     ctx = click.get_current_context(silent=True)
-    return ctx.command_path if ctx is not None else "calmline Python API"
+    if ctx is None:
+        return "calmline Python API"
+    return " ".join(["calmline", *ctx.command_path.split(" ")[1:]])
 
 
 def atomic_write(path: Path, writer: Callable[[Path], object]) -> None:

@@ -83,8 +83,12 @@ class _Session:
         if not present:
             return
         if not self.force:
+            theirs = sorted(n for n in present if not manifest.owns(n))
+            named = theirs[:_SHOW] + sorted(n for n in present if manifest.owns(n))
+            more = f", ... ({len(present)} in all)" if len(present) > _SHOW else ""
             raise OutputExistsError(
-                f"output folder {root} already holds {len(present)} file(s) ({_few(present)}); use --force to "
+                f"output folder {root} already holds {len(present)} file(s) ({', '.join(named[:_SHOW])}{more}); "
+                "use --force to "
                 f"write there (--force replaces only the files calmline wrote there, listed in its {MANIFEST_NAME}, "
                 "and never touches any other file)"
             )
@@ -99,12 +103,17 @@ class _Session:
             if (root / n).is_dir() or any((root / parent).is_file() for parent in PurePosixPath(n).parents
                                           if str(parent) != ".")
         )
-        foreign = sorted(n for n in replace if not manifest.owns(n))
-        if blocked or foreign:
+        if blocked:
             raise OutputExistsError(
-                f"output folder {root}: {_few(blocked + foreign)} would be replaced but calmline did not write "
-                f"it (not in {MANIFEST_NAME}); --force replaces only calmline's own files: move it away or "
-                "choose another output folder"
+                f"output folder {root}: {_few(blocked)} cannot be written: a file or folder that is not calmline's "
+                "stands in its way; move it away or choose another output folder"
+            )
+        foreign = sorted(n for n in replace if not manifest.owns(n))
+        if foreign:
+            raise OutputExistsError(
+                f"output folder {root}: {_few(foreign)} would be replaced but calmline did not write it (not in "
+                f"{MANIFEST_NAME}); --force replaces only calmline's own files: move it away or choose another "
+                "output folder"
             )
         edited = [n for n in replace + remove if manifest.state(n) == "edited"]
         if edited:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
 from mpc.errors import CalmlineError
+from mpc.outputs._common import atomic_write
 
 __all__ = ["MANIFEST_NAME", "Manifest", "file_digest"]
 
@@ -145,11 +144,4 @@ class Manifest:
             "files": {k: self.entries[k] for k in sorted(self.entries)},
         }
         text = json.dumps(data, indent=1) + "\n"
-        fd, tmp = tempfile.mkstemp(prefix=f"{MANIFEST_NAME}.", suffix=".tmp", dir=self.folder)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write(self.path, lambda p: p.write_text(text, encoding="utf-8"))
