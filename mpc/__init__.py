@@ -3,7 +3,7 @@
 * core, above :mod:`plants`: :mod:`mpc.scenario` (the scenario format),
   :mod:`mpc.kpis`, :mod:`mpc.sysid` (identification), :mod:`mpc.interfaces`
   (what a controller and the harness exchange), :mod:`mpc.machine`,
-  :mod:`mpc.errors`;
+  :mod:`mpc.errors`, :mod:`mpc.outputs` (writing files without losing the user's);
 * above :mod:`controllers`: :mod:`mpc.harness` (the closed loop),
   :mod:`mpc.report`, :mod:`mpc.runner` (run and compare scenarios),
   :mod:`mpc.campaign` (step tests), :mod:`mpc.calibrate`,

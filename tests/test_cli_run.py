@@ -49,7 +49,10 @@ def test_run_writes_outputs_and_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_unknown_controller_lists_known(tmp_path: Path) -> None:
     res = CliRunner().invoke(main, ["run", NOMINAL, "--controller", "mpc9", "--out", str(tmp_path / "x")])
     assert res.exit_code == 2
-    assert "unknown controller 'mpc9'" in res.output and "recipe" in res.output and "pid" in res.output
+    assert "'mpc9' is not one of" in res.output and "'recipe'" in res.output and "'nmpc'" in res.output
+    assert not (tmp_path / "x").exists()  # refused before anything ran or was written
+    help_text = CliRunner().invoke(main, ["run", "--help"]).output
+    assert "[recipe|pid|nmpc|lmpc" in help_text  # --help lists the choices
 
 
 def test_compare_writes_side_by_side(tmp_path: Path) -> None:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import controller_choice, echo_json, stderr, user_errors
 from mpc.machine import machine_info
 
 __all__ = ["bench_harness"]
 
 
 @click.command("harness")
-@click.option("--controller", default="pid", show_default=True, help="Controller to run.")
+@click.option("--controller", default="pid", show_default=True, type=controller_choice(), help="Controller to run.")
 @click.option("--scenario", default=None, type=click.Path(dir_okay=False),
               help="Scenario file (default: scenarios/nmc_nmp_nominal.toml, an 8-hour shift).")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the duration, s.")

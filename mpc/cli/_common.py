@@ -29,6 +29,7 @@ __all__ = [
     "FORCE_FILE_HELP",
     "FORCE_FOLDER_HELP",
     "UserError",
+    "controller_choice",
     "echo_json",
     "exit_on_violations",
     "stderr",
@@ -135,3 +136,10 @@ def user_errors() -> Iterator[None]:
         raise UserError(f"{where}{exc.strerror or exc}") from None
 
 
+
+
+def controller_choice() -> click.Choice:
+    """The controller names ``--controller`` accepts (``controllers.controller_names()``), for click."""
+    from controllers.registry import controller_names
+
+    return click.Choice(controller_names())

@@ -9,6 +9,7 @@ import click
 from mpc.cli._common import (
     EXIT_CODES_RUN,
     FORCE_FOLDER_HELP,
+    controller_choice,
     echo_json,
     exit_on_violations,
     stderr,
@@ -32,7 +33,7 @@ _HEADLINE = (
 
 @click.command("replay", epilog=EXIT_CODES_RUN)
 @click.argument("log", type=click.Path(dir_okay=False))
-@click.option("--controller", "controller", required=True, help="Controller name (recipe, pid, nmpc).")
+@click.option("--controller", "controller", required=True, type=controller_choice(), help="Controller to run.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing; one holding files needs --force).")
 @click.option("--scenario", "scenario", type=click.Path(dir_okay=False), default=None,
@@ -44,12 +45,13 @@ _HEADLINE = (
 @click.option("--start", "start_s", type=float, default=0.0, show_default=True,
               help="Start of the replayed window in the log, s.")
 @click.option("--window", "window_s", type=float, default=None, help="Length of the replayed window, s (default: to the end).")
-@click.option("--speed-cap", "speed_cap_m_min", type=float, default=None,
-              help="Announced speed cap, m/min (default: the base's, or the largest request x 1.05).")
+@click.option("--speed-cap", "speed_cap_m_s", type=click.FloatRange(0.0, 5.0, min_open=True), default=None,
+              help="Announced speed cap, m/s like every speed in calmline (default: the base's, or the largest "
+                   "request x 1.05).")
 @click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the KPI record(s) as one JSON object.")
 def replay(log: str, controller: str, out_dir: str, scenario: str | None, mapping: str | None, preset: str | None,
-           start_s: float, window_s: float | None, speed_cap_m_min: float | None, force: bool, as_json: bool) -> None:
+           start_s: float, window_s: float | None, speed_cap_m_s: float | None, force: bool, as_json: bool) -> None:
     """Replay plant log LOG (CSV or Parquet) as the plant's disturbances; write kpis.json, timeseries.parquet,
     report.html and plots.
 
@@ -71,9 +73,8 @@ def replay(log: str, controller: str, out_dir: str, scenario: str | None, mappin
         subs = [""] if len(logs) == 1 else [f"seg{i}" for i in range(1, len(logs) + 1)]
         ins = [log, mapping, *scenario_inputs(base_path, [controller])]
         folder = run_output_folder(out_dir, force=force, inputs=ins, subfolders=subs)
-        cap = None if speed_cap_m_min is None else speed_cap_m_min / 60.0
         results = [replay_log(part, controller, scenario=base_path, start_s=start_s, window_s=window_s,
-                              speed_cap_m_s=cap, progress=True) for part in logs]
+                              speed_cap_m_s=speed_cap_m_s, progress=True) for part in logs]
         with folder:
             dirs = [write_run(r, folder.sub(s) if s else folder) for s, r in zip(subs, results, strict=True)]
     for d in dirs:

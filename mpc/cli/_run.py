@@ -8,6 +8,7 @@ from mpc.cli._common import (
     EXIT_CODES_COMPARE,
     EXIT_CODES_RUN,
     FORCE_FOLDER_HELP,
+    controller_choice,
     echo_json,
     exit_on_violations,
     stderr,
@@ -44,7 +45,7 @@ def _print_headline(k: dict[str, object]) -> None:
 
 @click.command("run", epilog=EXIT_CODES_RUN)
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--controller", "controller", required=True, help="Controller name (recipe, pid, ...).")
+@click.option("--controller", "controller", required=True, type=controller_choice(), help="Controller to run.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing; one holding files needs --force).")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
@@ -70,7 +71,8 @@ def run(scenario: str, controller: str, out_dir: str, duration_s: float | None, 
 
 @click.command("compare", epilog=EXIT_CODES_COMPARE)
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--controllers", "controllers", required=True, help="Comma-separated controller names, each once.")
+@click.option("--controllers", "controllers", required=True,
+              help=f"Comma-separated controller names, each once, from: {', '.join(controller_choice().choices)}.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Output folder (created if missing; one holding files needs --force).")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
