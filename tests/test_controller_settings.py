@@ -146,7 +146,7 @@ def test_a_scenario_table_reaches_the_controller(name: str) -> None:
     ctrl = make_controller(name)
     run_closed_loop(setup, ctrl)
     expected = CONTROLLER_SETTINGS[name].from_mapping(table)
-    got = ctrl.s if name == "lmpc" else ctrl.settings  # type: ignore[attr-defined]
+    got = ctrl.settings  # type: ignore[attr-defined]
     assert got == expected
     assert got != CONTROLLER_SETTINGS[name]()
     if name == "pid":

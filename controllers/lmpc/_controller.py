@@ -75,7 +75,7 @@ class LmpcController(Controller):
     def reset(self, ctx: ControllerContext) -> None:
         s = LmpcSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]", source=ctx.source,
                                       base=self.base_settings)
-        self.s = s
+        self.settings = s
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         mdl = self.given_model or load_model_file(resolve_model_file(s, ctx.source, p.name))
@@ -127,7 +127,7 @@ class LmpcController(Controller):
         self.u_sum, self.u_cnt = np.zeros(len(self.in_idx)), 0
 
     def _limits(self, v_target: float, v_cap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        mdl, ctx, s = self.mdl, self.ctx, self.s
+        mdl, ctx, s = self.mdl, self.ctx, self.settings
         lo = ctx.input_lower[self.in_idx].astype(float).copy()
         hi = ctx.input_upper[self.in_idx].astype(float).copy()
         for j, name in enumerate(mdl.input_names):
@@ -145,7 +145,7 @@ class LmpcController(Controller):
         return (lo - mdl.u0) / mdl.u_scale, (hi - mdl.u0) / mdl.u_scale
 
     def _ub(self, d: Decision, target: bool) -> np.ndarray:
-        s, spec, r = self.s, self.ctx.spec, self.r
+        s, spec, r = self.settings, self.ctx.spec, self.r
         ub = np.ones(len(self.mdl.output_names))
         for j in r.conc:
             if self.flammable:
@@ -209,7 +209,7 @@ class LmpcController(Controller):
         return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
-        mdl, s, ctx = self.mdl, self.s, self.ctx
+        mdl, s, ctx = self.mdl, self.settings, self.ctx
         n = s.n_horizon
         targets, caps = self.supervisor.speed_preview(obs.t_s, obs.speed_cap_m_s, mdl.dt_s, n)
         v_tgt, v_cap = float(targets[-1]), float(caps[-1])

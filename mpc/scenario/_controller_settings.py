@@ -52,8 +52,14 @@ class SupervisorSettings(Settings):
 
     restart_guard_s: float = setting(300.0, ge=0.0)
     """Start-up phase after a restart, s: the MPC runs its start-up inputs (the NMPC the start-up recipe, the
-    lmpc the recipe controller) while its estimator catches up with the film that stood in the dryer,
-    then takes over."""
+    lmpc the recipe controller) while its estimator catches up with the restarted line, then takes over.
+    300 s is what the line needs at its 0.5 m/s: after the drive's 25 s ramp the film that stood in the
+    dryer has left it at about 110 s, and the first web coated after the 60 m of settling web (pump and
+    drive out of step) reaches the coat-weight gauge, 60 m past the die, at about 250 s; the phase ends a
+    few gauge scans later. A longer phase runs the start-up inputs with nothing new to learn: on the
+    line-stop scenarios 600 s raised the NMPC's resistance-proxy spread (anode 0.0020 to 0.0031, cathode
+    0.0026 to 0.0036) and the lmpc's anode scrap (50 to 117 m); the lmpc's anode coat-weight Cpk is the one
+    figure it lowers (1.92 at 600 s, 1.49 at 300 s; ``docs/lmpc.md``)."""
     handback_ramp_s: float = setting(600.0, ge=0.0)
     """Hand-back window after the start-up phase, s: the NMPC moves nozzles and heaters at
     ``[controllers.nmpc.ocp] handback_rate_frac`` of their move limits in it (the lmpc does not use it)."""
