@@ -14,6 +14,7 @@ Every loop is tuned by SIMC (Skogestad 2003) from step tests on the
 controller's model at the recipe (``controllers/tuning.py``); anti-windup by
 back-calculation; rate limits are the actuators'. Line speed stays at the
 plan's target: a PID line does not trade speed against the LEL limit.
+Settings: ``[controllers.pid]`` (:class:`mpc.scenario.PidSettings`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from controllers._common import ZoneTemperatureLoops, recipe_point
 from controllers._pi import PI
 from controllers.tuning import Fopdt, simc_pi, step_test
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import PidSettings
 from plants.line import LineLayout
 
 __all__ = ["PidController"]
@@ -34,15 +36,20 @@ class PidController(Controller):
 
     name = "pid"
 
+    def __init__(self, settings: PidSettings | None = None) -> None:
+        self.base_settings = settings or PidSettings()
+        """The settings given here; a scenario's ``[controllers.pid]`` table changes them at :meth:`reset`."""
+
     def reset(self, ctx: ControllerContext) -> None:
+        self.settings = s = PidSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]",
+                                                     source=ctx.source, base=self.base_settings)
         p = ctx.model_params
         self.ctx = ctx
         self.L = layout = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         self.rp = recipe_point(ctx)
         self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
         self.target = ctx.spec.coat_weight_target_kg_m2
-        s = ctx.settings
-        self.scan_s = float(s.get("gauge_scan_s", 10.0))
+        self.scan_s = s.gauge_scan_s
         self.gauge_m = p.coater.coater_to_gauge_m
         # coat-weight loop on the relative pump ratio: gain 1 (pre-metered), pump lag, gauge delay
         v0 = ctx.recipe.speed_m_s
@@ -52,14 +59,14 @@ class PidController(Controller):
         self.last_cw_t: float | None = None
         # exhaust loops
         self.flammable = p.solvent.lel_vol_frac > 0
-        self.lel_sp = float(s.get("lel_setpoint_of_limit", 0.6))
+        self.lel_sp = s.lel_setpoint_of_limit
         # water: hold each zone's exhaust humidity where the recipe runs it (unless a set point is given)
-        if "humidity_setpoint_kg_kg" in s:
-            self.hum_sp = np.full(layout.n_zones, float(s["humidity_setpoint_kg_kg"]))
+        if s.humidity_setpoint_kg_kg is not None:
+            self.hum_sp = np.full(layout.n_zones, s.humidity_setpoint_kg_kg)
         else:
             self.hum_sp = np.array([self.rp.ss.y[f"zone{i}_humidity_ratio_kg_kg"]
                                     for i in range(1, layout.n_zones + 1)])
-        sensor_delay = float(s.get("analyser_delay_s", 12.5))
+        sensor_delay = s.analyser_delay_s
         self.ex_loops: list[PI] = []
         self.ex_models: list[Fopdt] = []
         recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)

@@ -7,7 +7,8 @@ ratio to line speed for the target coat weight at the slurry's nominal
 solids (pump speed following line speed is standard on coaters), and the
 zone air temperatures held by the line's own local PI loops. Optional
 periodic manual correction of the pump ratio from a lab-style coat-weight
-check (settings ``manual_check_interval_s``, 0 = off, and ``lab_delay_s``).
+check (``[controllers.recipe]``: ``manual_check_interval_s``, 0 = off, and
+``lab_delay_s``; :class:`mpc.scenario.RecipeSettings`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import RecipeSettings
 from plants.line import LineLayout
 
 __all__ = ["RecipeController"]
@@ -26,15 +28,21 @@ class RecipeController(Controller):
 
     name = "recipe"
 
+    def __init__(self, settings: RecipeSettings | None = None) -> None:
+        self.base_settings = settings or RecipeSettings()
+        """The settings given here; a scenario's ``[controllers.recipe]`` table changes them at :meth:`reset`."""
+
     def reset(self, ctx: ControllerContext) -> None:
+        self.settings = s = RecipeSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]",
+                                                        source=ctx.source, base=self.base_settings)
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         self.rp = recipe_point(ctx)
         self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
         self.ratio = self.rp.pump_per_speed
         self.target = ctx.spec.coat_weight_target_kg_m2
-        self.check_every = float(ctx.settings.get("manual_check_interval_s", 0.0))
-        self.lab_delay = float(ctx.settings.get("lab_delay_s", 1200.0))
+        self.check_every = s.manual_check_interval_s
+        self.lab_delay = s.lab_delay_s
         self.pending: list[tuple[float, float]] = []
         self.next_check = self.check_every if self.check_every > 0 else np.inf
         self.ctx = ctx

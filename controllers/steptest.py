@@ -20,7 +20,7 @@ import pandas as pd
 from controllers._common import ZoneTemperatureLoops, recipe_point
 from mpc.errors import CalmlineError
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
-from mpc.scenario import ScenarioSetup
+from mpc.scenario import ScenarioSetup, SettingsError
 from mpc.sysid._design import GbnChannel, gbn_schedule
 from plants.line import LineLayout, LineModel
 from plants.steady import SteadyState, steady_state
@@ -147,6 +147,9 @@ class StepTestController(Controller):
         self.schedule = schedule.sort_values("time_s").reset_index(drop=True)
 
     def reset(self, ctx: ControllerContext) -> None:
+        if ctx.settings:
+            raise SettingsError(f"{ctx.source}: the step-test controller takes no settings; "
+                                f"given: {', '.join(ctx.settings)}")
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         unknown = [c for c in self.schedule.columns if c != "time_s" and c not in ctx.input_names]

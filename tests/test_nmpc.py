@@ -87,7 +87,7 @@ def test_restart_after_a_line_stop_keeps_the_lel_and_loses_only_the_settling_web
     assert k["time_above_lel_limit_s"] == 0.0
     assert k["scrap_m"] == k["scrap_settling_m"] > 0
     # the start-up phase ended and the NMPC planned again (the EKF kept predicting through it)
-    assert ts.index[-1] > 900.0 + ctrl.restart_guard_s
+    assert ts.index[-1] > 900.0 + ctrl.settings.supervisor.restart_guard_s
     L, m = ctrl.L, ctrl.m
     pump_est = ctrl.ekf.xs[L.pump] * m.x_scale[L.pump]
     assert abs(pump_est - ts["pump_flow_cmd_m3_s"].iloc[-1]) < 0.01 * m.ss.u[L.u_pump]

@@ -110,7 +110,7 @@ def test_the_nmpc_rounds_its_own_model_only_and_a_scenario_can_set_the_width() -
     assert ctrl.m.params.dryer.rate_law_smoothing_kg_kg == 0.005
     assert setup.model_params.dryer.rate_law_smoothing_kg_kg == 0.0  # the scenario's parameters are not changed
     assert setup.plant_params.dryer.rate_law_smoothing_kg_kg == 0.0
-    setup = short_setup("nmc_nmp_nominal.toml", 40.0, controllers={"nmpc": {"rate_law_smoothing_kg_kg": 0.0}})
+    setup = short_setup("nmc_nmp_nominal.toml", 40.0, controllers={"nmpc": {"model": {"rate_law_smoothing_kg_kg": 0.0}}})
     ctrl = NmpcController()
     run_closed_loop(setup, ctrl)
     assert ctrl.m.params.dryer.rate_law_smoothing_kg_kg == 0.0

@@ -82,6 +82,60 @@ def test_target_above_cap_and_missing_file(tmp_path: Path) -> None:
         load_scenario(tmp_path / "nope.toml")
 
 
+def _limits(preset: str = "nmc_nmp") -> dict[str, tuple[float, float]]:
+    """The actuator ranges the closed loop builds for a shipped scenario of ``preset`` (read, not copied)."""
+    specs = build_setup(load_scenario(ROOT / "scenarios" / f"{preset}_nominal.toml")).actuator_specs
+    return {a.name: (a.lower, a.upper) for a in specs}
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("exhaust_m3_s", -0.5, r"x.toml: 'recipe.exhaust_m3_s\[2\]' = -0.5: Input should be greater than 0"),
+    ("nozzle_velocity_m_s", 0.0, r"'recipe.nozzle_velocity_m_s\[2\]' = 0.0: Input should be greater than 0"),
+    ("nozzle_velocity_m_s", float("nan"), r"'recipe.nozzle_velocity_m_s\[2\]' = nan: Input should be a finite number"),
+    ("nozzle_velocity_m_s", 1500.0,
+     r"x.toml: 'recipe.nozzle_velocity_m_s\[2\]' = 1500.0: outside the zone3_nozzle_velocity_cmd_m_s actuator's "
+     r"range \(0, {noz_hi:g}\] m/s \(preset nmc_nmp\)"),
+    ("exhaust_m3_s", 0.01,
+     r"'recipe.exhaust_m3_s\[2\]' = 0.01: outside the zone3_exhaust_flow_m3_s actuator's range "
+     r"\[{ex_lo:g}, {ex_hi:g}\] m3/s"),
+    ("exhaust_m3_s", "2 * ex_hi", r"'recipe.exhaust_m3_s\[2\]' = [0-9.]+: outside the zone3_exhaust_flow_m3_s actuator's range"),
+])
+def test_recipe_values_outside_the_actuator_ranges_are_refused(key: str, value: object, message: str) -> None:
+    lim = _limits()
+    ex_lo, ex_hi = lim["zone3_exhaust_flow_m3_s"]
+    noz_hi = lim["zone3_nozzle_velocity_cmd_m_s"][1]
+    d = _data()
+    d["recipe"][key][2] = 2 * ex_hi if value == "2 * ex_hi" else value
+    with pytest.raises(ScenarioError, match=message.format(ex_lo=ex_lo, ex_hi=ex_hi, noz_hi=noz_hi)):
+        scenario_from_dict(d, source="x.toml")
+    d["recipe"][key][2] = (ex_lo + ex_hi) / 2 if key == "exhaust_m3_s" else noz_hi  # in range: loads
+    scenario_from_dict(d, source="x.toml")
+
+
+def test_the_plant_actuators_after_the_mismatch_are_the_ranges() -> None:
+    """A plant override of the exhaust capacity moves the exhaust actuator's range, and the check with it."""
+    ex_hi = _limits()["zone3_exhaust_flow_m3_s"][1]
+    d = _data()
+    d["recipe"]["exhaust_m3_s"][2] = 1.5 * ex_hi
+    with pytest.raises(ScenarioError, match=r"recipe.exhaust_m3_s\[2\]"):
+        scenario_from_dict(d, source="x.toml")
+    d["mismatch"]["plant"] = {"dryer": {"exhaust_max_m3_s": 2.0 * ex_hi}}
+    scenario_from_dict(d, source="x.toml")
+
+
+def test_schedule_speeds_outside_the_speed_actuator_are_refused() -> None:
+    v_hi = _limits()["speed_m_s"][1]
+    d = _data()
+    d["schedule"]["speed_cap_m_s"] = v_hi + 0.5
+    with pytest.raises(ScenarioError, match=rf"x.toml: 'schedule.speed_cap_m_s' = {v_hi + 0.5}: outside the speed_m_s "
+                                            rf"actuator's range \(0, {v_hi:g}\] m/s"):
+        scenario_from_dict(d, source="x.toml")
+    d = _data()
+    d["schedule"]["speed_changes"] = [{"t_s": 100.0, "target_m_s": v_hi + 0.2, "cap_m_s": v_hi + 0.3}]
+    with pytest.raises(ScenarioError, match=r"'schedule.speed_changes\[0\].target_m_s'"):
+        scenario_from_dict(d, source="x.toml")
+
+
 def test_mismatch_override_errors_name_the_parameter() -> None:
     d = _data()
     d["mismatch"]["plant"] = {"dryer": {"heat_transfr_multiplier": 0.9}}

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from controllers.lmpc._controller import LmpcController, LmpcSettings
+from controllers.lmpc._controller import LmpcController
 from controllers.lmpc._identify import check_model_dt, fit_line_model, lmpc_inputs, lmpc_outputs
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
+from mpc.scenario import LmpcSettings
 
 __all__ = [
     "LineModelFile",

@@ -16,20 +16,27 @@ What a plant's own MPC engineer builds when no physics model is at hand:
 * the moves it makes: line speed, pump flow, every zone's heater power and
   exhaust flow; nozzle velocities stay at the recipe (they were not tested);
 * success is checked on every solve; a failed solve takes the next move of
-  the last good plan, else steps toward the target within the move limits;
-* a stopped line and the first ``restart_guard_s`` after a restart run the
-  recipe (the linear model knows nothing of a standing film); the estimator
-  restarts from the model's steady state at the hand-back.
+  the last good plan, else steps toward the target within the move limits
+  (:func:`controllers._supervisor.fallback_move`, shared with the NMPC);
+* the supervisor (:mod:`controllers._supervisor`, shared with the NMPC) says
+  when the line is stopped or in its start-up phase (``restart_guard_s``
+  after a restart): then the recipe runs (the linear model knows nothing of a
+  standing film), and the estimator restarts from the readings at the
+  hand-back; it also gives the LEL limit to plan for and the speed preview.
+
+Settings: ``[controllers.lmpc]`` and ``[controllers.lmpc.supervisor]``
+(:class:`mpc.scenario.LmpcSettings`, ``docs/controllers.md``), checked when
+the scenario is loaded and again at :meth:`LmpcController.reset`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
+from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.lmpc._kalman import OffsetFreeKalman
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
 from controllers.lmpc._ocp import LinearOcp, _Weights
@@ -37,85 +44,11 @@ from controllers.lmpc._target import LinearTarget, rows_of
 from controllers.recipe import RecipeController
 from mpc.errors import CalmlineError
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import LmpcSettings
 from plants.line import LineLayout, LineModel
 from plants.steady import steady_state
 
-__all__ = ["LmpcController", "LmpcSettings"]
-
-
-@dataclass(frozen=True)
-class LmpcSettings:
-    """Settings of the lmpc (scenario table ``[controllers.lmpc]``); every default documented."""
-
-    model_file: str = ""
-    """Identified model (JSON from ``calmline lmpc identify``); relative paths are taken from the
-    scenario file's folder; empty: ``models/lmpc_<preset>.json`` there."""
-    n_horizon: int = 12
-    """Steps of the model's sample time (12 x 20 s = 240 s: gauge dead time plus dryer residence)."""
-    lel_margin_target: float = 0.8
-    """Fraction of the LEL limit in force the steady target may use."""
-    lel_margin: float = 0.9
-    """Fraction of the LEL limit in force the dynamic plan may use (soft)."""
-    humidity_max_kg_kg: float = 0.08
-    """Highest exhaust humidity ratio for a water dryer (as the NMPC)."""
-    residual_frac_of_usl_target: float = 0.5
-    """Exit residual of the target, fraction of its USL."""
-    residual_frac_of_usl: float = 0.8
-    """Exit residual limit of the dynamic plan, fraction of its USL (soft)."""
-    film_margin_K: float = 5.0
-    """Exit film temperature and every zone's air temperature kept this far under the film's maximum, K."""
-    trust_rel: float = 0.3
-    """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
-    ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
-    pump_trim_max: float = 0.05
-    """The pump stays within +/- this fraction of the step test's pump-to-speed ratio (hard): the coat
-    weight can never be traded for LEL or residual, however far the line is from the tested point."""
-    min_fit_percent: float = 30.0
-    """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
-    is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
-    speed_min_frac: float = 0.5
-    """Lowest speed the lmpc may choose, fraction of the plan's target."""
-    speed_weight: float = 5.0
-    """Target: reward for running at the plan's speed, per unit of v / v_target (as the NMPC)."""
-    energy_ref_W: float = 5e5
-    """Target: heater power that costs one unit of the objective (full speed earns ``speed_weight`` units), W."""
-    target_move_weight: float = 1e-3
-    """Target: quadratic weight on target moves (scaled inputs), keeps the target unique."""
-    slack_weight: float = 1e3
-    """Target: exact-penalty weight on the relative slacks of the output limits."""
-    state_weight: float = 0.1
-    """Plan: weight on the model states' distance from the target (scaled)."""
-    input_weight: float = 1.0
-    """Plan: weight on the inputs' distance from the target (scaled)."""
-    coat_weight_weight: float = 10.0
-    """Plan: weight on the coat weight's distance from its target, in units of its tolerance."""
-    terminal_weight: float = 10.0
-    """Plan: terminal weight on the states' distance from the target."""
-    move_weight: float = 0.5
-    """Plan: do-mpc ``rterm`` on every scaled input move."""
-    soft_penalty: float = 1e3
-    """Plan: exact (L1) penalty of the soft output limits."""
-    q_x: float = 1e-2
-    """Kalman filter: process noise on the model states (scaled units^2)."""
-    q_d: float = 1e-3
-    """Kalman filter: random-walk noise on the output disturbances (scaled units^2)."""
-    restart_guard_s: float = 600.0
-    """After a restart the recipe runs this long before the lmpc takes over, s."""
-
-    @classmethod
-    def from_mapping(cls, values: dict, where: str = "[controllers.lmpc]") -> LmpcSettings:
-        """Settings from a scenario table; an unknown key or a wrong type is an error naming it."""
-        known = {f.name: f for f in fields(cls)}
-        out = {}
-        for key, val in values.items():
-            if key not in known:
-                raise CalmlineError(f"{where}: unknown setting {key!r}; known: {', '.join(known)}")
-            default = getattr(cls, key)
-            try:
-                out[key] = type(default)(val)
-            except (TypeError, ValueError):
-                raise CalmlineError(f"{where}: {key} = {val!r}, expected {type(default).__name__}") from None
-        return cls(**out)
+__all__ = ["LmpcController"]
 
 
 def resolve_model_file(settings: LmpcSettings, source: str, preset: str) -> Path:
@@ -140,9 +73,9 @@ class LmpcController(Controller):
         self.solves = 0
 
     def reset(self, ctx: ControllerContext) -> None:
-        s = LmpcSettings.from_mapping({**{f.name: getattr(self.base_settings, f.name)
-                                          for f in fields(LmpcSettings)}, **dict(ctx.settings)})
-        self.s = s
+        s = LmpcSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]", source=ctx.source,
+                                      base=self.base_settings)
+        self.settings = s
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         mdl = self.given_model or load_model_file(resolve_model_file(s, ctx.source, p.name))
@@ -174,11 +107,8 @@ class LmpcController(Controller):
         self.u = self.u_fixed.copy()
         self.k = 0
         self.need_reset = True
-        self.guard_until = -np.inf
-        self.was_stopped = False
-        self.plan: np.ndarray | None = None
-        self.plan_pos = 0
-        self.analysers_healthy = True
+        self.supervisor = Supervisor(s.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
+        self.plan = PlanMemory()
         self._clear()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -197,7 +127,7 @@ class LmpcController(Controller):
         self.u_sum, self.u_cnt = np.zeros(len(self.in_idx)), 0
 
     def _limits(self, v_target: float, v_cap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
-        mdl, ctx, s = self.mdl, self.ctx, self.s
+        mdl, ctx, s = self.mdl, self.ctx, self.settings
         lo = ctx.input_lower[self.in_idx].astype(float).copy()
         hi = ctx.input_upper[self.in_idx].astype(float).copy()
         for j, name in enumerate(mdl.input_names):
@@ -214,19 +144,12 @@ class LmpcController(Controller):
         lo = np.minimum(lo, hi)
         return (lo - mdl.u0) / mdl.u_scale, (hi - mdl.u0) / mdl.u_scale
 
-    def _lel_limit(self, obs: Observation) -> float:
-        """The limit in force, or at once the analyser-less limit when an analyser has failed
-        (the harness lowers it only after the purge allowance; the plan should not wait)."""
-        if not self.analysers_healthy:
-            return min(obs.lel_limit_frac, self.ctx.spec.lel_limit_frac)
-        return obs.lel_limit_frac
-
-    def _ub(self, obs: Observation, target: bool) -> np.ndarray:
-        s, spec, r = self.s, self.ctx.spec, self.r
+    def _ub(self, d: Decision, target: bool) -> np.ndarray:
+        s, spec, r = self.settings, self.ctx.spec, self.r
         ub = np.ones(len(self.mdl.output_names))
         for j in r.conc:
             if self.flammable:
-                ub[j] = (s.lel_margin_target if target else s.lel_margin) * self._lel_limit(obs)
+                ub[j] = (s.lel_margin_target if target else s.lel_margin) * d.lel_limit_frac
             else:
                 ub[j] = s.humidity_max_kg_kg
         ub[r.residual] = (s.residual_frac_of_usl_target if target else s.residual_frac_of_usl) * spec.residual_usl_kg_kg
@@ -253,26 +176,19 @@ class LmpcController(Controller):
     # -- the step ------------------------------------------------------------------------------
     def step(self, obs: Observation) -> Command:
         mdl = self.mdl
-        if obs.line_stopped or obs.t_s < self.guard_until:
-            self.was_stopped = self.was_stopped or obs.line_stopped
+        d = self.supervisor.update(obs)
+        if d.mode in ("stopped", "startup"):  # the recipe runs; the lmpc starts afresh at the hand-back
             cmd = self.recipe.step(obs)
             self.u = cmd.u.copy()
             self.need_reset = True
-            self.plan = None
+            self.plan.clear()
             self.k = 0
             self._clear()
             return cmd
-        if self.was_stopped:  # restart: the recipe first, then the lmpc
-            self.was_stopped = False
-            self.guard_until = obs.t_s + self.s.restart_guard_s
-            return self.step(obs)
         self._accumulate(obs)
-        healthy = all(v for n, v in obs.healthy.items() if n.endswith("_lel_frac"))
-        health_changed = healthy != self.analysers_healthy
-        self.analysers_healthy = healthy
         failure = fallback = False
         boundary = self.k % self.k_every == 0  # a model step ends: one block of readings is complete
-        if boundary or health_changed:
+        if boundary or d.health_changed:
             with np.errstate(invalid="ignore", divide="ignore"):
                 y_mean = self.y_sum / self.y_cnt
             y_s = (y_mean - mdl.y0) / mdl.y_scale
@@ -288,25 +204,23 @@ class LmpcController(Controller):
                 self.kf.predict(u_s_applied)
             if boundary:
                 self._clear()
-            failure, fallback = self._solve(obs)
+            failure, fallback = self._solve(obs, d)
         self.k += 1
         return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
 
-    def _solve(self, obs: Observation) -> tuple[bool, bool]:
-        mdl, s, ctx = self.mdl, self.s, self.ctx
-        t, n, dt = obs.t_s, s.n_horizon, mdl.dt_s
-        sched = ctx.schedule
-        targets = np.array([sched.target_m_s(t + j * dt) for j in range(n + 1)])
-        caps = np.array([min(sched.cap_m_s(t + j * dt), obs.speed_cap_m_s, targets[j]) for j in range(n + 1)])
+    def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
+        mdl, s, ctx = self.mdl, self.settings, self.ctx
+        n = s.n_horizon
+        targets, caps = self.supervisor.speed_preview(obs.t_s, obs.speed_cap_m_s, mdl.dt_s, n)
         v_tgt, v_cap = float(targets[-1]), float(caps[-1])
         sp = self.r.speed
         u_prev_s = (self.u[self.in_idx] - mdl.u0) / mdl.u_scale
         lb, ub = self._limits(max(v_tgt, 1e-3), v_cap)
-        d = self.kf.d.copy()
-        xt, ut, ok_t, _ = self.target.solve(d, max(v_tgt, 1e-3), ctx.spec.coat_weight_target_kg_m2,
-                                            self._ub(obs, True), u_prev_s, lb, ub)
+        dist = self.kf.d.copy()
+        xt, ut, ok_t, _ = self.target.solve(dist, max(v_tgt, 1e-3), ctx.spec.coat_weight_target_kg_m2,
+                                            self._ub(d, True), u_prev_s, lb, ub)
         caps_s = (caps[:n] - mdl.u0[sp]) / mdl.u_scale[sp]
-        self.ocp.set_parameters(d=d, xt=xt, ut=ut, y_ub=self._ub(obs, False))
+        self.ocp.set_parameters(d=dist, xt=xt, ut=ut, y_ub=self._ub(d, False))
         self.ocp.set_stage_bounds(u_prev_s, self.rate_s, caps_s, lb, ub)
         failure = fallback = False
         try:
@@ -317,16 +231,11 @@ class LmpcController(Controller):
         if self.force_failure_every and self.solves % self.force_failure_every == 0:
             ok = False
         if ok:
-            self.plan, self.plan_pos = plan, 1
+            self.plan.store(plan)
         else:
             failure = fallback = True
-            if self.plan is not None and self.plan_pos < len(self.plan):
-                u_s = self.plan[self.plan_pos]
-                self.plan_pos += 1
-            else:
-                u_s = u_prev_s + np.clip(ut - u_prev_s, -self.rate_s, self.rate_s)
-            u_s = np.clip(u_s, np.minimum(lb, ub), ub)
-            u_s[sp] = min(u_s[sp], float(caps_s[0]))
+            u_s = fallback_move(self.plan.next_move(), ut, u_prev_s, lb, ub, self.rate_s, self.rate_s, sp,
+                                float(caps_s[0]))
         failure = failure or not ok_t
         u = self.u_fixed.copy()
         u[self.in_idx] = mdl.u0 + mdl.u_scale * u_s

@@ -1,40 +1,12 @@
-"""The lmpc's settings as a markdown table, read from :class:`LmpcSettings` (names, types, defaults, docstrings)."""
+"""The shipped lmpc models' validation fits as a markdown table (``docs/lmpc.md``; the settings are in ``docs/controllers.md``)."""
 
 from __future__ import annotations
 
-import ast
-import inspect
-from dataclasses import MISSING, fields
 from pathlib import Path
 
-from controllers.lmpc._controller import LmpcSettings
 from controllers.lmpc._modelfile import load_model_file
 
-__all__ = ["fit_table", "settings_docs", "settings_table"]
-
-
-def settings_docs() -> dict[str, str]:
-    """Each setting's docstring (the string literal after its field)."""
-    tree = ast.parse(inspect.getsource(LmpcSettings))
-    body = tree.body[0].body
-    docs: dict[str, str] = {}
-    for node, nxt in zip(body, [*body[1:], None], strict=True):
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            text = ""
-            if isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant) and isinstance(nxt.value.value, str):
-                text = " ".join(nxt.value.value.split())
-            docs[node.target.id] = text
-    return docs
-
-
-def settings_table() -> str:
-    """Markdown table: setting, type, default, meaning."""
-    docs = settings_docs()
-    rows = ["| setting | type | default | meaning |", "|---|---|---|---|"]
-    for f in fields(LmpcSettings):
-        default = f.default if f.default is not MISSING else ""
-        rows.append(f"| `{f.name}` | {f.type} | `{default!r}` | {docs.get(f.name, '')} |")
-    return "\n".join(rows) + "\n"
+__all__ = ["fit_table"]
 
 
 def fit_table(model_files: list[Path]) -> str:
@@ -64,5 +36,4 @@ SHIPPED = [Path(__file__).resolve().parents[2] / "scenarios" / "models" / f"lmpc
 
 
 if __name__ == "__main__":
-    print(fit_table(SHIPPED))
-    print(settings_table(), end="")
+    print(fit_table(SHIPPED), end="")

@@ -27,9 +27,9 @@ __all__ = ["bench_nmpc", "reference_ocp", "reference_problem"]
 
 def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
     """The reference problem: model, bounds, steady-state target and the seeded initial states."""
-    from controllers.nmpc._model import ModelSettings, NmpcModel
-    from controllers.nmpc._target import SteadyTarget, TargetSettings
-    from mpc.scenario import build_setup, load_scenario
+    from controllers.nmpc._model import NmpcModel
+    from controllers.nmpc._target import SteadyTarget
+    from mpc.scenario import ModelSettings, TargetSettings, build_setup, load_scenario
 
     warnings.filterwarnings("ignore", category=UserWarning, module="do_mpc")
     setup = build_setup(load_scenario(shipped_path("nmc_nmp_nominal.toml")))
@@ -53,7 +53,8 @@ def reference_problem(n_solves: int = 30, seed: int = 0) -> SimpleNamespace:
 
 def reference_ocp(ref: SimpleNamespace, config: str) -> tuple[Any, float]:
     """The dynamic problem of ``ref`` in ``config``, parametrised and initialised; and its setup time, s."""
-    from controllers.nmpc._ocp import DynamicOcp, OcpSettings
+    from controllers.nmpc._ocp import DynamicOcp
+    from mpc.scenario import OcpSettings
 
     m, spec = ref.m, ref.spec
     s = OcpSettings(config=config)
@@ -71,7 +72,7 @@ def bench_nmpc(n_solves: int = 30, seed: int = 0, with_sqp: bool = False, with_f
     """Median and p95 solve times of the default and tuned configurations (and the sqp / fatrop ones, if
     asked); default/tuned ratio. The sqp configuration costs about 3 s per solve, fatrop about 0.5 s
     (docs/nmpc.md)."""
-    from controllers.nmpc._ocp import OcpSettings
+    from mpc.scenario import OcpSettings
 
     ref = reference_problem(n_solves, seed)
     m, setup, L, x0s = ref.m, ref.setup, ref.m.layout, ref.x0s

@@ -19,6 +19,13 @@ the controller
    reached within the move limits, counting ``solver_failures`` and
    ``fallbacks``.
 
+Line stop, start-up phase, hand-back, the LEL limit to plan for and analyser
+health are the supervisor's (:mod:`controllers._supervisor`, shared with the
+lmpc); the NMPC decides what the line gets in each mode. Its settings are
+``[controllers.nmpc.ocp]``, ``.target``, ``.model``, ``.estimator`` and
+``.supervisor`` (:class:`mpc.scenario.NmpcSettings`, ``docs/controllers.md``),
+checked when the scenario is loaded and again at :meth:`NmpcController.reset`.
+
 Manipulated variables: line speed, pump flow, per-zone nozzle velocity,
 heater power and exhaust (= make-up) air. Unannounced disturbances are never
 previewed: only the announced schedule enters the horizon.
@@ -26,27 +33,26 @@ previewed: only the announced schedule enters the horizon.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
-
 import numpy as np
 
 from controllers._common import ZoneTemperatureLoops, recipe_point
+from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
-from controllers.nmpc._model import ModelSettings, NmpcModel
-from controllers.nmpc._ocp import DynamicOcp, OcpSettings
-from controllers.nmpc._target import SteadyTarget, TargetSettings
-from mpc.errors import CalmlineError
+from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._ocp import DynamicOcp
+from controllers.nmpc._target import SteadyTarget
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import (
+    EstimatorSettings,
+    ModelSettings,
+    NmpcSettings,
+    OcpSettings,
+    SettingsError,
+    SupervisorSettings,
+    TargetSettings,
+)
 
 __all__ = ["NmpcController"]
-
-_S = TypeVar("_S", OcpSettings, TargetSettings, ModelSettings)
-
-
-def _with_overrides(settings: _S, overrides: dict[str, Any]) -> _S:
-    """A copy of a settings dataclass with the scenario's ``[controllers.nmpc]`` values for its own fields."""
-    fields = type(settings).__dataclass_fields__
-    return type(settings)(**{**settings.__dict__, **{k: v for k, v in overrides.items() if k in fields}})
 
 
 class NmpcController(Controller):
@@ -60,6 +66,10 @@ class NmpcController(Controller):
         Economic-target settings.
     model : ModelSettings, optional
         Settings of the controller's copy of the physics (rounded rate-law corners).
+    estimator : EstimatorSettings, optional
+        Settings of the delayed-gauge filter.
+    supervisor : SupervisorSettings, optional
+        Start-up phase and hand-back window after a line stop.
     disturbance_states : bool
         Estimate the disturbance states (offset-free). ``False`` freezes them at
         their nominal values: a deliberately degraded controller for tests.
@@ -70,11 +80,14 @@ class NmpcController(Controller):
     name = "nmpc"
 
     def __init__(self, ocp: OcpSettings | None = None, target: TargetSettings | None = None, *,
-                 model: ModelSettings | None = None, disturbance_states: bool = True,
+                 model: ModelSettings | None = None, estimator: EstimatorSettings | None = None,
+                 supervisor: SupervisorSettings | None = None, disturbance_states: bool = True,
                  force_failure_every: int = 0, name: str | None = None) -> None:
-        self.ocp_settings = ocp or OcpSettings()
-        self.target_settings = target or TargetSettings()
-        self.model_settings = model or ModelSettings()
+        self.base_settings = NmpcSettings(
+            ocp=ocp or OcpSettings(), target=target or TargetSettings(), model=model or ModelSettings(),
+            estimator=estimator or EstimatorSettings(), supervisor=supervisor or SupervisorSettings(),
+        )
+        """The settings given here; a scenario's ``[controllers.nmpc]`` tables change them at :meth:`reset`."""
         self.disturbance_states = disturbance_states
         self.force_failure_every = force_failure_every
         if name is not None:
@@ -82,18 +95,18 @@ class NmpcController(Controller):
 
     # ------------------------------------------------------------------
     def reset(self, ctx: ControllerContext) -> None:
-        s = ctx.settings
-        ocp = _with_overrides(self.ocp_settings, s)
-        tgt = _with_overrides(self.target_settings, s)
-        mdl = _with_overrides(self.model_settings, s)
+        self.settings = st = NmpcSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]",
+                                                        source=ctx.source, base=self.base_settings)
+        ocp, tgt, mdl = st.ocp, st.target, st.model
         self.ctx = ctx
         self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe)
         L = m.layout
         self.L = L
         every = ocp.t_step_s / ctx.dt_s
         if abs(every - round(every)) > 1e-9 or every < 1:
-            raise CalmlineError(
-                f"nmpc t_step_s = {ocp.t_step_s} must be a whole multiple of the control interval {ctx.dt_s} s"
+            raise SettingsError(
+                f"{ctx.source}: [controllers.{ctx.controller_name}.ocp] t_step_s = {ocp.t_step_s!r}: expected a "
+                f"whole multiple of the scenario's control_interval_s = {ctx.dt_s!r} s"
             )
         self.every = round(every)
         self.ocp_cfg = ocp
@@ -130,8 +143,7 @@ class NmpcController(Controller):
         self.lel_bias = np.zeros(L.n_zones)
         self.lel_bias_tau_s = 60.0
         self.u = m.ss.u.copy()
-        self.plan: np.ndarray | None = None
-        self.plan_k = 0
+        self.plan = PlanMemory()
         self.k = 0
         self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
         self.position = 0.0
@@ -139,18 +151,10 @@ class NmpcController(Controller):
         self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
         self.ocp.set_initial_guess(m.ss.x / m.x_scale, m.ss.u / m.u_scale)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
-        self.was_stopped = False
-        self.analysers_healthy = True
+        self.supervisor = Supervisor(st.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
         self.target_key: tuple[float, float, float] | None = None
         self.recipe_exhaust = np.asarray(ctx.recipe.exhaust_m3_s, float)
-        self.restart_guard_s = float(s.get("restart_guard_s", 300.0))
-        self.guard_until = -np.inf
-        self.handback_pending = False
-        self.handback_until = -np.inf
-        self.handback_ramp_s = float(s.get("handback_ramp_s", 600.0))
-        self.handback_rate_frac = float(s.get("handback_rate_frac", 0.1))
-        self.restart_skip_m = float(s.get("restart_skip_m", 60.0))
         self.restart_ratio = (float(m.ss.u[L.u_pump] / m.ss.u[L.u_speed]), 0.0)
         self.cw_rel_sens = 0.0
         # the start-up recipe's dryer: recipe nozzles and exhaust, zone air held at the recipe's
@@ -182,12 +186,6 @@ class NmpcController(Controller):
                 err = float(meas) - float(y[self.m.output_index[name]])
                 self.lel_bias[i] += alpha * (err - self.lel_bias[i])
         np.clip(self.lel_bias, -0.1, 0.2, out=self.lel_bias)
-
-    def _lel_limit(self, obs: Observation) -> float:
-        """The limit to plan for: a failed analyser means the 25 % limit is coming, so plan for it now."""
-        if not self.analysers_healthy:
-            return min(obs.lel_limit_frac, self.ctx.spec.lel_limit_frac)
-        return obs.lel_limit_frac
 
     def _announced_solids(self, t_s: float) -> float:
         val = self.ctx.model_params.coater.solids_frac_nominal
@@ -224,16 +222,17 @@ class NmpcController(Controller):
         k = self.k
         self.k += 1
 
-        if obs.line_stopped:
+        d = self.supervisor.update(obs)
+        if d.mode == "stopped":
             # a standing line: no web, no pump; exhaust at least the recipe's, ready for the restart,
             # and the dryer at the start-up recipe's air temperatures, so that the restart finds it
             # neither cold (NMP: wet film carried into the last zone, LEL over the limit) nor
             # over-heated by fan power (water: standing film over its temperature limit)
-            if not self.was_stopped:
+            if d.stopped_now:
                 for loop in self.startup_temps.loops:
                     loop.integral = 0.0
             prev_exhaust = self.u[L.u_exhaust].copy()
-            if not self.was_stopped and self.u[L.u_speed] > 0.0:
+            if d.stopped_now and self.u[L.u_speed] > 0.0:
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
                 self.restart_ratio = (float(self.u[L.u_pump] / self.u[L.u_speed]), self.gauge.b)
             self.u = self.u.copy()
@@ -241,17 +240,11 @@ class NmpcController(Controller):
             self.u[L.u_pump] = 0.0
             self._startup_dryer(obs, self.u)
             self.u[L.u_exhaust] = np.maximum(prev_exhaust, self.recipe_exhaust)
-            self.was_stopped = True
-            self.plan = None
+            self.plan.clear()
             return Command(u=self.u.copy())
-        if self.was_stopped:  # restart: the start-up recipe first (below), then the NMPC re-plans
-            self.was_stopped = False
-            self.guard_until = obs.t_s + self.restart_guard_s
-            self.gauge.skip_web(self.position + self.restart_skip_m)
-            self.handback_pending = True
-
-        failure = fallback = False
-        if obs.t_s < self.guard_until:
+        if d.restarted:  # the gauge filter does not learn from the web coated while pump and drive come up
+            self.gauge.skip_web(self.position + self.settings.estimator.restart_skip_m)
+        if d.mode == "startup":
             # restart: run the recipe's steady-state inputs (the line's start-up recipe) while the
             # estimator catches up with a film that stood in the dryer; then hand back to the NMPC
             speed = min(obs.speed_target_m_s, obs.speed_cap_m_s)
@@ -263,41 +256,35 @@ class NmpcController(Controller):
             ratio, b0 = self.restart_ratio
             self.u[L.u_pump] = ratio * v_next / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
             self._startup_dryer(obs, self.u)
-            self.plan = None
-            self.k_phase = self.k  # solve at once when the start-up phase ends
+            self.plan.clear()
             return Command(u=self.u.copy())
-        if self.handback_pending:
+        failure = fallback = False
+        if d.mode == "handback":
             # hand-back: the OCP starts from the estimated state and the start-up inputs, without
-            # the multipliers of the line that ran before the stop, and with a fresh target
-            self.handback_pending = False
-            self.handback_until = obs.t_s + self.handback_ramp_s
+            # the multipliers of the line that ran before the stop, with a fresh target, and solves now
             self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale, reset_duals=True)
             self.target_key = None
-        healthy = all(v for n, v in obs.healthy.items() if n.endswith("_lel_frac"))
-        health_changed = healthy != self.analysers_healthy
-        self.analysers_healthy = healthy
-        if (k - self.k_phase) % self.every == 0 or health_changed:
-            failure, fallback = self._solve(obs)
+            self.k_phase = k
+        if (k - self.k_phase) % self.every == 0 or d.health_changed:
+            failure, fallback = self._solve(obs, d)
         return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
 
-    def _solve(self, obs: Observation) -> tuple[bool, bool]:
+    def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         m, L, ctx, s = self.m, self.L, self.ctx, self.ocp_cfg
         t = obs.t_s
-        n = s.n_horizon
-        sched = ctx.schedule
-        targets = np.array([sched.target_m_s(t + j * s.t_step_s) for j in range(n + 1)])
         # the plan's target is what it asks for: no stage runs above it (nor above the cap)
-        caps = np.array([min(sched.cap_m_s(t + j * s.t_step_s), obs.speed_cap_m_s, targets[j]) for j in range(n + 1)])
+        targets, caps = self.supervisor.speed_preview(t, obs.speed_cap_m_s, s.t_step_s, s.n_horizon)
+        lel_limit = d.lel_limit_frac
         est = self._estimate(t)
         u_prev_s = self.u / m.u_scale
         fixed = {L.room_w: float(self.ekf.xs[L.room_w]), L.slurry_water: float(self.ekf.xs[L.slurry_water])}
-        key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), self._lel_limit(obs))
+        key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), lel_limit)
         target_failed = False
         if self.solves % self.target_every == 0 or key != self.target_key:
             same_key = key == self.target_key  # plan and limit unchanged: the target moves within its trust region
             self.target_key = key
             xt, ut, ok_t, _ = self.target.solve(
-                est, float(targets[-1]), float(caps[-1]), self._lel_limit(obs), ctx.spec.coat_weight_target_kg_m2,
+                est, float(targets[-1]), float(caps[-1]), lel_limit, ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
                 lel_bias=self.lel_bias, trust=same_key,
             )
@@ -306,13 +293,14 @@ class NmpcController(Controller):
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
         xt, ut = self.last_target
-        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=self._lel_limit(obs), lel_bias=self.lel_bias.copy(),
+        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         rate_up, rate_down = self.rate_s, self.rate_down_s
-        if t < self.handback_until:
+        if d.handback_window:
             # after a restart the dryer moves from the start-up recipe to the NMPC's point slowly: a fast
             # swing of nozzles against hot air overshoots the critical-stage rate in the plant's finer film
-            rate_up, rate_down = rate_up * self.handback_rate_frac, rate_down * self.handback_rate_frac
+            frac = s.handback_rate_frac
+            rate_up, rate_down = rate_up * frac, rate_down * frac
             rate_up[L.u_speed] = self.rate_s[L.u_speed]
             rate_up[L.u_pump] = self.rate_s[L.u_pump]
             rate_down[L.u_speed] = self.rate_down_s[L.u_speed]
@@ -325,19 +313,11 @@ class NmpcController(Controller):
             ok = False
         if ok:
             self.u = u0 * m.u_scale
-            self.plan, self.plan_k = plan, 0
+            self.plan.store(plan)
             return target_failed, False
         # fallback 1: the previous plan's next move; 2: toward the target within the move limits
-        if self.plan is not None and self.plan_k + 1 < len(self.plan):
-            self.plan_k += 1
-            cand = self.plan[self.plan_k]
-        else:
-            self.plan = None
-            cand = ut
-        lo = np.maximum(self.u_lb_s, u_prev_s - self.rate_down_s)
-        hi = np.minimum(self.u_ub_s, u_prev_s + self.rate_s)
-        hi[L.u_speed] = min(hi[L.u_speed], caps[0] / m.u_scale[L.u_speed])
-        self.u = np.clip(cand, np.minimum(lo, hi), hi) * m.u_scale
+        self.u = fallback_move(self.plan.next_move(), ut, u_prev_s, self.u_lb_s, self.u_ub_s, self.rate_s,
+                               self.rate_down_s, L.u_speed, caps[0] / m.u_scale[L.u_speed]) * m.u_scale
         self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale)
         return True, True
 

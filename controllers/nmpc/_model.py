@@ -16,42 +16,18 @@ steady-state target ``(xt, ut)`` the dynamic problem tracks.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import casadi as ca
 import numpy as np
 
-from mpc.errors import CalmlineError
 from plants.backend import ops_by_name
 from plants.line import LineModel
 from plants.params import LineParams
 from plants.simulate import n_substeps, rk4_step, stable_substep_s
 from plants.steady import OperatingPoint, SteadyState, steady_state
 
-__all__ = ["ModelSettings", "NmpcModel"]
-
-
-@dataclass(frozen=True)
-class ModelSettings:
-    """Settings of the controller's copy of the physics (each a documented default)."""
-
-    rate_law_smoothing_kg_kg: float = 0.005
-    """Half-width, kg/kg (dry basis), of the rounded corners of the falling-rate and critical-stage laws in
-    the controller's model (``plants.dryer.rounded_min``); 0 keeps the plant's exact piecewise-linear laws.
-    With the exact laws the cathode's economic target sits with one cell at the critical content, a corner
-    of both laws, and IPOPT cycled there to its iteration limit (2.5 h into ``nmc_nmp_nominal``); rounded
-    by 0.0025-0.02 kg/kg the same recorded problems converge in 10-32 iterations. At 0.005, and only
-    within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
-    weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
-
-    def __post_init__(self) -> None:
-        w = self.rate_law_smoothing_kg_kg
-        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0:
-            raise CalmlineError(f"nmpc rate_law_smoothing_kg_kg = {w!r}: expected a number >= 0 (kg/kg)")
-
-    def apply(self, params: LineParams) -> LineParams:
-        """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
-        return replace(params, dryer=replace(params.dryer, rate_law_smoothing_kg_kg=self.rate_law_smoothing_kg_kg))
+__all__ = ["NmpcModel"]
 
 
 @dataclass

@@ -36,43 +36,15 @@ on this problem (``docs/nmpc.md``, "Solve speed").
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
-from mpc.errors import CalmlineError
+from mpc.scenario import OcpSettings
 
-__all__ = ["DynamicOcp", "OcpSettings"]
-
-
-@dataclass(frozen=True)
-class OcpSettings:
-    """Settings of the dynamic problem (each a documented default)."""
-
-    t_step_s: float = 20.0
-    """NMPC step, s (the harness interval must divide it)."""
-    n_horizon: int = 6
-    """Steps in the horizon; 6 x 20 s = 120 s covers the 96 s residence at nominal speed."""
-    config: str = "tuned"
-    """``"tuned"``, ``"default"``, ``"sqp"`` or ``"fatrop"`` (the last two experimental; see the module docstring)."""
-    lel_margin: float = 0.9
-    residual_frac_of_usl: float = 0.8
-    humidity_max_kg_kg: float = 0.09
-    film_margin_K: float = 2.0
-    window_margin_min: float = 1.05
-    state_weight: float = 0.1
-    input_weight: float = 1.0
-    speed_weight: float = 1e4
-    """Weight on (v / v_target - 1)^2: speed stays at the plan unless a constraint needs it lower."""
-    coat_weight_weight: float = 10.0
-    terminal_weight: float = 10.0
-    move_weight: float = 0.5
-    soft_penalty: float = 1e3
-    exhaust_close_rate_m3_s2: float = 0.01
-    """Largest exhaust reduction per second (dampers close slowly: LEL rises within seconds)."""
+__all__ = ["DynamicOcp"]
 
 
 class DynamicOcp:
@@ -91,10 +63,8 @@ class DynamicOcp:
         mpc.settings.t_step = s.t_step_s
         mpc.settings.store_full_solution = True
         mpc.settings.supress_ipopt_output()
-        if s.config in ("tuned", "sqp", "fatrop"):
+        if s.config in ("tuned", "sqp", "fatrop"):  # OcpSettings admits these and "default"
             mpc.settings.collocation_deg = 1
-        elif s.config != "default":
-            raise CalmlineError(f"OcpSettings.config = {s.config!r}: expected 'tuned', 'default', 'sqp' or 'fatrop'")
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]

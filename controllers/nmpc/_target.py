@@ -26,52 +26,13 @@ linear models", AIChE J. 39 (1993) 262-287 (target calculation).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
-from mpc.errors import CalmlineError
+from mpc.scenario import TargetSettings
 
-__all__ = ["SteadyTarget", "TargetSettings"]
-
-
-@dataclass(frozen=True)
-class TargetSettings:
-    """Weights and margins of the economic target (each a documented default)."""
-
-    lel_margin: float = 0.8
-    """Fraction of the LEL limit in force the steady state may use."""
-    humidity_max_kg_kg: float = 0.08
-    """Highest exhaust humidity ratio for a water dryer (keeps the drying driving force)."""
-    residual_frac_of_usl: float = 0.5
-    """Exit residual held at this fraction of its USL (over-drying is not a virtue)."""
-    critical_ratio_max: float = 0.95
-    film_margin_K: float = 5.0
-    window_margin_min: float = 1.1
-    nozzle_min_m_s: float = 8.0
-    """Lowest nozzle velocity that still floats the web (assumption)."""
-    speed_weight: float = 5.0
-    energy_ref_W: float = 5e5
-    move_weight: float = 1e-3
-    slack_weight: float = 1e3
-    every_s: float = 60.0
-    """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
-    max_move_scaled: float = 0.1
-    """Trust region: the largest change of any scaled input (1 = its recipe value; heaters: half their
-    capacity) from the last good target, while the speed plan and the LEL limit in force stay the same
-    (a change of either, or a restart, frees it). The target then follows its local optimum as the
-    estimates drift, instead of jumping to another one: on ``graphite_water_line_stop`` one solve jumped
-    from nozzles at 33 m/s with the heaters nearly off to zones 1-2 at 12 m/s with full exhaust, and the
-    plant's critical-stage rate rose from 0.49 to 0.99 of its limit (the 2-cell model's own stayed at
-    0.95). ``inf`` switches it off."""
-
-    def __post_init__(self) -> None:
-        if not (isinstance(self.max_move_scaled, int | float) and self.max_move_scaled > 0):
-            raise CalmlineError(
-                f"nmpc max_move_scaled = {self.max_move_scaled!r}: expected a positive number (inf switches it off)"
-            )
+__all__ = ["SteadyTarget"]
 
 
 class SteadyTarget:

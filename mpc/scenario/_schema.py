@@ -12,7 +12,7 @@ All quantities are SI with the unit in the key name.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -73,12 +73,25 @@ class Spec(_Model):
     )
 
 
+_Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
+
+
 class Recipe(_Model):
-    """The fixed recipe: nominal set points with the margins the line uses (the `recipe` baseline)."""
+    """The fixed recipe: nominal set points with the margins the line uses (the `recipe` baseline).
+
+    Nozzle velocities and exhaust flows are also checked against the ranges of
+    the line's actuators when the scenario is loaded (the preset's limits).
+    """
 
     air_temp_K: list[float] = Field(description="zone air-temperature set points, one per zone")
-    nozzle_velocity_m_s: list[float] = Field(description="zone nozzle velocities, one per zone")
-    exhaust_m3_s: list[float] = Field(description="zone exhaust (= make-up) air flows, one per zone")
+    nozzle_velocity_m_s: list[_Positive] = Field(
+        description="zone nozzle velocities, one per zone; above 0, at most the preset's "
+        "dryer.nozzle_velocity_max_m_s"
+    )
+    exhaust_m3_s: list[_Positive] = Field(
+        description="zone exhaust (= make-up) air flows, one per zone; within the exhaust actuator's range "
+        "(its lower limit to the preset's dryer.exhaust_max_m3_s)"
+    )
     margin_note: str = Field("", description="what margins the recipe keeps, for the report")
 
     @model_validator(mode="after")
@@ -241,8 +254,11 @@ class Scenario(_Model):
     disturbances: Disturbances = Field(default_factory=Disturbances, description="unannounced disturbances")
     sensors: SensorSettings = Field(default_factory=SensorSettings, description="sensor settings")
     mismatch: Mismatch = Field(default_factory=Mismatch, description="plant-model mismatch")
-    controllers: dict[str, dict[str, float | int | bool | str]] = Field(
-        default_factory=dict, description="per-controller settings, e.g. [controllers.recipe]"
+    controllers: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="per-controller settings tables, [controllers.NAME] and their sub-tables "
+        "(e.g. [controllers.nmpc.ocp]); every key is checked against the controller's settings "
+        "(docs/controllers.md)",
     )
 
     @model_validator(mode="after")

@@ -36,7 +36,17 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
 ]
 
 
+def _element(ann: object) -> tuple[object, list[object]]:
+    """A ``list[Annotated[T, ...]]``'s element type ``T`` and its constraints (else ``(ann, [])``)."""
+    args = typing.get_args(ann)
+    if typing.get_origin(ann) is list and args and typing.get_origin(args[0]) is typing.Annotated:
+        inner, *meta = typing.get_args(args[0])
+        return list[inner], [m for info in meta for m in getattr(info, "metadata", [info])]  # type: ignore[valid-type]
+    return ann, []
+
+
 def _type_name(ann: object) -> str:
+    ann = _element(ann)[0]
     s = str(ann).replace("typing.", "")
     s = s.replace("mpc.scenario._schema.", "")
     s = s.replace("<class '", "").replace("'>", "")
@@ -45,14 +55,18 @@ def _type_name(ann: object) -> str:
     return s.replace(" | ", " or ").replace("|", " or ")
 
 
-def _constraints(f: FieldInfo) -> str:
+def _bounds(metadata: list[object]) -> list[str]:
     parts = []
-    for m in f.metadata:
+    for m in metadata:
         for attr, sym in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
             v = getattr(m, attr, None)
             if v is not None:
                 parts.append(f"{sym} {v}")
-    return ", ".join(parts)
+    return parts
+
+
+def _constraints(f: FieldInfo) -> str:
+    return ", ".join(_bounds(f.metadata) + [f"each {b}" for b in _bounds(_element(f.annotation)[1])])
 
 
 def _default(f: FieldInfo) -> str:

@@ -1,0 +1,65 @@
+"""Settings of the baselines (``[controllers.recipe]``, ``[controllers.pid]``) and of the MPCs' supervisor.
+
+Each class is read by the controller it names (``controllers/recipe.py``,
+``controllers/pid.py``, ``controllers/_supervisor.py``); the mechanism is
+:mod:`mpc.scenario._settings`. ``docs/controllers.md`` is generated from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mpc.scenario._settings import Settings, setting
+
+__all__ = ["PidSettings", "RecipeSettings", "SupervisorSettings"]
+
+
+@dataclass(frozen=True)
+class RecipeSettings(Settings):
+    """The fixed recipe (``[controllers.recipe]``): the operator's periodic lab check of the coat weight."""
+
+    manual_check_interval_s: float = setting(0.0, ge=0.0)
+    """Time between lab coat-weight checks, s; 0 switches the manual correction off. The first check is
+    taken one interval after the start; each corrects the pump-to-speed ratio by target / measured."""
+    lab_delay_s: float = setting(1200.0, ge=0.0)
+    """Time from taking a lab sample to correcting the pump ratio with its result, s."""
+
+
+@dataclass(frozen=True)
+class PidSettings(Settings):
+    """The PID loops (``[controllers.pid]``): set points and what the tuning assumes of the sensors."""
+
+    gauge_scan_s: float = setting(10.0, gt=0.0)
+    """Scan period of the coat-weight gauge the tuning assumes, s: half a scan is added to the coat-weight
+    loop's dead time (with the die-to-gauge transport delay), and the first reading integrates over one scan."""
+    lel_setpoint_of_limit: float = setting(0.6, gt=0.0, le=1.0)
+    """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.6 of 25 % is 15 % LEL)."""
+    humidity_setpoint_kg_kg: float | None = setting(None, gt=0.0, lt=1.0)
+    """Exhaust humidity-ratio set point of every zone (water), kg/kg; not given: each zone's humidity at the
+    recipe's steady state (the loop holds the recipe's drying conditions)."""
+    analyser_delay_s: float = setting(12.5, ge=0.0)
+    """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s
+    (its dead time plus half its lag, the half rule)."""
+
+
+@dataclass(frozen=True)
+class SupervisorSettings(Settings):
+    """The MPCs' supervisor (``[controllers.nmpc.supervisor]``, ``[controllers.lmpc.supervisor]``).
+
+    After a line stop the MPC hands the line to its start-up phase for ``restart_guard_s``,
+    then takes it back (``controllers/_supervisor.py``).
+    """
+
+    restart_guard_s: float = setting(300.0, ge=0.0)
+    """Start-up phase after a restart, s: the MPC runs its start-up inputs (the NMPC the start-up recipe, the
+    lmpc the recipe controller) while its estimator catches up with the restarted line, then takes over.
+    300 s is what the line needs at its 0.5 m/s: after the drive's 25 s ramp the film that stood in the
+    dryer has left it at about 110 s, and the first web coated after the 60 m of settling web (pump and
+    drive out of step) reaches the coat-weight gauge, 60 m past the die, at about 250 s; the phase ends a
+    few gauge scans later. A longer phase runs the start-up inputs with nothing new to learn: on the
+    line-stop scenarios 600 s raised the NMPC's resistance-proxy spread (anode 0.0020 to 0.0031, cathode
+    0.0026 to 0.0036) and the lmpc's anode scrap (50 to 117 m); the lmpc's anode coat-weight Cpk is the one
+    figure it lowers (1.92 at 600 s, 1.49 at 300 s; ``docs/lmpc.md``)."""
+    handback_ramp_s: float = setting(600.0, ge=0.0)
+    """Hand-back window after the start-up phase, s: the NMPC moves nozzles and heaters at
+    ``[controllers.nmpc.ocp] handback_rate_frac`` of their move limits in it (the lmpc does not use it)."""

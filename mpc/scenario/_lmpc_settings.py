@@ -1,0 +1,70 @@
+"""Settings of the identified-model MPC (``[controllers.lmpc]`` and ``[controllers.lmpc.supervisor]``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from mpc.scenario._controller_settings import SupervisorSettings
+from mpc.scenario._settings import Settings, setting
+
+__all__ = ["LmpcSettings"]
+
+
+@dataclass(frozen=True)
+class LmpcSettings(Settings):
+    """The lmpc (``[controllers.lmpc]``): model file, horizon, limits, weights and Kalman filter."""
+
+    model_file: str = setting("")
+    """Identified model (JSON from ``calmline lmpc identify``); relative paths are taken from the
+    scenario file's folder; empty: ``models/lmpc_<preset>.json`` there."""
+    n_horizon: int = setting(12, ge=1)
+    """Steps of the model's sample time (12 x 20 s = 240 s: gauge dead time plus dryer residence)."""
+    lel_margin_target: float = setting(0.8, gt=0.0, le=1.0)
+    """Fraction of the LEL limit in force the steady target may use."""
+    lel_margin: float = setting(0.9, gt=0.0, le=1.0)
+    """Fraction of the LEL limit in force the dynamic plan may use (soft)."""
+    humidity_max_kg_kg: float = setting(0.08, gt=0.0, lt=1.0)
+    """Highest exhaust humidity ratio for a water dryer (as the NMPC), kg/kg."""
+    residual_frac_of_usl_target: float = setting(0.5, gt=0.0, le=1.0)
+    """Exit residual of the target, fraction of its USL."""
+    residual_frac_of_usl: float = setting(0.8, gt=0.0, le=1.0)
+    """Exit residual limit of the dynamic plan, fraction of its USL (soft)."""
+    film_margin_K: float = setting(5.0, ge=0.0)
+    """Exit film temperature and every zone's air temperature kept this far under the film's maximum, K."""
+    trust_rel: float = setting(0.3, gt=0.0, lt=1.0)
+    """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
+    ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
+    pump_trim_max: float = setting(0.05, gt=0.0, lt=1.0)
+    """The pump stays within +/- this fraction of the step test's pump-to-speed ratio (hard): the coat
+    weight can never be traded for LEL or residual, however far the line is from the tested point."""
+    min_fit_percent: float = setting(30.0, le=100.0)
+    """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
+    is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
+    speed_min_frac: float = setting(0.5, ge=0.0, le=1.0)
+    """Lowest speed the lmpc may choose, fraction of the plan's target."""
+    speed_weight: float = setting(5.0, ge=0.0)
+    """Target: reward for running at the plan's speed, per unit of v / v_target (as the NMPC)."""
+    energy_ref_W: float = setting(5e5, gt=0.0)
+    """Target: heater power that costs one unit of the objective (full speed earns ``speed_weight`` units), W."""
+    target_move_weight: float = setting(1e-3, ge=0.0)
+    """Target: quadratic weight on target moves (scaled inputs), keeps the target unique."""
+    slack_weight: float = setting(1e3, gt=0.0)
+    """Target: exact-penalty weight on the relative slacks of the output limits."""
+    state_weight: float = setting(0.1, ge=0.0)
+    """Plan: weight on the model states' distance from the target (scaled)."""
+    input_weight: float = setting(1.0, ge=0.0)
+    """Plan: weight on the inputs' distance from the target (scaled)."""
+    coat_weight_weight: float = setting(10.0, ge=0.0)
+    """Plan: weight on the coat weight's distance from its target, in units of its tolerance."""
+    terminal_weight: float = setting(10.0, ge=0.0)
+    """Plan: terminal weight on the states' distance from the target."""
+    move_weight: float = setting(0.5, ge=0.0)
+    """Plan: do-mpc ``rterm`` on every scaled input move."""
+    soft_penalty: float = setting(1e3, gt=0.0)
+    """Plan: exact (L1) penalty of the soft output limits."""
+    q_x: float = setting(1e-2, ge=0.0)
+    """Kalman filter: process noise on the model states (scaled units^2)."""
+    q_d: float = setting(1e-3, ge=0.0)
+    """Kalman filter: random-walk noise on the output disturbances (scaled units^2)."""
+    supervisor: SupervisorSettings = field(default_factory=SupervisorSettings)
+    """Line stop, start-up and hand-back: ``[controllers.lmpc.supervisor]``."""

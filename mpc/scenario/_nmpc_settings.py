@@ -1,0 +1,147 @@
+"""Settings of the NMPC (``[controllers.nmpc]`` and its sub-tables).
+
+``[controllers.nmpc]`` itself holds only sub-tables, one per part of the
+controller: ``.ocp`` (the dynamic problem, ``controllers/nmpc/_ocp.py``),
+``.target`` (the economic steady-state target, ``_target.py``), ``.model``
+(the controller's copy of the physics, ``_model.py``), ``.estimator`` (the
+delayed-gauge filter, ``_estimator.py``) and ``.supervisor`` (line stop and
+restart, ``controllers/_supervisor.py``). The OCP and the target share some
+names (``lel_margin``, ``speed_weight``...) with different defaults; each
+table sets its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from mpc.scenario._controller_settings import SupervisorSettings
+from mpc.scenario._settings import Settings, setting
+from plants.params import LineParams
+
+__all__ = ["EstimatorSettings", "ModelSettings", "NmpcSettings", "OcpSettings", "TargetSettings"]
+
+
+@dataclass(frozen=True)
+class OcpSettings(Settings):
+    """The dynamic problem (``[controllers.nmpc.ocp]``): horizon, solver, soft limits, weights, move limits."""
+
+    t_step_s: float = setting(20.0, gt=0.0)
+    """NMPC step, s; a whole multiple of the scenario's control interval."""
+    n_horizon: int = setting(6, ge=1)
+    """Steps in the horizon; 6 x 20 s = 120 s covers the 96 s residence at nominal speed."""
+    config: str = setting("tuned", choices=("tuned", "default", "sqp", "fatrop"))
+    """Discretisation and solver: ``tuned`` (implicit Euler, warm-started IPOPT), ``default`` (do-mpc's
+    defaults), ``sqp`` and ``fatrop`` (experimental, slower; ``docs/nmpc.md``, "Solve speed")."""
+    lel_margin: float = setting(0.9, gt=0.0, le=1.0)
+    """Soft limit of every zone's LEL fraction (plus its measured bias), as a fraction of the limit in force."""
+    residual_frac_of_usl: float = setting(0.8, gt=0.0, le=1.0)
+    """Soft limit of the exit residual, as a fraction of its USL."""
+    humidity_max_kg_kg: float = setting(0.09, gt=0.0, lt=1.0)
+    """Soft limit of every zone's exhaust humidity ratio for a water dryer, kg/kg."""
+    film_margin_K: float = setting(2.0, ge=0.0)
+    """Every cell's film temperature is kept this far under the film's maximum (soft), K."""
+    window_margin_min: float = setting(1.05, gt=0.0)
+    """Least coating-window (low-flow) margin of the coater (soft); 1 is the window's edge."""
+    state_weight: float = setting(0.1, ge=0.0)
+    """Weight on the scaled states' distance from the target."""
+    input_weight: float = setting(1.0, ge=0.0)
+    """Weight on the scaled inputs' distance from the target."""
+    speed_weight: float = setting(1e4, ge=0.0)
+    """Weight on (v / v_target - 1)^2: speed stays at the plan unless a constraint needs it lower."""
+    coat_weight_weight: float = setting(10.0, ge=0.0)
+    """Weight on the die coat weight's distance from its target, in units of its tolerance, squared."""
+    terminal_weight: float = setting(10.0, ge=0.0)
+    """Terminal weight on the scaled states' distance from the target."""
+    move_weight: float = setting(0.5, ge=0.0)
+    """do-mpc ``rterm`` on every scaled input move."""
+    soft_penalty: float = setting(1e3, gt=0.0)
+    """Exact (L1) penalty of the soft LEL and residual limits; a tenth of it on the critical-stage rate,
+    film temperature and coating-window limits."""
+    exhaust_close_rate_m3_s2: float = setting(0.01, gt=0.0)
+    """Largest exhaust reduction per second, m3/s per s (dampers close slowly: LEL rises within seconds)."""
+    handback_rate_frac: float = setting(0.1, gt=0.0, le=1.0)
+    """In the hand-back window (``[controllers.nmpc.supervisor] handback_ramp_s``) nozzle and heater moves
+    are limited to this fraction of their move limits (speed, pump and exhaust opening keep theirs): a fast
+    swing of the nozzles against the start-up recipe's hot air took the critical-stage rate over its limit."""
+
+
+@dataclass(frozen=True)
+class TargetSettings(Settings):
+    """The economic steady-state target (``[controllers.nmpc.target]``): margins, weights, how often, trust region."""
+
+    lel_margin: float = setting(0.8, gt=0.0, le=1.0)
+    """Fraction of the LEL limit in force the steady state may use (every zone, with its measured bias)."""
+    humidity_max_kg_kg: float = setting(0.08, gt=0.0, lt=1.0)
+    """Highest exhaust humidity ratio for a water dryer (keeps the drying driving force), kg/kg."""
+    residual_frac_of_usl: float = setting(0.5, gt=0.0, le=1.0)
+    """Exit residual held at this fraction of its USL (over-drying is not a virtue)."""
+    critical_ratio_max: float = setting(0.95, gt=0.0, le=1.0)
+    """Highest critical-stage drying rate of every cell, as a fraction of its limit."""
+    film_margin_K: float = setting(5.0, ge=0.0)
+    """Every cell's film temperature is kept this far under the film's maximum, K."""
+    window_margin_min: float = setting(1.1, gt=0.0)
+    """Least coating-window (low-flow) margin of the coater; 1 is the window's edge."""
+    nozzle_min_m_s: float = setting(8.0, ge=0.0)
+    """Lowest nozzle velocity that still floats the web (assumption), m/s; also the OCP's lower bound."""
+    speed_weight: float = setting(5.0, ge=0.0)
+    """Reward for running at the plan's speed, per unit of v / v_target."""
+    energy_ref_W: float = setting(5e5, gt=0.0)
+    """Dryer power (heaters and fans) that costs one unit of the objective, W."""
+    move_weight: float = setting(1e-3, ge=0.0)
+    """Quadratic weight on the target's scaled inputs' change from the last move (keeps the target unique)."""
+    slack_weight: float = setting(1e3, gt=0.0)
+    """Exact (L1) penalty on the slacks of the limits (the target exists when a limit cannot be met)."""
+    every_s: float = setting(60.0, gt=0.0)
+    """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
+    max_move_scaled: float = setting(0.1, gt=0.0, allow_inf=True)
+    """Trust region: the largest change of any scaled input (1 = its recipe value; heaters: half their
+    capacity) from the last good target, while the speed plan and the LEL limit in force stay the same
+    (a change of either, or a restart, frees it). The target then follows its local optimum as the
+    estimates drift, instead of jumping to another one: on ``graphite_water_line_stop`` one solve jumped
+    from nozzles at 33 m/s with the heaters nearly off to zones 1-2 at 12 m/s with full exhaust, and the
+    plant's critical-stage rate rose from 0.49 to 0.99 of its limit (the 2-cell model's own stayed at
+    0.95). ``inf`` switches it off."""
+
+
+@dataclass(frozen=True)
+class ModelSettings(Settings):
+    """The controller's copy of the physics (``[controllers.nmpc.model]``)."""
+
+    rate_law_smoothing_kg_kg: float = setting(0.005, ge=0.0, le=0.05)
+    """Half-width, kg/kg (dry basis), of the rounded corners of the falling-rate and critical-stage laws in
+    the controller's model (``plants.dryer.rounded_min``); 0 keeps the plant's exact piecewise-linear laws;
+    at most half the distance between neighbouring corners of the preset's laws (checked when the model is
+    built). With the exact laws the cathode's economic target sits with one cell at the critical content, a
+    corner of both laws, and IPOPT cycled there to its iteration limit (2.5 h into ``nmc_nmp_nominal``);
+    rounded by 0.0025-0.02 kg/kg the same recorded problems converge in 10-32 iterations. At 0.005, and only
+    within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
+    weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
+
+    def apply(self, params: LineParams) -> LineParams:
+        """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
+        return replace(params, dryer=replace(params.dryer, rate_law_smoothing_kg_kg=self.rate_law_smoothing_kg_kg))
+
+
+@dataclass(frozen=True)
+class EstimatorSettings(Settings):
+    """The NMPC's estimator (``[controllers.nmpc.estimator]``)."""
+
+    restart_skip_m: float = setting(60.0, ge=0.0)
+    """Web coated after a restart that the delayed-gauge solids filter does not learn from, m (pump and
+    drive out of step, web the model never saw)."""
+
+
+@dataclass(frozen=True)
+class NmpcSettings(Settings):
+    """The NMPC (``[controllers.nmpc]``): sub-tables only, one per part of the controller."""
+
+    ocp: OcpSettings = field(default_factory=OcpSettings)
+    """The dynamic problem: ``[controllers.nmpc.ocp]``."""
+    target: TargetSettings = field(default_factory=TargetSettings)
+    """The economic steady-state target: ``[controllers.nmpc.target]``."""
+    model: ModelSettings = field(default_factory=ModelSettings)
+    """The controller's copy of the physics: ``[controllers.nmpc.model]``."""
+    estimator: EstimatorSettings = field(default_factory=EstimatorSettings)
+    """The delayed-gauge filter: ``[controllers.nmpc.estimator]``."""
+    supervisor: SupervisorSettings = field(default_factory=SupervisorSettings)
+    """Line stop, start-up and hand-back: ``[controllers.nmpc.supervisor]``."""
