@@ -1,4 +1,4 @@
-"""Controllers: baselines (fixed recipe, PID loops); model-predictive controllers to come."""
+"""Controllers by name: the fixed recipe, PID loops, the NMPC on the physics model and the identified-model MPC."""
 
 from controllers.pid import PidController
 from controllers.recipe import RecipeController

@@ -327,10 +327,12 @@ def compare_scenario(
     names = ["comparison.csv", *COMPARE_REPORT_FILES]
     names += [f"{c}/{n}" for c in controllers if c not in reuse for n in _run_files()]
     ins = [*inputs, *scenario_inputs(scenario, controllers)]
+    prep = _prepare(scenario)  # a bad scenario or duration fails before anything is written
+    run_duration_s(prep.scenario, duration_s)
     folder = OutputFolder(out, names, force=force, inputs=ins, keep=reuse)
     kept: dict[str, Any] = {}
     if reuse:
-        sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        sc = prep.scenario
         want = sc.model_dump(mode="json")
         dur = float(duration_s if duration_s is not None else sc.duration_s)
         for name in reuse:
@@ -349,7 +351,8 @@ def compare_scenario(
             if name in kept:
                 runs[name] = kept[name]
                 continue
-            res = run_scenario(scenario, name, duration_s=duration_s, progress=progress)
+            res = run_setup(prep.setup, make_controller(name), duration_s=duration_s, progress=progress,
+                            source=prep.source)
             write_run(res, folder.sub(name))
             runs[name] = (res.timeseries, res.kpis, _report_meta(res))
         table = comparison_table(runs)

@@ -9,7 +9,7 @@ the file against the schema (:mod:`mpc.scenario._load`) and then check
   schedule, against the range of the actuator that will run them: the plant's
   actuators as the closed loop builds them (the preset's limits, after
   ``[mismatch.plant]``; the one table of ranges is
-  :mod:`mpc.scenario._runtime`'s). A nozzle velocity must also be above zero.
+  :func:`mpc.scenario._plant.actuator_specs`). A nozzle velocity must also be above zero.
 
 So ``calmline run`` and ``compare`` refuse a bad scenario before anything runs.
 """
@@ -22,7 +22,7 @@ from typing import Any
 from mpc.scenario import _load
 from mpc.scenario._controller_tables import check_controller_tables
 from mpc.scenario._load import ScenarioError, resolve_scenario_path
-from mpc.scenario._runtime import _actuator_specs, _apply_overrides
+from mpc.scenario._plant import actuator_specs, apply_overrides
 from mpc.scenario._schema import Scenario
 from plants.actuators import ActuatorSpec
 from plants.line import LineLayout
@@ -50,11 +50,11 @@ def _check(sc: Scenario, source: str) -> None:
     check_controller_tables(sc.controllers, source)
     base = get_preset(sc.preset)
     try:
-        plant = _apply_overrides(base, sc.mismatch.plant_cells_per_zone, sc.mismatch.plant)
+        plant = apply_overrides(base, sc.mismatch.plant_cells_per_zone, sc.mismatch.plant)
     except ValueError as exc:
         raise ScenarioError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
-    check_actuator_ranges(sc, _actuator_specs(plant, layout), source)
+    check_actuator_ranges(sc, actuator_specs(plant, layout), source)
 
 
 def check_actuator_ranges(sc: Scenario, specs: list[ActuatorSpec], source: str = "<scenario>") -> None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from mpc.errors import CalmlineError
 from mpc.scenario._load import resolve_scenario_path
+from mpc.scenario._plant import actuator_specs, apply_overrides
 from mpc.scenario._schema import BatchChange, LineStop, Scenario, ZoneEvent
 from plants.actuators import ActuatorBank, ActuatorSpec
 from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
@@ -218,12 +219,6 @@ class ScenarioSetup:
         return ActuatorBank(list(self.actuator_specs))
 
 
-def _apply_overrides(p: LineParams, cells: int, overrides: dict[str, dict[str, float]]) -> LineParams:
-    groups: dict[str, dict[str, Any]] = {k: dict(v) for k, v in overrides.items()}
-    groups.setdefault("dryer", {})["cells_per_zone"] = cells
-    return p.replace(**groups)
-
-
 def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:
     s = sc.sensors
     n = plant.dryer.n_zones
@@ -258,24 +253,6 @@ def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:
     return specs
 
 
-def _actuator_specs(plant: LineParams, layout: LineLayout) -> list[ActuatorSpec]:
-    dr = plant.dryer
-    specs = [
-        ActuatorSpec(name="speed_m_s", unit="m/s", lower=0.0, upper=2.0, rate_limit_per_s=0.02),
-        ActuatorSpec(name="pump_flow_cmd_m3_s", unit="m3/s", lower=0.0, upper=2e-3, rate_limit_per_s=2e-5),
-    ]
-    for i in range(1, layout.n_zones + 1):
-        specs.append(ActuatorSpec(name=f"zone{i}_nozzle_velocity_cmd_m_s", unit="m/s", lower=0.0,
-                                  upper=dr.nozzle_velocity_max_m_s, rate_limit_per_s=2.0))
-    for i in range(1, layout.n_zones + 1):
-        specs.append(ActuatorSpec(name=f"zone{i}_heater_power_cmd_W", unit="W", lower=0.0,
-                                  upper=dr.heater_max_W, rate_limit_per_s=dr.heater_rate_W_s))
-    for i in range(1, layout.n_zones + 1):
-        specs.append(ActuatorSpec(name=f"zone{i}_exhaust_flow_m3_s", unit="m3/s", lower=0.05,
-                                  upper=dr.exhaust_max_m3_s, rate_limit_per_s=0.2))
-    return specs
-
-
 def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
     """Plant and model parameters, recipe, schedule, sensors and actuators of a scenario.
 
@@ -287,13 +264,13 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
     base = get_preset(sc.preset)
     mm = sc.mismatch
     try:
-        plant = _apply_overrides(base, mm.plant_cells_per_zone, mm.plant)
+        plant = apply_overrides(base, mm.plant_cells_per_zone, mm.plant)
         model_base = base
         if mm.model_params_file is not None:
             from plants.params_file import load_params_file
 
             model_base = load_params_file(_params_path(mm.model_params_file, source), base)
-        model = _apply_overrides(model_base, mm.model_cells_per_zone, mm.model)
+        model = apply_overrides(model_base, mm.model_cells_per_zone, mm.model)
     except ValueError as exc:
         raise CalmlineError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
@@ -322,7 +299,7 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
         recipe=recipe,
         schedule=schedule,
         sensor_specs=_sensor_specs(sc, plant),
-        actuator_specs=_actuator_specs(plant, layout),
+        actuator_specs=actuator_specs(plant, layout),
         source=source,
     )
 
