@@ -46,7 +46,7 @@ def by_controller(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts(t: pd.DataFrame) -> list[str]:
-    """The NMPC targets of issue 4, checked on one scenario's comparison table (:func:`by_controller`)."""
+    """The NMPC's result targets, checked on one scenario's comparison table (:func:`by_controller`)."""
     if "nmpc" not in t.index:
         return []
     n, r = t.loc["nmpc"], t.loc["recipe"]
@@ -82,7 +82,7 @@ def write_between_markers(path: Path, text: str) -> None:
 
 
 def lmpc_summary(t: pd.DataFrame) -> str:
-    """The lmpc beside the NMPC on one scenario (issue 5: where it falls short); ``t`` by controller."""
+    """The lmpc beside the NMPC on one scenario (where it falls short); ``t`` by controller."""
     if "lmpc" not in t.index or "nmpc" not in t.index:
         return ""
     lm, n, r = t.loc["lmpc"], t.loc["nmpc"], t.loc["recipe"]
