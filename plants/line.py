@@ -279,7 +279,8 @@ class LineModel:
         evap = dry.evaporation_flux_kg_m2_s(ops, t_film, p_cell, beta_cell, content, dr, so)
         q_conv = 2.0 * h_cell * (tair_cell - t_film)  # both web sides, W/m2
         sides = float(co.sides)
-        crit = dry.critical_stage_weight(ops, content, dr) * evap / dr.critical_rate_limit_kg_m2_s
+        crit_weight = dry.critical_stage_weight(ops, content, dr)
+        crit = crit_weight * evap / dr.critical_rate_limit_kg_m2_s
 
         dz = self.cell_length_m
         area_cell = co.width_m * dz
@@ -326,6 +327,7 @@ class LineModel:
             "evap": evap,
             "q_conv": q_conv,
             "crit": crit,
+            "crit_weight": crit_weight,
             "evap_zone": evap_zone,
             "q_web_zone": q_web_zone,
             "conc_in": conc_in,
@@ -414,6 +416,7 @@ class LineModel:
         "fan_power_W",
         "dryer_power_W",
         "evaporation_kg_s",
+        "critical_window_rate_ratio",
     )
 
     def output_names(self) -> list[str]:
@@ -470,6 +473,10 @@ class LineModel:
             fan_total,
             heater_total + fan_total,
             ops.sum(a["evap_zone"]),
+            # the mean drying rate over the film inside the critical stage (cells weighted by how far
+            # their content lies in it), against its limit: a length average, so it converges with
+            # the grid, where the peak over cells (critical_rate_ratio) grows as the cells shrink
+            ops.sum(a["crit"]) / ops.maximum(ops.sum(a["crit_weight"]), 1e-6),
         ]
         return ops.concat(
             [

@@ -18,6 +18,7 @@ from mpc.kpis import (
     capability,
     capability_upper,
     compute_kpis,
+    per_metre_table,
     resistance_proxy,
     sample_metres,
     write_kpis_json,
@@ -59,9 +60,11 @@ def make_ts(
         "coat_weight_die_kg_m2": 0.2,
         "exit_residual_kg_kg": 0.005,
         "max_film_temp_K": 350.0,
-        "critical_rate_ratio": 0.5,
+        "critical_window_rate_ratio": 0.5,
         "lel_limit_frac": 0.5,
         "dryer_power_W": 1000.0,
+        "heater_power_W": 800.0,
+        "fan_power_W": 200.0,
         "line_running": v > 0,
         "step_time_ms": 10.0,
         "solver_failure": 0,
@@ -154,12 +157,14 @@ def test_constant_speed_metre_count_and_coat_weight_lag() -> None:
     np.testing.assert_allclose(web.t_exit_s, 2 * (web.position_m + 20))
     k = compute_kpis(ts, make_spec())
     assert k["total_m"] == 76.0 and k["good_m"] == 76.0 and k["scrap_m"] == 0.0
-    # coat weight read when the metre passed the die: mean p = 42.5 -> t = 85
-    assert k["coat_weight_mean_kg_m2"] == pytest.approx(0.2 + 2e-5 * (85 - 100), rel=1e-12)
-    # residual read when it left the dryer: t = 2 (42.5 + 20) = 125
+    # coat weight as laid at the die, weighted by web length: the 190 rows after the warm-up
+    # (t = 11 .. 200, 0.5 m each, 95 m), mean t = 105.5
+    assert k["coat_weight_mean_kg_m2"] == pytest.approx(0.2 + 2e-5 * (105.5 - 100), rel=1e-12)
+    # frequency-weighted std (ddof = 1 on 95 m) of 0.2 + 2e-5 t over 190 consecutive integers
+    ss = 0.5 * 190 * (190**2 - 1) / 12
+    assert k["coat_weight_std_kg_m2"] == pytest.approx(2e-5 * math.sqrt(ss / (95 - 1)), rel=1e-9)
+    # residual read when the metre left the dryer: mean p = 42.5, t = 2 (42.5 + 20) = 125
     assert k["residual_mean_kg_kg"] == pytest.approx(0.001 + 2e-5 * 125, rel=1e-12)
-    # std of a linear sample 0.2 + 4e-5 p over 76 consecutive integers: 4e-5 * sqrt(76 * 77 / 12)
-    assert k["coat_weight_std_kg_m2"] == pytest.approx(4e-5 * math.sqrt(76 * 77 / 12), rel=1e-9)
 
 
 def test_variable_speed_residual_read_when_the_metre_leaves() -> None:
@@ -256,12 +261,13 @@ def test_film_temperature_and_binder_exposure_are_peaks_in_the_dryer() -> None:
     t = np.arange(1, n + 1, dtype=float)
     film = np.where(t == 100, 410.0, 350.0)
     crit = np.where(t == 50, 2.0, 0.5)
-    k = compute_kpis(make_ts(n, max_film_temp_K=film, critical_rate_ratio=crit), make_spec())
+    k = compute_kpis(make_ts(n, max_film_temp_K=film, critical_window_rate_ratio=crit), make_spec())
     assert k["scrap_film_temp_m"] == 21.0
     assert k["max_film_temp_K"] == 410.0
     good = 171 - 21  # metres 10..180 minus 80..100
     assert k["good_m"] == good
-    assert k["binder_migration_index"] == pytest.approx((21 * 2.0 + (good - 21) * 0.5) / good)
+    # the binder index describes all web made, scrap included (171 metres)
+    assert k["binder_migration_index"] == pytest.approx((21 * 2.0 + (171 - 21) * 0.5) / 171)
 
 
 # ---------------------------------------------------------------------------
@@ -348,12 +354,10 @@ def test_no_good_web_is_flagged_and_finite() -> None:
     k = compute_kpis(make_ts(200, coat_weight_die_kg_m2=0.25, dryer_power_W=36_000.0), make_spec())
     _assert_record_finite(k)
     assert k["no_good_web"] is True
-    assert k["good_m"] == 0.0 and k["scrap_m"] == k["total_m"] == 171.0
-    assert (
-        k["coat_weight_cp"] == 0.0
-        and k["coat_weight_cpk"] == 0.0
-        and k["residual_solvent_cpk"] == 0.0
-    )
+    assert k["good_m"] == 0.0 and k["scrap_m"] == k["total_m"] == 171.0 and k["yield_frac"] == 0.0
+    # capability describes all web made: no spread, mean above USL -> Cp at the cap, Cpk at -cap;
+    # the residual is in specification everywhere -> +cap
+    assert k["coat_weight_cp"] == 5.0 and k["coat_weight_cpk"] == -5.0 and k["residual_solvent_cpk"] == 5.0
     assert k["throughput_m2_h"] == 0.0
     # energy per m2 of all web produced: (200 - 10) s * 36 kW / 171 m2
     assert k["energy_kwh_per_m2"] == pytest.approx(36.0 * 190 / 3600 / 171)
@@ -361,7 +365,7 @@ def test_no_good_web_is_flagged_and_finite() -> None:
     # one good metre is still "no good web" (no spread)
     t = np.arange(1, 201, dtype=float)
     k1 = compute_kpis(make_ts(200, coat_weight_die_kg_m2=np.where(t == 50, 0.2, 0.25)), make_spec())
-    assert k1["good_m"] == 1.0 and k1["no_good_web"] is True and k1["coat_weight_cpk"] == 0.0
+    assert k1["good_m"] == 1.0 and k1["no_good_web"] is True and k1["coat_weight_cpk"] < -3.0
 
 
 def test_no_web_at_all_is_finite() -> None:
@@ -383,7 +387,7 @@ def test_every_kpi_is_finite_on_random_inputs(seed: int) -> None:
         "coat_weight_die_kg_m2": rng.normal(0.2, 0.01, n),
         "exit_residual_kg_kg": np.abs(rng.normal(0.005, 0.004, n)),
         "max_film_temp_K": rng.normal(380, 15, n),
-        "critical_rate_ratio": np.abs(rng.normal(0.9, 0.3, n)),
+        "critical_window_rate_ratio": np.abs(rng.normal(0.9, 0.3, n)),
         "zone1_lel_frac": rng.uniform(0, 0.6, n),
         "zone2_lel_frac": rng.uniform(0, 0.3, n),
         "zone3_lel_frac": np.zeros(n),
@@ -520,3 +524,76 @@ def test_write_kpis_json_never_overwrites_unasked(tmp_path) -> None:
     assert [p.name for p in tmp_path.iterdir()] == ["kpis.json"]
     with pytest.raises(ValueError, match="finite"):
         write_kpis_json({**k, "scrap_m": float("inf")}, tmp_path / "other.json")
+
+
+# ---------------------------------------------------------------------------
+# capability over all web made (scrap included), yield, energy by carrier
+
+
+def test_capability_counts_scrap_web() -> None:
+    """A run that makes scrap reports the capability of what it made, not of what it shipped."""
+    n = 400
+    t = np.arange(1, n + 1, dtype=float)
+    rng = np.random.default_rng(7)
+    cw = 0.2 + 0.002 * rng.standard_normal(n)
+    cw[(t > 150) & (t < 250)] = 0.185  # 100 s (100 m) below the LSL of 0.19
+    k = compute_kpis(make_ts(n, coat_weight_die_kg_m2=cw), make_spec())
+    per = per_metre_table(make_ts(n, coat_weight_die_kg_m2=cw), make_spec())
+    _, cpk_all = capability(cw[t > 10], 0.19, 0.21)  # 1 m per row after the 10 s warm-up
+    _, cpk_good = capability(per["coat_weight_kg_m2"][per["good"]], 0.19, 0.21)
+    assert k["scrap_coat_weight_m"] > 90
+    assert k["coat_weight_cpk"] == pytest.approx(cpk_all, rel=1e-12)
+    assert k["coat_weight_cpk"] < 0.5 < cpk_good  # good web alone would hide the low stretch
+    assert k["yield_frac"] == pytest.approx(k["good_m"] / k["total_m"])
+
+
+def test_settling_web_is_the_only_web_left_out_of_capability() -> None:
+    """Web in the settling window after a restart is scrap but not part of the process's capability."""
+    n = 300
+    t = np.arange(1, n + 1, dtype=float)
+    speed = np.where((t > 100) & (t <= 120), 0.0, 1.0)
+    cw = np.where((t > 120) & (t <= 130), 0.3, 0.2 + 0.001 * np.sin(t))  # bad web right after the restart
+    spec = make_spec(settling_after_restart_m=15.0)
+    k = compute_kpis(make_ts(n, speed=speed, coat_weight_die_kg_m2=cw), spec)
+    per = per_metre_table(make_ts(n, speed=speed, coat_weight_die_kg_m2=cw), spec)
+    assert per.loc[per["settling"], "coat_weight_kg_m2"].max() == pytest.approx(0.3)
+    assert k["scrap_settling_m"] == 15.0
+    # rows after the warm-up, without the stop (no web) and the 15 m coated after the restart
+    keep = (t > 10) & (speed > 0) & ~((t > 120) & (t <= 135))
+    _, cpk = capability(cw[keep], 0.19, 0.21)
+    assert k["coat_weight_cpk"] == pytest.approx(cpk, rel=1e-12) and k["coat_weight_cpk"] > 1.0
+
+
+def test_coat_weight_cpk_is_the_web_length_weighted_ppk_of_the_time_series() -> None:
+    """Recomputed from ``timeseries.parquet``'s columns alone, weighted by web length, Ppk agrees."""
+    n, dt = 3000, 2.0
+    t = np.arange(1, n + 1) * dt
+    rng = np.random.default_rng(3)
+    speed = 0.5 + 0.2 * (t > 3000) - 0.3 * ((t > 4000) & (t < 4600))
+    cw = 0.2 + 0.0015 * np.sin(t / 300.0) + 0.001 * rng.standard_normal(n) + 0.004 * (t > 5000)
+    ts = make_ts(n, dt=dt, speed=speed, coat_weight_die_kg_m2=cw)
+    spec = make_spec(warmup_s=600.0)
+    k = compute_kpis(ts, spec)
+    after = ts.index.to_numpy() > k["warmup_s"]
+    w = ts["speed_m_s"].to_numpy()[after] * dt  # metres coated in each row
+    x = ts["coat_weight_die_kg_m2"].to_numpy()[after]
+    mean = np.average(x, weights=w)
+    sd = np.sqrt(np.average((x - mean) ** 2, weights=w))
+    ppk = min(0.21 - mean, mean - 0.19) / (3 * sd)
+    assert k["warmup_s"] == 600.0
+    assert k["coat_weight_cpk"] == pytest.approx(ppk, rel=1e-3)  # Bessel on ~6,000 m: 1e-4
+
+
+def test_energy_by_carrier_and_per_total_web() -> None:
+    n = 200
+    t = np.arange(1, n + 1, dtype=float)
+    cw = np.where((t > 100) & (t <= 150), 0.25, 0.2)  # 50 m of scrap
+    k = compute_kpis(make_ts(n, coat_weight_die_kg_m2=cw, dryer_power_W=36_000.0, heater_power_W=30_000.0,
+                             fan_power_W=6_000.0), make_spec())
+    hours = (200 - 10) / 3600
+    assert k["heater_energy_kwh"] == pytest.approx(30.0 * hours)
+    assert k["fan_energy_kwh"] == pytest.approx(6.0 * hours)
+    assert k["energy_kwh"] == pytest.approx(36.0 * hours)
+    assert k["energy_kwh_per_m2_total"] == pytest.approx(k["energy_kwh"] / k["total_m"])
+    assert k["energy_kwh_per_m2"] == pytest.approx(k["energy_kwh"] / k["good_m"])
+    assert k["energy_kwh_per_m2"] > k["energy_kwh_per_m2_total"]

@@ -19,18 +19,33 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["S_REL_TOL", "capability", "capability_upper"]
+__all__ = ["S_REL_TOL", "capability", "capability_upper", "weighted_stats"]
 
 #: relative threshold below which the sample standard deviation counts as zero
 S_REL_TOL = 1e-12
 
 
-def _stats(x: ArrayLike) -> tuple[int, float, float]:
+def weighted_stats(x: ArrayLike, w: ArrayLike | None = None) -> tuple[float, float, float]:
+    """``(n, mean, s)`` of a sample, each value counted ``w`` times (frequency weights, e.g. metres).
+
+    ``n`` is the total weight and ``s`` the sample standard deviation with
+    Bessel's correction, ``sqrt(sum w (x - mean)^2 / (n - 1))``: with unit
+    weights, ``numpy.std(x, ddof=1)``. With ``n < 2`` there is no spread:
+    ``s = 0``.
+    """
     a = np.asarray(x, dtype=float).ravel()
-    n = int(a.size)
-    if n < 2:
-        return n, float(a.mean()) if n else 0.0, 0.0
-    return n, float(a.mean()), float(a.std(ddof=1))
+    wt = np.ones_like(a) if w is None else np.asarray(w, dtype=float).ravel()
+    n = float(wt.sum())
+    if a.size == 0 or n <= 0.0:
+        return 0.0, 0.0, 0.0
+    mean = float(np.dot(wt, a) / n)
+    if n < 2.0:
+        return n, mean, 0.0
+    return n, mean, float(np.sqrt(max(np.dot(wt, (a - mean) ** 2), 0.0) / (n - 1.0)))
+
+
+def _stats(x: ArrayLike, w: ArrayLike | None = None) -> tuple[float, float, float]:
+    return weighted_stats(x, w)
 
 
 def _ratio(margin: float, s: float, scale: float, cap: float) -> float:
@@ -40,17 +55,21 @@ def _ratio(margin: float, s: float, scale: float, cap: float) -> float:
     return float(np.clip(margin / (3.0 * s), -cap, cap))
 
 
-def capability(x: ArrayLike, lsl: float, usl: float, cap: float = 5.0) -> tuple[float, float]:
+def capability(x: ArrayLike, lsl: float, usl: float, cap: float = 5.0,
+               weights: ArrayLike | None = None) -> tuple[float, float]:
     """Two-sided capability of a sample against ``[lsl, usl]``.
 
     Parameters
     ----------
     x : array_like
-        The sample (plant truth, one value per good metre).
+        The sample (plant truth, e.g. one value per metre).
     lsl, usl : float
         Specification limits, ``lsl < usl``.
     cap : float, optional
         Bound on the magnitude of both indices (default 5.0).
+    weights : array_like, optional
+        Frequency weights (e.g. metres of web per value; :func:`weighted_stats`);
+        ``None``: one per value.
 
     Returns
     -------
@@ -60,7 +79,7 @@ def capability(x: ArrayLike, lsl: float, usl: float, cap: float = 5.0) -> tuple[
         ``s`` the sample standard deviation (``ddof=1``): Pp and Ppk.
         ``(0.0, 0.0)`` for fewer than 2 values.
     """
-    n, mean, s = _stats(x)
+    n, mean, s = _stats(x, weights)
     if n < 2:
         return 0.0, 0.0
     scale = max(abs(lsl), abs(usl), abs(mean), usl - lsl)

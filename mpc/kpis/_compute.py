@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from mpc.kpis._capability import capability, capability_upper
+from mpc.kpis._capability import capability, capability_upper, weighted_stats
 from mpc.kpis._errors import KpiInputError
 from mpc.kpis._input import read_run
 from mpc.kpis._proxy import coefficient_of_variation, resistance_proxy
@@ -63,8 +63,19 @@ def _assess(ts: pd.DataFrame, spec: KpiSpec) -> SimpleNamespace:
     good = ~scrap
     n_good = int(good.sum())
     no_good_web = n_good < 2
-    # with no good web, per-metre statistics describe all assessed web (flagged)
+    # what the process made: every assessed metre but the settling web after restarts (capability,
+    # means, spreads and the binder index are computed on it, scrap included: good web alone cuts
+    # the tails off)
+    made = ~settling
+    # the cells a plant builds come from good web (the resistance proxy); with no good web, all web
     pop = good if not no_good_web else np.ones(web.n, dtype=bool)
+    # coat weight as laid at the die, row by row: each row holds the web coated over its interval
+    # (after the warm-up, settling web excluded), so that its capability is the web-length-weighted
+    # Ppk of the time series itself
+    dpos = np.diff(run.pos, prepend=run.pos[0])
+    after = np.clip((t - t_start) / dt, 0.0, 1.0)
+    row_settling = settling_mask(run.pos - 0.5 * dpos, starts, spec.settling_after_restart_m)
+    cw_weight = np.where(row_settling, 0.0, dpos * after)
 
     return SimpleNamespace(**{k: v for k, v in locals().items() if k not in ("ts", "spec")})
 
@@ -74,7 +85,7 @@ def per_metre_table(ts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
 
     Columns: ``position_m``, ``t_die_s``, ``t_exit_s``, ``coat_weight_kg_m2``,
     ``residual_kg_kg``, ``binder_exposure``, ``film_temp_max_K``, ``lel_hit``,
-    ``settling``, ``good``.
+    ``settling``, ``made`` (assessed for capability: not settling web), ``good``.
     """
     a = _assess(ts, spec)
     return pd.DataFrame(
@@ -88,6 +99,7 @@ def per_metre_table(ts: pd.DataFrame, spec: KpiSpec) -> pd.DataFrame:
             "film_temp_max_K": a.film,
             "lel_hit": a.lel_hit,
             "settling": a.settling,
+            "made": a.made,
             "good": a.good,
         }
     )
@@ -120,16 +132,15 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
     """
     a = _assess(ts, spec)
     t, t_begin, t_end, t_start, dt, run, web = a.t, a.t_begin, a.t_end, a.t_start, a.dt, a.run, a.web
-    cw, res, bm, good, pop, no_good_web, n_good = a.cw, a.res, a.bm, a.good, a.pop, a.no_good_web, a.n_good
-    scrap, bad_cw, bad_res, bad_film, lel_hit, settling, starts = (
-        a.scrap, a.bad_cw, a.bad_res, a.bad_film, a.lel_hit, a.settling, a.starts)
+    cw, res, bm, pop, no_good_web, n_good = a.cw, a.res, a.bm, a.pop, a.no_good_web, a.n_good
+    scrap, bad_cw, bad_res, bad_film, lel_hit, settling, starts, made = (
+        a.scrap, a.bad_cw, a.bad_res, a.bad_film, a.lel_hit, a.settling, a.starts, a.made)
     above = a.above
-    cp, cpk = (0.0, 0.0)
-    res_cpk = 0.0
-    if not no_good_web:
-        cap = spec.capability_cap
-        cp, cpk = capability(cw[good], spec.coat_weight_lsl_kg_m2, spec.coat_weight_usl_kg_m2, cap)
-        res_cpk = capability_upper(res[good], spec.residual_usl_kg_kg, cap)
+    cap = spec.capability_cap
+    cp, cpk = capability(run.coat_weight, spec.coat_weight_lsl_kg_m2, spec.coat_weight_usl_kg_m2, cap,
+                         weights=a.cw_weight)
+    _, cw_mean, cw_std = weighted_stats(run.coat_weight, a.cw_weight)
+    res_cpk = capability_upper(res[made], spec.residual_usl_kg_kg, cap)
 
     r_rel = resistance_proxy(
         cw[pop],
@@ -146,8 +157,9 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
     weight = np.clip(t - np.maximum(t - dt, t_start), 0.0, dt)
     energy_kwh = float(np.dot(run.power, weight)) / _J_PER_KWH
     good_m2 = n_good * spec.width_m
-    # denominator floored at one metre of web: finite even when nothing was made
-    area_m2 = max(good_m2 if not no_good_web else web.n * spec.width_m, spec.width_m)
+    # denominators floored at one metre of web: finite even when nothing was made
+    total_m2 = max(web.n * spec.width_m, spec.width_m)
+    area_m2 = max(good_m2, spec.width_m) if not no_good_web else total_m2
     energy_per_m2 = energy_kwh / area_m2
     hours = (t_end - t_start) / 3600.0
 
@@ -156,9 +168,11 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
         "scenario": spec.scenario,
         "controller": spec.controller,
         "duration_s": t_end - t_begin,
+        "warmup_s": float(t_start),
         "total_m": float(web.n),
         "good_m": float(n_good),
         "good_m2": float(good_m2),
+        "yield_frac": float(n_good) / web.n if web.n else 0.0,
         "scrap_m": float(scrap.sum()),
         "scrap_coat_weight_m": float(bad_cw.sum()),
         "scrap_residual_m": float(bad_res.sum()),
@@ -169,15 +183,18 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
         "no_good_web": bool(no_good_web),
         "coat_weight_cp": cp,
         "coat_weight_cpk": cpk,
-        "coat_weight_mean_kg_m2": _mean(cw[pop]),
-        "coat_weight_std_kg_m2": _std(cw[pop]),
+        "coat_weight_mean_kg_m2": cw_mean,
+        "coat_weight_std_kg_m2": cw_std,
         "residual_solvent_cpk": res_cpk,
-        "residual_mean_kg_kg": _mean(res[pop]),
+        "residual_mean_kg_kg": _mean(res[made]),
         "throughput_m2_h": good_m2 / hours,
         "energy_kwh": energy_kwh,
+        "heater_energy_kwh": float(np.dot(run.heater_power, weight)) / _J_PER_KWH,
+        "fan_energy_kwh": float(np.dot(run.fan_power, weight)) / _J_PER_KWH,
         "energy_kwh_per_m2": energy_per_m2,
+        "energy_kwh_per_m2_total": energy_kwh / total_m2,
         "energy_kwh_per_kwh_cell": energy_per_m2 / spec.cell_kwh_per_m2_at_target,
-        "binder_migration_index": _mean(bm[pop]),
+        "binder_migration_index": _mean(bm[made]),
         "resistance_proxy_mean": _mean(r_rel),
         "resistance_proxy_cv": coefficient_of_variation(r_rel),
         "max_lel_fraction": lel_max,

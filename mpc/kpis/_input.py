@@ -19,9 +19,11 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "coat_weight_die_kg_m2",
     "exit_residual_kg_kg",
     "max_film_temp_K",
-    "critical_rate_ratio",
+    "critical_window_rate_ratio",
     "lel_limit_frac",
     "dryer_power_W",
+    "heater_power_W",
+    "fan_power_W",
     "line_running",
     "step_time_ms",
     "solver_failure",
@@ -49,6 +51,8 @@ class RunArrays:
     lel: FloatArray  # shape (n, zones)
     lel_limit: FloatArray
     power: FloatArray
+    heater_power: FloatArray
+    fan_power: FloatArray
     running: NDArray[np.bool_]
     step_ms: FloatArray
     solver_failure: FloatArray
@@ -178,10 +182,12 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
         coat_weight=cols["coat_weight_die_kg_m2"],
         residual=cols["exit_residual_kg_kg"],
         film_temp=cols["max_film_temp_K"],
-        crit_ratio=cols["critical_rate_ratio"],
+        crit_ratio=cols["critical_window_rate_ratio"],
         lel=lel,
         lel_limit=limit,
         power=cols["dryer_power_W"],
+        heater_power=cols["heater_power_W"],
+        fan_power=cols["fan_power_W"],
         running=cols["line_running"] > 0.5,
         step_ms=cols["step_time_ms"],
         solver_failure=cols["solver_failure"],
