@@ -10,7 +10,8 @@ Equations (symbols as in ``docs/theory.md``):
 * constant-rate evaporation ``m = beta M/(R T_f) (p_sat(T_f) - p_zone)``, or the
   Stefan (high-flux) form ``m = beta p M/(R T_f) ln((p - p_zone)/(p - p_sat))``
   for water; falling rate ``m = m_CRP min(1, (x - x_eq)/(x_cr - x_eq))`` with
-  ``x = S/m_A`` on a dry basis;
+  ``x = S/m_A`` on a dry basis, and ``x_eq = x_eq0 + K p_zone/p_sat(T_f)`` (a linear
+  sorption isotherm);
 * binder migration: the drying rate inside the critical stage (solvent content
   between ``x_cr`` and ``x_cr + dx_crit``) against its named limit.
 
@@ -42,6 +43,7 @@ from plants.properties import (
 
 __all__ = [
     "critical_stage_weight",
+    "equilibrium_content_kg_kg",
     "evaporation_flux_kg_m2_s",
     "falling_rate_factor",
     "heat_transfer_coeff_W_m2K",
@@ -106,16 +108,20 @@ def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: Any) -> Any:
     return -rounded_min(ops, -a, -c, half_width)
 
 
-def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -> Any:
+def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
+                        equilibrium_kg_kg: Any = None) -> Any:
     """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))`` on a dry basis.
 
+    ``equilibrium_kg_kg`` is the local equilibrium content (default: the
+    constant ``dryer.equilibrium_content_kg_kg``; see :func:`equilibrium_content_kg_kg`).
     With ``dryer.rate_law_smoothing_kg_kg > 0`` the corner at the critical content
     is rounded (:func:`rounded_min`); the one at the equilibrium content stays exact
     (the film approaches it but never crosses it, and the exit residual sits just
     above it, where a rounding would change the drying rate).
     """
-    span = dryer.critical_content_kg_kg - dryer.equilibrium_content_kg_kg
-    z = (content_kg_kg - dryer.equilibrium_content_kg_kg) / span
+    x_eq = dryer.equilibrium_content_kg_kg if equilibrium_kg_kg is None else equilibrium_kg_kg
+    span = dryer.critical_content_kg_kg - x_eq
+    z = (content_kg_kg - x_eq) / span
     if dryer.rate_law_smoothing_kg_kg <= 0.0:
         return ops.clip(z, 0.0, 1.0)
     return ops.maximum(rounded_min(ops, z, 1.0, dryer.rate_law_smoothing_kg_kg / span), 0.0)
@@ -148,7 +154,12 @@ def evaporation_flux_kg_m2_s(
     dryer: DryerParams,
     solvent: SolventParams,
 ) -> Any:
-    """Evaporation flux per coated area, kg/(m2 s): constant rate times the falling-rate factor."""
+    """Evaporation flux per coated area, kg/(m2 s): constant rate times the falling-rate factor.
+
+    The falling rate runs down to the local equilibrium content
+    (:func:`equilibrium_content_kg_kg`), which rises with the zone air's
+    relative saturation at the film temperature.
+    """
     p_sat = solvent_p_sat_Pa(ops, film_temp_K, solvent)
     c_mol = solvent.molar_mass_kg_mol / (GAS_CONSTANT_J_MOLK * film_temp_K)
     if solvent.stefan_correction:
@@ -158,4 +169,22 @@ def evaporation_flux_kg_m2_s(
         crp = beta_m_s * p * c_mol * ops.log((p - p_zone_c) / (p - p_sat_c))
     else:
         crp = beta_m_s * c_mol * (p_sat - zone_p_Pa)
-    return crp * falling_rate_factor(ops, content_kg_kg, dryer)
+    x_eq = equilibrium_content_kg_kg(ops, zone_p_Pa / p_sat, dryer)
+    return crp * falling_rate_factor(ops, content_kg_kg, dryer, x_eq)
+
+
+def equilibrium_content_kg_kg(ops: ArrayOps, relative_saturation: Any, dryer: DryerParams) -> Any:
+    """Equilibrium solvent content of the film (dry basis), kg/kg: ``x_eq0 + K phi``.
+
+    ``phi = p_zone / p_sat(T_film)``, clipped to [0, 1], is the relative
+    saturation of the zone air at the film temperature (the relative humidity
+    of a water dryer); ``x_eq0`` (``dryer.equilibrium_content_kg_kg``) is the
+    content left in solvent-free air and ``K`` (``dryer.sorption_slope_kg_kg``)
+    the slope of a linear (Henry-law) sorption isotherm, which holds at the low
+    relative saturations of a dryer's last zones. So the exit residual depends
+    on the last zones' film temperature and solvent partial pressure: a hotter
+    film or a leaner zone air dries further. The film only desorbs: below the
+    local equilibrium the falling-rate factor is 0, not negative.
+    """
+    phi = ops.clip(relative_saturation, 0.0, 1.0)
+    return dryer.equilibrium_content_kg_kg + dryer.sorption_slope_kg_kg * phi

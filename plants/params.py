@@ -134,7 +134,7 @@ class DryerParams:
     open_area_frac: float = _p("1", 0.005, 0.2, "relative nozzle area f")
     heat_transfer_multiplier: float = _p("1", 0.3, 3.0, "multiplier on the Martin correlation (calibration)")
     critical_content_kg_kg: float = _p("kg/kg", 0.01, 1.0, "critical solvent content (dry basis), end of constant rate")
-    equilibrium_content_kg_kg: float = _p("kg/kg", 0.0, 0.05, "equilibrium solvent content (dry basis)")
+    equilibrium_content_kg_kg: float = _p("kg/kg", 0.0, 0.05, "equilibrium solvent content (dry basis) in solvent-free air")
     heater_max_W: float = _p("W", 1e3, 5e6, "heater capacity per zone (input power)")
     heater_time_constant_s: float = _p("s", 0.1, 600.0, "heater power lag")
     heater_rate_W_s: float = _p("W/s", 10.0, 1e7, "heater power rate limit")
@@ -146,6 +146,15 @@ class DryerParams:
     exhaust_max_m3_s: float = _p("m3/s", 0.01, 50.0, "exhaust (= make-up) air capacity per zone")
     critical_rate_limit_kg_m2_s: float = _p("kg/(m2 s)", 1e-5, 0.01, "drying-rate limit in the critical (binder-migration) stage")
     critical_window_kg_kg: float = _p("kg/kg", 0.01, 1.0, "width of the critical stage above the critical content (dry basis)")
+    sorption_slope_kg_kg: float = field(
+        default=0.0,
+        metadata={
+            "unit": "kg/kg",
+            "range": (0.0, 0.2),
+            "doc": "rise of the equilibrium content per unit relative saturation of the zone air at the film "
+                   "temperature (a linear, Henry-law sorption isotherm; 0 = a constant equilibrium content)",
+        },
+    )
     rate_law_smoothing_kg_kg: float = field(
         default=0.0,
         metadata={
@@ -163,13 +172,14 @@ class DryerParams:
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64:
                 raise ParameterError(f"dryer.{name} = {v!r}: expected an integer in [1, 64]")
         _validate(self, "dryer")
-        if self.equilibrium_content_kg_kg >= self.critical_content_kg_kg:
+        x_eq_max = self.equilibrium_content_kg_kg + self.sorption_slope_kg_kg
+        if x_eq_max >= self.critical_content_kg_kg:
             raise ParameterError(
-                f"dryer.equilibrium_content_kg_kg = {self.equilibrium_content_kg_kg!r} must be below "
-                f"dryer.critical_content_kg_kg = {self.critical_content_kg_kg!r}"
+                f"dryer.equilibrium_content_kg_kg + dryer.sorption_slope_kg_kg = {x_eq_max!r} (the equilibrium "
+                f"content in saturated air) must be below dryer.critical_content_kg_kg = "
+                f"{self.critical_content_kg_kg!r}"
             )
-        corner_gap = min(0.5 * self.critical_window_kg_kg,
-                         self.critical_content_kg_kg - self.equilibrium_content_kg_kg)
+        corner_gap = min(0.5 * self.critical_window_kg_kg, self.critical_content_kg_kg - x_eq_max)
         if self.rate_law_smoothing_kg_kg > 0.5 * corner_gap:
             raise ParameterError(
                 f"dryer.rate_law_smoothing_kg_kg = {self.rate_law_smoothing_kg_kg!r} kg/kg: expected at most "

@@ -288,7 +288,7 @@ def _staged_vs_single() -> Check:
     def gap(t: float) -> float:
         return math.log(run((t,) * n).y["exit_residual_kg_kg"]) - math.log(target)
 
-    t_single = brentq(gap, 340.0, 383.15, xtol=0.05)
+    t_single = brentq(gap, 340.0, staged[-1], xtol=0.05)
     ss_single = run((t_single,) * n)
     e_st = ss_staged.y["dryer_power_W"]
     e_si = ss_single.y["dryer_power_W"]

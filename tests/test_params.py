@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from plants.params import ParameterError, params_from_dict, params_to_dict
@@ -83,5 +84,19 @@ def test_unknown_preset_lists_known() -> None:
 
 
 def test_equilibrium_above_critical_rejected() -> None:
-    with pytest.raises(ParameterError, match=r"equilibrium_content_kg_kg = 0.04 must be below"):
+    msg = r"equilibrium_content_kg_kg \+ dryer.sorption_slope_kg_kg = 0.14 .* must be below"
+    with pytest.raises(ParameterError, match=msg):
         get_preset("nmc_nmp").replace(dryer={"equilibrium_content_kg_kg": 0.04, "critical_content_kg_kg": 0.03})
+    # the equilibrium content in saturated air counts, not only the dry-air one
+    with pytest.raises(ParameterError, match=r"= 0.201 \(the equilibrium content in saturated air\)"):
+        get_preset("nmc_nmp").replace(dryer={"equilibrium_content_kg_kg": 0.001, "sorption_slope_kg_kg": 0.2})
+
+
+def test_equilibrium_content_rises_with_relative_saturation() -> None:
+    from plants.backend import ops_by_name
+    from plants.dryer import equilibrium_content_kg_kg
+
+    dr = get_preset("nmc_nmp").dryer
+    ops = ops_by_name("numpy")
+    x = equilibrium_content_kg_kg(ops, np.array([-0.1, 0.0, 0.02, 1.0, 3.0]), dr)
+    np.testing.assert_allclose(x, dr.equilibrium_content_kg_kg + dr.sorption_slope_kg_kg * np.array([0, 0, 0.02, 1, 1]))

@@ -146,7 +146,7 @@ class PlantDisturbances:
         self.heater_eff = [_zone_profile(dist.heater_efficiency, z) for z in range(1, layout.n_zones + 1)]
         self.fan_factor = [_zone_profile(dist.fan_flow_factor, z) for z in range(1, layout.n_zones + 1)]
         pn = dist.process_noise
-        ss = np.random.SeedSequence(seeds.process_noise).spawn(2)
+        ss = np.random.SeedSequence(seeds.process_noise).spawn(3)
         self.pump_noise = PumpPulsation(
             freq_Hz=pn.pump_frequency_hz,
             rel_amplitude=pn.pump_pulsation_rel,
@@ -155,12 +155,15 @@ class PlantDisturbances:
             seed=ss[0],
         )
         self.coat_noise = OrnsteinUhlenbeck(std=pn.coat_variation_rel, corr_time_s=pn.coat_variation_corr_s, seed=ss[1])
+        self.heat_transfer_noise = OrnsteinUhlenbeck(std=pn.heat_transfer_variation_rel,
+                                                     corr_time_s=pn.heat_transfer_corr_s, seed=ss[2])
         self.stops = EventList([Event(start_s=s.t_s, end_s=s.t_s + s.duration_s) for s in dist.line_stops])
         self.dt_s = dt_s
 
     def reset(self) -> None:
         self.pump_noise.reset()
         self.coat_noise.reset()
+        self.heat_transfer_noise.reset()
 
     def vector(self, t_s: float) -> np.ndarray:
         """Disturbance vector at ``t_s`` (process noise sampled at ``t_s``; call with non-decreasing t)."""
@@ -173,7 +176,7 @@ class PlantDisturbances:
         jitter = float(self.pump_noise.sample(t_s)) - float(self.pump_noise.sinusoid(t_s))
         d[L.D_PUMP_NOISE] = self.pump_noise.interval_mean_sinusoid(t_s, t_s + self.dt_s) + jitter
         d[L.D_COAT_NOISE] = float(self.coat_noise.sample(t_s))
-        d[L.D_HTF] = 1.0
+        d[L.D_HTF] = max(1.0 + float(self.heat_transfer_noise.sample(t_s)), 0.5)
         d[L.d_heater_eff] = [float(s(t_s)) for s in self.heater_eff]
         d[L.d_fan_factor] = [float(s(t_s)) for s in self.fan_factor]
         return d

@@ -194,6 +194,12 @@ class ProcessNoise(_Model):
     pump_frequency_hz: float = Field(0.5, gt=0.0, le=50.0)
     coat_variation_rel: float = Field(0.002, ge=0.0, le=0.05, description="local coating variation, std, relative")
     coat_variation_corr_s: float = Field(30.0, gt=0.0, le=3600.0)
+    heat_transfer_variation_rel: float = Field(
+        0.02, ge=0.0, le=0.2,
+        description="variation of the dryer's heat transfer along the web (web flutter, nozzle-plenum pressure), "
+        "std, relative (assumption)",
+    )
+    heat_transfer_corr_s: float = Field(60.0, gt=0.0, le=3600.0, description="its correlation time")
 
 
 class Disturbances(_Model):
