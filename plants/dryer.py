@@ -110,7 +110,7 @@ def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: Any) -> Any:
 
 def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
                         equilibrium_kg_kg: Any = None) -> Any:
-    """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))`` on a dry basis.
+    """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))**n`` on a dry basis (``n``: ``dryer.falling_rate_exponent``).
 
     ``equilibrium_kg_kg`` is the local equilibrium content (default: the
     constant ``dryer.equilibrium_content_kg_kg``; see :func:`equilibrium_content_kg_kg`).
@@ -123,8 +123,13 @@ def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
     span = dryer.critical_content_kg_kg - x_eq
     z = (content_kg_kg - x_eq) / span
     if dryer.rate_law_smoothing_kg_kg <= 0.0:
-        return ops.clip(z, 0.0, 1.0)
-    return ops.maximum(rounded_min(ops, z, 1.0, dryer.rate_law_smoothing_kg_kg / span), 0.0)
+        f = ops.clip(z, 0.0, 1.0)
+    else:
+        f = ops.maximum(rounded_min(ops, z, 1.0, dryer.rate_law_smoothing_kg_kg / span), 0.0)
+    n = dryer.falling_rate_exponent
+    if isinstance(n, int | float) and n == 1.0:  # the linear law (n may be symbolic in a calibration)
+        return f
+    return f**n
 
 
 def critical_stage_weight(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -> Any:
@@ -160,7 +165,8 @@ def evaporation_flux_kg_m2_s(
     (:func:`equilibrium_content_kg_kg`), which rises with the zone air's
     relative saturation at the film temperature.
     """
-    p_sat = solvent_p_sat_Pa(ops, film_temp_K, solvent)
+    p_sat_pure = solvent_p_sat_Pa(ops, film_temp_K, solvent)
+    p_sat = dryer.solvent_activity * p_sat_pure  # at the film surface
     c_mol = solvent.molar_mass_kg_mol / (GAS_CONSTANT_J_MOLK * film_temp_K)
     if solvent.stefan_correction:
         p = dryer.pressure_Pa
@@ -169,7 +175,7 @@ def evaporation_flux_kg_m2_s(
         crp = beta_m_s * p * c_mol * ops.log((p - p_zone_c) / (p - p_sat_c))
     else:
         crp = beta_m_s * c_mol * (p_sat - zone_p_Pa)
-    x_eq = equilibrium_content_kg_kg(ops, zone_p_Pa / p_sat, dryer)
+    x_eq = equilibrium_content_kg_kg(ops, zone_p_Pa / p_sat_pure, dryer)
     return crp * falling_rate_factor(ops, content_kg_kg, dryer, x_eq)
 
 

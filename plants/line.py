@@ -292,7 +292,7 @@ class LineModel:
             conc_in = w_room * rho_air
         else:
             conc_in = ops.full(L.n_zones, 0.0) * rho_air
-        exhaust = ops.maximum(u[L.u_exhaust], 0.0)
+        exhaust = ops.maximum(u[L.u_exhaust], 0.0) * dr.exhaust_flow_factor
         heater_eff = d[L.d_heater_eff]
         fan_factor = ops.maximum(d[L.d_fan_factor], 0.05)
         fan_speed_rel = noz / (fan_factor * dr.fan_ref_velocity_m_s)

@@ -155,6 +155,23 @@ class DryerParams:
                    "temperature (a linear, Henry-law sorption isotherm; 0 = a constant equilibrium content)",
         },
     )
+    falling_rate_exponent: float = field(
+        default=1.0,
+        metadata={"unit": "1", "range": (0.5, 3.0),
+                  "doc": "exponent n of the falling-rate law ((x - x_eq)/(x_cr - x_eq))**n (1 = linear)"},
+    )
+    solvent_activity: float = field(
+        default=1.0,
+        metadata={"unit": "1", "range": (0.3, 1.0),
+                  "doc": "activity of the solvent at the film surface (binder and dissolved species lower "
+                         "its vapour pressure below the pure solvent's)"},
+    )
+    exhaust_flow_factor: float = field(
+        default=1.0,
+        metadata={"unit": "1", "range": (0.3, 1.5),
+                  "doc": "exhaust (= make-up) air delivered per unit commanded (a worn fan or a mis-calibrated "
+                         "flow loop: below 1)"},
+    )
     rate_law_smoothing_kg_kg: float = field(
         default=0.0,
         metadata={

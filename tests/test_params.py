@@ -84,7 +84,7 @@ def test_unknown_preset_lists_known() -> None:
 
 
 def test_equilibrium_above_critical_rejected() -> None:
-    msg = r"equilibrium_content_kg_kg \+ dryer.sorption_slope_kg_kg = 0.14 .* must be below"
+    msg = r"equilibrium_content_kg_kg \+ dryer.sorption_slope_kg_kg = 0.05 .* must be below"
     with pytest.raises(ParameterError, match=msg):
         get_preset("nmc_nmp").replace(dryer={"equilibrium_content_kg_kg": 0.04, "critical_content_kg_kg": 0.03})
     # the equilibrium content in saturated air counts, not only the dry-air one

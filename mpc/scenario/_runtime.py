@@ -246,7 +246,7 @@ def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:
         specs[f"zone{i}_nozzle_velocity_m_s"] = nozzle_velocity_sensor()
         if plant.solvent.lel_vol_frac > 0:
             specs[f"zone{i}_lel_frac"] = lel_analyser(
-                noise_std=s.lel_noise, lag_s=s.lel_lag_s, faults=tuple(faults.get(i, ()))
+                noise_std=s.lel_noise, lag_s=s.lel_lag_s, bias=s.lel_bias, faults=tuple(faults.get(i, ()))
             )
         else:
             specs[f"zone{i}_humidity_ratio_kg_kg"] = SensorSpec(

@@ -222,6 +222,11 @@ class SensorSettings(_Model):
     residual_noise_rel: float = Field(0.02, ge=0.0, le=0.5)
     lel_noise: float = Field(0.005, ge=0.0, le=0.1, description="LEL analyser noise, fraction of LEL")
     lel_lag_s: float = Field(15.0, ge=0.0, le=120.0)
+    lel_bias: float = Field(
+        0.0, ge=-0.2, le=0.2,
+        description="LEL analysers' calibration error, fraction of LEL added to every reading (-0.03 = reads 3 "
+        "points of LEL low)",
+    )
     air_temp_noise_K: float = Field(0.2, ge=0.0, le=5.0)
 
 
