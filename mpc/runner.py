@@ -68,6 +68,8 @@ def kpi_spec(setup: ScenarioSetup, controller: str, duration_s: float | None = N
         die_to_dryer_exit_m=setup.plant_params.dryer.zone_length_m * setup.plant_params.dryer.n_zones,
         width_m=co.width_m,
         cell_kwh_per_m2_at_target=float(cell_energy_kWh_per_m2(sp.coat_weight_target_kg_m2, co)),
+        primary_factor_heater=sc.energy.factor(setup.plant_params.dryer.heater_carrier),
+        primary_factor_electricity=sc.energy.primary_factor_electricity,
         scenario=sc.name,
         controller=controller,
     )

@@ -222,6 +222,20 @@ class LineModel:
         return self.params.dryer.zone_length_m / self.params.dryer.cells_per_zone
 
     @property
+    def fan_rating_velocity_m_s(self) -> float:
+        """Nozzle velocity at which a clean fan draws its motor's rating (fan power ~ velocity cubed)."""
+        dr = self.params.dryer
+        return dr.fan_ref_velocity_m_s * (dr.fan_motor_rating_W / dr.fan_power_ref_W) ** (1.0 / 3.0)
+
+    @property
+    def nozzle_command_max_m_s(self) -> np.ndarray:
+        """Highest nozzle-velocity command per zone: the nozzles' limit, zone 1's over the wet film, the fan motor's."""
+        dr = self.params.dryer
+        v = np.full(self.layout.n_zones, min(dr.nozzle_velocity_max_m_s, self.fan_rating_velocity_m_s))
+        v[0] = min(v[0], dr.wet_film_nozzle_velocity_max_m_s)
+        return v
+
+    @property
     def dryer_length_m(self) -> float:
         return self.params.dryer.zone_length_m * self.params.dryer.n_zones
 
@@ -297,8 +311,16 @@ class LineModel:
         fan_factor = ops.maximum(d[L.d_fan_factor], 0.05)
         fan_speed_rel = noz / (fan_factor * dr.fan_ref_velocity_m_s)
         fan_power = dr.fan_power_ref_W * ops.maximum(fan_speed_rel, 0.0) ** 3
-        delivered_heat = heater_eff * heat
-        makeup_heat = rho_air * AIR_CP_J_KGK * exhaust * (t_air - bu.room_temp_K)
+        delivered_heat = heater_eff * dr.heater_efficiency_nominal * heat
+        # make-up air enters preheated by the exhaust-to-supply heat recovery
+        recovered = dr.heat_recovery_effectiveness * (t_air - bu.room_temp_K)
+        makeup_heat = rho_air * AIR_CP_J_KGK * exhaust * (t_air - bu.room_temp_K - recovered)
+        # solvent recovery: a chiller cools the exhaust, past the recuperator, to the condensing temperature
+        if dr.solvent_recovery_cop > 0.0:
+            chill = ops.maximum(t_air - recovered - dr.solvent_recovery_condense_K, 0.0)
+            recovery_power = ops.sum(rho_air * AIR_CP_J_KGK * exhaust * chill) / dr.solvent_recovery_cop
+        else:
+            recovery_power = 0.0 * ops.sum(exhaust)
         wall_loss = dr.wall_UA_W_K * (t_air - bu.room_temp_K)
 
         lel = so.lel_vol_frac
@@ -336,6 +358,7 @@ class LineModel:
             "fan_power": fan_power,
             "delivered_heat": delivered_heat,
             "makeup_heat": makeup_heat,
+            "recovery_power": recovery_power,
             "wall_loss": wall_loss,
             "lel_frac": lel_frac,
             "rho_air": rho_air,
@@ -372,7 +395,9 @@ class LineModel:
         d_tair = (
             a["delivered_heat"] + a["fan_power"] - a["makeup_heat"] - a["q_web_zone"] - a["wall_loss"]
         ) / dr.zone_heat_capacity_J_K
-        noz_target = ops.clip(u[L.u_nozzle], 0.0, dr.nozzle_velocity_max_m_s) * a["fan_factor"]
+        # the nozzles deliver the command times the fan factor, up to what the fan motor's rating allows
+        noz_cmd = ops.clip(u[L.u_nozzle], 0.0, self.nozzle_command_max_m_s)
+        noz_target = ops.minimum(noz_cmd, self.fan_rating_velocity_m_s) * a["fan_factor"]
         d_noz = ops.clip((noz_target - a["noz"]) / dr.fan_time_constant_s, -dr.fan_rate_m_s2, dr.fan_rate_m_s2)
         heat_target = ops.clip(u[L.u_heater], 0.0, dr.heater_max_W)
         d_heat = ops.clip(
@@ -417,6 +442,8 @@ class LineModel:
         "dryer_power_W",
         "evaporation_kg_s",
         "critical_window_rate_ratio",
+        "solvent_recovery_power_W",
+        "makeup_air_heat_W",
     )
 
     def output_names(self) -> list[str]:
@@ -471,12 +498,14 @@ class LineModel:
             crit_max,
             heater_total,
             fan_total,
-            heater_total + fan_total,
+            heater_total + fan_total + a["recovery_power"],
             ops.sum(a["evap_zone"]),
             # the mean drying rate over the film inside the critical stage (cells weighted by how far
             # their content lies in it), against its limit: a length average, so it converges with
             # the grid, where the peak over cells (critical_rate_ratio) grows as the cells shrink
             ops.sum(a["crit"]) / ops.maximum(ops.sum(a["crit_weight"]), 1e-6),
+            a["recovery_power"],
+            ops.sum(a["makeup_heat"]),
         ]
         return ops.concat(
             [

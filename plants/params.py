@@ -33,6 +33,10 @@ class ParameterError(CalmlineError):
     """A parameter is missing, not finite, or outside its plausible range."""
 
 
+HEATER_CARRIERS = ("electricity", "natural_gas", "steam", "thermal_oil")
+"""What a dryer's heaters may draw (``dryer.heater_carrier``)."""
+
+
 def _p(unit: str, lo: float, hi: float, doc: str) -> Any:
     """A required float field with its unit, plausible range and description."""
     return field(metadata={"unit": unit, "range": (lo, hi), "doc": doc})
@@ -172,6 +176,45 @@ class DryerParams:
                   "doc": "exhaust (= make-up) air delivered per unit commanded (a worn fan or a mis-calibrated "
                          "flow loop: below 1)"},
     )
+    heater_carrier: str = field(
+        default="electricity",
+        metadata={"doc": "what the heaters draw: 'electricity', 'natural_gas', 'steam' or 'thermal_oil' (the "
+                         "carrier's primary-energy factor is the scenario's, [energy])"},
+    )
+    heater_efficiency_nominal: float = field(
+        default=1.0,
+        metadata={"unit": "1", "range": (0.3, 1.0),
+                  "doc": "heat delivered to the zone air per unit of carrier energy the heater draws (a scenario's "
+                         "heater degradation multiplies it)"},
+    )
+    fan_motor_rating_W: float = field(
+        default=1e6,
+        metadata={"unit": "W", "range": (1e3, 1e6),
+                  "doc": "fan motor rating per zone: a hard limit on fan power, so on the nozzle velocity a fouled "
+                         "fan can reach"},
+    )
+    wet_film_nozzle_velocity_max_m_s: float = field(
+        default=80.0,
+        metadata={"unit": "m/s", "range": (1.0, 80.0),
+                  "doc": "highest nozzle velocity in zone 1, over the wet film"},
+    )
+    heat_recovery_effectiveness: float = field(
+        default=0.0,
+        metadata={"unit": "1", "range": (0.0, 0.9),
+                  "doc": "exhaust-to-make-up-air heat recovery: the make-up air enters preheated by this fraction "
+                         "of the zone-to-room temperature difference"},
+    )
+    solvent_recovery_cop: float = field(
+        default=0.0,
+        metadata={"unit": "1", "range": (0.0, 10.0),
+                  "doc": "coefficient of performance of the chiller that cools the exhaust (after the heat recovery) "
+                         "to solvent_recovery_condense_K to condense the solvent; 0: no solvent recovery"},
+    )
+    solvent_recovery_condense_K: float = field(
+        default=283.15,
+        metadata={"unit": "K", "range": (250.0, 320.0),
+                  "doc": "temperature the solvent recovery cools the exhaust air to"},
+    )
     rate_law_smoothing_kg_kg: float = field(
         default=0.0,
         metadata={
@@ -189,6 +232,10 @@ class DryerParams:
             if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 64:
                 raise ParameterError(f"dryer.{name} = {v!r}: expected an integer in [1, 64]")
         _validate(self, "dryer")
+        if self.heater_carrier not in HEATER_CARRIERS:
+            raise ParameterError(
+                f"dryer.heater_carrier = {self.heater_carrier!r}: expected one of {', '.join(HEATER_CARRIERS)}"
+            )
         x_eq_max = self.equilibrium_content_kg_kg + self.sorption_slope_kg_kg
         if x_eq_max >= self.critical_content_kg_kg:
             raise ParameterError(

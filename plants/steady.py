@@ -160,7 +160,7 @@ def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None
     need = (
         bal_parts["makeup_heat"] + bal_parts["q_web_zone"] + bal_parts["wall_loss"] - bal_parts["fan_power"]
     )
-    heat = np.asarray(need, float) / d[L.d_heater_eff]
+    heat = np.asarray(need, float) / (d[L.d_heater_eff] * p.dryer.heater_efficiency_nominal)
     x[L.heater] = heat
     u[L.u_heater] = heat
     resid = np.asarray(f(x, u, d)).ravel()

@@ -229,7 +229,7 @@ def _balance_checks(name: str) -> list[Check]:
         Check("web_energy_balance", web_energy_err, 0.0, "relative", "<= 1e-3", bool(web_energy_err <= 1e-3),
               note + f"; heat to web {b['heat_to_web_W'] / 1e3:.1f} kW"),
         Check("dryer_air_energy_balance", air_err, 0.0, "relative", "<= 1e-3", bool(air_err <= 1e-3),
-              note + f"; heater + fans {air_in / 1e3:.1f} kW"),
+              note + f"; heaters delivered + fans {air_in / 1e3:.1f} kW"),
     ]
 
 
@@ -259,7 +259,7 @@ def _susarla_checks() -> list[Check]:
     )
     out.append(
         Check("dryer_energy_per_kg_water_to_nmp", e_w / e_nmp, "< 1", "1", "< 1", bool(e_w / e_nmp < 1.0),
-              f"whole dryer (heaters + fans, latent heat included): water {e_w / 1e6:.2f} MJ/kg, "
+              f"whole dryer (heaters, fans and solvent recovery; latent heat included): water {e_w / 1e6:.2f} MJ/kg, "
               f"NMP {e_nmp / 1e6:.2f} MJ/kg; water's latent heat alone is 2.33 MJ/kg")
     )
     out.append(_staged_vs_single())

@@ -65,6 +65,8 @@ def make_ts(
         "dryer_power_W": 1000.0,
         "heater_power_W": 800.0,
         "fan_power_W": 200.0,
+        "solvent_recovery_power_W": 0.0,
+        "makeup_air_heat_W": 300.0,
         "line_running": v > 0,
         "step_time_ms": 10.0,
         "solver_failure": 0,
@@ -597,3 +599,17 @@ def test_energy_by_carrier_and_per_total_web() -> None:
     assert k["energy_kwh_per_m2_total"] == pytest.approx(k["energy_kwh"] / k["total_m"])
     assert k["energy_kwh_per_m2"] == pytest.approx(k["energy_kwh"] / k["good_m"])
     assert k["energy_kwh_per_m2"] > k["energy_kwh_per_m2_total"]
+
+
+def test_primary_energy_weights_each_carrier() -> None:
+    """Gas heaters at 1.0, electricity (fans, solvent recovery) at 1.9: a kWh of fan power is not a kWh of gas."""
+    n = 200
+    ts = make_ts(n, dryer_power_W=40_000.0, heater_power_W=30_000.0, fan_power_W=6_000.0,
+                 solvent_recovery_power_W=4_000.0)
+    k = compute_kpis(ts, make_spec(primary_factor_heater=1.0, primary_factor_electricity=1.9))
+    hours = (200 - 10) / 3600
+    assert k["solvent_recovery_energy_kwh"] == pytest.approx(4.0 * hours)
+    primary = (30.0 * 1.0 + (6.0 + 4.0) * 1.9) * hours
+    assert k["primary_energy_kwh_per_m2"] == pytest.approx(primary / k["good_m2"])
+    same = compute_kpis(ts, make_spec())  # factors 1: primary = final energy
+    assert same["primary_energy_kwh_per_m2"] == pytest.approx(same["energy_kwh_per_m2"])

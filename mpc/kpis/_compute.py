@@ -156,6 +156,11 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
     # --- energy and throughput (each row holds over (t_i - dt, t_i]) -----------
     weight = np.clip(t - np.maximum(t - dt, t_start), 0.0, dt)
     energy_kwh = float(np.dot(run.power, weight)) / _J_PER_KWH
+    heater_kwh = float(np.dot(run.heater_power, weight)) / _J_PER_KWH
+    fan_kwh = float(np.dot(run.fan_power, weight)) / _J_PER_KWH
+    recovery_kwh = float(np.dot(run.recovery_power, weight)) / _J_PER_KWH
+    primary_kwh = (spec.primary_factor_heater * heater_kwh
+                   + spec.primary_factor_electricity * (fan_kwh + recovery_kwh))
     good_m2 = n_good * spec.width_m
     # denominators floored at one metre of web: finite even when nothing was made
     total_m2 = max(web.n * spec.width_m, spec.width_m)
@@ -189,11 +194,14 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
         "residual_mean_kg_kg": _mean(res[made]),
         "throughput_m2_h": good_m2 / hours,
         "energy_kwh": energy_kwh,
-        "heater_energy_kwh": float(np.dot(run.heater_power, weight)) / _J_PER_KWH,
-        "fan_energy_kwh": float(np.dot(run.fan_power, weight)) / _J_PER_KWH,
+        "heater_energy_kwh": heater_kwh,
+        "fan_energy_kwh": fan_kwh,
+        "solvent_recovery_energy_kwh": recovery_kwh,
+        "makeup_air_heat_kwh": float(np.dot(run.makeup_heat, weight)) / _J_PER_KWH,
         "energy_kwh_per_m2": energy_per_m2,
         "energy_kwh_per_m2_total": energy_kwh / total_m2,
         "energy_kwh_per_kwh_cell": energy_per_m2 / spec.cell_kwh_per_m2_at_target,
+        "primary_energy_kwh_per_m2": primary_kwh / area_m2,
         "binder_migration_index": _mean(bm[made]),
         "resistance_proxy_mean": _mean(r_rel),
         "resistance_proxy_cv": coefficient_of_variation(r_rel),

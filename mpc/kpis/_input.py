@@ -24,6 +24,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "dryer_power_W",
     "heater_power_W",
     "fan_power_W",
+    "solvent_recovery_power_W",
+    "makeup_air_heat_W",
     "line_running",
     "step_time_ms",
     "solver_failure",
@@ -53,6 +55,8 @@ class RunArrays:
     power: FloatArray
     heater_power: FloatArray
     fan_power: FloatArray
+    recovery_power: FloatArray
+    makeup_heat: FloatArray
     running: NDArray[np.bool_]
     step_ms: FloatArray
     solver_failure: FloatArray
@@ -188,6 +192,8 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
         power=cols["dryer_power_W"],
         heater_power=cols["heater_power_W"],
         fan_power=cols["fan_power_W"],
+        recovery_power=cols["solvent_recovery_power_W"],
+        makeup_heat=cols["makeup_air_heat_W"],
         running=cols["line_running"] > 0.5,
         step_ms=cols["step_time_ms"],
         solver_failure=cols["solver_failure"],

@@ -60,6 +60,9 @@ class KpiSpec:
     proxy_coat_weight_coeff, proxy_binder_coeff, proxy_residual_coeff : float
         Coefficients ``a_cw``, ``a_bm``, ``a_rs`` of the end-of-line
         resistance proxy (assumptions, not fitted; defaults 0.8, 0.5, 0.05).
+    primary_factor_heater, primary_factor_electricity : float
+        Primary energy per kWh of the heaters' carrier and of electricity (fans,
+        solvent recovery); defaults 1.0 (final energy).
     """
 
     coat_weight_target_kg_m2: float = _f("kg/m2", 1e-3, 2.0, "dry coat-weight target")
@@ -107,6 +110,8 @@ class KpiSpec:
         "a_rs: relative resistance per unit residual solvent / its USL (assumption)",
         0.05,
     )
+    primary_factor_heater: float = _f("1", 1e-3, 5.0, "primary energy per kWh of the heaters' carrier", 1.0)
+    primary_factor_electricity: float = _f("1", 1e-3, 5.0, "primary energy per kWh of electricity", 1.0)
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from plants.actuators import ActuatorSpec
-from plants.line import LineLayout
+from plants.line import LineLayout, LineModel
 from plants.params import LineParams
 
 __all__ = ["actuator_specs", "apply_overrides"]
@@ -30,9 +30,10 @@ def actuator_specs(plant: LineParams, layout: LineLayout) -> list[ActuatorSpec]:
         ActuatorSpec(name="speed_m_s", unit="m/s", lower=0.0, upper=2.0, rate_limit_per_s=0.02),
         ActuatorSpec(name="pump_flow_cmd_m3_s", unit="m3/s", lower=0.0, upper=2e-3, rate_limit_per_s=2e-5),
     ]
+    noz_max = LineModel(plant).nozzle_command_max_m_s  # nozzles, zone 1 over the wet film, fan motor rating
     for i in range(1, layout.n_zones + 1):
         specs.append(ActuatorSpec(name=f"zone{i}_nozzle_velocity_cmd_m_s", unit="m/s", lower=0.0,
-                                  upper=dr.nozzle_velocity_max_m_s, rate_limit_per_s=2.0))
+                                  upper=float(noz_max[i - 1]), rate_limit_per_s=2.0))
     for i in range(1, layout.n_zones + 1):
         specs.append(ActuatorSpec(name=f"zone{i}_heater_power_cmd_W", unit="W", lower=0.0,
                                   upper=dr.heater_max_W, rate_limit_per_s=dr.heater_rate_W_s))

@@ -20,6 +20,7 @@ __all__ = [
     "AnalyserFault",
     "BatchChange",
     "Disturbances",
+    "Energy",
     "LineStop",
     "Mismatch",
     "ProcessNoise",
@@ -230,6 +231,33 @@ class SensorSettings(_Model):
     air_temp_noise_K: float = Field(0.2, ge=0.0, le=5.0)
 
 
+class Energy(_Model):
+    """Primary-energy factors of the carriers inside the energy boundary (site data; defaults: the EU's).
+
+    A kWh of fan power is not a kWh of gas: ``primary_energy_kwh_per_m2`` weights each
+    carrier's final energy by its factor (the heaters' carrier is the preset's
+    ``dryer.heater_carrier``; fans and solvent recovery draw electricity).
+    """
+
+    primary_factor_electricity: float = Field(
+        1.9, gt=0.0, le=5.0,
+        description="primary energy per kWh of electricity (EU Energy Efficiency Directive 2023/1791: 1.9)",
+    )
+    primary_factor_natural_gas: float = Field(
+        1.0, gt=0.0, le=5.0, description="per kWh of natural gas (the EU directive's convention for fuels: 1.0)"
+    )
+    primary_factor_steam: float = Field(
+        1.15, gt=0.0, le=5.0, description="per kWh of steam (assumption: a gas boiler at about 87 %)"
+    )
+    primary_factor_thermal_oil: float = Field(
+        1.15, gt=0.0, le=5.0, description="per kWh of thermal oil (assumption: a gas-fired heater at about 87 %)"
+    )
+
+    def factor(self, carrier: str) -> float:
+        """The primary-energy factor of a carrier (``electricity``, ``natural_gas``, ``steam``, ``thermal_oil``)."""
+        return float(getattr(self, f"primary_factor_{carrier}"))
+
+
 class Mismatch(_Model):
     """Plant-model mismatch: the plant's "true" parameters and discretisation vs the controller's."""
 
@@ -265,6 +293,7 @@ class Scenario(_Model):
     disturbances: Disturbances = Field(default_factory=Disturbances, description="unannounced disturbances")
     sensors: SensorSettings = Field(default_factory=SensorSettings, description="sensor settings")
     mismatch: Mismatch = Field(default_factory=Mismatch, description="plant-model mismatch")
+    energy: Energy = Field(default_factory=Energy, description="primary-energy factors of the energy carriers")
     controllers: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-controller settings tables, [controllers.NAME] and their sub-tables "
