@@ -177,10 +177,24 @@ class DisturbanceEKF:
 
 
 class GaugeBiasFilter:
-    """Random-walk offset of the slurry solids from the delayed coat-weight gauge."""
+    """Random-walk offset of the slurry solids from the delayed coat-weight gauge.
+
+    A reading more than ``gate_sigma`` standard deviations from its prediction is
+    a gross error (a bad scan) and is rejected, unless ``shift_after`` such
+    rejections in a row all say the same thing (the same sign): then it is a real,
+    persistent shift (an unannounced lot change), the variance is raised to the
+    size of that shift and the reading is used. A spike is one rejected scan; a
+    step is rejected at most ``shift_after - 1`` times.
+
+    A smaller persistent shift passes the gate but would be learnt only at the
+    random walk's slow pace; a two-sided CUSUM of the normalised innovations
+    (Page 1954; reference ``cusum_k``, threshold ``cusum_h`` standard
+    deviations) detects it, and the variance is raised the same way.
+    """
 
     def __init__(self, gauge_m: float, *, q_per_s: float = (1.7e-5) ** 2, r: float = (0.005) ** 2,
-                 p0: float = (0.005) ** 2, gate_sigma: float = 6.0) -> None:
+                 p0: float = (0.005) ** 2, gate_sigma: float = 6.0, shift_after: int = 3,
+                 cusum_k: float = 0.5, cusum_h: float = 10.0) -> None:
         self.gauge_m = gauge_m
         self.q = q_per_s
         self.r_rel = r
@@ -189,6 +203,13 @@ class GaugeBiasFilter:
         self.version = 0.0
         self.gate_sigma = gate_sigma
         self.rejected = 0
+        self.shift_after = int(shift_after)
+        self.shifts = 0
+        """Persistent shifts accepted (after ``shift_after`` consistent rejections)."""
+        self._run: list[float] = []  # the solids offsets that the rejected readings in a row imply
+        self.cusum_k, self.cusum_h = float(cusum_k), float(cusum_h)
+        self._cusum = [0.0, 0.0]  # upper and lower CUSUM of the normalised innovations
+        self._recent: deque[float] = deque(maxlen=5)  # the offsets the latest accepted readings imply
         self._skip_until_m = -np.inf
         self._pending: list[tuple[float, float]] = []
         self._hist: deque[tuple[float, float, float, float]] = deque()
@@ -247,12 +268,36 @@ class GaugeBiasFilter:
         r = self.r_rel * measured**2
         innov_var = sens**2 * self.var + r
         if (measured - pred) ** 2 > self.gate_sigma**2 * innov_var:
-            # a gross error (a bad scan, web the model never saw): not evidence of a solids offset
-            self.rejected += 1
-            return
+            # a gross error (a bad scan, web the model never saw) ... or a real step, if it persists
+            implied = (measured - pred) / sens if sens != 0.0 else 0.0
+            if self._run and np.sign(implied) != np.sign(self._run[-1]):
+                self._run = []
+            self._run.append(implied)
+            if len(self._run) < self.shift_after:
+                self.rejected += 1
+                return
+            # a persistent shift: as uncertain as the shift is large, then learn it from this reading
+            self._shift(float(np.mean(self._run)))
+            innov_var = sens**2 * self.var + r
+        else:
+            self._run = []
+            z = (measured - pred) / np.sqrt(innov_var)
+            self._recent.append((measured - pred) / sens if sens != 0.0 else 0.0)
+            self._cusum = [max(0.0, self._cusum[0] + z - self.cusum_k), min(0.0, self._cusum[1] + z + self.cusum_k)]
+            if max(self._cusum[0], -self._cusum[1]) > self.cusum_h:
+                self._shift(float(np.mean(self._recent)))
+                innov_var = sens**2 * self.var + r
         gain = self.var * sens / innov_var
         self.b += gain * (measured - pred)
         self.var *= 1.0 - gain * sens
+
+    def _shift(self, offset: float) -> None:
+        """A persistent shift of about ``offset`` (solids fraction): as uncertain as it is large."""
+        self.shifts += 1
+        self.var = max(self.var, offset**2)
+        self._run = []
+        self._recent.clear()
+        self._cusum = [0.0, 0.0]
 
 
 def augmented_rank_condition(m: NmpcModel, measurement_names: list[str], dt_s: float) -> tuple[int, int]:
