@@ -47,6 +47,10 @@ class ControllerContext:
     settings: Mapping[str, Any] = field(default_factory=dict)
     source: str = "<scenario>"
     """The scenario file (controllers resolve their own relative files from its folder)."""
+    primary_factor_heater: float = 1.0
+    """Primary energy per kWh the heaters draw of their carrier (the scenario's ``[energy]``)."""
+    primary_factor_electricity: float = 1.0
+    """Primary energy per kWh of electricity (fans, solvent recovery)."""
 
 
 @dataclass(frozen=True)

@@ -123,7 +123,8 @@ class NmpcController(Controller):
         spec = ctx.spec
         self.ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
                               self.u_lb_s, self.u_ub_s, ocp)
-        self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt)
+        self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt,
+                                   primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
         self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
                                   disturbance_q=4e-6 if self.disturbance_states else 0.0)
         if not self.disturbance_states:

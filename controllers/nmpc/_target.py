@@ -38,7 +38,10 @@ __all__ = ["SteadyTarget"]
 class SteadyTarget:
     """The economic target problem, built once, solved warm-started at every step."""
 
-    def __init__(self, m: NmpcModel, usl_residual: float, film_max_K: float, settings: TargetSettings) -> None:
+    def __init__(self, m: NmpcModel, usl_residual: float, film_max_K: float, settings: TargetSettings, *,
+                 primary_factors: tuple[float, float] = (1.0, 1.0)) -> None:
+        """``primary_factors``: primary energy per kWh of the heaters' carrier and of electricity (fans,
+        solvent recovery); the objective's energy term is the dryer's primary power."""
         self.m = m
         self.s = settings
         L = m.layout
@@ -58,7 +61,8 @@ class SteadyTarget:
         ix = m.output_index
         free = [i for i in range(n) if i not in (L.room_w, L.slurry_water)]
         v = us[L.u_speed] * m.u_scale[L.u_speed]
-        power = y[ix["dryer_power_W"]]
+        f_heater, f_el = primary_factors
+        power = f_heater * y[ix["heater_power_W"]] + f_el * (y[ix["fan_power_W"]] + y[ix["solvent_recovery_power_W"]])
         flammable = m.params.solvent.lel_vol_frac > 0
         g, lbg, ubg = [f[free]], [np.zeros(len(free))], [np.zeros(len(free))]
         g.append(y[ix["coat_weight_die_kg_m2"]] / cw_tgt - 1.0)

@@ -119,6 +119,8 @@ def run_closed_loop(
         input_rate_limit=np.array([s.rate_limit_per_s for s in setup.actuator_specs], float),
         settings=dict(sc.controllers.get(controller.name, {})),
         source=setup.source,
+        primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
+        primary_factor_electricity=sc.energy.primary_factor_electricity,
     )
     controller.reset(ctx)
     # actuators start where the plant sits

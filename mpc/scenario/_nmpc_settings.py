@@ -86,7 +86,8 @@ class TargetSettings(Settings):
     speed_weight: float = setting(5.0, ge=0.0)
     """Reward for running at the plan's speed, per unit of v / v_target."""
     energy_ref_W: float = setting(5e5, gt=0.0)
-    """Dryer power (heaters and fans) that costs one unit of the objective, W."""
+    """Primary power of the dryer (heaters, fans and solvent recovery, each weighted by its carrier's
+    primary-energy factor, the scenario's ``[energy]``) that costs one unit of the objective, W."""
     move_weight: float = setting(1e-3, ge=0.0)
     """Quadratic weight on the target's scaled inputs' change from the last move (keeps the target unique)."""
     slack_weight: float = setting(1e3, gt=0.0)
