@@ -10,11 +10,11 @@ from mpc.kpis import KpiSpec, per_metre_table
 from mpc.scenario import ScenarioSetup, build_setup, load_scenario, scenario_from_dict
 from scenarios import shipped_path
 
-STEP_AT_S = 2400.0
+STEP_AT_S = 1800.0
 """When the unannounced lot arrives at the die, s (after the warm-up, the line settled)."""
 
 
-def step_setup(preset: str, step_wt_pct: float, duration_s: float = 4800.0) -> ScenarioSetup:
+def step_setup(preset: str, step_wt_pct: float, duration_s: float = 3600.0) -> ScenarioSetup:
     """The preset's nominal scenario with one unannounced solids step of ``step_wt_pct`` wt% at :data:`STEP_AT_S`."""
     data = load_scenario(shipped_path(f"{preset}_nominal.toml")).model_dump()
     base = data["disturbances"]["slurry"].get("solids_frac")
