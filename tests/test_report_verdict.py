@@ -189,6 +189,7 @@ def test_run_report_leads_with_the_verdict_and_puts_scrap_beside_cpk(tmp_path: P
     assert "yield 98.82 %" in body and "scrap 2.0 m (coat weight 2.0 m)" in body
     status, body = _card(html, "yield_frac")
     assert status == "warn" and "98.82" in body
+    assert "scrap by cause (a metre may have several): coat weight 2.0 m" in body and "residual" not in body
     status, body = _card(html, "energy_kwh_per_kwh_cell")
     assert "primary" in body and "fans 20 % (electricity)" in body and "heaters 70 % (natural gas)" in body
 

@@ -173,7 +173,9 @@ def headline_cards(view: RunView) -> str:
         )
     )
     no_good = bool(k.get("no_good_web"))
-    causes = ", ".join(f"{word} {_fmt(view, key)} m" for key, word in _SCRAP_CAUSES if key in k)
+    causes = ", ".join(
+        f"{word} {_fmt(view, key)} m" for key, word in _SCRAP_CAUSES if (as_float(k.get(key)) or 0.0) > 0
+    )
     ysub = f"good {_fmt(view, 'good_m')} m of {_fmt(view, 'total_m')} m after warm-up"
     if causes:
         ysub += f" · scrap by cause (a metre may have several): {causes}"

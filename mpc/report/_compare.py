@@ -330,6 +330,11 @@ def write_compare_report(
 ) -> Path:
     """Write one self-contained HTML page comparing controllers on a scenario.
 
+    The page opens with each controller's verdict on the fixed targets
+    (:func:`mpc.report.run_verdict`) and the runs that broke a limit, then
+    the headline cards, the KPI table and the overlaid charts
+    (``docs/report.md``).
+
     Parameters
     ----------
     out_dir : path-like or mpc.outputs.OutputFolder

@@ -95,6 +95,10 @@ def write_run_report(
 ) -> Path:
     """Write the self-contained HTML report of one run, and its charts as PNG files.
 
+    The page opens with the verdict on the fixed targets
+    (:func:`mpc.report.run_verdict`), then the headline cards, the charts
+    and every KPI (``docs/report.md``).
+
     Parameters
     ----------
     out_dir : path-like or mpc.outputs.OutputFolder
