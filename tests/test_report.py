@@ -307,7 +307,7 @@ def test_time_based_spc_and_water_solvent(tmp_path: Path) -> None:
     meta["exhaust_humidity_max_kg_kg"] = 0.03
     html = write_run_report(tmp_path, ts[keep], kpis, meta).read_text(encoding="utf-8")
     assert _charts(html) == 3  # SPC per time, exhaust humidity, schedule (coat-weight target)
-    assert "per control interval over time (no per-metre data given)" in html
+    assert "in each control interval after the warm-up with the line running (no per-metre data given" in html
     assert 'alt="Zone exhaust humidity ratio per zone"' in html and "Non-flammable solvent" in html
 
 
@@ -340,7 +340,9 @@ def test_comparison_table_and_highlights(tmp_path: Path) -> None:
     runs = _three_runs()
     table = comparison_table(runs)
     assert list(table["controller"]) == ["fixed_recipe", "pid", "nmpc"]
-    assert list(table.columns[:4]) == ["controller", "violation", "violation_reason", "scenario"]
+    assert list(table.columns[:6]) == [
+        "controller", "violation", "violation_reason", "targets_met", "targets_missed", "scenario"
+    ]
     assert "coat_weight_cpk" in table.columns and table.columns.tolist().count("controller") == 1
     assert math.isnan(table.at[1, "binder_migration_index"])
     assert table["coat_weight_cpk"].dtype == float and table["solver_failures"].dtype.kind in "if"

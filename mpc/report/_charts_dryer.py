@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mpc.report import _units as u
+from mpc.report._energy import heater_carrier
 from mpc.report._figure import (
     DECIMATION_NOTE,
     LIMIT_COLOR,
@@ -20,7 +21,7 @@ from mpc.report._figure import (
 from mpc.report._kpis import kpi_text
 from mpc.report._view import RunView
 
-__all__ = ["dryer_energy", "film_temperatures", "zone_colors", "zone_lel"]
+__all__ = ["dryer_energy", "energy_after_warmup_kwh", "film_temperatures", "zone_colors", "zone_lel"]
 
 #: Meta key for the exhaust-humidity limit of a non-flammable solvent (optional).
 HUMIDITY_LIMIT_KEY = "exhaust_humidity_max_kg_kg"
@@ -192,55 +193,82 @@ def film_temperatures(view: RunView) -> Chart | Note:
     )
 
 
+def energy_after_warmup_kwh(view: RunView, power_W: np.ndarray) -> np.ndarray:
+    """Cumulative energy (kWh) of a power column from the end of the warm-up, as the KPIs count it.
+
+    Row ``i`` holds over ``(t_i - dt, t_i]``: rectangle rule, the row that
+    straddles the end of the warm-up for its part only (``docs/kpis.md``).
+    """
+    t = view.t_s
+    dt = float(np.median(np.diff(t))) if len(t) > 1 else 0.0
+    if dt > 0:
+        weight = np.clip((t - view.warmup_s) / dt, 0.0, 1.0) * dt
+    else:
+        weight = np.zeros(len(t))
+    return np.asarray(u.ws_to_kwh(np.cumsum(np.nan_to_num(power_W) * weight)), dtype=float)
+
+
 def dryer_energy(view: RunView) -> Chart | Note:
-    """Dryer power (kW: total, heaters, fans) and cumulative energy (kWh)."""
+    """Dryer power by carrier (kW) and the energy after the warm-up, cumulative by carrier (kWh)."""
     total = view.col("dryer_power_W")
-    heater = view.col("heater_power_W")
-    fan = view.col("fan_power_W")
+    parts = [
+        (view.col("heater_power_W"), f"heaters ({heater_carrier(view.meta) or 'their carrier'})", "#d62728"),
+        (view.col("fan_power_W"), "fans (electricity)", "#1f77b4"),
+        (view.col("solvent_recovery_power_W"), "solvent recovery (electricity)", "#2ca02c"),
+    ]
+    parts = [(y, label, color) for y, label, color in parts if y is not None]
     derived = False
-    if total is None and heater is not None and fan is not None:
-        total, derived = np.nan_to_num(heater) + np.nan_to_num(fan), True
+    if total is None and parts:
+        total, derived = np.sum([np.nan_to_num(y) for y, _, _ in parts], axis=0), True
     if total is None:
         return Note(
             "dryer_energy",
             "Dryer energy",
-            "Column dryer_power_W missing (and heater + fan not both present).",
+            "Column dryer_power_W missing (and no heater_power_W, fan_power_W, solvent_recovery_power_W).",
         )
-    t = view.t_s
-    dt = np.diff(t, prepend=t[0] - (float(np.median(np.diff(t))) if len(t) > 1 else 0.0))
-    cum = u.ws_to_kwh(np.cumsum(np.nan_to_num(total) * dt))
-    fig = new_figure(10.0, 5.0)
+    fig = new_figure(10.0, 5.4)
     ax1, ax2 = fig.subplots(2, 1, sharex=True, height_ratios=[3, 2])
     shade_time(ax1, view)
     shade_time(ax2, view, label=False)
     dec = plot_line(ax1, view.tx, u.W_to_kW(total), color="k", lw=1.1, label="dryer total")
-    if heater is not None:
-        dec |= plot_line(ax1, view.tx, u.W_to_kW(heater), color="#d62728", lw=0.9, label="heaters")
-    if fan is not None:
-        dec |= plot_line(ax1, view.tx, u.W_to_kW(fan), color="#1f77b4", lw=0.9, label="fans")
+    for y, label, color in parts:
+        dec |= plot_line(ax1, view.tx, u.W_to_kW(y), color=color, lw=0.9, label=label)
+    heat = view.col("makeup_air_heat_W")
+    if heat is not None:
+        dec |= plot_line(ax1, view.tx, u.W_to_kW(heat), color="0.45", lw=0.9, ls="--",
+                         label="make-up-air heat carried off\n(part of the heaters' duty)")
     ax1.set_ylabel("power (kW)")
     ax1.set_ylim(bottom=0.0)
     ax1.grid(alpha=0.3)
     side_legend(ax1)
+    if parts:
+        cums = [energy_after_warmup_kwh(view, y) for y, _, _ in parts]
+        ax2.stackplot(view.tx, *cums, colors=[c for _, _, c in parts], alpha=0.75,
+                      labels=[lbl for _, lbl, _ in parts])
+        side_legend(ax2)
+    cum = energy_after_warmup_kwh(view, total)
     dec |= plot_line(ax2, view.tx, cum, color="k", lw=1.2)
-    ax2.set_ylabel("cumulative (kWh)")
+    ax2.set_ylabel("after warm-up,\ncumulative (kWh)")
     ax2.set_xlabel(view.t_label)
     ax2.grid(alpha=0.3)
     per_cell = kpi_text(view.kpis, "energy_kwh_per_kwh_cell")
     per_m2 = kpi_text(view.kpis, "energy_kwh_per_m2")
     ax1.set_title(
-        f"Dryer energy — {float(cum[-1]) if len(cum) else 0.0:,.0f} kWh in the run; "
+        f"Dryer energy — {float(cum[-1]) if len(cum) else 0.0:,.0f} kWh after the warm-up; "
         f"{per_cell}, {per_m2} good",
         fontsize=11,
         loc="left",
     )
     caption = (
-        "Inside the energy boundary: heater duty (make-up air and losses) and fan power; solvent "
-        "recovery is outside. Cumulative energy by the rectangle rule over control intervals, from "
-        "the start of the run (warm-up included); the per-m² and per-kWh figures are the KPI record's."
+        "Inside the energy boundary: what the heaters draw of their carrier, the fans' and the solvent "
+        "recovery's electricity (the dryer total is their sum); the make-up-air heat (dashed) is the heat "
+        "the exhaust carries off after heat recovery, a part of the heaters' duty shown for information, "
+        "not a carrier. Lower panel: energy by carrier (stacked) from the end of the warm-up, by the "
+        "rectangle rule over control intervals as the KPIs count it; the per-m² and per-kWh figures are "
+        "the KPI record's (the energy table gives the primary energy)."
     )
     if derived:
-        caption += " dryer_power_W missing: total = heater + fan."
+        caption += " dryer_power_W missing: the total is the sum of the carriers."
     if dec:
         caption += DECIMATION_NOTE
-    return Chart("dryer_energy", "Dryer power and cumulative energy", caption, to_png(fig))
+    return Chart("dryer_energy", "Dryer power by carrier and cumulative energy", caption, to_png(fig))

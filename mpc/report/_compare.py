@@ -12,16 +12,16 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
+from mpc.report._cards import cpk_status, verdict_html, yield_status
 from mpc.report._charts_compare import COMPARE_CHART_NAMES, overlay_charts
 from mpc.report._figure import Chart, Note
 from mpc.report._html import card, chart_block, esc, page, section
 from mpc.report._kpis import (
-    HEADLINE_KEYS,
-    IDENTITY_KEYS,
     as_float,
     direction_name,
     format_kpi,
     kpi_direction,
+    kpi_groups,
     kpi_spec,
     ordered_keys,
 )
@@ -29,15 +29,25 @@ from mpc.report._output import REPORT_NAME, report_folder
 from mpc.report._run import RUN_REPORT_FILES, write_run_report
 from mpc.report._tables import metadata_footer
 from mpc.report._view import RunView, check_ts, make_view
-from mpc.report._violations import run_violations
+from mpc.report._violations import Verdict, run_verdict, targets_text
 
 if TYPE_CHECKING:
     from mpc.outputs import OutputFolder
 
-__all__ = ["COMPARE_REPORT_FILES", "VIOLATION_COLUMNS", "best_per_kpi", "comparison_table", "write_compare_report"]
+__all__ = [
+    "COMPARE_REPORT_FILES",
+    "VERDICT_COLUMNS",
+    "VIOLATION_COLUMNS",
+    "best_per_kpi",
+    "comparison_table",
+    "write_compare_report",
+]
 
-#: The columns :func:`comparison_table` adds beside the KPIs.
+#: The columns :func:`comparison_table` adds beside the KPIs for what a run broke.
 VIOLATION_COLUMNS: tuple[str, ...] = ("violation", "violation_reason")
+#: The columns :func:`comparison_table` adds beside the KPIs for the verdict on the fixed targets.
+VERDICT_COLUMNS: tuple[str, ...] = ("targets_met", "targets_missed")
+_ADDED_COLUMNS = (*VIOLATION_COLUMNS, *VERDICT_COLUMNS)
 
 #: Every file a comparison report may write beside each controller's own report.
 COMPARE_REPORT_FILES: tuple[str, ...] = (REPORT_NAME, *(f"{n}.png" for n in COMPARE_CHART_NAMES))
@@ -48,6 +58,7 @@ Run = tuple[Any, ...]
 _CARD_KEYS = (
     "coat_weight_cpk",
     "residual_solvent_cpk",
+    "yield_frac",
     "energy_kwh_per_kwh_cell",
     "resistance_proxy_cv",
 )
@@ -100,7 +111,9 @@ def comparison_table(runs: Mapping[str, Run]) -> pd.DataFrame:
         One row per controller in the given order; columns ``controller``,
         ``violation`` (bool: the run spent time above the LEL limit in force
         or made no good web), ``violation_reason`` (text, empty when none;
-        see :func:`mpc.report.run_violations`), then one column per KPI key
+        see :func:`mpc.report.run_violations`), ``targets_met`` (bool: every
+        fixed target of :data:`mpc.report.TARGETS` met), ``targets_missed``
+        (text, empty when met; see :func:`mpc.report.run_verdict`), then one column per KPI key
         (run identity, headline KPIs, then the rest in first-seen order; the
         record's own ``controller`` key is the row's name). Values as stored
         (SI, units in the key names), each column in its own type (numbers
@@ -117,11 +130,17 @@ def comparison_table(runs: Mapping[str, Run]) -> pd.DataFrame:
     keys = [k for k in ordered_keys(k for _, rec in records.values() for k in rec) if k != "controller"]
     rows = []
     for name, (ts, rec) in records.items():
-        reasons = run_violations(rec, ts)
-        row: dict[str, Any] = {"controller": name, "violation": bool(reasons), "violation_reason": "; ".join(reasons)}
+        verdict = run_verdict(rec, ts)
+        row: dict[str, Any] = {
+            "controller": name,
+            "violation": bool(verdict.violations),
+            "violation_reason": "; ".join(verdict.violations),
+            "targets_met": verdict.met,
+            "targets_missed": "; ".join(verdict.missed),
+        }
         row.update({k: rec.get(k, math.nan) for k in keys})
         rows.append(row)
-    table = pd.DataFrame(rows, columns=["controller", *VIOLATION_COLUMNS, *keys], dtype=object)
+    table = pd.DataFrame(rows, columns=["controller", *_ADDED_COLUMNS, *keys], dtype=object)
     return _typed(table)
 
 
@@ -144,7 +163,7 @@ def best_per_kpi(table: pd.DataFrame) -> dict[str, list[str]]:
     names = [str(c) for c in table["controller"]]
     for key in table.columns:
         direction = kpi_direction(str(key))
-        if direction == 0 or key in ("controller", *VIOLATION_COLUMNS):
+        if direction == 0 or key in ("controller", *_ADDED_COLUMNS):
             continue
         vals = {c: as_float(v) for c, v in zip(names, table[key], strict=True)}
         vals = {c: v for c, v in vals.items() if v is not None}
@@ -162,7 +181,7 @@ def best_per_kpi(table: pd.DataFrame) -> dict[str, list[str]]:
 
 def _wide(table: pd.DataFrame) -> pd.DataFrame:
     """The KPIs as rows and controllers as columns: how the report lays them out."""
-    kpis = table.drop(columns=list(VIOLATION_COLUMNS)).set_index("controller")
+    kpis = table.drop(columns=list(_ADDED_COLUMNS)).set_index("controller")
     wide = kpis.astype(object).T
     wide.index.name = "kpi"
     return wide
@@ -189,6 +208,16 @@ def _violations_html(table: pd.DataFrame) -> str:
     return f'<div class="note violations" id="violations"><b>Runs that broke a limit:</b><ul>{items}</ul></div>'
 
 
+def _verdicts_html(verdicts: Mapping[str, Verdict]) -> str:
+    """One verdict line per controller, and the fixed targets they are judged on."""
+    items = "".join(f"<li>{verdict_html(v, name)}</li>" for name, v in verdicts.items())
+    return (
+        f"<p>Fixed targets (<code>mpc.report.TARGETS</code>, <code>docs/report.md</code>): "
+        f"{esc(targets_text())}.</p>"
+        f'<ul class="verdicts" id="verdicts">{items}</ul>'
+    )
+
+
 def _table_html(table: pd.DataFrame, best: dict[str, list[str]], reasons: Mapping[str, str]) -> str:
     cols = [str(c) for c in table.columns]
     head = "".join(
@@ -196,17 +225,10 @@ def _table_html(table: pd.DataFrame, best: dict[str, list[str]], reasons: Mappin
         f"{_badge(reasons[c]) if reasons.get(c) else ''}</th>"
         for c in cols
     )
-    keys = [str(k) for k in table.index]
-    groups = [
-        ("Run", [k for k in keys if k in IDENTITY_KEYS]),
-        ("Headline", [k for k in keys if k in HEADLINE_KEYS]),
-        ("Other KPIs", [k for k in keys if k not in IDENTITY_KEYS and k not in HEADLINE_KEYS]),
-    ]
+    groups = kpi_groups(str(k) for k in table.index)
     arrows = {"higher": "↑ higher", "lower": "↓ lower", "zero": "must be 0", None: ""}
     rows = []
     for title, ks in groups:
-        if not ks:
-            continue
         rows.append(f'<tr class="group"><th colspan="{3 + len(cols)}">{esc(title)}</th></tr>')
         for k in ks:
             spec = kpi_spec(k)
@@ -232,23 +254,61 @@ def _table_html(table: pd.DataFrame, best: dict[str, list[str]], reasons: Mappin
     )
 
 
+_STATUS_RANK = {"bad": 3, "warn": 2, "good": 1, "": 0}
+
+
+def _column(table: pd.DataFrame, controller: str) -> dict[str, Any]:
+    """One controller's KPIs from the wide table (missing values as None)."""
+    col = table[controller]
+    return {str(k): (None if isinstance(v, float) and math.isnan(v) else v) for k, v in col.items()}
+
+
+def _card_status(key: str, kpis: Mapping[str, Any]) -> str:
+    """A controller's colour on a comparison card: the run report's rule (``docs/report.md``)."""
+    if key in ("coat_weight_cpk", "residual_solvent_cpk"):
+        return cpk_status(kpis, key)
+    if key == "yield_frac":
+        return yield_status(as_float(kpis.get(key)), bool(kpis.get("no_good_web")))
+    return "info"
+
+
+def _card_part(key: str, controller: str, kpis: Mapping[str, Any]) -> str:
+    """A controller's value on a card, with what belongs beside it (scrap beside capability)."""
+    text = f"{controller} {format_kpi(key, kpis.get(key))[0]}"
+    if key in ("coat_weight_cpk", "residual_solvent_cpk"):
+        text += f" (yield {format_kpi('yield_frac', kpis.get('yield_frac'))[0]} %, scrap " \
+                f"{format_kpi('scrap_m', kpis.get('scrap_m'))[0]} m)"
+    elif key == "yield_frac":
+        text += f" % (scrap {format_kpi('scrap_m', kpis.get('scrap_m'))[0]} m)"
+    elif key == "energy_kwh_per_kwh_cell":
+        text += (f" ({format_kpi('energy_kwh_per_m2', kpis.get('energy_kwh_per_m2'))[0]} final, "
+                 f"{format_kpi('primary_energy_kwh_per_m2', kpis.get('primary_energy_kwh_per_m2'))[0]} "
+                 "primary kWh/m² good)")
+    return text
+
+
 def _cards_html(table: pd.DataFrame, best: dict[str, list[str]]) -> str:
+    """The headline cards: each the best controller's value, coloured by the run report's rule."""
+    runs = {str(c): _column(table, str(c)) for c in table.columns}
     cards = []
     for key in _CARD_KEYS:
         if key not in table.index:
             continue
         spec = kpi_spec(key)
         winners = best.get(key, [])
-        parts = [f"{c} {format_kpi(key, table.at[key, c])[0]}" for c in table.columns]
-        texts = {format_kpi(key, table.at[key, c])[0] for c in table.columns}
+        parts = [_card_part(key, c, k) for c, k in runs.items()]
+        texts = {format_kpi(key, k.get(key))[0] for k in runs.values()}
+        statuses = {c: _card_status(key, k) for c, k in runs.items()}
         if winners:
-            value = format_kpi(key, table.at[key, winners[0]])[0]
+            value = format_kpi(key, runs[winners[0]].get(key))[0]
             label = f"{spec.label} — best: {', '.join(winners)}"
+            status = max((statuses[w] for w in winners), key=lambda x: _STATUS_RANK.get(x, 0))
         elif len(texts) == 1:
             value, label = texts.pop(), f"{spec.label} — all equal"
+            status = max(statuses.values(), key=lambda x: _STATUS_RANK.get(x, 0))
         else:
-            value, label = "—", f"{spec.label} — not ranked"
-        cards.append(card(key, label, value, spec.unit, " · ".join(parts), "info"))
+            value, label, status = "—", f"{spec.label} — not ranked", "info"
+        cards.append(card(key, label, value, spec.unit, " · ".join(parts), status))
     return '<div class="cards">' + "".join(cards) + "</div>"
 
 
@@ -269,6 +329,11 @@ def write_compare_report(
     run_reports: bool = False,
 ) -> Path:
     """Write one self-contained HTML page comparing controllers on a scenario.
+
+    The page opens with each controller's verdict on the fixed targets
+    (:func:`mpc.report.run_verdict`) and the runs that broke a limit, then
+    the headline cards, the KPI table and the overlaid charts
+    (``docs/report.md``).
 
     Parameters
     ----------
@@ -317,7 +382,8 @@ def write_compare_report(
         for item in charts:
             if isinstance(item, Chart):
                 out.write_bytes(f"{item.name}.png", item.png)
-        html = _page(unpacked, comparison_table(runs), charts)
+        checked = {n: (ts, k, m) for n, (ts, k, m, _) in unpacked.items()}
+        html = _page(unpacked, comparison_table(checked), charts)
         return out.write_bytes(REPORT_NAME, html.encode("utf-8"))
 
 
@@ -337,9 +403,11 @@ def _page(unpacked: Mapping[str, tuple[Any, ...]], table: pd.DataFrame, charts: 
             '<p class="note"><b>Different scenarios:</b> '
             f"{esc(', '.join(sorted(scenarios)))} — the comparison is not like for like.</p>"
         )
+    verdicts = {n: run_verdict(k, ts) for n, (ts, k, _, _) in unpacked.items()}
     body = "".join(
         [
             warn,
+            section("Verdict per controller", _verdicts_html(verdicts), "verdict"),
             _violations_html(table),
             section("Headline", _cards_html(wide, best), "headline"),
             section(

@@ -31,6 +31,7 @@ h2 { font-size: 1.1rem; margin: 28px 0 10px; padding-bottom: 4px; border-bottom:
         border-radius: 6px; padding: 10px 12px; }
 .card.good { border-left-color: var(--good); } .card.warn { border-left-color: var(--warn); }
 .card.bad { border-left-color: var(--bad); } .card.info { border-left-color: #3b6fb6; }
+.card.wide { grid-column: span 2; }
 .card .k { font-size: .78rem; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .card .v { font-size: 1.6rem; font-weight: 650; margin: 2px 0; font-variant-numeric: tabular-nums; }
 .card .v small { font-size: .85rem; font-weight: 500; color: var(--muted); }
@@ -50,6 +51,12 @@ tr.group th { background: #e3e8f0; text-align: left; }
 .badge { display: inline-block; margin-left: 6px; padding: 0 6px; border-radius: 9px; font-size: .75rem;
          font-weight: 650; color: #fff; background: var(--muted); vertical-align: middle; }
 .badge.bad { background: var(--bad); }
+.verdict { border-radius: 6px; padding: 8px 12px; margin: 14px 0 4px; font-size: .95rem;
+           border: 1px solid var(--line); border-left: 5px solid var(--muted); background: var(--card); }
+.verdict.met { border-left-color: var(--good); } .verdict.missed { border-left-color: var(--bad); }
+.verdict small { color: var(--muted); }
+ul.verdicts { list-style: none; padding: 0; margin: 0; }
+ul.verdicts .verdict { margin: 6px 0; }
 .note.violations { background: #fdecea; border-color: #f1b6b0; }
 code { font-size: .82rem; color: #44506a; }
 footer { margin-top: 28px; font-size: .8rem; color: var(--muted); }
@@ -90,7 +97,7 @@ def chart_block(item: Chart | Note) -> str:
 
 
 def card(key: str, label: str, value: str, unit: str, sub: str, status: str = "") -> str:
-    """One headline card; ``status`` is ``good``, ``warn``, ``bad``, ``info`` or empty."""
+    """One headline card; ``status`` is ``good``, ``warn``, ``bad``, ``info`` or empty (``wide``: two columns)."""
     unit_html = f" <small>{esc(unit)}</small>" if unit else ""
     return (
         f'<div class="card {esc(status)}" data-key="{esc(key)}"><div class="k">{esc(label)}</div>'

@@ -19,6 +19,7 @@ import numpy as np
 from mpc.report import _units as u
 
 __all__ = [
+    "ENERGY_KEYS",
     "HEADLINE_KEYS",
     "IDENTITY_KEYS",
     "KpiSpec",
@@ -26,6 +27,7 @@ __all__ = [
     "direction_name",
     "format_kpi",
     "kpi_direction",
+    "kpi_groups",
     "kpi_spec",
     "kpi_text",
     "ordered_keys",
@@ -67,17 +69,41 @@ _SPECS: dict[str, KpiSpec] = {
     "controller": KpiSpec("Controller", "", _ident, "{}"),
     "preset": KpiSpec("Preset", "", _ident, "{}"),
     "duration_s": KpiSpec("Duration", "h", u.s_to_h, "{:.2f}"),
+    "warmup_s": KpiSpec("Warm-up (quality and energy assessed after it)", "s", _ident, "{:.0f}"),
     "coat_weight_cp": KpiSpec("Coat weight Cp", "", _ident, "{:.2f}"),
     "coat_weight_cpk": KpiSpec("Coat weight Cpk", "", _ident, "{:.2f}"),
     "residual_solvent_cpk": KpiSpec(
         "Residual solvent Cpk (upper limit only)", "", _ident, "{:.2f}"
     ),
+    "total_m": KpiSpec("Web assessed (after warm-up)", "m", _ident, "{:,.1f}"),
+    "good_m": KpiSpec("Good web", "m", _ident, "{:,.1f}"),
+    "yield_frac": KpiSpec("Yield (good / all web assessed)", "%", u.frac_to_pct, "{:.2f}"),
     "scrap_m": KpiSpec("Scrap", "m", _ident, "{:,.1f}"),
+    "scrap_coat_weight_m": KpiSpec("Scrap: coat weight out of spec", "m", _ident, "{:,.1f}"),
+    "scrap_residual_m": KpiSpec("Scrap: residual solvent above USL", "m", _ident, "{:,.1f}"),
+    "scrap_film_temp_m": KpiSpec("Scrap: film too hot", "m", _ident, "{:,.1f}"),
+    "scrap_lel_m": KpiSpec("Scrap: made above the LEL limit", "m", _ident, "{:,.1f}"),
+    "scrap_settling_m": KpiSpec("Scrap: settling after restarts", "m", _ident, "{:,.1f}"),
     "good_m2": KpiSpec("Good electrode", "m²", _ident, "{:,.1f}"),
     "throughput_m2_h": KpiSpec("Throughput (good)", "m²/h", _ident, "{:,.1f}"),
+    "energy_kwh": KpiSpec("Dryer final energy, all carriers", "kWh", _ident, "{:,.1f}"),
+    "heater_energy_kwh": KpiSpec("Heaters (their carrier)", "kWh", _ident, "{:,.1f}"),
+    "fan_energy_kwh": KpiSpec("Fans (electricity)", "kWh", _ident, "{:,.1f}"),
+    "solvent_recovery_energy_kwh": KpiSpec(
+        "Solvent recovery (electricity)", "kWh", _ident, "{:,.1f}"
+    ),
+    "makeup_air_heat_kwh": KpiSpec(
+        "Make-up-air heat carried off (part of the heaters' duty)", "kWh", _ident, "{:,.1f}"
+    ),
     "energy_kwh_per_m2": KpiSpec("Dryer energy per m² good", "kWh/m²", _ident, "{:.3f}"),
+    "energy_kwh_per_m2_total": KpiSpec(
+        "Dryer energy per m² of all web", "kWh/m²", _ident, "{:.3f}"
+    ),
     "energy_kwh_per_kwh_cell": KpiSpec(
         "Dryer energy per kWh of cell", "kWh/kWh cell", _ident, "{:.3f}"
+    ),
+    "primary_energy_kwh_per_m2": KpiSpec(
+        "Primary energy per m² good", "kWh/m²", _ident, "{:.3f}"
     ),
     "binder_migration_index": KpiSpec("Binder-migration index", "", _ident, "{:.3f}"),
     "resistance_proxy_cv": KpiSpec("Cell-resistance proxy CV", "%", u.frac_to_pct, "{:.2f}"),
@@ -99,14 +125,26 @@ HEADLINE_KEYS: tuple[str, ...] = (
     "coat_weight_cp",
     "coat_weight_cpk",
     "residual_solvent_cpk",
+    "yield_frac",
+    "scrap_m",
     "energy_kwh_per_kwh_cell",
     "energy_kwh_per_m2",
+    "energy_kwh_per_m2_total",
+    "primary_energy_kwh_per_m2",
     "resistance_proxy_cv",
     "good_m2",
-    "scrap_m",
     "throughput_m2_h",
     "max_lel_fraction",
     "time_above_lel_limit_s",
+)
+
+#: The final energy and its split by carrier (and the make-up-air heat, information), in display order.
+ENERGY_KEYS: tuple[str, ...] = (
+    "energy_kwh",
+    "heater_energy_kwh",
+    "fan_energy_kwh",
+    "solvent_recovery_energy_kwh",
+    "makeup_air_heat_kwh",
 )
 
 # Suffix -> (unit, conversion, format) for keys without an explicit spec.
@@ -232,13 +270,13 @@ def _project_directions() -> dict[str, Any]:
 
 
 def _fallback_direction(key: str) -> str | None:
-    if key in ("good_m", "good_m2", "throughput_m2_h") or key.endswith(("_cp", "_cpk", "_ppk")):
+    if key in ("good_m", "good_m2", "yield_frac", "throughput_m2_h") or key.endswith(("_cp", "_cpk", "_ppk")):
         return "higher"
     if key in ("time_above_lel_limit_s", "scrap_lel_m"):
         return "zero"
     if key == "scrap_settling_m":  # set by the scenario's stops, not by the controller
         return None
-    if key.startswith(("energy_", "scrap")) or key.endswith(("_cv", "_std_kg_m2")):
+    if key.startswith(("energy_", "primary_energy_", "scrap")) or key.endswith(("_cv", "_std_kg_m2")):
         return "lower"
     if key in (
         "max_lel_fraction",
@@ -290,11 +328,23 @@ def kpi_direction(key: str) -> int:
     return NO_DIRECTION
 
 
+def kpi_groups(keys: Iterable[str]) -> list[tuple[str, list[str]]]:
+    """KPI keys in the groups the report's tables show: run, headline, energy by carrier, other.
+
+    Each group's keys in display order (the rest in first-seen order, no
+    duplicates); empty groups are left out.
+    """
+    seen = list(dict.fromkeys(keys))
+    groups = [
+        ("Run", [k for k in IDENTITY_KEYS if k in seen]),
+        ("Headline", [k for k in HEADLINE_KEYS if k in seen]),
+        ("Energy by carrier (after warm-up)", [k for k in ENERGY_KEYS if k in seen]),
+    ]
+    shown = {k for _, ks in groups for k in ks}
+    groups.append(("Other KPIs", [k for k in seen if k not in shown]))
+    return [(title, ks) for title, ks in groups if ks]
+
+
 def ordered_keys(keys: Iterable[str]) -> list[str]:
-    """Identity keys, then headline KPIs, then the rest in first-seen order (no duplicates)."""
-    seen: list[str] = []
-    for k in keys:
-        if k not in seen:
-            seen.append(k)
-    head = [k for k in IDENTITY_KEYS if k in seen] + [k for k in HEADLINE_KEYS if k in seen]
-    return head + [k for k in seen if k not in head]
+    """Every key once, in the order of :func:`kpi_groups`."""
+    return [k for _, ks in kpi_groups(keys) for k in ks]

@@ -9,15 +9,17 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from mpc.report._cards import headline_cards
+from mpc.report._cards import headline_cards, verdict_html
 from mpc.report._charts_dryer import dryer_energy, film_temperatures, zone_lel
 from mpc.report._charts_inputs import controller_health, manipulated_variables, schedule
 from mpc.report._charts_quality import coat_weight_spc, residual_solvent
+from mpc.report._energy import energy_table
 from mpc.report._figure import Chart, Note
 from mpc.report._html import chart_block, page, section
 from mpc.report._output import REPORT_NAME, report_folder
 from mpc.report._tables import health_table, kpi_table, metadata_footer
 from mpc.report._view import RunView, check_ts, make_view
+from mpc.report._violations import run_verdict
 
 if TYPE_CHECKING:
     from mpc.outputs import OutputFolder
@@ -77,7 +79,8 @@ def _title(kpis: Mapping[str, Any], meta: Mapping[str, Any]) -> tuple[str, str]:
         sub += f" · {float(dur) / 3600.0:.2f} h simulated"
     warm = meta.get("warmup_s")
     if isinstance(warm, int | float) and warm > 0:
-        sub += f" · warm-up {float(warm):.0f} s (shaded grey on time charts, excluded from KPIs)"
+        sub += (f" · warm-up {float(warm):.0f} s (shaded grey on time charts; quality and energy KPIs "
+                "start after it, safety KPIs cover the whole run)")
     return f"calmline run report — {scen} · {ctrl} · {preset}", sub
 
 
@@ -91,6 +94,10 @@ def write_run_report(
     overwrite: bool = False,
 ) -> Path:
     """Write the self-contained HTML report of one run, and its charts as PNG files.
+
+    The page opens with the verdict on the fixed targets
+    (:func:`mpc.report.run_verdict`), then the headline cards, the charts
+    and every KPI (``docs/report.md``).
 
     Parameters
     ----------
@@ -158,6 +165,7 @@ def _page(view: RunView, charts: Mapping[str, Chart | Note], kpis: dict[str, Any
     c = charts
     body = "".join(
         [
+            verdict_html(run_verdict(kpis, view.ts)),
             section("Headline", headline_cards(view), "headline"),
             section(
                 "Quality",
@@ -169,7 +177,7 @@ def _page(view: RunView, charts: Mapping[str, Chart | Note], kpis: dict[str, Any
                 chart_block(c["zone_lel"]) + chart_block(c["film_temperature"]),
                 "safety",
             ),
-            section("Energy", chart_block(c["dryer_energy"]), "energy"),
+            section("Energy", energy_table(kpis, meta) + chart_block(c["dryer_energy"]), "energy"),
             section("Manipulated variables", chart_block(c["manipulated_variables"]), "inputs"),
             section("Announced schedule", chart_block(c["schedule"]), "schedule"),
             section(

@@ -10,12 +10,10 @@ import pandas as pd
 
 from mpc.report._html import esc
 from mpc.report._kpis import (
-    HEADLINE_KEYS,
-    IDENTITY_KEYS,
     as_float,
     format_kpi,
+    kpi_groups,
     kpi_spec,
-    ordered_keys,
 )
 
 __all__ = ["flatten_meta", "health_table", "kpi_table", "metadata_footer"]
@@ -46,20 +44,12 @@ def _row(key: str, value: Any) -> str:
 
 
 def kpi_table(kpis: Mapping[str, Any], table_id: str = "kpi-table") -> str:
-    """All KPIs, grouped (run, headline, other), formatted with display units.
+    """All KPIs, grouped (run, headline, energy by carrier, other), formatted with display units.
 
     Hovering a value shows the stored SI value.
     """
-    keys = ordered_keys(kpis.keys())
-    groups = [
-        ("Run", [k for k in keys if k in IDENTITY_KEYS]),
-        ("Headline", [k for k in keys if k in HEADLINE_KEYS]),
-        ("Other KPIs", [k for k in keys if k not in IDENTITY_KEYS and k not in HEADLINE_KEYS]),
-    ]
     body = []
-    for title, ks in groups:
-        if not ks:
-            continue
+    for title, ks in kpi_groups(kpis.keys()):
         body.append(f'<tr class="group"><th colspan="4">{esc(title)}</th></tr>')
         body.extend(_row(k, kpis[k]) for k in ks)
     return (

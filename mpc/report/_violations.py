@@ -1,17 +1,24 @@
-"""Whether a run broke the LEL limit in force or made no good web, in words (exit code 3, report badges)."""
+"""What a run broke and which targets it missed, in words.
+
+:func:`run_violations`: the LEL limit in force or no good web (exit code 3,
+the comparison's badges); :func:`run_verdict`: those, and every fixed target of
+:data:`mpc.report.TARGETS` the run missed (the one-line verdict of the reports).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from mpc.report._kpis import as_float
+from mpc.report._kpis import as_float, kpi_spec
+from mpc.report._targets import LEL_TARGET, TARGETS, Target
 
-__all__ = ["run_violations"]
+__all__ = ["Verdict", "run_verdict", "run_violations", "targets_text"]
 
 _ZONE_LEL = re.compile(r"^zone(\d+)_lel_frac$")
 
@@ -62,10 +69,94 @@ def run_violations(kpis: Mapping[str, Any], ts: pd.DataFrame | None = None) -> l
         ``"no good web: every metre after warm-up (3600 m) was scrap"``.
     """
     out = []
-    above_s = as_float(kpis.get("time_above_lel_limit_s"))
-    if above_s is not None and above_s > 0:
+    above_s = as_float(kpis.get(LEL_TARGET.key))
+    if above_s is not None and not LEL_TARGET.met_by(above_s):
         out.append(f"safety: {above_s:.0f} s above the LEL limit in force ({_worst_lel(kpis, ts)})")
     flag = kpis.get("no_good_web")
     if isinstance(flag, bool | np.bool_) and bool(flag):
         out.append(_no_good_web(kpis))
     return out
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A run against the fixed targets.
+
+    Attributes
+    ----------
+    violations : tuple of str
+        What the run broke (:func:`run_violations`): the LEL limit in force,
+        no good web.
+    missed : tuple of str
+        Every target not met, in words: the violations first, then each
+        other target of :data:`mpc.report.TARGETS` the run missed or whose
+        KPI the record lacks.
+    """
+
+    violations: tuple[str, ...]
+    missed: tuple[str, ...]
+
+    @property
+    def met(self) -> bool:
+        """True when every target is met (and nothing was broken)."""
+        return not self.missed
+
+    @property
+    def text(self) -> str:
+        """The one-line verdict: ``"targets met"`` or ``"targets not met: ..."``."""
+        return "targets met" if self.met else "targets not met: " + "; ".join(self.missed)
+
+
+def _shown(key: str, value: float, bound: float | None = None) -> str:
+    """A KPI value in display units: a bound as short as it goes (``0.99`` -> ``99 %``); a value
+    as the report formats it, with more digits where that would read as the bound it misses."""
+    spec = kpi_spec(key)
+    shown = float(spec.convert(value))
+    text = f"{shown:.6g}"
+    if bound is not None:
+        text = spec.fmt.format(shown)
+        if text == spec.fmt.format(float(spec.convert(bound))):
+            text = f"{shown:.6g}"
+    return f"{text} {spec.unit}" if spec.unit not in ("", "count") else text
+
+
+def _missed(target: Target, value: float) -> str:
+    return (
+        f"{target.name} {_shown(target.key, value, target.bound)} "
+        f"(target {target.relation} {_shown(target.key, target.bound)})"
+    )
+
+
+def targets_text() -> str:
+    """The fixed targets in words: ``"time above the LEL limit in force ≤ 0 s, coat-weight Cpk ≥ 1.33, ..."``."""
+    return ", ".join(f"{t.name} {t.relation} {_shown(t.key, t.bound)}" for t in TARGETS)
+
+
+def run_verdict(kpis: Mapping[str, Any], ts: pd.DataFrame | None = None) -> Verdict:
+    """The run against the fixed targets of :data:`mpc.report.TARGETS`.
+
+    Parameters
+    ----------
+    kpis : mapping
+        The run's KPI record.
+    ts : pandas.DataFrame, optional
+        The run's time series, for the words of a safety violation
+        (:func:`run_violations`).
+
+    Returns
+    -------
+    Verdict
+        ``text`` such as ``"targets met"`` or ``"targets not met: coat-weight
+        Cpk 1.12 (target ≥ 1.33); yield 97.20 % (target ≥ 99.00 %)"``. A
+        target whose KPI the record lacks (or holds as a non-number) is not
+        met: ``"yield unknown (yield_frac not in the KPI record)"``.
+    """
+    violations = tuple(run_violations(kpis, ts))
+    missed = list(violations)
+    for target in TARGETS:
+        value = as_float(kpis.get(target.key))
+        if value is None:
+            missed.append(f"{target.name} unknown ({target.key} not in the KPI record)")
+        elif target is not LEL_TARGET and not target.met_by(value):
+            missed.append(_missed(target, value))  # the LEL target's miss is a violation above
+    return Verdict(violations=violations, missed=tuple(missed))
