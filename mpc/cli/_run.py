@@ -87,7 +87,8 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     """Run several controllers on identical disturbances and seeds; write them side by side.
 
     Writes OUT/<controller>/ (each run, as `calmline run`), OUT/comparison.csv (one row per controller, one
-    column per KPI, and the columns violation and violation_reason) and OUT/report.html.
+    column per KPI, and the columns violation, violation_reason, targets_met and targets_missed) and
+    OUT/report.html.
     """
     from mpc.runner import compare_scenario
 

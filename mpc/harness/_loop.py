@@ -280,6 +280,9 @@ def run_closed_loop(
         "film_temp_max_K": spec.film_temp_max_K,
         "mismatch_note": sc.mismatch.note,
         "weather": dist.weather_note,
+        "heater_carrier": setup.plant_params.dryer.heater_carrier,
+        "primary_factor_heater": ctx.primary_factor_heater,
+        "primary_factor_electricity": ctx.primary_factor_electricity,
         "scenario_json": sc.model_dump_json(),
     }
     return RunResult(timeseries=ts, meta=meta)
