@@ -41,7 +41,11 @@ handback               the next interval                ``running``
 =====================  ===============================  =========================================
 
 A run starts ``running`` (or ``stopped`` if the line stands); there is no
-start-up phase without a stop. A stop during the start-up phase starts it
+start-up phase without a stop, but the hand-back window opens at the first
+interval: the MPC takes over a line that runs on its recipe, and moves it to
+its own operating point as slowly as after a restart (an analyser that reads
+low or an exhaust fan that delivers less than the model thinks is then met
+by a slow move, not a fast one). A stop during the start-up phase starts it
 again from the next restart.
 
 The LEL limit to plan for and analyser health
@@ -121,10 +125,15 @@ class Supervisor:
         self.guard_until_s = -np.inf
         self.handback_until_s = -np.inf
         self.analysers_healthy = True
+        self._first = True
 
     def update(self, obs: Observation) -> Decision:
         """The mode and what goes with it at ``obs.t_s``; call once per control interval, in time order."""
         t = obs.t_s
+        if self._first:  # taking over from the recipe: the hand-back window opens at once
+            self._first = False
+            if not obs.line_stopped:
+                self.handback_until_s = t + self.settings.handback_ramp_s
         before = self.mode
         stopped_now = restarted = health_changed = False
         if obs.line_stopped:

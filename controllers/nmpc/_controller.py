@@ -298,8 +298,9 @@ class NmpcController(Controller):
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         rate_up, rate_down = self.rate_s, self.rate_down_s
         if d.handback_window:
-            # after a restart the dryer moves from the start-up recipe to the NMPC's point slowly: a fast
-            # swing of nozzles against hot air overshoots the critical-stage rate in the plant's finer film
+            # from the recipe (at the start of a run, and after a restart's start-up phase) the dryer moves to the
+            # NMPC's point slowly: a fast swing of nozzles against hot air overshoots the critical-stage rate in
+            # the plant's finer film, and a fast exhaust cut overshoots the LEL where the analyser reads low
             frac = s.handback_rate_frac
             rate_up, rate_down = rate_up * frac, rate_down * frac
             rate_up[L.u_speed] = self.rate_s[L.u_speed]

@@ -61,5 +61,6 @@ class SupervisorSettings(Settings):
     0.0026 to 0.0036) and the lmpc's anode scrap (50 to 117 m); the lmpc's anode coat-weight Cpk is the one
     figure it lowers (1.92 at 600 s, 1.49 at 300 s; ``docs/lmpc.md``)."""
     handback_ramp_s: float = setting(600.0, ge=0.0)
-    """Hand-back window after the start-up phase, s: the NMPC moves nozzles and heaters at
-    ``[controllers.nmpc.ocp] handback_rate_frac`` of their move limits in it (the lmpc does not use it)."""
+    """Hand-back window at the start of a run (taking over from the recipe) and after each restart's start-up
+    phase, s: the NMPC moves nozzles and heaters, and closes exhausts, at ``[controllers.nmpc.ocp]
+    handback_rate_frac`` of their move limits in it (the lmpc does not use it)."""
