@@ -32,8 +32,10 @@ class PidSettings(Settings):
     gauge_scan_s: float = setting(10.0, gt=0.0)
     """Scan period of the coat-weight gauge the tuning assumes, s: half a scan is added to the coat-weight
     loop's dead time (with the die-to-gauge transport delay), and the first reading integrates over one scan."""
-    lel_setpoint_of_limit: float = setting(0.6, gt=0.0, le=1.0)
-    """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.6 of 25 % is 15 % LEL)."""
+    lel_setpoint_of_limit: float | None = setting(None, gt=0.0, le=1.0)
+    """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.8 of 25 % is 20 % LEL); not
+    given: the NMPC economic target's ``lel_margin`` (``[controllers.nmpc.target]``'s default, 0.8), so that the
+    PID and the NMPC plan on the same fraction of the limit."""
     humidity_setpoint_kg_kg: float | None = setting(None, gt=0.0, lt=1.0)
     """Exhaust humidity-ratio set point of every zone (water), kg/kg; not given: each zone's humidity at the
     recipe's steady state (the loop holds the recipe's drying conditions)."""
