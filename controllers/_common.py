@@ -28,6 +28,7 @@ __all__ = [
     "ExhaustLoops",
     "RecipePoint",
     "ZoneTemperatureLoops",
+    "lel_limit_in_force",
     "recipe_point",
     "tuning_rows",
     "zone_level_names",
@@ -57,6 +58,14 @@ def recipe_point(ctx: ControllerContext) -> RecipePoint:
         pump_per_speed=float(ss.u[L.u_pump] / ss.u[L.u_speed]),
         heater_W=np.asarray(ss.u[L.u_heater], float).copy(),
     )
+
+
+def lel_limit_in_force(ctx: ControllerContext) -> float:
+    """The LEL limit in force with healthy analysers: twice ``spec.lel_limit_frac`` where the line has LEL analysers
+    and the specification allows 50 % with them (NFPA 86), else ``spec.lel_limit_frac``."""
+    spec = ctx.spec
+    analysers = any(n.endswith("_lel_frac") for n in ctx.measurement_names)
+    return 2.0 * spec.lel_limit_frac if analysers and spec.analyser_allows_50pct else spec.lel_limit_frac
 
 
 def zone_level_names(params: LineParams) -> list[str]:
@@ -175,11 +184,17 @@ class ExhaustLoops:
         self.dt_s = ctx.dt_s
 
     def update(self, obs: Observation, setpoints: np.ndarray, floor_m3_s: np.ndarray,
-               bias_m3_s: np.ndarray | None = None) -> np.ndarray:
-        """Exhausts for this interval: each zone's loop on its set point, or its held output for a failed sensor."""
+               bias_m3_s: np.ndarray | None = None, lower_m3_s: np.ndarray | None = None) -> np.ndarray:
+        """Exhausts for this interval: each zone's loop on its set point, or its held output for a failed sensor.
+
+        ``floor_m3_s``: a failed sensor's zone's least exhaust; ``bias_m3_s`` replaces the feedforward;
+        ``lower_m3_s`` raises each loop's lower limit above the actuator's (never above its upper).
+        """
         out = np.empty(len(self.loops))
         for i, (name, loop) in enumerate(zip(self.names, self.loops, strict=True)):
             bias = None if bias_m3_s is None else float(bias_m3_s[i])
+            if lower_m3_s is not None:
+                loop.lower = min(max(float(lower_m3_s[i]), float(self.lower_m3_s[i])), loop.upper)
             y = obs.measurements.get(name, np.nan)
             if obs.healthy.get(name, True) and np.isfinite(y):
                 out[i] = loop.update(float(setpoints[i]) - y, self.dt_s, bias=bias)

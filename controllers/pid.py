@@ -20,18 +20,22 @@ Settings: ``[controllers.pid]`` (:class:`mpc.scenario.PidSettings`).
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from controllers._common import (
     CoatWeightLoop,
     ExhaustLoops,
     ZoneTemperatureLoops,
+    lel_limit_in_force,
     recipe_point,
     tuning_rows,
 )
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import PidSettings, TargetSettings
-from plants.line import LineLayout
+from plants.design import ventilated_steady_state
+from plants.line import LineLayout, LineModel
 
 __all__ = ["PidController"]
 
@@ -66,7 +70,15 @@ class PidController(Controller):
             self.hum_sp = np.array([self.rp.ss.y[f"zone{i}_humidity_ratio_kg_kg"]
                                     for i in range(1, layout.n_zones + 1)])
         self.recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)
-        self.exhaust = ExhaustLoops(ctx, p, ctx.recipe, self.recipe_ex, s.analyser_delay_s)
+        # the exhaust loops are tuned where they run: at the recipe's temperatures and nozzles, with the exhausts
+        # that hold the LEL set point at the limit in force with healthy analysers (water: the recipe itself)
+        at = ctx.recipe
+        if self.flammable:
+            ss = ventilated_steady_state(LineModel(p), ctx.recipe, lel_frac=self.lel_sp * lel_limit_in_force(ctx),
+                                         exhaust_min_m3_s=float(ctx.input_lower[layout.u_exhaust].max()),
+                                         exhaust_max_m3_s=float(ctx.input_upper[layout.u_exhaust].min()))
+            at = dataclasses.replace(ctx.recipe, exhaust_m3_s=tuple(float(v) for v in ss.u[layout.u_exhaust]))
+        self.exhaust = ExhaustLoops(ctx, p, at, self.recipe_ex, s.analyser_delay_s)
 
     def tuning_table(self) -> list[dict[str, float | str]]:
         """The loops' FOPDT models and SIMC settings (for the docs)."""

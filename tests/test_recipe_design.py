@@ -46,15 +46,15 @@ def test_every_zone_sits_at_the_design_lel() -> None:
     model = LineModel(get_preset("nmc_nmp"))
     op = nominal_operating_point("nmc_nmp")
     ss = ventilated_steady_state(model, op, lel_frac=0.2)
-    np.testing.assert_allclose(_levels(ss, "lel_frac"), 0.2, rtol=1e-5)
+    np.testing.assert_allclose(_levels(ss, "lel_frac"), 0.2, rtol=1e-3)
     # the returned exhausts are a steady state of the line: recomputed from scratch, the same levels
     again = steady_state(model, dataclasses.replace(op, exhaust_m3_s=tuple(ss.u[model.layout.u_exhaust])))
-    np.testing.assert_allclose(_levels(again, "lel_frac"), 0.2, rtol=1e-5)
+    np.testing.assert_allclose(_levels(again, "lel_frac"), 0.2, rtol=1e-3)
     # a leaner design level needs more air in every zone, half the level about twice as much in all
     lean = ventilated_steady_state(model, op, lel_frac=0.1)
     ex, ex_lean = ss.u[model.layout.u_exhaust], lean.u[model.layout.u_exhaust]
     assert np.all(ex_lean > ex) and ex_lean.sum() > 1.8 * ex.sum()
-    np.testing.assert_allclose(_levels(lean, "lel_frac"), 0.1, rtol=1e-5)
+    np.testing.assert_allclose(_levels(lean, "lel_frac"), 0.1, rtol=1e-3)
 
 
 def test_a_water_line_sits_at_the_design_humidity_or_at_the_exhausts_lower_limit() -> None:
@@ -65,7 +65,7 @@ def test_a_water_line_sits_at_the_design_humidity_or_at_the_exhausts_lower_limit
     ex = ss.u[model.layout.u_exhaust]
     at_floor = np.isclose(ex, 0.05)
     assert at_floor.any() and not at_floor.all()  # the last zone evaporates too little for 30 g/kg
-    np.testing.assert_allclose(hum[~at_floor], 0.03, rtol=1e-5)
+    np.testing.assert_allclose(hum[~at_floor], 0.03, rtol=1e-3)
     assert np.all(hum[at_floor] < 0.03)
 
 
@@ -77,7 +77,7 @@ def test_the_exhaust_fans_delivery_is_taken_into_account() -> None:
     worn_model = LineModel(p.replace(dryer={"exhaust_flow_factor": 0.9}))
     worn = ventilated_steady_state(worn_model, op, lel_frac=0.2)
     np.testing.assert_allclose(worn.u[worn_model.layout.u_exhaust] * 0.9, full.u[worn_model.layout.u_exhaust], rtol=1e-4)
-    np.testing.assert_allclose(_levels(worn, "lel_frac"), 0.2, rtol=1e-5)
+    np.testing.assert_allclose(_levels(worn, "lel_frac"), 0.2, rtol=1e-3)
 
 
 def test_a_design_level_of_the_wrong_kind_is_refused() -> None:
