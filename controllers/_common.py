@@ -1,4 +1,13 @@
-"""Pieces the baseline controllers share: the recipe's steady state and local zone-temperature loops."""
+"""Pieces the baseline controllers share: the recipe's steady state and the line's PI loops.
+
+* :func:`recipe_point`: the recipe's steady state on the controller's model;
+* :class:`ZoneTemperatureLoops`: heater power on each zone's air temperature;
+* :class:`CoatWeightLoop`: the pump-to-speed ratio on the scanning gauge's coat weight;
+* :class:`ExhaustLoops`: each zone's exhaust on its LEL fraction (NMP) or exhaust humidity (water).
+
+Every loop is a :class:`controllers._pi.PI` tuned by SIMC from a step test on a model
+(:mod:`controllers.tuning`); :func:`tuning_rows` lists them for the docs.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +17,22 @@ from functools import lru_cache
 import numpy as np
 
 from controllers._pi import PI
-from controllers.tuning import simc_pi, step_test
+from controllers.tuning import Fopdt, simc_pi, step_test
 from mpc.interfaces import ControllerContext, Observation
 from plants.line import LineModel
 from plants.params import LineParams
 from plants.steady import OperatingPoint, SteadyState, steady_state
 
-__all__ = ["RecipePoint", "ZoneTemperatureLoops", "recipe_point"]
+__all__ = [
+    "CoatWeightLoop",
+    "ExhaustLoops",
+    "RecipePoint",
+    "ZoneTemperatureLoops",
+    "lel_limit_in_force",
+    "recipe_point",
+    "tuning_rows",
+    "zone_level_names",
+]
 
 
 @dataclass(frozen=True)
@@ -42,6 +60,20 @@ def recipe_point(ctx: ControllerContext) -> RecipePoint:
     )
 
 
+def lel_limit_in_force(ctx: ControllerContext) -> float:
+    """The LEL limit in force with healthy analysers: twice ``spec.lel_limit_frac`` where the line has LEL analysers
+    and the specification allows 50 % with them (NFPA 86), else ``spec.lel_limit_frac``."""
+    spec = ctx.spec
+    analysers = any(n.endswith("_lel_frac") for n in ctx.measurement_names)
+    return 2.0 * spec.lel_limit_frac if analysers and spec.analyser_allows_50pct else spec.lel_limit_frac
+
+
+def zone_level_names(params: LineParams) -> list[str]:
+    """Each zone's vapour level the exhaust acts on: ``zone{i}_lel_frac`` (flammable solvent) or its humidity ratio."""
+    what = "lel_frac" if params.solvent.lel_vol_frac > 0 else "humidity_ratio_kg_kg"
+    return [f"zone{i}_{what}" for i in range(1, params.dryer.n_zones + 1)]
+
+
 class ZoneTemperatureLoops:
     """One PI per zone: heater power on the measured zone air temperature (SIMC from step tests).
 
@@ -64,12 +96,125 @@ class ZoneTemperatureLoops:
             self.loops.append(PI(kc=kc, tau_i_s=ti, lower=0.0, upper=dr.heater_max_W, bias=float(rp.heater_W[i - 1])))
         self.dt_s = ctx.dt_s
 
-    def update(self, obs: Observation) -> np.ndarray:
+    def update(self, obs: Observation, setpoints_K: np.ndarray | None = None,
+               bias_W: np.ndarray | None = None) -> np.ndarray:
+        """Heater powers for this interval; ``setpoints_K`` and ``bias_W`` replace the set points and feedforward."""
+        if setpoints_K is not None:
+            self.setpoints_K = np.asarray(setpoints_K, float).copy()
         out = np.empty(len(self.loops))
         for i, loop in enumerate(self.loops):
+            bias = None if bias_W is None else float(bias_W[i])
             y = obs.measurements.get(f"zone{i + 1}_air_temp_K", np.nan)
             if np.isfinite(y):
-                out[i] = loop.update(self.setpoints_K[i] - y, self.dt_s)
+                out[i] = loop.update(self.setpoints_K[i] - y, self.dt_s, bias=bias)
             else:
-                out[i] = loop.hold(0.0)
+                out[i] = loop.hold(0.0, bias=bias)
         return out
+
+
+class CoatWeightLoop:
+    """PI on the relative pump-to-speed ratio from the scanning gauge, with speed-ratio feedforward.
+
+    Pre-metered coating: gain 1 from the ratio to the coat weight; the pump's lag is the time
+    constant and the die-to-gauge transport delay at the recipe's speed plus half a scan the dead
+    time (SIMC with ``tau_c = theta``). The integral acts only on new gauge readings, while the
+    line runs; the ratio stays within 0.8-1.2 of the feedforward.
+    """
+
+    def __init__(self, ctx: ControllerContext, pump_per_speed: float, gauge_scan_s: float) -> None:
+        p = ctx.model_params
+        self.pump_per_speed = pump_per_speed
+        self.target = ctx.spec.coat_weight_target_kg_m2
+        self.scan_s = gauge_scan_s
+        self.model = Fopdt(gain=1.0, tau_s=p.coater.pump_time_constant_s,
+                           theta_s=p.coater.coater_to_gauge_m / ctx.recipe.speed_m_s + gauge_scan_s / 2)
+        kc, ti = simc_pi(self.model, tau_c_s=self.model.theta_s)
+        self.loop = PI(kc=kc, tau_i_s=ti, lower=0.8, upper=1.2, bias=1.0)
+        self.last_t: float | None = None
+
+    def pump(self, obs: Observation, speed_m_s: float) -> float:
+        """Pump flow for this interval at line speed ``speed_m_s``, m3/s."""
+        cw = obs.measurements.get("coat_weight_kg_m2", np.nan)
+        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and not obs.line_stopped and speed_m_s > 0:
+            dt = self.scan_s if self.last_t is None else obs.t_s - self.last_t
+            self.last_t = obs.t_s
+            ratio = self.loop.update((self.target - cw) / self.target, dt)
+        else:
+            ratio = self.loop.hold(0.0)
+        return self.pump_per_speed * ratio * speed_m_s
+
+
+class ExhaustLoops:
+    """One PI per zone: exhaust on the zone's LEL fraction (flammable solvent) or exhaust humidity ratio (water).
+
+    Tuned by SIMC from a +10 % exhaust step on ``params`` at ``op``, with the analyser's (or
+    humidity sensor's) delay added as dead time. A zone whose sensor has failed (unhealthy or
+    no finite reading) holds its output, but at least its ``floor_m3_s``.
+
+    Parameters
+    ----------
+    ctx : ControllerContext
+        The exhaust actuators' range and the control interval.
+    params : LineParams
+        The model the step tests run on.
+    op : OperatingPoint
+        Where they run.
+    bias_m3_s : array
+        Each loop's output at zero error and integral (the feedforward).
+    sensor_delay_s : float
+        Dead time added for the sensor, s.
+    """
+
+    def __init__(self, ctx: ControllerContext, params: LineParams, op: OperatingPoint, bias_m3_s: np.ndarray,
+                 sensor_delay_s: float) -> None:
+        L = LineModel(params).layout
+        self.names = zone_level_names(params)
+        self.flammable = params.solvent.lel_vol_frac > 0
+        lo = ctx.input_lower[L.u_exhaust]
+        hi = ctx.input_upper[L.u_exhaust]
+        self.lower_m3_s = np.asarray(lo, float).copy()
+        """The actuators' lower limits (a loop's own lower limit may be raised above it)."""
+        self.models: list[Fopdt] = []
+        self.loops: list[PI] = []
+        for i, name in enumerate(self.names):
+            m = step_test(params, op, f"zone{i + 1}_exhaust_flow_m3_s", name, 0.1)
+            kc, ti = simc_pi(m, extra_dead_time_s=sensor_delay_s)
+            self.models.append(m)
+            self.loops.append(PI(kc=kc, tau_i_s=ti, lower=float(lo[i]), upper=float(hi[i]), bias=float(bias_m3_s[i])))
+        self.dt_s = ctx.dt_s
+
+    def update(self, obs: Observation, setpoints: np.ndarray, floor_m3_s: np.ndarray,
+               bias_m3_s: np.ndarray | None = None, lower_m3_s: np.ndarray | None = None) -> np.ndarray:
+        """Exhausts for this interval: each zone's loop on its set point, or its held output for a failed sensor.
+
+        ``floor_m3_s``: a failed sensor's zone's least exhaust; ``bias_m3_s`` replaces the feedforward;
+        ``lower_m3_s`` raises each loop's lower limit above the actuator's (never above its upper).
+        """
+        out = np.empty(len(self.loops))
+        for i, (name, loop) in enumerate(zip(self.names, self.loops, strict=True)):
+            bias = None if bias_m3_s is None else float(bias_m3_s[i])
+            if lower_m3_s is not None:
+                loop.lower = min(max(float(lower_m3_s[i]), float(self.lower_m3_s[i])), loop.upper)
+            y = obs.measurements.get(name, np.nan)
+            if obs.healthy.get(name, True) and np.isfinite(y):
+                out[i] = loop.update(float(setpoints[i]) - y, self.dt_s, bias=bias)
+            else:
+                out[i] = max(loop.hold(0.0, bias=bias), float(floor_m3_s[i]))
+        return out
+
+
+def tuning_rows(temps: ZoneTemperatureLoops, cw: CoatWeightLoop, exhaust: ExhaustLoops) -> list[dict[str, float | str]]:
+    """The loops' FOPDT models and SIMC settings, one row a loop (for the docs)."""
+    rows: list[dict[str, float | str]] = []
+
+    def row(what: str, m: Fopdt, loop: PI) -> None:
+        rows.append({"loop": what, "k": m.gain, "tau_s": m.tau_s, "theta_s": m.theta_s, "kc": loop.kc,
+                     "tau_i_s": loop.tau_i_s})
+
+    for i, (m, loop) in enumerate(zip(temps.models, temps.loops, strict=True), 1):
+        row(f"zone{i} air temperature <- heater", m, loop)
+    row("coat weight <- pump ratio", cw.model, cw.loop)
+    what = "LEL" if exhaust.flammable else "humidity"
+    for i, (m, loop) in enumerate(zip(exhaust.models, exhaust.loops, strict=True), 1):
+        row(f"zone{i} {what} <- exhaust", m, loop)
+    return rows

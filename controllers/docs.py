@@ -36,6 +36,7 @@ restart_guard_s = 300.0
 ```
 
 In Python, each controller takes the same settings class (`PidController(PidSettings(...))`,
+`PidOptController(PidOptSettings(...))`,
 `NmpcController(ocp=OcpSettings(...))`, `LmpcController(LmpcSettings(...))`); a scenario's
 table then changes the values it names.
 """

@@ -22,6 +22,12 @@ def _pid() -> Controller:
     return PidController()
 
 
+def _pid_opt() -> Controller:
+    from controllers.pid_opt import PidOptController
+
+    return PidOptController()
+
+
 def _nmpc() -> Controller:
     from controllers.nmpc import NmpcController
 
@@ -37,6 +43,7 @@ def _lmpc() -> Controller:
 CONTROLLERS: dict[str, Callable[[], Controller]] = {
     "recipe": _recipe,
     "pid": _pid,
+    "pid_opt": _pid_opt,
     "nmpc": _nmpc,
     "lmpc": _lmpc,
 }

@@ -7,6 +7,7 @@ disturbances and weather are plant-side NumPy models used by the harness.
 """
 
 from plants.capacity import cell_energy_kWh_per_m2
+from plants.design import ventilated_steady_state
 from plants.line import LineLayout, LineModel
 from plants.openloop import OpenLoopRun, simulate_recipe
 from plants.params import (
@@ -63,5 +64,6 @@ __all__ = [
     "stable_substep_s",
     "steady_state",
     "validate_preset",
+    "ventilated_steady_state",
     "write_params_file",
 ]

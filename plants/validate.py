@@ -25,14 +25,11 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 
-from plants.backend import ops_by_name
 from plants.coater import slurry_density_kg_m3
+from plants.design import ventilated_steady_state
 from plants.line import LineModel
 from plants.presets import get_preset, nominal_operating_point
 from plants.properties import (
-    GAS_CONSTANT_J_MOLK,
-    air_density_kg_m3,
-    lel_temperature_factor,
     nmp_p_sat_Pa,
     water_p_sat_Pa,
 )
@@ -90,32 +87,20 @@ def _model(name: str, cells: int | None = None) -> LineModel:
     return LineModel(p)
 
 
-def _ventilated(model: LineModel, op: OperatingPoint, iters: int = 5) -> SteadyState:
+def _ventilated(model: LineModel, op: OperatingPoint) -> SteadyState:
     """Steady state with each zone's exhaust sized by the solvent's ventilation rule.
 
-    NMP: the smallest exhaust holding the zone at ``NMP_EXHAUST_LEL`` of the
-    temperature-corrected LEL; water: at ``WATER_EXHAUST_HUMIDITY``.
+    NMP: the exhaust holding the zone at ``NMP_EXHAUST_LEL`` of the
+    temperature-corrected LEL; water: at ``WATER_EXHAUST_HUMIDITY``
+    (:func:`plants.design.ventilated_steady_state`, exhausts within 0.02 m3/s and ten
+    times the preset's largest).
     """
-    p = model.params
-    so = p.solvent
-    t_air = np.asarray(op.air_temp_K, float)
-    ops = ops_by_name("numpy")
-    ex = np.asarray(op.exhaust_m3_s, float)
-    ss = steady_state(model, op)
-    for _ in range(iters):
-        op_i = OperatingPoint(**{**op.__dict__, "exhaust_m3_s": tuple(ex)})
-        ss = steady_state(model, op_i)
-        a = model._algebra(ops, ss.x, ss.u, ss.d)
-        evap = np.asarray(a["evap_zone"], float)
-        if so.lel_vol_frac > 0:
-            p_lim = NMP_EXHAUST_LEL * so.lel_vol_frac * lel_temperature_factor(t_air) * p.dryer.pressure_Pa
-            c_lim = p_lim * so.molar_mass_kg_mol / (GAS_CONSTANT_J_MOLK * t_air)
-            ex = evap / c_lim
-        else:
-            rho = air_density_kg_m3(t_air, p.dryer.pressure_Pa)
-            ex = evap / (WATER_EXHAUST_HUMIDITY * rho - ss.x[model.layout.room_w] * rho)
-        ex = np.clip(ex, 0.02, p.dryer.exhaust_max_m3_s * 10)
-    return ss
+    flammable = model.params.solvent.lel_vol_frac > 0
+    return ventilated_steady_state(
+        model, op, lel_frac=NMP_EXHAUST_LEL if flammable else None,
+        humidity_ratio_kg_kg=None if flammable else WATER_EXHAUST_HUMIDITY,
+        exhaust_min_m3_s=0.02, exhaust_max_m3_s=model.params.dryer.exhaust_max_m3_s * 10,
+    )
 
 
 def _coat_weight_for_wet_thickness(name: str) -> float:
@@ -280,7 +265,7 @@ def _staged_vs_single() -> Check:
     def run(temps: tuple[float, ...]) -> SteadyState:
         op = OperatingPoint(speed_m_s=speed, coat_weight_kg_m2=0.2, air_temp_K=temps,
                             nozzle_velocity_m_s=noz, exhaust_m3_s=(1.0,) * n)
-        return _ventilated(model, op, iters=4)
+        return _ventilated(model, op)
 
     ss_staged = run(staged)
     target = ss_staged.y["exit_residual_kg_kg"]

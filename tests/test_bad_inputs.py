@@ -27,6 +27,10 @@ NOMINAL = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
 LOG = ROOT / "scenarios" / "data" / "logs" / "greensboro_january_nmc.csv"
 
 
+NOZZLES = "nozzle_velocity_m_s = [18.0, 20.0, 20.0, 15.0]\n"
+"""The nominal recipe's nozzle line: a listed exhaust goes after it."""
+
+
 def _variant(tmp: Path, old: str, new: str, name: str = "variant.toml") -> Path:
     text = NOMINAL.read_text()
     assert old in text, old
@@ -138,7 +142,7 @@ CASES: list[Case] = [
          2, r"lab_delay_s", _absent("o")),
     # --- recipe values against the actuators
     Case("a negative recipe exhaust",
-         lambda t: ["run", str(_variant(t, "exhaust_m3_s = [2.0, 3.5, 2.5, 0.6]", "exhaust_m3_s = [2.0, -3.5, 2.5, 0.6]")),
+         lambda t: ["run", str(_variant(t, NOZZLES, NOZZLES + "exhaust_m3_s = [2.0, -3.5, 2.5, 0.6]\n")),
                     "--controller", "recipe", "--out", str(t / "o")],
          2, r"exhaust_m3_s\[1\]", _absent("o")),
     Case("a recipe nozzle velocity of 0 m/s",
@@ -153,7 +157,7 @@ CASES: list[Case] = [
          2, r"nozzle_velocity_m_s\[1\]", _absent("o")),
     # --- exit codes
     Case("a run whose plant breaks the LEL limit (a starved exhaust)",
-         lambda t: ["run", str(_variant(t, "exhaust_m3_s = [2.0, 3.5, 2.5, 0.6]", "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]")),
+         lambda t: ["run", str(_variant(t, NOZZLES, NOZZLES + "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]\n")),
                     "--controller", "recipe", "--duration", "600", "--out", str(t / "o")],
          3, r"safety: \d+ s above the LEL limit"),
     Case("a run that makes no good web (a target the recipe never makes)",
@@ -161,11 +165,11 @@ CASES: list[Case] = [
                     "--controller", "recipe", "--duration", "600", "--out", str(t / "o")],
          3, r"no good web"),
     Case("compare with a violating controller",
-         lambda t: ["compare", str(_variant(t, "exhaust_m3_s = [2.0, 3.5, 2.5, 0.6]", "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]")),
+         lambda t: ["compare", str(_variant(t, NOZZLES, NOZZLES + "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]\n")),
                     "--controllers", "recipe", "--duration", "600", "--out", str(t / "c")],
          0, r"recipe.*safety"),
     Case("compare --strict with a violating controller",
-         lambda t: ["compare", str(_variant(t, "exhaust_m3_s = [2.0, 3.5, 2.5, 0.6]", "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]")),
+         lambda t: ["compare", str(_variant(t, NOZZLES, NOZZLES + "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]\n")),
                     "--controllers", "recipe", "--duration", "600", "--out", str(t / "c"), "--strict"],
          3, r"safety"),
     # --- --duration

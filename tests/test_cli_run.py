@@ -52,7 +52,7 @@ def test_unknown_controller_lists_known(tmp_path: Path) -> None:
     assert "'mpc9' is not one of" in res.output and "'recipe'" in res.output and "'nmpc'" in res.output
     assert not (tmp_path / "x").exists()  # refused before anything ran or was written
     help_text = CliRunner().invoke(main, ["run", "--help"]).output
-    assert "[recipe|pid|nmpc|lmpc" in help_text  # --help lists the choices
+    assert "[recipe|pid|pid_opt|nmpc|lmpc" in help_text  # --help lists the choices
 
 
 def test_compare_writes_side_by_side(tmp_path: Path) -> None:

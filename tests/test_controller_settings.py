@@ -31,6 +31,7 @@ from mpc.scenario import (
     ModelSettings,
     NmpcSettings,
     OcpSettings,
+    PidOptSettings,
     PidSettings,
     RecipeSettings,
     Settings,
@@ -51,6 +52,7 @@ NOMINAL = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
 READERS: dict[type[Settings], list[str]] = {
     RecipeSettings: ["controllers/recipe.py"],
     PidSettings: ["controllers/pid.py"],
+    PidOptSettings: ["controllers/pid_opt.py"],
     SupervisorSettings: ["controllers/_supervisor.py"],
     OcpSettings: ["controllers/nmpc/_ocp.py", "controllers/nmpc/_controller.py"],
     TargetSettings: ["controllers/nmpc/_target.py", "controllers/nmpc/_controller.py"],
@@ -134,7 +136,7 @@ def _distinct(cls: type[Settings]) -> dict[str, object]:
     return out
 
 
-@pytest.mark.parametrize("name", ["recipe", "pid", "nmpc", "lmpc"])
+@pytest.mark.parametrize("name", ["recipe", "pid", "pid_opt", "nmpc", "lmpc"])
 def test_a_scenario_table_reaches_the_controller(name: str) -> None:
     """Every field set to a value of its own: the controller ends up with exactly those settings."""
     table = _distinct(CONTROLLER_SETTINGS[name])
@@ -152,6 +154,8 @@ def test_a_scenario_table_reaches_the_controller(name: str) -> None:
     if name == "pid":
         assert ctrl.lel_sp == table["lel_setpoint_of_limit"] and ctrl.scan_s == table["gauge_scan_s"]
         assert (ctrl.hum_sp == table["humidity_setpoint_kg_kg"]).all()
+    if name == "pid_opt":
+        assert ctrl.cw.scan_s == table["gauge_scan_s"] and ctrl.ramp_s == table["setpoint_ramp_s"]
     if name == "recipe":
         assert ctrl.check_every == table["manual_check_interval_s"] and ctrl.lab_delay == table["lab_delay_s"]
     if name == "nmpc":
@@ -198,7 +202,7 @@ BAD = [
     ("nmpc", {"supervisor": {"restart_guard_s": -5.0}}, r"\[controllers\.nmpc\.supervisor\] restart_guard_s = -5\.0"),
     ("lmpc", {"restart_guard_s": 600.0}, r"\[controllers\.lmpc\]: 'restart_guard_s' .* belongs in \[controllers\.lmpc\.supervisor\]"),
     ("lmpc", {"n_horizon": "many"}, r"\[controllers\.lmpc\] n_horizon = 'many': expected an integer >= 1"),
-    ("nmcp", {}, r"x\.toml: \[controllers\.nmcp\]: unknown controller 'nmcp'; known: recipe, pid, nmpc, lmpc"),
+    ("nmcp", {}, r"x\.toml: \[controllers\.nmcp\]: unknown controller 'nmcp'; known: recipe, pid, pid_opt, nmpc, lmpc"),
 ]
 
 

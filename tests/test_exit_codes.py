@@ -30,6 +30,10 @@ def _charts(monkeypatch: pytest.MonkeyPatch) -> None:
     draw_charts_once(monkeypatch)
 
 
+NOZZLES = "nozzle_velocity_m_s = [18.0, 20.0, 20.0, 15.0]\n"
+"""The nominal recipe's nozzle line: a listed exhaust goes after it."""
+
+
 def _variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
     text = NOMINAL.read_text()
     assert old in text
@@ -40,8 +44,8 @@ def _variant(tmp_path: Path, name: str, old: str, new: str) -> Path:
 
 @pytest.fixture
 def starved(tmp_path: Path) -> Path:
-    """The nominal line with about a fifth of its exhaust: the LEL limit in force is broken at once."""
-    return _variant(tmp_path, "starved", "exhaust_m3_s = [2.0, 3.5, 2.5, 0.6]", "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]")
+    """The nominal line with a recipe that lists far too little exhaust: the LEL limit in force is broken at once."""
+    return _variant(tmp_path, "starved", NOZZLES, NOZZLES + "exhaust_m3_s = [0.4, 0.6, 0.5, 0.2]\n")
 
 
 @pytest.fixture

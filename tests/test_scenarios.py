@@ -33,6 +33,13 @@ def _data() -> dict:
     return load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml").model_dump()
 
 
+def _listed() -> dict:
+    """The nominal scenario with a recipe that lists its exhausts (as a line's own recipe may)."""
+    d = _data()
+    d["recipe"]["exhaust_m3_s"] = [2.0, 3.5, 2.5, 0.6]
+    return d
+
+
 def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
     p = tmp_path / "bad.toml"
     text = (ROOT / "scenarios" / "nmc_nmp_nominal.toml").read_text().replace(
@@ -104,7 +111,7 @@ def test_recipe_values_outside_the_actuator_ranges_are_refused(key: str, value: 
     lim = _limits()
     ex_lo, ex_hi = lim["zone3_exhaust_flow_m3_s"]
     noz_hi = lim["zone3_nozzle_velocity_cmd_m_s"][1]
-    d = _data()
+    d = _listed()
     d["recipe"][key][2] = 2 * ex_hi if value == "2 * ex_hi" else value
     with pytest.raises(ScenarioError, match=message.format(ex_lo=ex_lo, ex_hi=ex_hi, noz_hi=noz_hi)):
         scenario_from_dict(d, source="x.toml")
@@ -115,7 +122,7 @@ def test_recipe_values_outside_the_actuator_ranges_are_refused(key: str, value: 
 def test_the_plant_actuators_after_the_mismatch_are_the_ranges() -> None:
     """A plant override of the exhaust capacity moves the exhaust actuator's range, and the check with it."""
     ex_hi = _limits()["zone3_exhaust_flow_m3_s"][1]
-    d = _data()
+    d = _listed()
     d["recipe"]["exhaust_m3_s"][2] = 1.5 * ex_hi
     with pytest.raises(ScenarioError, match=r"recipe.exhaust_m3_s\[2\]"):
         scenario_from_dict(d, source="x.toml")

@@ -1,7 +1,12 @@
 """Scenarios: the TOML format, validation, controller settings, and the run-time objects built from it."""
 
 from mpc.scenario._check import check_actuator_ranges, load_scenario, scenario_from_dict
-from mpc.scenario._controller_settings import PidSettings, RecipeSettings, SupervisorSettings
+from mpc.scenario._controller_settings import (
+    PidOptSettings,
+    PidSettings,
+    RecipeSettings,
+    SupervisorSettings,
+)
 from mpc.scenario._controller_tables import (
     CONTROLLER_SETTINGS,
     check_controller_tables,
@@ -44,6 +49,7 @@ __all__ = [
     "ModelSettings",
     "NmpcSettings",
     "OcpSettings",
+    "PidOptSettings",
     "PidSettings",
     "PlantDisturbances",
     "RecipeSettings",

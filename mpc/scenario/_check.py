@@ -5,7 +5,9 @@ the file against the schema (:mod:`mpc.scenario._load`) and then check
 
 * every ``[controllers.NAME]`` table against its controller's settings class
   (an unknown controller, setting, type or range is a :class:`SettingsError`);
-* the recipe's nozzle velocities and exhaust flows, and every speed of the
+* a design-rule parameter of the recipe against the preset's solvent
+  (:func:`mpc.scenario._recipe.check_recipe_rule`);
+* the recipe's nozzle velocities and listed exhaust flows, and every speed of the
   schedule, against the range of the actuator that will run them: the plant's
   actuators as the closed loop builds them (the preset's limits, after
   ``[mismatch.plant]``; the one table of ranges is
@@ -23,6 +25,7 @@ from mpc.scenario import _load
 from mpc.scenario._controller_tables import check_controller_tables
 from mpc.scenario._load import ScenarioError, resolve_scenario_path
 from mpc.scenario._plant import actuator_specs, apply_overrides
+from mpc.scenario._recipe import check_recipe_rule
 from mpc.scenario._schema import Scenario
 from plants.actuators import ActuatorSpec
 from plants.line import LineLayout
@@ -54,6 +57,7 @@ def _check(sc: Scenario, source: str) -> None:
     except ValueError as exc:
         raise ScenarioError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
+    check_recipe_rule(sc, plant, source)
     check_actuator_ranges(sc, actuator_specs(plant, layout), source)
 
 
@@ -68,8 +72,9 @@ def check_actuator_ranges(sc: Scenario, specs: list[ActuatorSpec], source: str =
     """
     by_name = {s.name: s for s in specs}
     values: list[tuple[str, float, ActuatorSpec, bool]] = []
-    for i, (v_noz, v_ex) in enumerate(zip(sc.recipe.nozzle_velocity_m_s, sc.recipe.exhaust_m3_s, strict=True)):
+    for i, v_noz in enumerate(sc.recipe.nozzle_velocity_m_s):
         values.append((f"recipe.nozzle_velocity_m_s[{i}]", v_noz, by_name[f"zone{i + 1}_nozzle_velocity_cmd_m_s"], True))
+    for i, v_ex in enumerate(sc.recipe.exhaust_m3_s or ()):  # not listed: sized within the range (_recipe)
         values.append((f"recipe.exhaust_m3_s[{i}]", v_ex, by_name[f"zone{i + 1}_exhaust_flow_m3_s"], False))
     speed = by_name["speed_m_s"]
     sch = sc.schedule

@@ -1,7 +1,8 @@
-"""Settings of the baselines (``[controllers.recipe]``, ``[controllers.pid]``) and of the MPCs' supervisor.
+"""Settings of the baselines (``[controllers.recipe]``, ``[controllers.pid]``, ``[controllers.pid_opt]``) and of
+the MPCs' supervisor.
 
 Each class is read by the controller it names (``controllers/recipe.py``,
-``controllers/pid.py``, ``controllers/_supervisor.py``); the mechanism is
+``controllers/pid.py``, ``controllers/pid_opt.py``, ``controllers/_supervisor.py``); the mechanism is
 :mod:`mpc.scenario._settings`. ``docs/controllers.md`` is generated from them.
 """
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 
 from mpc.scenario._settings import Settings, setting
 
-__all__ = ["PidSettings", "RecipeSettings", "SupervisorSettings"]
+__all__ = ["PidOptSettings", "PidSettings", "RecipeSettings", "SupervisorSettings"]
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,35 @@ class PidSettings(Settings):
     gauge_scan_s: float = setting(10.0, gt=0.0)
     """Scan period of the coat-weight gauge the tuning assumes, s: half a scan is added to the coat-weight
     loop's dead time (with the die-to-gauge transport delay), and the first reading integrates over one scan."""
-    lel_setpoint_of_limit: float = setting(0.6, gt=0.0, le=1.0)
-    """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.6 of 25 % is 15 % LEL)."""
+    lel_setpoint_of_limit: float | None = setting(None, gt=0.0, le=1.0)
+    """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.8 of 25 % is 20 % LEL); not
+    given: the NMPC economic target's ``lel_margin`` (``[controllers.nmpc.target]``'s default, 0.8), so that the
+    PID and the NMPC plan on the same fraction of the limit."""
     humidity_setpoint_kg_kg: float | None = setting(None, gt=0.0, lt=1.0)
     """Exhaust humidity-ratio set point of every zone (water), kg/kg; not given: each zone's humidity at the
     recipe's steady state (the loop holds the recipe's drying conditions)."""
     analyser_delay_s: float = setting(12.5, ge=0.0)
     """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s
     (its dead time plus half its lag, the half rule)."""
+
+
+@dataclass(frozen=True)
+class PidOptSettings(Settings):
+    """The optimised PID baseline (``[controllers.pid_opt]``): the PID's loops on the NMPC target's set points.
+
+    The set points come from the NMPC's economic steady-state target with its default settings
+    (``[controllers.nmpc.target]``'s defaults), solved once before the run at nominal conditions.
+    """
+
+    gauge_scan_s: float = setting(10.0, gt=0.0)
+    """Scan period of the coat-weight gauge the tuning assumes, s (as ``[controllers.pid]``'s)."""
+    analyser_delay_s: float = setting(12.5, ge=0.0)
+    """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s (as
+    ``[controllers.pid]``'s)."""
+    setpoint_ramp_s: float = setting(600.0, ge=0.0)
+    """Time the set points take to move from one set to the next, s, linearly: at start-up from the recipe's to
+    the optimised ones (well within the shipped scenarios' 1800 s warm-up), at a change of the speed plan (at
+    least the plan's own ramp) and to and from the set for a failed analyser. 0 switches at once."""
 
 
 @dataclass(frozen=True)

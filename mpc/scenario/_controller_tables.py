@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mpc.scenario._controller_settings import PidSettings, RecipeSettings
+from mpc.scenario._controller_settings import PidOptSettings, PidSettings, RecipeSettings
 from mpc.scenario._lmpc_settings import LmpcSettings
 from mpc.scenario._nmpc_settings import NmpcSettings
 from mpc.scenario._settings import Settings, SettingsError
@@ -15,6 +15,7 @@ __all__ = ["CONTROLLER_SETTINGS", "check_controller_tables", "controller_setting
 CONTROLLER_SETTINGS: dict[str, type[Settings]] = {
     "recipe": RecipeSettings,
     "pid": PidSettings,
+    "pid_opt": PidOptSettings,
     "nmpc": NmpcSettings,
     "lmpc": LmpcSettings,
 }

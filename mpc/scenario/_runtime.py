@@ -6,7 +6,8 @@
   (weather through the building, slurry drift and batch changes, heater and
   fan degradation, process noise, line stops). Controllers never get it.
 * :func:`build_setup`: plant and controller-model parameters (the mismatch),
-  the recipe, sensors and actuators.
+  the recipe (its exhausts by the design rule where it lists none,
+  :mod:`mpc.scenario._recipe`), sensors and actuators.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 from mpc.errors import CalmlineError
 from mpc.scenario._load import resolve_scenario_path
 from mpc.scenario._plant import actuator_specs, apply_overrides
+from mpc.scenario._recipe import recipe_operating_point
 from mpc.scenario._schema import BatchChange, LineStop, Scenario, ZoneEvent
 from plants.actuators import ActuatorBank, ActuatorSpec
 from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
@@ -277,14 +279,8 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
     except ValueError as exc:
         raise CalmlineError(f"{source}: [mismatch]: {exc}") from None
     layout = LineLayout(plant.dryer.n_zones, plant.dryer.cells_per_zone)
-    recipe = OperatingPoint(
-        speed_m_s=sc.schedule.speed_target_m_s,
-        coat_weight_kg_m2=sc.spec.coat_weight_target_kg_m2,
-        air_temp_K=tuple(sc.recipe.air_temp_K),
-        nozzle_velocity_m_s=tuple(sc.recipe.nozzle_velocity_m_s),
-        exhaust_m3_s=tuple(sc.recipe.exhaust_m3_s),
-        solids_frac=base.coater.solids_frac_nominal,
-    )
+    specs = actuator_specs(plant, layout)
+    recipe = recipe_operating_point(sc, specs, source)
     schedule = AnnouncedSchedule(
         speed_target_m_s=sc.schedule.speed_target_m_s,
         speed_cap_m_s=sc.schedule.speed_cap_m_s,
@@ -302,7 +298,7 @@ def build_setup(sc: Scenario, *, source: str = "<scenario>") -> ScenarioSetup:
         recipe=recipe,
         schedule=schedule,
         sensor_specs=_sensor_specs(sc, plant),
-        actuator_specs=actuator_specs(plant, layout),
+        actuator_specs=specs,
         source=source,
     )
 

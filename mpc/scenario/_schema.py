@@ -76,12 +76,24 @@ class Spec(_Model):
 
 _Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 
+DESIGN_HUMIDITY_RATIO_KG_KG = 0.030
+"""A water line's design exhaust humidity ratio when the recipe names none, kg/kg (``docs/baselines.md``)."""
+
 
 class Recipe(_Model):
     """The fixed recipe: nominal set points with the margins the line uses (the `recipe` baseline).
 
-    Nozzle velocities and exhaust flows are also checked against the ranges of
-    the line's actuators when the scenario is loaded (the preset's limits).
+    The exhausts follow from one design rule unless the recipe lists them: every zone
+    at one design level of solvent vapour, at the recipe's air temperatures and nozzle
+    velocities, the schedule's speed and the coat-weight target, nominal conditions
+    (20 degC, 50 % RH outdoors, the slurry's nominal solids), on the nominal model (the
+    preset at `[mismatch]`'s model_cells_per_zone, without overrides or parameter file). A flammable solvent's design
+    level is `design_lel_of_limit` of the LEL limit without an analyser
+    (`spec.lel_limit_frac`); a water line's is `design_humidity_ratio_kg_kg`. A zone
+    that needs less than the exhaust actuator's lower limit runs at it; one that would
+    need more than its upper limit is an error. Nozzle velocities and listed exhaust
+    flows are checked against the ranges of the line's actuators when the scenario is
+    loaded (the preset's limits).
     """
 
     air_temp_K: list[float] = Field(description="zone air-temperature set points, one per zone")
@@ -89,9 +101,25 @@ class Recipe(_Model):
         description="zone nozzle velocities, one per zone; above 0, at most the preset's "
         "dryer.nozzle_velocity_max_m_s"
     )
-    exhaust_m3_s: list[_Positive] = Field(
-        description="zone exhaust (= make-up) air flows, one per zone; within the exhaust actuator's range "
-        "(its lower limit to the preset's dryer.exhaust_max_m3_s)"
+    exhaust_m3_s: list[_Positive] | None = Field(
+        None,
+        description="zone exhaust (= make-up) air flows, one per zone, as a line's own recipe states them; "
+        "within the exhaust actuator's range (its lower limit to the preset's dryer.exhaust_max_m3_s). Not "
+        "given: the design rule sizes every zone's exhaust for one design level (design_lel_of_limit or "
+        "design_humidity_ratio_kg_kg) at the recipe's air temperatures and nozzle velocities, the schedule's "
+        "speed and the coat-weight target, nominal conditions (20 degC, 50 % RH, nominal solids), on the nominal "
+        "model (the preset at mismatch.model_cells_per_zone); a zone that needs less than the actuator's lower "
+        "limit runs at it, one that needs more than its upper limit is an error",
+    )
+    design_lel_of_limit: float | None = Field(
+        None, gt=0.0, le=1.0,
+        description="flammable solvent, exhausts not listed: every zone's design LEL fraction, as a fraction of "
+        "spec.lel_limit_frac. Not given: the NMPC economic target's lel_margin (0.8: 20 % LEL against 25 %)",
+    )
+    design_humidity_ratio_kg_kg: float | None = Field(
+        None, gt=0.0, lt=1.0,
+        description=f"water line, exhausts not listed: every zone's design exhaust humidity ratio, kg/kg. Not "
+        f"given: {DESIGN_HUMIDITY_RATIO_KG_KG} (dew point about 32 degC; docs/baselines.md)",
     )
     margin_note: str = Field("", description="what margins the recipe keeps, for the report")
 
@@ -101,6 +129,13 @@ class Recipe(_Model):
             if not 280.0 <= t <= 520.0:
                 hint = " (this looks like degC: add 273.15)" if t < 280.0 else ""
                 raise ValueError(f"air_temp_K value {t} is outside 280-520 K{hint}")
+        if self.exhaust_m3_s is not None:
+            given = [k for k in ("design_lel_of_limit", "design_humidity_ratio_kg_kg") if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"exhaust_m3_s lists the exhausts and {given[0]} = {getattr(self, given[0])} asks for the design "
+                    "rule: give one of them"
+                )
         return self
 
 
@@ -307,6 +342,6 @@ class Scenario(_Model):
             raise ValueError(f"warmup_s = {self.warmup_s} must be shorter than duration_s = {self.duration_s}")
         n = len(self.recipe.air_temp_K)
         for key in ("nozzle_velocity_m_s", "exhaust_m3_s"):
-            if len(getattr(self.recipe, key)) != n:
+            if getattr(self.recipe, key) is not None and len(getattr(self.recipe, key)) != n:
                 raise ValueError(f"recipe.{key} has {len(getattr(self.recipe, key))} values, recipe.air_temp_K has {n}")
         return self

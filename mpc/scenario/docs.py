@@ -37,8 +37,11 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
 
 
 def _element(ann: object) -> tuple[object, list[object]]:
-    """A ``list[Annotated[T, ...]]``'s element type ``T`` and its constraints (else ``(ann, [])``)."""
+    """A ``list[Annotated[T, ...]]``'s element type ``T`` and its constraints (else ``(ann, [])``); optional too."""
     args = typing.get_args(ann)
+    if len(args) == 2 and type(None) in args:  # ``X | None``
+        inner, meta = _element(next(a for a in args if a is not type(None)))
+        return inner | None, meta  # type: ignore[operator]
     if typing.get_origin(ann) is list and args and typing.get_origin(args[0]) is typing.Annotated:
         inner, *meta = typing.get_args(args[0])
         return list[inner], [m for info in meta for m in getattr(info, "metadata", [info])]  # type: ignore[valid-type]

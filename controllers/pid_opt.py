@@ -1,0 +1,317 @@
+"""The optimised PID baseline: the PID's loops on set points from the NMPC's own economic target.
+
+What a good process engineer would run with the NMPC's model in hand: the same
+steady-state optimisation the NMPC's target solves (:class:`controllers.nmpc.SteadyTarget`
+with ``[controllers.nmpc.target]``'s default settings, on the controller's model with the
+NMPC's rounded rate-law corners, nominal estimates), solved once before the run at nominal
+conditions, gives every set point; the line's ordinary loops hold them:
+
+* zone air temperature: PI on heater power (the recipe's loops and tuning) at the target's
+  air temperatures, with the target's heater powers as feedforward;
+* nozzle velocities: the target's;
+* coat weight: PI on the pump-to-speed ratio from the scanning gauge (the PID's loop);
+* exhaust: per zone, PI on the zone's LEL fraction (NMP) or exhaust humidity ratio (water).
+  Where the target puts a zone at its limit (the LEL at ``lel_margin`` of the limit in force,
+  the humidity at ``humidity_max_kg_kg``) the loop holds it there; where it leaves a zone below,
+  the zone runs at the target's exhaust and the loop opens it only if the zone reaches the limit
+  level. Tuned by SIMC from step tests at the target's operating point (the LEL's gain to the
+  exhaust there is several times the recipe's). A zone whose analyser has failed holds its
+  exhaust, but at least the recipe's and the no-analyser target's.
+
+The target is solved for every distinct speed of the announced plan and, on a line whose
+healthy analysers allow the higher LEL limit, also at the limit without an analyser (the set
+after an analyser failure). Set points move linearly over ``setpoint_ramp_s``: at start-up from
+the recipe's, at a change of the plan's speed (over at least the plan's own ramp), and to the
+no-analyser set the moment an analyser fails; every LEL set point stays at or below
+``lel_margin`` of the limit to plan for (at once the no-analyser limit when an analyser fails).
+Line speed stays at the plan's target, as for the PID. Settings: ``[controllers.pid_opt]``
+(:class:`mpc.scenario.PidOptSettings`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from controllers._common import (
+    CoatWeightLoop,
+    ExhaustLoops,
+    ZoneTemperatureLoops,
+    lel_limit_in_force,
+    recipe_point,
+    tuning_rows,
+    zone_level_names,
+)
+from controllers.nmpc import NmpcModel, SteadyTarget
+from controllers.tuning import Fopdt, simc_pi, step_test
+from mpc.interfaces import Command, Controller, ControllerContext, Observation
+from mpc.scenario import ModelSettings, PidOptSettings, TargetSettings
+from plants.line import LineLayout
+from plants.steady import OperatingPoint
+
+__all__ = ["VIA_SPEED_FACTORS", "OptimisedPoint", "PidOptController", "SetPoints", "best_optimised_point",
+           "solve_optimised_point"]
+
+THERMOCOUPLE_LAG_S = 10.0
+"""The zone thermocouples' lag the cooling half of the temperature loops is tuned for, s (as the heating half)."""
+
+
+@dataclass(frozen=True)
+class SetPoints:
+    """One set of the loops' set points and feedforwards, one value a zone (SI)."""
+
+    air_temp_K: np.ndarray
+    nozzle_m_s: np.ndarray
+    heater_W: np.ndarray
+    """Heater feedforward (each temperature loop's bias)."""
+    exhaust_m3_s: np.ndarray
+    """Exhaust feedforward (each exhaust loop's bias)."""
+    level: np.ndarray
+    """Each zone's LEL fraction (NMP) or exhaust humidity ratio (water) set point."""
+    exhaust_floor_m3_s: np.ndarray
+    """Each exhaust loop's lowest output: the actuator's limit where the zone sits at its limit level, else the
+    set's exhaust (the loop then only opens it)."""
+
+    @classmethod
+    def at(cls, air_temp_K: np.ndarray, nozzle_m_s: np.ndarray, heater_W: np.ndarray, exhaust_m3_s: np.ndarray,
+           levels: np.ndarray, limit_level: float, lowest_m3_s: np.ndarray) -> SetPoints:
+        """The set of an operating point whose zones sit at ``levels``; a zone at ``limit_level`` is held there."""
+        at_limit = np.asarray(levels) >= limit_level * (1.0 - 1e-3)
+        return cls(
+            air_temp_K=np.asarray(air_temp_K, float).copy(), nozzle_m_s=np.asarray(nozzle_m_s, float).copy(),
+            heater_W=np.asarray(heater_W, float).copy(), exhaust_m3_s=np.asarray(exhaust_m3_s, float).copy(),
+            level=np.where(at_limit, levels, limit_level).astype(float),
+            exhaust_floor_m3_s=np.where(at_limit, lowest_m3_s, exhaust_m3_s).astype(float),
+        )
+
+    def toward(self, other: SetPoints, frac: float) -> SetPoints:
+        """The set ``frac`` of the way from this one to ``other`` (every value linearly)."""
+        f = min(max(frac, 0.0), 1.0)
+        return SetPoints(*(a + f * (b - a) for a, b in zip(self._values(), other._values(), strict=True)))
+
+    def _values(self) -> tuple[np.ndarray, ...]:
+        return (self.air_temp_K, self.nozzle_m_s, self.heater_W, self.exhaust_m3_s, self.level,
+                self.exhaust_floor_m3_s)
+
+
+@dataclass(frozen=True)
+class OptimisedPoint:
+    """One solve of the economic target: the steady state, its outputs and whether IPOPT converged."""
+
+    speed_m_s: float
+    lel_limit_frac: float
+    via_speed_m_s: float | None
+    """The speed of the solve it was continued from (None: solved from the recipe's steady state)."""
+    x: np.ndarray
+    u: np.ndarray
+    y: dict[str, float]
+    line_speed_m_s: float
+    """The solve's line speed (the target may run below the speed asked)."""
+    slacks: np.ndarray
+    success: bool
+
+    @property
+    def usable(self) -> bool:
+        """Converged, at the asked speed, with every limit met (no slack)."""
+        return (self.success and self.line_speed_m_s >= self.speed_m_s * (1.0 - 1e-3)
+                and bool(np.all(self.slacks <= 1e-6)))
+
+
+VIA_SPEED_FACTORS = (None, 0.8, 0.9, 0.98, 1.1)
+"""The starts of the offline solve: from the recipe's steady state (the NMPC's first target), and continued from
+the target at these fractions of the speed. The economic target has several local optima (the anode's at nominal
+conditions: 191-243 kW of dryer power, by the start); the one of least dryer power is taken."""
+
+
+def solve_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
+                          lel_limit_frac: float, via_speed_m_s: float | None = None) -> OptimisedPoint:
+    """The NMPC's economic target at nominal estimates, speed ``speed_m_s`` and LEL limit ``lel_limit_frac``.
+
+    A fresh :class:`SteadyTarget` solved as the NMPC's first target is: from the recipe's steady
+    state (also the move term's reference), inputs within the actuators' ranges (nozzles at least
+    ``nozzle_min_m_s``, speed at most the speed asked), room humidity and slurry water at the
+    recipe's; with ``via_speed_m_s``, first at that speed and then, warm-started from it, at ``speed_m_s``.
+    """
+    L = m.layout
+    spec = ctx.spec
+    target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, settings)
+    lower = ctx.input_lower.copy()
+    lower[L.u_nozzle] = np.maximum(lower[L.u_nozzle], settings.nozzle_min_m_s)
+    fixed = {i: float(m.ss.x[i] / m.x_scale[i]) for i in (L.room_w, L.slurry_water)}
+    est = m.nominal_estimate()
+    for v in (speed_m_s,) if via_speed_m_s is None else (via_speed_m_s, speed_m_s):
+        upper = ctx.input_upper.copy()
+        upper[L.u_speed] = min(upper[L.u_speed], v)
+        xs, us, ok, slacks = target.solve(est, v, v, lel_limit_frac, spec.coat_weight_target_kg_m2,
+                                          m.ss.u / m.u_scale, lower / m.u_scale, upper / m.u_scale, fixed)
+    y = np.asarray(m.outputs_fn()(xs, us, est), float).ravel()
+    return OptimisedPoint(speed_m_s=speed_m_s, lel_limit_frac=lel_limit_frac, via_speed_m_s=via_speed_m_s,
+                          x=xs * m.x_scale, u=us * m.u_scale, y={n: float(y[i]) for n, i in m.output_index.items()},
+                          line_speed_m_s=float(us[L.u_speed] * m.u_scale[L.u_speed]),
+                          slacks=np.asarray(slacks, float), success=ok)
+
+
+def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
+                         lel_limit_frac: float) -> OptimisedPoint:
+    """The usable solve of least dryer power over the starts :data:`VIA_SPEED_FACTORS`.
+
+    Raises
+    ------
+    RuntimeError
+        No start gave a usable solve.
+    """
+    tried = [solve_optimised_point(m, ctx, settings, speed_m_s, lel_limit_frac,
+                                   None if f is None else f * speed_m_s) for f in VIA_SPEED_FACTORS]
+    usable = [pt for pt in tried if pt.usable]
+    if not usable:
+        raise RuntimeError(f"pid_opt: the economic target at {speed_m_s:g} m/s and LEL limit {lel_limit_frac:g} "
+                           f"gave no converged solve at that speed within every limit from any of its "
+                           f"{len(tried)} starts")
+    return min(usable, key=lambda pt: pt.y["dryer_power_W"])
+
+
+def _plan_speeds(ctx: ControllerContext) -> list[float]:
+    """Every distinct speed the announced plan asks for (each change's target, never above its cap)."""
+    sch = ctx.schedule
+    speeds = [min(sch.speed_target_m_s, sch.speed_cap_m_s)]
+    speeds += [min(target, cap) for _t0, target, cap, _ramp in sch.speed_changes]
+    return sorted({round(v, 9) for v in speeds})
+
+
+class PidOptController(Controller):
+    """The PID's loops on set points from the NMPC's economic target, solved before the run (see the module)."""
+
+    name = "pid_opt"
+
+    def __init__(self, settings: PidOptSettings | None = None) -> None:
+        self.base_settings = settings or PidOptSettings()
+        """The settings given here; a scenario's ``[controllers.pid_opt]`` table changes them at :meth:`reset`."""
+
+    def reset(self, ctx: ControllerContext) -> None:
+        self.settings = s = PidOptSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]",
+                                                        source=ctx.source, base=self.base_settings)
+        p = ctx.model_params
+        self.ctx = ctx
+        self.L = L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
+        self.target_settings = tgt = TargetSettings()
+        self.model = m = NmpcModel(ModelSettings().apply(p), ctx.recipe)
+        self.flammable = p.solvent.lel_vol_frac > 0
+        self.level_names = zone_level_names(p)
+        spec = ctx.spec
+        # the limit in force with healthy analysers, and without one
+        self.limit_healthy = lel_limit_in_force(ctx) if self.flammable else spec.lel_limit_frac
+        self.limit_failed = spec.lel_limit_frac
+        limits = {True: self.limit_healthy, False: self.limit_failed}
+        lowest = ctx.input_lower[L.u_exhaust]
+        self.points: dict[tuple[float, bool], OptimisedPoint] = {}
+        self.sets: dict[tuple[float, bool], SetPoints] = {}
+        for v in _plan_speeds(ctx):
+            for healthy, limit in limits.items():
+                if not healthy and limit == self.limit_healthy:
+                    self.points[(v, False)], self.sets[(v, False)] = self.points[(v, True)], self.sets[(v, True)]
+                    continue
+                pt = best_optimised_point(m, ctx, tgt, v, limit)
+                self.points[(v, healthy)] = pt
+                self.sets[(v, healthy)] = SetPoints.at(
+                    pt.x[L.air_temp], pt.u[L.u_nozzle], pt.u[L.u_heater], pt.u[L.u_exhaust],
+                    np.array([pt.y[n] for n in self.level_names]), self._limit_level(limit), lowest)
+        # the recipe's set, where the run starts
+        self.rp = rp = recipe_point(ctx)
+        self.recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)
+        recipe_levels = np.array([rp.ss.y[n] for n in self.level_names])
+        self.recipe_set = SetPoints.at(np.asarray(ctx.recipe.air_temp_K), np.asarray(ctx.recipe.nozzle_velocity_m_s),
+                                       rp.heater_W, self.recipe_ex, recipe_levels, float(recipe_levels.max()), lowest)
+        # the loops: the recipe's temperature loops, the PID's coat-weight loop, exhaust loops tuned at the target
+        v0 = min(ctx.schedule.speed_target_m_s, ctx.schedule.speed_cap_m_s)
+        first = self.sets[(round(v0, 9), True)]
+        self.temps = ZoneTemperatureLoops(ctx, rp, self.recipe_set.air_temp_K)
+        self.cw = CoatWeightLoop(ctx, rp.pump_per_speed, s.gauge_scan_s)
+        op = OperatingPoint(speed_m_s=v0, coat_weight_kg_m2=spec.coat_weight_target_kg_m2,
+                            air_temp_K=tuple(first.air_temp_K), nozzle_velocity_m_s=tuple(first.nozzle_m_s),
+                            exhaust_m3_s=tuple(first.exhaust_m3_s), solids_frac=p.coater.solids_frac_nominal)
+        self.exhaust = ExhaustLoops(ctx, m.params, op, self.recipe_ex, s.analyser_delay_s)
+        # split range: below zero heater power, each temperature loop opens the zone's exhaust (make-up air cools;
+        # the target leaves some zones' heaters at zero, where their air is held by fan heat alone); only in a
+        # zone where more exhaust does cool its air at the target's point (not in air already at room temperature)
+        self.cool_models: list[Fopdt | None] = []
+        self.cool_m3_s_per_W = np.zeros(L.n_zones)
+        span = ctx.input_upper[L.u_exhaust] - lowest
+        for i, loop in enumerate(self.temps.loops):
+            mc = step_test(m.params, op, f"zone{i + 1}_exhaust_flow_m3_s", f"zone{i + 1}_air_temp_K", 0.1)
+            if mc.gain >= 0.0:
+                self.cool_models.append(None)
+                continue
+            kc_cool, _ = simc_pi(mc, extra_dead_time_s=THERMOCOUPLE_LAG_S / 2.0)
+            self.cool_models.append(mc)
+            self.cool_m3_s_per_W[i] = -kc_cool / loop.kc
+            loop.lower = -float(span[i]) / self.cool_m3_s_per_W[i]
+        # the ramp: from the recipe's set to the first optimised one
+        self.ramp_from = self.recipe_set
+        self.goal_key = (round(v0, 9), True)
+        self.ramp_t0_s = 0.0
+        self.ramp_s = s.setpoint_ramp_s
+        self.current = self.recipe_set
+
+    def _limit_level(self, lel_limit: float) -> float:
+        """The level the target holds a zone at, at most: ``lel_margin`` of the LEL limit, or the humidity maximum."""
+        tgt = self.target_settings
+        return tgt.lel_margin * lel_limit if self.flammable else tgt.humidity_max_kg_kg
+
+    def tuning_table(self) -> list[dict[str, float | str]]:
+        """The loops' FOPDT models and SIMC settings (for the docs); the cooling half's gain in m3/s per K."""
+        rows = tuning_rows(self.temps, self.cw, self.exhaust)
+        for i, (mc, loop) in enumerate(zip(self.cool_models, self.temps.loops, strict=True), 1):
+            if mc is None:
+                continue
+            rows.append({"loop": f"zone{i} air temperature <- exhaust (below zero heat)", "k": mc.gain,
+                         "tau_s": mc.tau_s, "theta_s": mc.theta_s, "kc": -loop.kc * self.cool_m3_s_per_W[i - 1],
+                         "tau_i_s": loop.tau_i_s})
+        return rows
+
+    def _plan_key(self, t_s: float) -> tuple[float, float]:
+        """The speed the plan has asked for since its latest change at ``t_s``, and when that change's ramp ends."""
+        sch = self.ctx.schedule
+        v, end = min(sch.speed_target_m_s, sch.speed_cap_m_s), 0.0
+        for t0, target, cap, ramp in sch.speed_changes:
+            if t_s >= t0:
+                v, end = min(target, cap), t0 + ramp
+        return round(v, 9), end
+
+    def setpoints(self, t_s: float) -> SetPoints:
+        """The set points in force at ``t_s`` (the ramp from the last set toward the goal)."""
+        frac = 1.0 if self.ramp_s <= 0.0 else (t_s - self.ramp_t0_s) / self.ramp_s
+        return self.ramp_from.toward(self.sets[self.goal_key], frac)
+
+    def step(self, obs: Observation) -> Command:
+        L = self.L
+        t = obs.t_s
+        healthy = all(ok for n, ok in obs.healthy.items() if n.endswith("_lel_frac"))
+        v_key, ramp_end = self._plan_key(t)
+        key = (v_key, healthy)
+        if key != self.goal_key:
+            self.ramp_from = self.setpoints(t)
+            self.goal_key = key
+            self.ramp_t0_s = t
+            self.ramp_s = max(self.settings.setpoint_ramp_s, ramp_end - t)
+        sp = self.current = self.setpoints(t)
+        u = np.empty(L.n_inputs)
+        speed = 0.0 if obs.line_stopped else min(obs.speed_target_m_s, obs.speed_cap_m_s)
+        u[L.u_speed] = speed
+        u[L.u_pump] = self.cw.pump(obs, speed)
+        u[L.u_nozzle] = sp.nozzle_m_s
+        w = self.temps.update(obs, sp.air_temp_K, sp.heater_W)
+        u[L.u_heater] = np.maximum(w, 0.0)
+        # below zero heat: at least the set's exhaust, and more as the temperature loop asks for cooling
+        cooling = np.where(w < 0.0, sp.exhaust_m3_s - w * self.cool_m3_s_per_W, 0.0)
+        level = sp.level
+        if self.flammable:  # the limit to plan for: the no-analyser limit at once when an analyser fails
+            limit = obs.lel_limit_frac if healthy else min(obs.lel_limit_frac, self.limit_failed)
+            level = np.minimum(level, self._limit_level(limit))
+        no_analyser = self.sets[(v_key, False)].exhaust_m3_s
+        failed_floor = np.maximum(self.recipe_ex, no_analyser)
+        floor = np.maximum(sp.exhaust_floor_m3_s, cooling)
+        if not healthy:  # every zone at once at least at the no-analyser set's exhaust (the set points follow)
+            floor = np.maximum(floor, no_analyser)
+        u[L.u_exhaust] = self.exhaust.update(obs, level, failed_floor, sp.exhaust_m3_s, lower_m3_s=floor)
+        return Command(u=u)
