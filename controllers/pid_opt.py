@@ -24,6 +24,9 @@ after an analyser failure). Set points move linearly over ``setpoint_ramp_s``: a
 the recipe's, at a change of the plan's speed (over at least the plan's own ramp), and to the
 no-analyser set the moment an analyser fails; every LEL set point stays at or below
 ``lel_margin`` of the limit to plan for (at once the no-analyser limit when an analyser fails).
+While an analyser has failed every zone's exhaust is at least the recipe's and the no-analyser
+set's, and a healthy zone reading above its set point at least its exhaust times reading over
+set point.
 Line speed stays at the plan's target, as for the PID. Settings: ``[controllers.pid_opt]``
 (:class:`mpc.scenario.PidOptSettings`).
 """
@@ -121,7 +124,8 @@ class OptimisedPoint:
 VIA_SPEED_FACTORS = (None, 0.8, 0.9, 0.98, 1.1)
 """The starts of the offline solve: from the recipe's steady state (the NMPC's first target), and continued from
 the target at these fractions of the speed. The economic target has several local optima (the anode's at nominal
-conditions: 191-243 kW of dryer power, by the start); the one of least dryer power is taken."""
+conditions: 362-368 kW of primary power, by the start, and not every start converges); the one of least primary
+power is taken."""
 
 
 def solve_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
@@ -135,7 +139,8 @@ def solve_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: Target
     """
     L = m.layout
     spec = ctx.spec
-    target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, settings)
+    target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, settings,
+                          primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
     lower = ctx.input_lower.copy()
     lower[L.u_nozzle] = np.maximum(lower[L.u_nozzle], settings.nozzle_min_m_s)
     fixed = {i: float(m.ss.x[i] / m.x_scale[i]) for i in (L.room_w, L.slurry_water)}
@@ -154,7 +159,7 @@ def solve_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: Target
 
 def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
                          lel_limit_frac: float) -> OptimisedPoint:
-    """The usable solve of least dryer power over the starts :data:`VIA_SPEED_FACTORS`.
+    """The usable solve of least primary dryer power over the starts :data:`VIA_SPEED_FACTORS`.
 
     Raises
     ------
@@ -168,7 +173,9 @@ def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetS
         raise RuntimeError(f"pid_opt: the economic target at {speed_m_s:g} m/s and LEL limit {lel_limit_frac:g} "
                            f"gave no converged solve at that speed within every limit from any of its "
                            f"{len(tried)} starts")
-    return min(usable, key=lambda pt: pt.y["dryer_power_W"])
+    f_h, f_el = ctx.primary_factor_heater, ctx.primary_factor_electricity
+    return min(usable, key=lambda pt: f_h * pt.y["heater_power_W"]
+               + f_el * (pt.y["fan_power_W"] + pt.y["solvent_recovery_power_W"]))
 
 
 def _plan_speeds(ctx: ControllerContext) -> list[float]:
@@ -311,7 +318,16 @@ class PidOptController(Controller):
         no_analyser = self.sets[(v_key, False)].exhaust_m3_s
         failed_floor = np.maximum(self.recipe_ex, no_analyser)
         floor = np.maximum(sp.exhaust_floor_m3_s, cooling)
-        if not healthy:  # every zone at once at least at the no-analyser set's exhaust (the set points follow)
-            floor = np.maximum(floor, no_analyser)
+        if not healthy:  # every zone at once at least at the recipe's and the no-analyser set's exhaust (the
+            # set points follow): the failed zone's recipe exhaust cools it and carries its solvent downstream,
+            # so the healthy zones need the recipe's exhaust as much as the failed one
+            floor = np.maximum(floor, failed_floor)
+            if self.flammable:  # and a healthy zone above its set point gets the exhaust its load needs at once:
+                # the LEL scales with solvent load over exhaust, so the applied exhaust times measured / set point
+                applied = obs.applied[L.u_exhaust]
+                for i, name in enumerate(self.level_names):
+                    y = obs.measurements.get(name, np.nan)
+                    if obs.healthy.get(name, False) and np.isfinite(y) and y > level[i] > 0.0:
+                        floor[i] = max(floor[i], applied[i] * y / level[i])
         u[L.u_exhaust] = self.exhaust.update(obs, level, failed_floor, sp.exhaust_m3_s, lower_m3_s=floor)
         return Command(u=u)
