@@ -27,10 +27,11 @@ def test_augmented_model_is_detectable(preset: str) -> None:
 
 
 def test_nmpc_runs_below_the_lel_limit_and_saves_energy() -> None:
-    setup = short_setup("nmc_nmp_nominal.toml", 600.0)
+    # 1200 s: the NMPC takes the line over from its recipe slowly (the 600 s hand-back window), then saves
+    setup = short_setup("nmc_nmp_nominal.toml", 1200.0)
     ts = run_closed_loop(setup, NmpcController()).timeseries
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
-    # every failed solve is caught and replaced by a fallback; failures stay rare (30 solves here)
+    # every failed solve is caught and replaced by a fallback; failures stay rare (60 solves here)
     assert ts["fallback"].sum() == ts["solver_failure"].sum() <= 3
     recipe_power = ts["dryer_power_W"].iloc[0]
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.6 * recipe_power

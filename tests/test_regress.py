@@ -40,7 +40,7 @@ class NoCoatWeightLoopPid(PidController):
 
     def reset(self, ctx: ControllerContext) -> None:
         super().reset(ctx)
-        self.cw_loop.kc = 0.0
+        self.cw.loop.kc = 0.0
 
 
 def _suite_text(golden_dir: Path, window_s: float = 600.0, extra: str = "") -> str:
