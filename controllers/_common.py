@@ -3,7 +3,8 @@
 * :func:`recipe_point`: the recipe's steady state on the controller's model;
 * :class:`ZoneTemperatureLoops`: heater power on each zone's air temperature;
 * :class:`CoatWeightLoop`: the pump-to-speed ratio on the scanning gauge's coat weight;
-* :class:`ExhaustLoops`: each zone's exhaust on its LEL fraction (NMP) or exhaust humidity (water).
+* :class:`ExhaustLoops`: each zone's exhaust on its LEL fraction (NMP) or exhaust humidity (water);
+* :class:`ResidualTrim`: the exhaust loops' set points trimmed down on the exit residual-solvent gauge.
 
 Every loop is a :class:`controllers._pi.PI` tuned by SIMC from a step test on a model
 (:mod:`controllers.tuning`); :func:`tuning_rows` lists them for the docs.
@@ -27,6 +28,7 @@ __all__ = [
     "CoatWeightLoop",
     "ExhaustLoops",
     "RecipePoint",
+    "ResidualTrim",
     "ZoneTemperatureLoops",
     "lel_limit_in_force",
     "recipe_point",
@@ -218,3 +220,51 @@ def tuning_rows(temps: ZoneTemperatureLoops, cw: CoatWeightLoop, exhaust: Exhaus
     for i, (m, loop) in enumerate(zip(exhaust.models, exhaust.loops, strict=True), 1):
         row(f"zone{i} {what} <- exhaust", m, loop)
     return rows
+
+
+class ResidualTrim:
+    """Integral trim of the exhaust loops' set points on the exit residual-solvent gauge.
+
+    The exhaust loops hold each zone's LEL fraction (or exhaust humidity) at a set point; a wetter
+    zone air leaves more solvent in the film (the equilibrium content rises with the zone's
+    relative saturation, ``docs/theory.md``). The trim moves every zone's set point between the
+    basis (factor ``s = 1``) and the level the recipe runs that zone at (``s = 0``):
+    ``sp = recipe + s (basis - recipe)``. ``s`` starts at 0 (the line starts as the recipe
+    dries), rises towards 1 while the residual is below its set point and falls when the film
+    leaves the dryer too wet; at 0 the line dries as the recipe does (opening exhausts further
+    would cool zones whose heaters are at their limit). Integral
+    control, the rule for a loop much slower than its process (Skogestad 2003, section 4.3):
+    ``ds/dt = -(r - r_sp) / (K tau_c)`` with ``K`` the steady-state gain of the residual on ``s``
+    and ``tau_c`` the closed-loop time constant; ``s`` is clamped to [0, 1] (no wind-up) and held
+    while the line is stopped or the gauge has no finite reading.
+
+    Parameters
+    ----------
+    gain_kg_kg : float
+        ``K``, exit residual at the basis minus at the recipe's levels, kg/kg; at or below 1e-6
+        (the basis dries as well as the recipe) the trim is off.
+    setpoint_kg_kg : float
+        The residual the trim holds the film at (or below), kg/kg.
+    time_constant_s : float
+        ``tau_c``, s; 0 switches the trim off (``s`` is 1: the set points stay at the basis).
+    """
+
+    MEASUREMENT = "exit_residual_kg_kg"
+
+    def __init__(self, gain_kg_kg: float, setpoint_kg_kg: float, time_constant_s: float) -> None:
+        self.gain_kg_kg = float(gain_kg_kg)
+        self.setpoint_kg_kg = float(setpoint_kg_kg)
+        self.time_constant_s = float(time_constant_s)
+        self.active = self.time_constant_s > 0.0 and self.gain_kg_kg > 1e-6
+        self.factor = 0.0 if self.active else 1.0
+        self.last_t: float | None = None
+
+    def update(self, obs: Observation) -> float:
+        """The set-point factor ``s`` for this interval."""
+        dt = 0.0 if self.last_t is None else obs.t_s - self.last_t
+        self.last_t = obs.t_s
+        r = obs.measurements.get(self.MEASUREMENT, np.nan)
+        if self.active and not obs.line_stopped and np.isfinite(r) and dt > 0.0:
+            ki = 1.0 / (self.gain_kg_kg * self.time_constant_s)
+            self.factor = min(max(self.factor - ki * (float(r) - self.setpoint_kg_kg) * dt, 0.0), 1.0)
+        return self.factor

@@ -9,7 +9,12 @@
   target's ``lel_margin``, 0.8: the same basis as the NMPC), or on the
   exhaust humidity ratio (water, set point ``humidity_setpoint_kg_kg``, by default each
   zone's humidity at the recipe's steady state); a zone
-  whose analyser has failed falls back to at least the recipe's exhaust.
+  whose analyser has failed falls back to at least the recipe's exhaust;
+* residual trim: every zone's exhaust set point moved from the basis towards the level the
+  recipe runs the zone at (more exhaust) while the exit residual-solvent gauge reads above
+  ``residual_setpoint_of_usl`` of the upper limit (by default the NMPC target's 0.5), integral
+  action (``controllers._common.ResidualTrim``): the LEL basis is the fraction of the limit the
+  zones may run at, not one that wets the film.
 
 Every loop is tuned by SIMC (Skogestad 2003) from step tests on the
 controller's model at the recipe (``controllers/tuning.py``); anti-windup by
@@ -27,15 +32,18 @@ import numpy as np
 from controllers._common import (
     CoatWeightLoop,
     ExhaustLoops,
+    ResidualTrim,
     ZoneTemperatureLoops,
     lel_limit_in_force,
     recipe_point,
     tuning_rows,
+    zone_level_names,
 )
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import PidSettings, TargetSettings
 from plants.design import ventilated_steady_state
 from plants.line import LineLayout, LineModel
+from plants.steady import SteadyState
 
 __all__ = ["PidController"]
 
@@ -72,13 +80,16 @@ class PidController(Controller):
         self.recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)
         # the exhaust loops are tuned where they run: at the recipe's temperatures and nozzles, with the exhausts
         # that hold the LEL set point at the limit in force with healthy analysers (water: the recipe itself)
-        at = ctx.recipe
+        at, ss = ctx.recipe, None
         if self.flammable:
             ss = ventilated_steady_state(LineModel(p), ctx.recipe, lel_frac=self.lel_sp * lel_limit_in_force(ctx),
                                          exhaust_min_m3_s=float(ctx.input_lower[layout.u_exhaust].max()),
                                          exhaust_max_m3_s=float(ctx.input_upper[layout.u_exhaust].min()))
             at = dataclasses.replace(ctx.recipe, exhaust_m3_s=tuple(float(v) for v in ss.u[layout.u_exhaust]))
         self.exhaust = ExhaustLoops(ctx, p, at, self.recipe_ex, s.analyser_delay_s)
+        # the residual trim moves the set points towards the recipe's own zone levels
+        self.recipe_level = np.array([self.rp.ss.y[n] for n in zone_level_names(p)])
+        self.trim = residual_trim(ctx, s, self.rp.ss, ss)
 
     def tuning_table(self) -> list[dict[str, float | str]]:
         """The loops' FOPDT models and SIMC settings (for the docs)."""
@@ -93,5 +104,18 @@ class PidController(Controller):
         u[L.u_nozzle] = self.ctx.recipe.nozzle_velocity_m_s
         u[L.u_heater] = self.temps.update(obs)
         sp = np.full(L.n_zones, self.lel_sp * obs.lel_limit_frac) if self.flammable else self.hum_sp
+        trim = self.trim.update(obs)
+        sp = np.minimum(self.recipe_level, sp) + trim * np.maximum(sp - self.recipe_level, 0.0)
         u[L.u_exhaust] = self.exhaust.update(obs, sp, self.recipe_ex)
         return Command(u=u)
+
+
+def residual_trim(ctx: ControllerContext, s: PidSettings, recipe_ss: SteadyState,
+                  basis_ss: SteadyState | None) -> ResidualTrim:
+    """The residual trim of a PID whose exhaust loops hold the zones at the state ``basis_ss`` (None: at the
+    recipe's own levels, a water line's default); its gain is the exit residual there minus at the recipe
+    (steady states of the controller's model)."""
+    gain = 0.0 if basis_ss is None else (float(basis_ss.y["exit_residual_kg_kg"])
+                                         - float(recipe_ss.y["exit_residual_kg_kg"]))
+    frac = s.residual_setpoint_of_usl if s.residual_setpoint_of_usl is not None else TargetSettings().residual_frac_of_usl
+    return ResidualTrim(gain, frac * ctx.spec.residual_usl_kg_kg, s.residual_trim_time_s)

@@ -11,6 +11,7 @@ from plants.design import ventilated_steady_state
 from plants.line import LineLayout, LineModel
 from plants.openloop import OpenLoopRun, simulate_recipe
 from plants.params import (
+    CRITICAL_CONTENT_FACTOR_RANGE,
     BuildingParams,
     CoaterParams,
     DryerParams,
@@ -34,6 +35,7 @@ from plants.steady import OperatingPoint, SteadyState, steady_state
 from plants.validate import Check, ValidationReport, validate_preset
 
 __all__ = [
+    "CRITICAL_CONTENT_FACTOR_RANGE",
     "AdaptiveStepper",
     "BatchSimulator",
     "BuildingParams",

@@ -109,18 +109,20 @@ def rounded_max(ops: ArrayOps, a: Any, c: float, half_width: Any) -> Any:
 
 
 def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
-                        equilibrium_kg_kg: Any = None) -> Any:
+                        equilibrium_kg_kg: Any = None, critical_kg_kg: Any = None) -> Any:
     """``min(1, max(0, (x - x_eq)/(x_cr - x_eq)))**n`` on a dry basis (``n``: ``dryer.falling_rate_exponent``).
 
     ``equilibrium_kg_kg`` is the local equilibrium content (default: the
-    constant ``dryer.equilibrium_content_kg_kg``; see :func:`equilibrium_content_kg_kg`).
+    constant ``dryer.equilibrium_content_kg_kg``; see :func:`equilibrium_content_kg_kg`);
+    ``critical_kg_kg`` the film's critical content (default ``dryer.critical_content_kg_kg``).
     With ``dryer.rate_law_smoothing_kg_kg > 0`` the corner at the critical content
     is rounded (:func:`rounded_min`); the one at the equilibrium content stays exact
     (the film approaches it but never crosses it, and the exit residual sits just
     above it, where a rounding would change the drying rate).
     """
     x_eq = dryer.equilibrium_content_kg_kg if equilibrium_kg_kg is None else equilibrium_kg_kg
-    span = dryer.critical_content_kg_kg - x_eq
+    x_cr = dryer.critical_content_kg_kg if critical_kg_kg is None else critical_kg_kg
+    span = x_cr - x_eq
     z = (content_kg_kg - x_eq) / span
     if dryer.rate_law_smoothing_kg_kg <= 0.0:
         f = ops.clip(z, 0.0, 1.0)
@@ -132,13 +134,15 @@ def falling_rate_factor(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
     return f**n
 
 
-def critical_stage_weight(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams) -> Any:
+def critical_stage_weight(ops: ArrayOps, content_kg_kg: Any, dryer: DryerParams,
+                          critical_kg_kg: Any = None) -> Any:
     """1 inside the critical stage ``[x_cr, x_cr + dx]``, falling linearly to 0 over ``dx/2`` each side.
 
+    ``critical_kg_kg`` is the film's critical content ``x_cr`` (default ``dryer.critical_content_kg_kg``).
     With ``dryer.rate_law_smoothing_kg_kg > 0`` its four corners are rounded
     (:func:`rounded_min`, :func:`rounded_max`).
     """
-    lo = dryer.critical_content_kg_kg
+    lo = dryer.critical_content_kg_kg if critical_kg_kg is None else critical_kg_kg
     hi = lo + dryer.critical_window_kg_kg
     ramp = 0.5 * dryer.critical_window_kg_kg
     up = (content_kg_kg - (lo - ramp)) / ramp
@@ -158,8 +162,11 @@ def evaporation_flux_kg_m2_s(
     content_kg_kg: Any,
     dryer: DryerParams,
     solvent: SolventParams,
+    critical_kg_kg: Any = None,
 ) -> Any:
     """Evaporation flux per coated area, kg/(m2 s): constant rate times the falling-rate factor.
+
+    ``critical_kg_kg`` is the film's critical content (default ``dryer.critical_content_kg_kg``).
 
     The falling rate runs down to the local equilibrium content
     (:func:`equilibrium_content_kg_kg`), which rises with the zone air's
@@ -176,7 +183,7 @@ def evaporation_flux_kg_m2_s(
     else:
         crp = beta_m_s * c_mol * (p_sat - zone_p_Pa)
     x_eq = equilibrium_content_kg_kg(ops, zone_p_Pa / p_sat_pure, dryer)
-    return crp * falling_rate_factor(ops, content_kg_kg, dryer, x_eq)
+    return crp * falling_rate_factor(ops, content_kg_kg, dryer, x_eq, critical_kg_kg)
 
 
 def equilibrium_content_kg_kg(ops: ArrayOps, relative_saturation: Any, dryer: DryerParams) -> Any:

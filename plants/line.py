@@ -139,19 +139,19 @@ class LineLayout:
         return 2 + 3 * self.n_zones
 
     # --- disturbances -------------------------------------------------
-    D_OUT_T, D_OUT_RH, D_SOLIDS, D_PUMP_NOISE, D_COAT_NOISE, D_HTF = range(6)
+    D_OUT_T, D_OUT_RH, D_SOLIDS, D_PUMP_NOISE, D_COAT_NOISE, D_HTF, D_XCR = range(7)
 
     @property
     def d_heater_eff(self) -> slice:
-        return slice(6, 6 + self.n_zones)
+        return slice(7, 7 + self.n_zones)
 
     @property
     def d_fan_factor(self) -> slice:
-        return slice(6 + self.n_zones, 6 + 2 * self.n_zones)
+        return slice(7 + self.n_zones, 7 + 2 * self.n_zones)
 
     @property
     def n_disturbances(self) -> int:
-        return 6 + 2 * self.n_zones
+        return 7 + 2 * self.n_zones
 
     # --- names ----------------------------------------------------------
     def state_names(self) -> list[str]:
@@ -187,6 +187,7 @@ class LineLayout:
                 "pump_flow_noise_rel",
                 "coat_noise_rel",
                 "heat_transfer_factor",
+                "critical_content_factor",
             ]
             + [f"zone{i}_heater_efficiency" for i in z]
             + [f"zone{i}_fan_flow_factor" for i in z]
@@ -290,10 +291,12 @@ class LineModel:
         beta_cell = ops.repeat_each(beta_zone, c_per_z)
         p_cell = ops.repeat_each(p_zone, c_per_z)
         tair_cell = ops.repeat_each(t_air, c_per_z)
-        evap = dry.evaporation_flux_kg_m2_s(ops, t_film, p_cell, beta_cell, content, dr, so)
+        # the film's critical content varies with the slurry it was coated from (critical_content_factor)
+        x_cr = dr.critical_content_kg_kg * d[L.D_XCR]
+        evap = dry.evaporation_flux_kg_m2_s(ops, t_film, p_cell, beta_cell, content, dr, so, x_cr)
         q_conv = 2.0 * h_cell * (tair_cell - t_film)  # both web sides, W/m2
         sides = float(co.sides)
-        crit_weight = dry.critical_stage_weight(ops, content, dr)
+        crit_weight = dry.critical_stage_weight(ops, content, dr, x_cr)
         crit = crit_weight * evap / dr.critical_rate_limit_kg_m2_s
 
         dz = self.cell_length_m

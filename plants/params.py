@@ -17,6 +17,7 @@ from typing import Any
 from plants.errors import CalmlineError
 
 __all__ = [
+    "CRITICAL_CONTENT_FACTOR_RANGE",
     "BuildingParams",
     "CoaterParams",
     "DryerParams",
@@ -32,6 +33,10 @@ __all__ = [
 class ParameterError(CalmlineError):
     """A parameter is missing, not finite, or outside its plausible range."""
 
+
+CRITICAL_CONTENT_FACTOR_RANGE = (0.75, 1.25)
+"""Range of the plant's ``critical_content_factor`` (the film's critical content over its nominal value):
+the along-web variation is held inside it, and the equilibrium content must stay below its low end."""
 
 HEATER_CARRIERS = ("electricity", "natural_gas", "steam", "thermal_oil")
 """What a dryer's heaters may draw (``dryer.heater_carrier``)."""
@@ -237,13 +242,15 @@ class DryerParams:
                 f"dryer.heater_carrier = {self.heater_carrier!r}: expected one of {', '.join(HEATER_CARRIERS)}"
             )
         x_eq_max = self.equilibrium_content_kg_kg + self.sorption_slope_kg_kg
-        if x_eq_max >= self.critical_content_kg_kg:
+        x_cr_low = CRITICAL_CONTENT_FACTOR_RANGE[0] * self.critical_content_kg_kg
+        if x_eq_max >= x_cr_low:
             raise ParameterError(
                 f"dryer.equilibrium_content_kg_kg + dryer.sorption_slope_kg_kg = {x_eq_max!r} (the equilibrium "
-                f"content in saturated air) must be below dryer.critical_content_kg_kg = "
-                f"{self.critical_content_kg_kg!r}"
+                f"content in saturated air) must be below {CRITICAL_CONTENT_FACTOR_RANGE[0]} x "
+                f"dryer.critical_content_kg_kg = {x_cr_low:.4g} (the lowest critical content the film's "
+                f"along-web variation reaches; dryer.critical_content_kg_kg = {self.critical_content_kg_kg!r})"
             )
-        corner_gap = min(0.5 * self.critical_window_kg_kg, self.critical_content_kg_kg - x_eq_max)
+        corner_gap = min(0.5 * self.critical_window_kg_kg, x_cr_low - x_eq_max)
         if self.rate_law_smoothing_kg_kg > 0.5 * corner_gap:
             raise ParameterError(
                 f"dryer.rate_law_smoothing_kg_kg = {self.rate_law_smoothing_kg_kg!r} kg/kg: expected at most "

@@ -74,6 +74,7 @@ def nominal_disturbances(model: LineModel, op: OperatingPoint) -> np.ndarray:
     d[L.D_OUT_RH] = op.outdoor_rh_frac
     d[L.D_SOLIDS] = op.solids_frac if op.solids_frac is not None else p.coater.solids_frac_nominal
     d[L.D_HTF] = op.heat_transfer_factor
+    d[L.D_XCR] = 1.0
     d[L.d_heater_eff] = op.heater_efficiency if op.heater_efficiency is not None else 1.0
     d[L.d_fan_factor] = op.fan_flow_factor if op.fan_flow_factor is not None else 1.0
     return d

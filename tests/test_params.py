@@ -90,6 +90,10 @@ def test_equilibrium_above_critical_rejected() -> None:
     # the equilibrium content in saturated air counts, not only the dry-air one
     with pytest.raises(ParameterError, match=r"= 0.201 \(the equilibrium content in saturated air\)"):
         get_preset("nmc_nmp").replace(dryer={"equilibrium_content_kg_kg": 0.001, "sorption_slope_kg_kg": 0.2})
+    # and below the lowest critical content the along-web variation reaches (0.75 x 0.06 = 0.045)
+    with pytest.raises(ParameterError, match=r"must be below 0.75 x dryer.critical_content_kg_kg = 0.045"):
+        get_preset("nmc_nmp").replace(dryer={"equilibrium_content_kg_kg": 0.04, "sorption_slope_kg_kg": 0.01,
+                                             "critical_content_kg_kg": 0.06})
 
 
 def test_equilibrium_content_rises_with_relative_saturation() -> None:

@@ -121,3 +121,27 @@ def test_theory_parameter_table_is_current() -> None:
 
     text = (Path(__file__).resolve().parents[1] / "docs" / "theory.md").read_text()
     assert parameter_table_markdown() in text, "regenerate with: python -m plants.doctables"
+
+
+def test_critical_content_factor_moves_the_exit_residual() -> None:
+    """A film whose falling rate starts later (higher critical content) leaves the dryer wetter."""
+    from plants.simulate import AdaptiveStepper
+    from plants.steady import steady_state
+
+    name = "nmc_nmp"
+    model = LineModel(get_preset(name))
+    L = model.layout
+    ss = steady_state(model, nominal_operating_point(name))
+    _, g = model.casadi_functions()
+    i_res = model.output_names().index("exit_residual_kg_kg")
+    residual = {}
+    for factor in (0.9, 1.0, 1.1):
+        d = ss.d.copy()
+        d[L.D_XCR] = factor
+        step = AdaptiveStepper(model, 10.0, ss.x, ss.u, d)
+        x = ss.x.copy()
+        for _ in range(30):  # 300 s: three dryer residence times
+            x = np.asarray(step(x, ss.u, d)).ravel()
+        residual[factor] = float(np.asarray(g(x, ss.u, d)).ravel()[i_res])
+    assert residual[0.9] < residual[1.0] < residual[1.1]
+    assert residual[1.0] == pytest.approx(float(ss.y["exit_residual_kg_kg"]), rel=1e-3)

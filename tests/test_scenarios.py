@@ -155,3 +155,30 @@ def test_scenario_reference_page_is_current() -> None:
 
     text = (ROOT / "docs" / "scenarios.md").read_text()
     assert text.strip() == scenario_reference_markdown().strip(), "regenerate: python -m mpc.scenario.docs"
+
+
+def test_critical_content_varies_along_the_web_seeded_and_bounded() -> None:
+    import numpy as np
+
+    from plants.params import CRITICAL_CONTENT_FACTOR_RANGE
+
+    def factors(data: dict) -> np.ndarray:
+        setup = build_setup(scenario_from_dict(data))
+        dist = setup.disturbances()
+        i = setup.layout.D_XCR
+        return np.array([dist.vector(t)[i] for t in np.arange(0.0, 4 * 3600.0, 20.0)])
+
+    d = _data()
+    f = factors(d)
+    np.testing.assert_array_equal(f, factors(_data()))  # the scenario's process-noise seed fixes it
+    lo, hi = CRITICAL_CONTENT_FACTOR_RANGE
+    assert np.all((f >= lo) & (f <= hi))
+    # an Ornstein-Uhlenbeck path of 3 % std and 30 min correlation: 4 h see several excursions
+    assert 0.01 < float(np.std(f)) < 0.06
+    # slow beside the dryer's residence time: 20 s steps of an OU path move by about std * sqrt(2 dt / tau)
+    assert float(np.std(np.diff(f))) == pytest.approx(0.03 * np.sqrt(2 * 20.0 / 1800.0), rel=0.2)
+    d["disturbances"]["process_noise"]["critical_content_variation_rel"] = 0.0
+    np.testing.assert_array_equal(factors(d), 1.0)
+    d["seeds"]["process_noise"] += 1
+    d["disturbances"]["process_noise"]["critical_content_variation_rel"] = 0.03
+    assert not np.array_equal(factors(d), f)

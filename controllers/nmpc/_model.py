@@ -77,7 +77,7 @@ class NmpcModel:
     def disturbance(self, est: ca.SX | ca.MX | np.ndarray) -> ca.SX | ca.MX | np.ndarray:
         """Model disturbance vector from the estimate vector ``[solids, htf, heater_eff, fan_factor]``."""
         n = self.layout.n_zones
-        head = [self.outdoor_temp_K, self.outdoor_rh_frac, est[0], 0.0, 0.0, est[1]]
+        head = [self.outdoor_temp_K, self.outdoor_rh_frac, est[0], 0.0, 0.0, est[1], 1.0]
         if isinstance(est, ca.SX | ca.MX):
             return ca.vertcat(*head, est[2 : 2 + n], est[2 + n : 2 + 2 * n])
         e = np.asarray(est, float)

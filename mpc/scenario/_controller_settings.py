@@ -43,6 +43,14 @@ class PidSettings(Settings):
     analyser_delay_s: float = setting(12.5, ge=0.0)
     """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s
     (its dead time plus half its lag, the half rule)."""
+    residual_setpoint_of_usl: float | None = setting(None, gt=0.0, le=1.0)
+    """The exit residual solvent the trim holds the film at or below, as a fraction of its upper specification
+    limit; not given: the NMPC economic target's ``residual_frac_of_usl`` (0.5), the same basis."""
+    residual_trim_time_s: float = setting(600.0, ge=0.0)
+    """Closed-loop time constant of the residual trim, s: integral control that moves the exhaust loops' set
+    points from ``lel_setpoint_of_limit`` (or ``humidity_setpoint_kg_kg``) down to the levels the recipe runs its
+    zones at while the exit residual gauge reads above its set point (``controllers._common.ResidualTrim``); slow
+    beside the exhaust loops and the zones' air. 0 switches the trim off."""
 
 
 @dataclass(frozen=True)

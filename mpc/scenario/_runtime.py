@@ -28,7 +28,7 @@ from plants.actuators import ActuatorBank, ActuatorSpec
 from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk, Signal, Step, Sum
 from plants.line import LineLayout
 from plants.noise import OrnsteinUhlenbeck, PumpPulsation
-from plants.params import LineParams
+from plants.params import CRITICAL_CONTENT_FACTOR_RANGE, LineParams
 from plants.presets import get_preset
 from plants.sensors import (
     Sensor,
@@ -148,7 +148,7 @@ class PlantDisturbances:
         self.heater_eff = [_zone_profile(dist.heater_efficiency, z) for z in range(1, layout.n_zones + 1)]
         self.fan_factor = [_zone_profile(dist.fan_flow_factor, z) for z in range(1, layout.n_zones + 1)]
         pn = dist.process_noise
-        ss = np.random.SeedSequence(seeds.process_noise).spawn(3)
+        ss = np.random.SeedSequence(seeds.process_noise).spawn(4)
         self.pump_noise = PumpPulsation(
             freq_Hz=pn.pump_frequency_hz,
             rel_amplitude=pn.pump_pulsation_rel,
@@ -159,6 +159,8 @@ class PlantDisturbances:
         self.coat_noise = OrnsteinUhlenbeck(std=pn.coat_variation_rel, corr_time_s=pn.coat_variation_corr_s, seed=ss[1])
         self.heat_transfer_noise = OrnsteinUhlenbeck(std=pn.heat_transfer_variation_rel,
                                                      corr_time_s=pn.heat_transfer_corr_s, seed=ss[2])
+        self.critical_content_noise = OrnsteinUhlenbeck(std=pn.critical_content_variation_rel,
+                                                        corr_time_s=pn.critical_content_corr_s, seed=ss[3])
         self.stops = EventList([Event(start_s=s.t_s, end_s=s.t_s + s.duration_s) for s in dist.line_stops])
         self.dt_s = dt_s
 
@@ -166,6 +168,7 @@ class PlantDisturbances:
         self.pump_noise.reset()
         self.coat_noise.reset()
         self.heat_transfer_noise.reset()
+        self.critical_content_noise.reset()
 
     def vector(self, t_s: float) -> np.ndarray:
         """Disturbance vector at ``t_s`` (process noise sampled at ``t_s``; call with non-decreasing t)."""
@@ -179,6 +182,9 @@ class PlantDisturbances:
         d[L.D_PUMP_NOISE] = self.pump_noise.interval_mean_sinusoid(t_s, t_s + self.dt_s) + jitter
         d[L.D_COAT_NOISE] = float(self.coat_noise.sample(t_s))
         d[L.D_HTF] = max(1.0 + float(self.heat_transfer_noise.sample(t_s)), 0.5)
+        # held in the range DryerParams checks against the equilibrium content (5 std of the largest variation)
+        lo, hi = CRITICAL_CONTENT_FACTOR_RANGE
+        d[L.D_XCR] = min(max(1.0 + float(self.critical_content_noise.sample(t_s)), lo), hi)
         d[L.d_heater_eff] = [float(s(t_s)) for s in self.heater_eff]
         d[L.d_fan_factor] = [float(s(t_s)) for s in self.fan_factor]
         return d

@@ -236,6 +236,16 @@ class ProcessNoise(_Model):
         "std, relative (assumption)",
     )
     heat_transfer_corr_s: float = Field(60.0, gt=0.0, le=3600.0, description="its correlation time")
+    critical_content_variation_rel: float = Field(
+        0.03, ge=0.0, le=0.05,
+        description="variation of the film's critical solvent content along the web (slurry packing and binder "
+        "distribution from mixing and ageing), std, relative (assumption)",
+    )
+    critical_content_corr_s: float = Field(
+        1800.0, gt=0.0, le=14400.0,
+        description="its correlation time (long beside the dryer's residence time, so the film in the dryer shares "
+        "one value)",
+    )
 
 
 class Disturbances(_Model):
