@@ -4,7 +4,8 @@
 * :class:`ZoneTemperatureLoops`: heater power on each zone's air temperature;
 * :class:`CoatWeightLoop`: the pump-to-speed ratio on the scanning gauge's coat weight;
 * :class:`ExhaustLoops`: each zone's exhaust on its LEL fraction (NMP) or exhaust humidity (water);
-* :class:`ResidualTrim`: the exhaust loops' set points trimmed down on the exit residual-solvent gauge.
+* :class:`ResidualTrim`: the exhaust loops' set points trimmed down on the exit residual-solvent gauge;
+* :class:`RestartHold`: the exhausts held at least at the recipe's while the line stands and restarts.
 
 Every loop is a :class:`controllers._pi.PI` tuned by SIMC from a step test on a model
 (:mod:`controllers.tuning`); :func:`tuning_rows` lists them for the docs.
@@ -29,6 +30,7 @@ __all__ = [
     "ExhaustLoops",
     "RecipePoint",
     "ResidualTrim",
+    "RestartHold",
     "ZoneTemperatureLoops",
     "lel_limit_in_force",
     "recipe_point",
@@ -268,3 +270,34 @@ class ResidualTrim:
             ki = 1.0 / (self.gain_kg_kg * self.time_constant_s)
             self.factor = min(max(self.factor - ki * (float(r) - self.setpoint_kg_kg) * dt, 0.0), 1.0)
         return self.factor
+
+
+class RestartHold:
+    """Whether the exhausts are held at least at the recipe's: while the line stands and for ``hold_s`` after it restarts.
+
+    While the line stands no solvent enters the dryer, the LEL falls and the exhaust loops would close
+    to their minimum; at the restart the wet film then meets closed exhausts and the LEL overshoots
+    its limit. A line's restart procedure runs the exhausts at the recipe's until the first wet film
+    has passed the dryer; the loops then take over from there (their integral continues from the
+    held output, bumplessly). A run that starts with the line moving is not a restart.
+
+    Parameters
+    ----------
+    hold_s : float
+        How long after the restart the hold lasts, s (0: only while the line stands).
+    """
+
+    def __init__(self, hold_s: float) -> None:
+        self.hold_s = float(hold_s)
+        self.stopped_once = False
+        self.restart_t: float | None = None
+
+    def update(self, obs: Observation) -> bool:
+        """True while the exhausts are to be held at least at the recipe's."""
+        if obs.line_stopped:
+            self.stopped_once = True
+            self.restart_t = None
+            return True
+        if self.stopped_once and self.restart_t is None:
+            self.restart_t = obs.t_s
+        return self.restart_t is not None and obs.t_s - self.restart_t < self.hold_s

@@ -9,7 +9,8 @@
   target's ``lel_margin``, 0.8: the same basis as the NMPC), or on the
   exhaust humidity ratio (water, set point ``humidity_setpoint_kg_kg``, by default each
   zone's humidity at the recipe's steady state); a zone
-  whose analyser has failed falls back to at least the recipe's exhaust;
+  whose analyser has failed falls back to at least the recipe's exhaust, and every exhaust runs at
+  least at the recipe's while the line stands and for ``restart_hold_s`` after it restarts;
 * residual trim: every zone's exhaust set point moved from the basis towards the level the
   recipe runs the zone at (more exhaust) while the exit residual-solvent gauge reads above
   ``residual_setpoint_of_usl`` of the upper limit (by default the NMPC target's 0.5), integral
@@ -33,6 +34,7 @@ from controllers._common import (
     CoatWeightLoop,
     ExhaustLoops,
     ResidualTrim,
+    RestartHold,
     ZoneTemperatureLoops,
     lel_limit_in_force,
     recipe_point,
@@ -90,6 +92,7 @@ class PidController(Controller):
         # the residual trim moves the set points towards the recipe's own zone levels
         self.recipe_level = np.array([self.rp.ss.y[n] for n in zone_level_names(p)])
         self.trim = residual_trim(ctx, s, self.rp.ss, ss)
+        self.hold = RestartHold(s.restart_hold_s)
 
     def tuning_table(self) -> list[dict[str, float | str]]:
         """The loops' FOPDT models and SIMC settings (for the docs)."""
@@ -106,7 +109,8 @@ class PidController(Controller):
         sp = np.full(L.n_zones, self.lel_sp * obs.lel_limit_frac) if self.flammable else self.hum_sp
         trim = self.trim.update(obs)
         sp = np.minimum(self.recipe_level, sp) + trim * np.maximum(sp - self.recipe_level, 0.0)
-        u[L.u_exhaust] = self.exhaust.update(obs, sp, self.recipe_ex)
+        lower = self.recipe_ex if self.hold.update(obs) else self.exhaust.lower_m3_s
+        u[L.u_exhaust] = self.exhaust.update(obs, sp, self.recipe_ex, lower_m3_s=lower)
         return Command(u=u)
 
 

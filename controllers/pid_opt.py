@@ -26,7 +26,8 @@ no-analyser set the moment an analyser fails; every LEL set point stays at or be
 ``lel_margin`` of the limit to plan for (at once the no-analyser limit when an analyser fails).
 While an analyser has failed every zone's exhaust is at least the recipe's and the no-analyser
 set's, and a healthy zone reading above its set point at least its exhaust times reading over
-set point.
+set point. While the line stands and for ``restart_hold_s`` after it restarts every exhaust is at
+least the recipe's (the restart procedure, ``controllers._common.RestartHold``).
 Line speed stays at the plan's target, as for the PID. Settings: ``[controllers.pid_opt]``
 (:class:`mpc.scenario.PidOptSettings`).
 """
@@ -40,6 +41,7 @@ import numpy as np
 from controllers._common import (
     CoatWeightLoop,
     ExhaustLoops,
+    RestartHold,
     ZoneTemperatureLoops,
     lel_limit_in_force,
     recipe_point,
@@ -238,6 +240,7 @@ class PidOptController(Controller):
                             air_temp_K=tuple(first.air_temp_K), nozzle_velocity_m_s=tuple(first.nozzle_m_s),
                             exhaust_m3_s=tuple(first.exhaust_m3_s), solids_frac=p.coater.solids_frac_nominal)
         self.exhaust = ExhaustLoops(ctx, m.params, op, self.recipe_ex, s.analyser_delay_s)
+        self.hold = RestartHold(s.restart_hold_s)
         # split range: below zero heater power, each temperature loop opens the zone's exhaust (make-up air cools;
         # the target leaves some zones' heaters at zero, where their air is held by fan heat alone); only in a
         # zone where more exhaust does cool its air at the target's point (not in air already at room temperature)
@@ -329,5 +332,7 @@ class PidOptController(Controller):
                     y = obs.measurements.get(name, np.nan)
                     if obs.healthy.get(name, False) and np.isfinite(y) and y > level[i] > 0.0:
                         floor[i] = max(floor[i], applied[i] * y / level[i])
+        if self.hold.update(obs):  # the restart procedure: the recipe's exhausts while the line stands and restarts
+            floor = np.maximum(floor, self.recipe_ex)
         u[L.u_exhaust] = self.exhaust.update(obs, level, failed_floor, sp.exhaust_m3_s, lower_m3_s=floor)
         return Command(u=u)

@@ -18,8 +18,8 @@ def test_readme_opens_with_a_main_job_and_a_test_command() -> None:
     assert len(cmds) == 2, cmds
     main_job, tests = cmds
     assert main_job.startswith("python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/calmline compare ")
-    assert "--controllers recipe,pid,nmpc" in main_job
-    assert "ruff check ." in tests and tests.endswith("python -m pytest")
+    assert "--controllers recipe,pid,pid_opt,nmpc" in main_job
+    assert "ruff check ." in tests and tests.endswith("python -m pytest -n 2")  # two worker processes
     assert "-m" not in tests.split("pytest", 1)[1]  # every test, slow ones included
 
 

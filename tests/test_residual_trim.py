@@ -1,4 +1,4 @@
-"""The PID's residual trim: integral action on the exit residual gauge, clamped, held without a reading."""
+"""The PID baselines' helpers: the residual trim (integral action on the exit residual gauge) and the restart hold."""
 
 from __future__ import annotations
 
@@ -43,3 +43,17 @@ def test_trim_holds_without_a_reading_or_with_the_line_stopped() -> None:
 def test_trim_is_off_when_the_basis_dries_as_well_or_its_time_is_zero(gain: float, tau: float) -> None:
     trim = ResidualTrim(gain_kg_kg=gain, setpoint_kg_kg=0.0025, time_constant_s=tau)
     assert [trim.update(_obs(20.0 * k, 0.01)) for k in range(5)] == [1.0] * 5
+
+
+def test_restart_hold_covers_the_stop_and_the_restart_window_only() -> None:
+    from controllers._common import RestartHold
+
+    hold = RestartHold(300.0)
+    assert not hold.update(_obs(0.0, 0.002))  # a run that starts moving is not a restart
+    assert hold.update(_obs(100.0, 0.002, stopped=True))
+    assert hold.update(_obs(500.0, 0.002))  # restarted at 500 s
+    assert hold.update(_obs(799.0, 0.002))
+    assert not hold.update(_obs(800.0, 0.002))
+    assert hold.update(_obs(900.0, 0.002, stopped=True))  # a second stop
+    assert hold.update(_obs(950.0, 0.002)) and not hold.update(_obs(1250.0, 0.002))
+    assert not RestartHold(0.0).update(_obs(1.0, 0.002, stopped=False))

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.slow
 
 CASES = [
     ("nmc_nmp", "pid", 3.0), ("nmc_nmp", "pid", -3.0), ("graphite_water", "pid", -3.0),
+    ("graphite_water", "pid_opt", 3.0),
     ("nmc_nmp", "nmpc", 3.0), ("nmc_nmp", "nmpc", -3.0), ("graphite_water", "nmpc", 3.0),
+    ("nmc_nmp", "lmpc", 3.0), ("nmc_nmp", "lmpc", -3.0),
 ]
+"""The anode's lmpc is not here: it brings the mean back but makes off-specification metres up to about 500 m
+after the gauge sees a 3 wt% lot (docs/lmpc.md)."""
 
 
 def _run(preset: str, controller: str, step: float):
@@ -37,16 +41,6 @@ def test_feedback_controllers_correct_an_unannounced_step(preset: str, controlle
     assert res.kpis["time_above_lel_limit_s"] == 0.0
 
 
-if __name__ == "__main__":
-    print("| preset | controller | step, wt% | last off-spec metre after the gauge sees the lot, m | "
-          "final coat-weight mean error | coat-weight scrap, m |")
-    print("|---|---|---|---|---|---|")
-    for preset, ctrl, step in CASES:
-        _, r = _run(preset, ctrl, step)
-        print(f"| {preset} | {ctrl} | {step:+.1f} | {max(r.last_bad_after_gauge_m, 0.0):.0f} | "
-              f"{r.final_mean_error_frac * 100:+.2f} % | {r.scrap_coat_weight_m:.0f} |", flush=True)
-
-
 def test_replayed_lot_changes_cost_the_nmpc_no_more_coat_weight_scrap_than_the_recipe() -> None:
     """The historian log's lots are unannounced in a replay (the log carries the solids); 2 h holding one change."""
     from mpc.historian import replay_log
@@ -58,3 +52,16 @@ def test_replayed_lot_changes_cost_the_nmpc_no_more_coat_weight_scrap_than_the_r
     assert recipe["scrap_coat_weight_m"] > 0
     assert nmpc["scrap_coat_weight_m"] <= recipe["scrap_coat_weight_m"]
     assert nmpc["time_above_lel_limit_s"] == 0.0
+
+
+if __name__ == "__main__":  # the table in docs/results.md: every feedback controller, both signs, 0.5 and 3 wt%
+    print("| preset | controller | step, wt% | last off-spec metre after the gauge sees the lot, m | "
+          "final coat-weight mean error | coat-weight scrap, m | s above LEL limit |")
+    print("|---|---|---|---|---|---|---|")
+    for preset in ("nmc_nmp", "graphite_water"):
+        for ctrl in ("pid", "pid_opt", "nmpc", "lmpc"):
+            for step in (0.5, -0.5, 3.0, -3.0):
+                res, r = _run(preset, ctrl, step)
+                print(f"| {preset} | {ctrl} | {step:+.1f} | {max(r.last_bad_after_gauge_m, 0.0):.0f} | "
+                      f"{r.final_mean_error_frac * 100:+.2f} % | {r.scrap_coat_weight_m:.0f} | "
+                      f"{res.kpis['time_above_lel_limit_s']:.0f} |", flush=True)

@@ -91,7 +91,9 @@ class LmpcController(Controller):
         # sensor noise (scaled) for the Kalman filter
         # measurement noise as the step test showed it (block means, scaled)
         r_meas = np.maximum((mdl.y_noise / mdl.y_scale) ** 2, 1e-4)
-        self.kf = OffsetFreeKalman(mdl.A, mdl.B, mdl.C, r_meas, q_x=s.q_x, q_d=s.q_d)
+        q_d = np.full(len(mdl.output_names), s.q_d)
+        q_d[self.r.cw] = s.q_d_coat_weight  # a lot change is a step in the coat weight's disturbance
+        self.kf = OffsetFreeKalman(mdl.A, mdl.B, mdl.C, r_meas, q_x=s.q_x, q_d=q_d)
         self.target = LinearTarget(mdl, speed_weight=s.speed_weight, energy_ref_W=s.energy_ref_W,
                                    move_weight=s.target_move_weight, slack_weight=s.slack_weight,
                                    pump_trim_max=s.pump_trim_max)

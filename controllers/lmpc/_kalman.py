@@ -41,7 +41,7 @@ class OffsetFreeKalman:
     """Kalman filter of the output-disturbance-augmented identified model (scaled units)."""
 
     def __init__(self, A: np.ndarray, B: np.ndarray, C: np.ndarray, r: np.ndarray, *, q_x: float = 1e-2,
-                 q_d: float = 1e-3) -> None:
+                 q_d: float | np.ndarray = 1e-3) -> None:
         n, p = A.shape[0], C.shape[0]
         rank, need = augmented_rank(A, C)
         if rank < need:
@@ -51,7 +51,7 @@ class OffsetFreeKalman:
         self.Aa = np.block([[A, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]])
         self.Ba = np.vstack([B, np.zeros((p, B.shape[1]))])
         self.Ca = np.hstack([C, np.eye(p)])
-        self.Q = np.diag(np.r_[np.full(n, q_x), np.full(p, q_d)])
+        self.Q = np.diag(np.r_[np.full(n, q_x), np.broadcast_to(np.asarray(q_d, float), (p,))])
         self.R = np.diag(np.asarray(r, float))
         self.z = np.zeros(n + p)
         self.P = np.eye(n + p)

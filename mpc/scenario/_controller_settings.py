@@ -43,6 +43,11 @@ class PidSettings(Settings):
     analyser_delay_s: float = setting(12.5, ge=0.0)
     """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s
     (its dead time plus half its lag, the half rule)."""
+    restart_hold_s: float = setting(300.0, ge=0.0)
+    """While the line stands and for this long after it restarts, s, every exhaust runs at least at the
+    recipe's (the restart procedure): the loops would otherwise close the exhausts on the standing line and
+    meet the first wet film closed. 300 s: the first wet film has left the dryer (as the MPCs' start-up
+    phase, ``[controllers.nmpc.supervisor] restart_guard_s``)."""
     residual_setpoint_of_usl: float | None = setting(None, gt=0.0, le=1.0)
     """The exit residual solvent the trim holds the film at or below, as a fraction of its upper specification
     limit; not given: the NMPC economic target's ``residual_frac_of_usl`` (0.5), the same basis."""
@@ -66,6 +71,9 @@ class PidOptSettings(Settings):
     analyser_delay_s: float = setting(12.5, ge=0.0)
     """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s (as
     ``[controllers.pid]``'s)."""
+    restart_hold_s: float = setting(300.0, ge=0.0)
+    """While the line stands and for this long after it restarts, s, every exhaust runs at least at the
+    recipe's (as ``[controllers.pid]``'s)."""
     setpoint_ramp_s: float = setting(600.0, ge=0.0)
     """Time the set points take to move from one set to the next, s, linearly: at start-up from the recipe's to
     the optimised ones (well within the shipped scenarios' 1800 s warm-up), at a change of the speed plan (at
