@@ -32,6 +32,7 @@ the scenario is loaded and again at :meth:`LmpcController.reset`.
 from __future__ import annotations
 
 import dataclasses
+from collections import deque
 from pathlib import Path
 
 import numpy as np
@@ -111,6 +112,8 @@ class LmpcController(Controller):
         self.need_reset = True
         self.supervisor = Supervisor(s.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
         self.plan = PlanMemory()
+        self.lot_ratio: float | None = None
+        self.ratio_history: deque[float] = deque(maxlen=64)
         self._clear()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -166,6 +169,35 @@ class LmpcController(Controller):
                 ub[j] = min(ub[j], float(mdl.y0[j]))
         return ub
 
+    LOT_FILTER_S = 300.0
+    """Time constant of the lot's pump-to-speed ratio estimate, s (a few gauge transport times)."""
+
+    def _learn_lot(self, cw_mean: float, u_mean: np.ndarray) -> None:
+        """Update the lot's pump-to-speed ratio from a block of gauge readings and applied inputs.
+
+        At a given lot the coat weight is proportional to pump flow over speed, so the ratio that gives the
+        target is the ratio applied one gauge transport time ago times target over measured coat weight: model-free, so the plan's own pump
+        moves do not move it (a window centred on the model's coat-weight disturbance ratchets with the
+        model's gain error). Low-pass filtered over :attr:`LOT_FILTER_S`, within [0.8, 1.25] of the step
+        test's ratio; the pump's trim window is centred on it."""
+        mdl, r = self.mdl, self.r
+        speed, pump = float(u_mean[r.speed]), float(u_mean[r.pump])
+        self.ratio_history.append(pump / speed if speed > 1e-3 else np.nan)
+        if not (np.isfinite(cw_mean) and cw_mean > 0.0 and speed > 1e-3 and pump > 0.0):
+            return
+        # the gauge reads web coated one transport time ago: compare it with the ratio applied then
+        lag = round(self.ctx.model_params.coater.coater_to_gauge_m / speed / mdl.dt_s)
+        if lag >= len(self.ratio_history) or not np.isfinite(self.ratio_history[-1 - lag]):
+            return
+        inst = self.ratio_history[-1 - lag] * self.ctx.spec.coat_weight_target_kg_m2 / cw_mean
+        base = float(mdl.pump_per_speed)
+        inst = min(max(inst, 0.8 * base), 1.25 * base)
+        if self.lot_ratio is None:
+            self.lot_ratio = inst
+        else:
+            a = mdl.dt_s / (self.LOT_FILTER_S + mdl.dt_s)
+            self.lot_ratio += a * (inst - self.lot_ratio)
+
     def _accumulate(self, obs: Observation) -> None:
         for j, name in enumerate(self.mdl.output_names):
             v = obs.measurements.get(name, np.nan)
@@ -195,7 +227,10 @@ class LmpcController(Controller):
                 y_mean = self.y_sum / self.y_cnt
             y_s = (y_mean - mdl.y0) / mdl.y_scale
             avail = self.y_cnt > 0
-            u_s_applied = ((self.u_sum / max(self.u_cnt, 1)) - mdl.u0) / mdl.u_scale
+            u_mean = self.u_sum / max(self.u_cnt, 1)
+            u_s_applied = (u_mean - mdl.u0) / mdl.u_scale
+            if boundary and avail[self.r.cw]:
+                self._learn_lot(float(y_mean[self.r.cw]), u_mean)
             if self.need_reset:
                 u_s_now = (obs.applied[self.in_idx] - mdl.u0) / mdl.u_scale
                 self.kf.reset(u_s_now, y_s)
@@ -219,10 +254,11 @@ class LmpcController(Controller):
         u_prev_s = (self.u[self.in_idx] - mdl.u0) / mdl.u_scale
         lb, ub = self._limits(max(v_tgt, 1e-3), v_cap)
         dist = self.kf.d.copy()
+        ratio = float(self.mdl.pump_per_speed) if self.lot_ratio is None else self.lot_ratio
         xt, ut, ok_t, _ = self.target.solve(dist, max(v_tgt, 1e-3), ctx.spec.coat_weight_target_kg_m2,
-                                            self._ub(d, True), u_prev_s, lb, ub)
+                                            self._ub(d, True), u_prev_s, lb, ub, ratio=ratio)
         caps_s = (caps[:n] - mdl.u0[sp]) / mdl.u_scale[sp]
-        self.ocp.set_parameters(d=dist, xt=xt, ut=ut, y_ub=self._ub(d, False))
+        self.ocp.set_parameters(d=dist, xt=xt, ut=ut, y_ub=self._ub(d, False), ratio=np.array([ratio]))
         self.ocp.set_stage_bounds(u_prev_s, self.rate_s, caps_s, lb, ub)
         failure = fallback = False
         try:

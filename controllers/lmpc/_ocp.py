@@ -9,7 +9,7 @@ humidity, the exit residual, the exit film temperature and every zone's air
 temperature (under the film's limit: a dry film heats to the air), and a band of half
 the coat-weight tolerance around its target (penalised ten times harder, so
 the plan does not trade coat weight for residual); the pump within a trim of
-the step test's pump-to-speed ratio (hard); hard input bounds,
+the lot's pump-to-speed ratio (hard); hard input bounds,
 hard move limits and the per-stage speed cap of the announced schedule on the
 input bounds of each stage (as in the NMPC).
 """
@@ -54,12 +54,14 @@ class LinearOcp:
         model.set_variable("_tvp", "xt", (n, 1))
         model.set_variable("_tvp", "ut", (m, 1))
         model.set_variable("_tvp", "y_ub", (p, 1))
+        model.set_variable("_tvp", "ratio", (1, 1))
         model.set_rhs("x", ca.mtimes(ca.DM(mdl.A), x) + ca.mtimes(ca.DM(mdl.B), u))
         model.set_expression("y", ca.mtimes(ca.DM(mdl.C), x) + d)
         model.setup()
         # do-mpc's own symbols after setup
         x, u = model.x["x"], model.u["u"]
         d, xt, ut, y_ub = model.tvp["d"], model.tvp["xt"], model.tvp["ut"], model.tvp["y_ub"]
+        ratio = model.tvp["ratio"]
         ys = model.aux["y"]
         mpc = do_mpc.controller.MPC(model)
         mpc.settings.n_horizon = n_horizon
@@ -85,9 +87,8 @@ class LinearOcp:
             name = mdl.output_names[j]
             mpc.set_nl_cons(name, (y_phys[j] - y_ub[j]) / ca.fabs(y_ub[j]), ub=0.0, soft_constraint=True,
                             penalty_term_cons=w.soft_penalty)
-        # ratio station with trim limits (hard, on the inputs): pump within +/- trim of ratio x speed
+        # ratio station with trim limits (hard, on the inputs): pump within +/- trim of the lot's ratio x speed
         u_phys = ca.DM(mdl.u0) + ca.DM(mdl.u_scale) * u
-        ratio = mdl.pump_per_speed
         q_ref = mdl.u0[r.pump]
         mpc.set_nl_cons("pump_trim_high", (u_phys[r.pump] - ratio * (1 + pump_trim_max) * u_phys[r.speed]) / q_ref,
                         ub=0.0)
@@ -96,7 +97,8 @@ class LinearOcp:
         mpc.bounds["lower", "_u", "u"] = u_lb_s
         mpc.bounds["upper", "_u", "u"] = u_ub_s
         self._tvp = mpc.get_tvp_template()
-        self._values = {"d": np.zeros(p), "xt": np.zeros(n), "ut": np.zeros(m), "y_ub": np.ones(p)}
+        self._values = {"d": np.zeros(p), "xt": np.zeros(n), "ut": np.zeros(m), "y_ub": np.ones(p),
+                        "ratio": np.array([mdl.pump_per_speed])}
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
         opts = {

@@ -8,7 +8,7 @@ Solved at every lmpc step with the current disturbance estimate ``d``
          coat weight = target
          zone LEL <= margin * limit in force + s     (exhaust humidity for water)
          exit residual <= frac * USL + s,  exit film and zone air temperatures <= film max - margin + s
-         pump within +/- trim of the step test's pump-to-speed ratio
+         pump within +/- trim of the lot's pump-to-speed ratio
          v <= min(target, cap),  inputs in their limits and the model's trust region
 
 Only measured outputs can be constrained: the critical-stage drying rate
@@ -65,9 +65,10 @@ class LinearTarget:
         self.r = r
         n, m, p = model.n_states, len(model.input_names), len(model.output_names)
         xs, us, sl = ca.SX.sym("xs", n), ca.SX.sym("us", m), ca.SX.sym("s", 3)
-        # parameters: d (p), v_target, P_ref-free, u_prev (m), output upper bounds (p, physical)
-        par = ca.SX.sym("par", p + 1 + m + p)
-        d, v_tgt, u_prev, y_ub = par[:p], par[p], par[p + 1 : p + 1 + m], par[p + 1 + m :]
+        # parameters: d (p), v_target, u_prev (m), output upper bounds (p, physical), the pump-to-speed ratio
+        par = ca.SX.sym("par", p + 1 + m + p + 1)
+        d, v_tgt, u_prev, y_ub = par[:p], par[p], par[p + 1 : p + 1 + m], par[p + 1 + m : p + 1 + m + p]
+        ratio = par[p + 1 + m + p]
         y0, ysc = model.y0, model.y_scale
         u0, usc = model.u0, model.u_scale
         ys = ca.mtimes(ca.DM(model.C), xs) + d
@@ -85,9 +86,8 @@ class LinearTarget:
                 g.append((y[j] - y_ub[j]) / ca.fabs(y_ub[j]) - sl[k])
                 lbg.append([-np.inf])
                 ubg.append([0.0])
-        # the pump stays within +/- pump_trim_max of the step test's pump-to-speed ratio (a ratio station
-        # with trim limits): the coat weight cannot be traded for LEL or residual however wrong the model
-        ratio = model.pump_per_speed
+        # the pump stays within +/- pump_trim_max of the lot's pump-to-speed ratio (a ratio station with trim
+        # limits): the coat weight cannot be traded for LEL or residual however wrong the model
         g.append(u[r.pump] - ratio * (1.0 + pump_trim_max) * u[r.speed])
         lbg.append([-np.inf])
         ubg.append([0.0])
@@ -107,15 +107,17 @@ class LinearTarget:
         self.z = np.zeros(n + m + 3)
 
     def solve(self, d: np.ndarray, v_target: float, cw_target: float, y_ub: np.ndarray, u_prev_s: np.ndarray,
-              u_lb_s: np.ndarray, u_ub_s: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
-        """Return ``(xs, us, success, slacks)`` in scaled units."""
+              u_lb_s: np.ndarray, u_ub_s: np.ndarray,
+              ratio: float | None = None) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+        """Return ``(xs, us, success, slacks)`` in scaled units; ``ratio`` centres the pump's trim window (default:
+        the step test's pump-to-speed ratio)."""
         n, m = self.n, self.m
         mdl = self.mdl
         lbg, ubg = self.lbg.copy(), self.ubg.copy()
         lbg[n] = ubg[n] = (cw_target - mdl.y0[self.r.cw]) / mdl.y_scale[self.r.cw]
         lbx = np.r_[np.full(n, -np.inf), u_lb_s, np.zeros(3)]
         ubx = np.r_[np.full(n, np.inf), u_ub_s, np.full(3, np.inf)]
-        p = np.r_[d, v_target, u_prev_s, y_ub]
+        p = np.r_[d, v_target, u_prev_s, y_ub, mdl.pump_per_speed if ratio is None else ratio]
         res = self.solver(x0=np.clip(self.z, lbx, ubx), p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
         ok = bool(self.solver.stats()["success"])
         z = np.asarray(res["x"]).ravel()

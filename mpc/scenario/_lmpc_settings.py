@@ -21,8 +21,10 @@ class LmpcSettings(Settings):
     """Steps of the model's sample time (12 x 20 s = 240 s: gauge dead time plus dryer residence)."""
     lel_margin_target: float = setting(0.8, gt=0.0, le=1.0)
     """Fraction of the LEL limit in force the steady target may use."""
-    lel_margin: float = setting(0.9, gt=0.0, le=1.0)
-    """Fraction of the LEL limit in force the dynamic plan may use (soft)."""
+    lel_margin: float = setting(0.8, gt=0.0, le=1.0)
+    """Fraction of the LEL limit in force the dynamic plan may use (soft): the target's, no more. A linear
+    model's LEL gains far from its test point need the margin (at 0.9 the cathode's analyser failure went 28 s
+    above the limit)."""
     humidity_max_kg_kg: float = setting(0.08, gt=0.0, lt=1.0)
     """Highest exhaust humidity ratio for a water dryer (as the NMPC), kg/kg."""
     residual_frac_of_usl_target: float = setting(0.5, gt=0.0, le=1.0)
@@ -34,11 +36,13 @@ class LmpcSettings(Settings):
     trust_rel: float = setting(0.3, gt=0.0, lt=1.0)
     """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
     ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
-    pump_trim_max: float = setting(0.15, gt=0.0, lt=1.0)
-    """The pump stays within +/- this fraction of the step test's pump-to-speed ratio (hard): the coat
-    weight can never be traded for LEL or residual, however far the line is from the tested point. Wide
-    enough for the lots a line runs: a 3 wt% solids step moves the cathode's coat weight by about 10 % at
-    a fixed pump (0.05 left it 4 % off target for good)."""
+    pump_trim_max: float = setting(0.05, gt=0.0, lt=1.0)
+    """The pump stays within +/- this fraction of the lot's pump-to-speed ratio (hard): the step test's ratio
+    scaled by how far the gauge has found the coat weight off (its output disturbance), so the window follows
+    an unannounced lot (a 3 wt% solids step moves the cathode's coat weight by about 10 % at a fixed pump),
+    while the coat weight can never be traded for LEL or residual, however far the line is from the tested
+    point (a window of 0.15 around the step test's ratio let the plan cut the pump for LEL: 4.8 km of
+    coat-weight scrap on the cathode's structural mismatch)."""
     min_fit_percent: float = setting(30.0, le=100.0)
     """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
     is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
