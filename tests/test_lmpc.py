@@ -139,3 +139,35 @@ def test_model_of_the_wrong_preset_is_refused() -> None:
     with pytest.raises(ValueError, match="identified on preset 'nmc_nmp'"):
         run_closed_loop(setup, LmpcController(model=load_model_file(MODELS / "lmpc_nmc_nmp.json")))
 
+
+
+def test_the_pump_window_follows_the_lot_not_the_plans_own_moves() -> None:
+    """The lot's pump-to-speed ratio: target over measured coat weight times the ratio applied one gauge
+    transport time earlier, filtered, within [0.8, 1.25] of the step test's."""
+    setup = short_setup("nmc_nmp_nominal.toml", 60.0)
+    mdl = load_model_file(MODELS / "lmpc_nmc_nmp.json")
+    ctrl = LmpcController(model=mdl)
+    run_closed_loop(setup, ctrl)
+    r, base = ctrl.r, float(mdl.pump_per_speed)
+    target = ctrl.ctx.spec.coat_weight_target_kg_m2
+    lag = round(setup.model_params.coater.coater_to_gauge_m / 0.5 / mdl.dt_s)
+    assert lag >= 1
+
+    def feed(pump_of_k, cw_of_k, n=300):
+        ctrl.lot_ratio = None
+        ctrl.ratio_history.clear()
+        u = np.array(mdl.u0, float)
+        u[r.speed] = 0.5
+        for k in range(n):
+            u[r.pump] = pump_of_k(k)
+            ctrl._learn_lot(cw_of_k(k), u)
+        return ctrl.lot_ratio
+
+    # a lot 10 % heavier at the step test's ratio: the window moves to 1/1.1 of it
+    assert feed(lambda k: 0.5 * base, lambda k: 1.1 * target) == pytest.approx(base / 1.1, rel=1e-3)
+    # the plan cuts the pump by 4 %; the gauge sees it one transport time later: no lot change, no move
+    got = feed(lambda k: 0.5 * base * (0.96 if k >= 50 else 1.0),
+               lambda k: target * (0.96 if k - lag >= 50 else 1.0), n=50 + lag + 2)
+    assert got == pytest.approx(base, rel=1e-9)
+    # a reading far off is held within [0.8, 1.25] of the step test's ratio
+    assert feed(lambda k: 0.5 * base, lambda k: 2.0 * target) == pytest.approx(0.8 * base)
