@@ -216,6 +216,7 @@ class LmpcController(Controller):
             self.u = cmd.u.copy()
             self.need_reset = True
             self.plan.clear()
+            self.ratio_history.clear()  # the recipe runs the pump meanwhile: no ratio to align with the gauge
             self.k = 0
             self._clear()
             return cmd
@@ -229,8 +230,8 @@ class LmpcController(Controller):
             avail = self.y_cnt > 0
             u_mean = self.u_sum / max(self.u_cnt, 1)
             u_s_applied = (u_mean - mdl.u0) / mdl.u_scale
-            if boundary and avail[self.r.cw]:
-                self._learn_lot(float(y_mean[self.r.cw]), u_mean)
+            if boundary:  # every block enters the ratio history, so its lag counts blocks of time
+                self._learn_lot(float(y_mean[self.r.cw]) if avail[self.r.cw] else np.nan, u_mean)
             if self.need_reset:
                 u_s_now = (obs.applied[self.in_idx] - mdl.u0) / mdl.u_scale
                 self.kf.reset(u_s_now, y_s)

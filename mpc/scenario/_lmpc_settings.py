@@ -37,8 +37,9 @@ class LmpcSettings(Settings):
     """Exhaust flows stay within +/- this fraction of the step test's operating point, heater powers above
     ``1 - trust_rel`` of it (up to the heater's limit): the linear model's trust region."""
     pump_trim_max: float = setting(0.05, gt=0.0, lt=1.0)
-    """The pump stays within +/- this fraction of the lot's pump-to-speed ratio (hard): the step test's ratio
-    scaled by how far the gauge has found the coat weight off (its output disturbance), so the window follows
+    """The pump stays within +/- this fraction of the lot's pump-to-speed ratio (hard): learned from the gauge
+    without the model (the ratio applied one transport time earlier times target over measured coat weight,
+    filtered over 300 s, within 0.8-1.25 of the step test's ratio), so the window follows
     an unannounced lot (a 3 wt% solids step moves the cathode's coat weight by about 10 % at a fixed pump),
     while the coat weight can never be traded for LEL or residual, however far the line is from the tested
     point (a window of 0.15 around the step test's ratio let the plan cut the pump for LEL: 4.8 km of
