@@ -1,29 +1,30 @@
-"""Pieces the baseline controllers share: the recipe's steady state and the line's PI loops.
+"""Pieces the controllers share: the recipe's steady state, PLC set points and the supervisory PI loops.
 
 * :func:`recipe_point`: the recipe's steady state on the controller's model;
-* :class:`ZoneTemperatureLoops`: heater power on each zone's air temperature;
+* :func:`plc_loop`, :func:`setpoints_from_inputs`: the PLC's loops and set points
+  (the zone air-temperature loops are the PLC's own, :mod:`plants.plc`);
 * :class:`CoatWeightLoop`: the pump-to-speed ratio on the scanning gauge's coat weight;
 * :class:`ExhaustLoops`: each zone's exhaust on its LEL fraction (NMP) or exhaust humidity (water);
 * :class:`ResidualTrim`: the exhaust loops' set points trimmed down on the exit residual-solvent gauge;
 * :class:`RestartHold`: the exhausts held at least at the recipe's while the line stands and restarts.
 
-Every loop is a :class:`controllers._pi.PI` tuned by SIMC from a step test on a model
-(:mod:`controllers.tuning`); :func:`tuning_rows` lists them for the docs.
+Every loop is a :class:`plants.plc.PI` tuned by SIMC from a step test on a model
+(:mod:`plants.tuning`); :func:`tuning_rows` lists them, and the PLC's temperature loops, for the docs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
-from controllers._pi import PI
-from controllers.tuning import Fopdt, simc_pi, step_test
 from mpc.interfaces import ControllerContext, Observation
 from plants.line import LineModel
 from plants.params import LineParams
-from plants.steady import OperatingPoint, SteadyState, steady_state
+from plants.plc import PI, LoopSpec, recipe_steady_state
+from plants.steady import OperatingPoint, SteadyState
+from plants.tuning import Fopdt, simc_pi, step_test
 
 __all__ = [
     "CoatWeightLoop",
@@ -31,9 +32,10 @@ __all__ = [
     "RecipePoint",
     "ResidualTrim",
     "RestartHold",
-    "ZoneTemperatureLoops",
     "lel_limit_in_force",
+    "plc_loop",
     "recipe_point",
+    "setpoints_from_inputs",
     "tuning_rows",
     "zone_level_names",
 ]
@@ -48,14 +50,9 @@ class RecipePoint:
     heater_W: np.ndarray
 
 
-@lru_cache(maxsize=32)
-def _recipe_ss(params: LineParams, op: OperatingPoint) -> SteadyState:
-    return steady_state(LineModel(params), op)
-
-
 def recipe_point(ctx: ControllerContext) -> RecipePoint:
     """Steady state of the controller's model at the recipe (nominal disturbances)."""
-    ss = _recipe_ss(ctx.model_params, ctx.recipe)
+    ss = recipe_steady_state(ctx.model_params, ctx.recipe)
     L = LineModel(ctx.model_params).layout
     return RecipePoint(
         ss=ss,
@@ -78,42 +75,42 @@ def zone_level_names(params: LineParams) -> list[str]:
     return [f"zone{i}_{what}" for i in range(1, params.dryer.n_zones + 1)]
 
 
-class ZoneTemperatureLoops:
-    """One PI per zone: heater power on the measured zone air temperature (SIMC from step tests).
+def plc_loop(ctx: ControllerContext, name: str) -> LoopSpec:
+    """The PLC's loop ``name`` (its set-point range, rates, recipe value and tuning)."""
+    for lp in ctx.plc_loops:
+        if lp.name == name:
+            return lp
+    raise KeyError(f"the line's PLC has no loop {name!r}")
 
-    The heater power of the recipe's steady state is the loop's bias (feedforward);
-    tuning is from a +10 % heater step on the controller's model at the recipe,
-    with the thermocouple's lag added as dead time (half rule).
+
+def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, air_temp_K: Sequence[float] | None = None,
+                          ratio_m3_m: float | None = None) -> dict[str, float]:
+    """PLC set points for a plan made in plant inputs ``u`` (ordered as ``ctx.input_names``).
+
+    Line speed, fan speeds and exhausts are the plan's values; the pump ratio is ``ratio_m3_m``,
+    else the plan's pump flow over its speed (not written while the plan stands the line); a zone's
+    air-temperature loop gets ``air_temp_K`` as its set point and the plan's heater power as its
+    feedforward (neither written without ``air_temp_K``).
     """
-
-    def __init__(self, ctx: ControllerContext, rp: RecipePoint, setpoints_K: np.ndarray,
-                 thermocouple_lag_s: float = 10.0) -> None:
-        n = len(setpoints_K)
-        self.setpoints_K = np.asarray(setpoints_K, float).copy()
-        self.loops: list[PI] = []
-        self.models = []
-        dr = ctx.model_params.dryer
-        for i in range(1, n + 1):
-            m = step_test(ctx.model_params, ctx.recipe, f"zone{i}_heater_power_cmd_W", f"zone{i}_air_temp_K", 0.1)
-            kc, ti = simc_pi(m, extra_dead_time_s=thermocouple_lag_s / 2.0)
-            self.models.append(m)
-            self.loops.append(PI(kc=kc, tau_i_s=ti, lower=0.0, upper=dr.heater_max_W, bias=float(rp.heater_W[i - 1])))
-        self.dt_s = ctx.dt_s
-
-    def update(self, obs: Observation, setpoints_K: np.ndarray | None = None,
-               bias_W: np.ndarray | None = None) -> np.ndarray:
-        """Heater powers for this interval; ``setpoints_K`` and ``bias_W`` replace the set points and feedforward."""
-        if setpoints_K is not None:
-            self.setpoints_K = np.asarray(setpoints_K, float).copy()
-        out = np.empty(len(self.loops))
-        for i, loop in enumerate(self.loops):
-            bias = None if bias_W is None else float(bias_W[i])
-            y = obs.measurements.get(f"zone{i + 1}_air_temp_K", np.nan)
-            if np.isfinite(y):
-                out[i] = loop.update(self.setpoints_K[i] - y, self.dt_s, bias=bias)
-            else:
-                out[i] = loop.hold(0.0, bias=bias)
-        return out
+    out: dict[str, float] = {}
+    idx = {n: i for i, n in enumerate(ctx.input_names)}
+    zone = 0
+    for lp in ctx.plc_loops:
+        v = float(u[idx[lp.output]])
+        if lp.kind == "direct":
+            out[lp.setpoint_key] = v
+        elif lp.kind == "ratio":
+            speed = float(u[idx["speed_m_s"]])
+            if ratio_m3_m is not None:
+                out[lp.setpoint_key] = float(ratio_m3_m)
+            elif speed > 1e-6:
+                out[lp.setpoint_key] = v / speed
+        else:
+            if air_temp_K is not None:
+                out[lp.setpoint_key] = float(air_temp_K[zone])
+                out[str(lp.feedforward_key)] = v
+            zone += 1
+    return out
 
 
 class CoatWeightLoop:
@@ -136,16 +133,17 @@ class CoatWeightLoop:
         self.loop = PI(kc=kc, tau_i_s=ti, lower=0.8, upper=1.2, bias=1.0)
         self.last_t: float | None = None
 
-    def pump(self, obs: Observation, speed_m_s: float) -> float:
-        """Pump flow for this interval at line speed ``speed_m_s``, m3/s."""
+    def ratio(self, obs: Observation) -> float:
+        """The pump-to-speed ratio for this interval (the PLC ratio station's set point), m3/m."""
         cw = obs.measurements.get("coat_weight_kg_m2", np.nan)
-        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and not obs.line_stopped and speed_m_s > 0:
+        running = float(obs.applied[0]) > 0.0  # the plant's first input is the line speed
+        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and not obs.line_stopped and running:
             dt = self.scan_s if self.last_t is None else obs.t_s - self.last_t
             self.last_t = obs.t_s
             ratio = self.loop.update((self.target - cw) / self.target, dt)
         else:
             ratio = self.loop.hold(0.0)
-        return self.pump_per_speed * ratio * speed_m_s
+        return self.pump_per_speed * ratio
 
 
 class ExhaustLoops:
@@ -207,16 +205,18 @@ class ExhaustLoops:
         return out
 
 
-def tuning_rows(temps: ZoneTemperatureLoops, cw: CoatWeightLoop, exhaust: ExhaustLoops) -> list[dict[str, float | str]]:
-    """The loops' FOPDT models and SIMC settings, one row a loop (for the docs)."""
+def tuning_rows(ctx: ControllerContext, cw: CoatWeightLoop, exhaust: ExhaustLoops) -> list[dict[str, float | str]]:
+    """The loops' FOPDT models and SIMC settings, one row a loop (for the docs), the PLC's temperature loops first."""
     rows: list[dict[str, float | str]] = []
 
-    def row(what: str, m: Fopdt, loop: PI) -> None:
+    def row(what: str, m: Fopdt, loop: PI | LoopSpec) -> None:
         rows.append({"loop": what, "k": m.gain, "tau_s": m.tau_s, "theta_s": m.theta_s, "kc": loop.kc,
                      "tau_i_s": loop.tau_i_s})
 
-    for i, (m, loop) in enumerate(zip(temps.models, temps.loops, strict=True), 1):
-        row(f"zone{i} air temperature <- heater", m, loop)
+    for lp in ctx.plc_loops:
+        if lp.kind == "pi":  # the PLC's loop, tuned on the same step test (plants.plc)
+            m = step_test(ctx.model_params, ctx.recipe, lp.output, lp.measurement, 0.1)
+            row(f"{lp.name.split('_')[0]} air temperature <- heater (PLC)", m, lp)
     row("coat weight <- pump ratio", cw.model, cw.loop)
     what = "LEL" if exhaust.flammable else "humidity"
     for i, (m, loop) in enumerate(zip(exhaust.models, exhaust.loops, strict=True), 1):

@@ -1,10 +1,14 @@
 """The PID baseline: the loops a well-run line has, tuned by a documented rule.
 
-* zone air temperature: PI on heater power (as the recipe);
-* coat weight: PI on the pump-to-speed ratio from the scanning gauge, with
-  speed-ratio feedforward (pump flow follows line speed) and the gauge's
+Supervisory loops writing the line PLC's set points (:mod:`plants.plc`):
+
+* zone air temperature: the PLC's own PI loops on heater power at the recipe's
+  set points (the PID writes none: they are the PLC's loops in recipe mode);
+* coat weight: PI on the pump-to-speed ratio from the scanning gauge, written
+  to the PLC's ratio station (pump flow follows line speed there) with the gauge's
   transport delay in the tuning (``L_gauge / v`` plus half a scan);
-* exhaust: per zone, PI on the zone's LEL fraction (NMP) at a set point
+* exhaust: per zone, PI on the zone's LEL fraction (NMP), written as the
+  exhaust-flow loop's set point, at a set point
   ``lel_setpoint_of_limit`` of the limit in force (by default the NMPC economic
   target's ``lel_margin``, 0.8: the same basis as the NMPC), or on the
   exhaust humidity ratio (water, set point ``humidity_setpoint_kg_kg``, by default each
@@ -18,9 +22,9 @@
   zones may run at, not one that wets the film.
 
 Every loop is tuned by SIMC (Skogestad 2003) from step tests on the
-controller's model at the recipe (``controllers/tuning.py``); anti-windup by
-back-calculation; rate limits are the actuators'. Line speed stays at the
-plan's target: a PID line does not trade speed against the LEL limit.
+controller's model at the recipe (``plants/tuning.py``); anti-windup by
+back-calculation; rate limits are the actuators'. Line speed stays with the
+PLC at the plan's target: a PID line does not trade speed against the LEL limit.
 Settings: ``[controllers.pid]`` (:class:`mpc.scenario.PidSettings`).
 """
 
@@ -35,8 +39,8 @@ from controllers._common import (
     ExhaustLoops,
     ResidualTrim,
     RestartHold,
-    ZoneTemperatureLoops,
     lel_limit_in_force,
+    plc_loop,
     recipe_point,
     tuning_rows,
     zone_level_names,
@@ -66,7 +70,6 @@ class PidController(Controller):
         self.ctx = ctx
         self.L = layout = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         self.rp = recipe_point(ctx)
-        self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
         self.scan_s = s.gauge_scan_s
         self.cw = CoatWeightLoop(ctx, self.rp.pump_per_speed, s.gauge_scan_s)
         self.flammable = p.solvent.lel_vol_frac > 0
@@ -93,25 +96,23 @@ class PidController(Controller):
         self.recipe_level = np.array([self.rp.ss.y[n] for n in zone_level_names(p)])
         self.trim = residual_trim(ctx, s, self.rp.ss, ss)
         self.hold = RestartHold(s.restart_hold_s)
+        self.ratio_key = plc_loop(ctx, "pump_ratio").setpoint_key
+        self.exhaust_keys = [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, layout.n_zones + 1)]
 
     def tuning_table(self) -> list[dict[str, float | str]]:
         """The loops' FOPDT models and SIMC settings (for the docs)."""
-        return tuning_rows(self.temps, self.cw, self.exhaust)
+        return tuning_rows(self.ctx, self.cw, self.exhaust)
 
     def step(self, obs: Observation) -> Command:
         L = self.L
-        u = np.empty(L.n_inputs)
-        speed = 0.0 if obs.line_stopped else min(obs.speed_target_m_s, obs.speed_cap_m_s)
-        u[L.u_speed] = speed
-        u[L.u_pump] = self.cw.pump(obs, speed)
-        u[L.u_nozzle] = self.ctx.recipe.nozzle_velocity_m_s
-        u[L.u_heater] = self.temps.update(obs)
         sp = np.full(L.n_zones, self.lel_sp * obs.lel_limit_frac) if self.flammable else self.hum_sp
         trim = self.trim.update(obs)
         sp = np.minimum(self.recipe_level, sp) + trim * np.maximum(sp - self.recipe_level, 0.0)
         lower = self.recipe_ex if self.hold.update(obs) else self.exhaust.lower_m3_s
-        u[L.u_exhaust] = self.exhaust.update(obs, sp, self.recipe_ex, lower_m3_s=lower)
-        return Command(u=u)
+        exhaust = self.exhaust.update(obs, sp, self.recipe_ex, lower_m3_s=lower)
+        out = {self.ratio_key: self.cw.ratio(obs)}
+        out.update({k: float(v) for k, v in zip(self.exhaust_keys, exhaust, strict=True)})
+        return Command(setpoints=out)
 
 
 def residual_trim(ctx: ControllerContext, s: PidSettings, recipe_ss: SteadyState,

@@ -42,18 +42,19 @@ from controllers._common import (
     CoatWeightLoop,
     ExhaustLoops,
     RestartHold,
-    ZoneTemperatureLoops,
     lel_limit_in_force,
+    plc_loop,
     recipe_point,
     tuning_rows,
     zone_level_names,
 )
 from controllers.nmpc import NmpcModel, SteadyTarget
-from controllers.tuning import Fopdt, simc_pi, step_test
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ModelSettings, PidOptSettings, TargetSettings
 from plants.line import LineLayout
+from plants.plc import PI
 from plants.steady import OperatingPoint
+from plants.tuning import Fopdt, simc_pi, step_test
 
 __all__ = ["VIA_SPEED_FACTORS", "OptimisedPoint", "PidOptController", "SetPoints", "best_optimised_point",
            "solve_optimised_point"]
@@ -234,7 +235,16 @@ class PidOptController(Controller):
         # the loops: the recipe's temperature loops, the PID's coat-weight loop, exhaust loops tuned at the target
         v0 = min(ctx.schedule.speed_target_m_s, ctx.schedule.speed_cap_m_s)
         first = self.sets[(round(v0, 9), True)]
-        self.temps = ZoneTemperatureLoops(ctx, rp, self.recipe_set.air_temp_K)
+        # the PLC's temperature loops heat; a shadow of each (same tuning, same thermocouple) extends its range
+        # below zero heat, where the split range below opens the exhaust instead
+        self.temp_loops = [plc_loop(ctx, f"zone{i}_air_temp") for i in range(1, L.n_zones + 1)]
+        self.split = [PI(kc=lp.kc, tau_i_s=lp.tau_i_s, lower=0.0, upper=lp.output_upper, bias=lp.bias)
+                      for lp in self.temp_loops]
+        self.keys = {
+            "ratio": plc_loop(ctx, "pump_ratio").setpoint_key,
+            "fan": [plc_loop(ctx, f"zone{i}_fan_speed").setpoint_key for i in range(1, L.n_zones + 1)],
+            "exhaust": [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, L.n_zones + 1)],
+        }
         self.cw = CoatWeightLoop(ctx, rp.pump_per_speed, s.gauge_scan_s)
         op = OperatingPoint(speed_m_s=v0, coat_weight_kg_m2=spec.coat_weight_target_kg_m2,
                             air_temp_K=tuple(first.air_temp_K), nozzle_velocity_m_s=tuple(first.nozzle_m_s),
@@ -247,7 +257,7 @@ class PidOptController(Controller):
         self.cool_models: list[Fopdt | None] = []
         self.cool_m3_s_per_W = np.zeros(L.n_zones)
         span = ctx.input_upper[L.u_exhaust] - lowest
-        for i, loop in enumerate(self.temps.loops):
+        for i, loop in enumerate(self.split):
             mc = step_test(m.params, op, f"zone{i + 1}_exhaust_flow_m3_s", f"zone{i + 1}_air_temp_K", 0.1)
             if mc.gain >= 0.0:
                 self.cool_models.append(None)
@@ -270,8 +280,8 @@ class PidOptController(Controller):
 
     def tuning_table(self) -> list[dict[str, float | str]]:
         """The loops' FOPDT models and SIMC settings (for the docs); the cooling half's gain in m3/s per K."""
-        rows = tuning_rows(self.temps, self.cw, self.exhaust)
-        for i, (mc, loop) in enumerate(zip(self.cool_models, self.temps.loops, strict=True), 1):
+        rows = tuning_rows(self.ctx, self.cw, self.exhaust)
+        for i, (mc, loop) in enumerate(zip(self.cool_models, self.split, strict=True), 1):
             if mc is None:
                 continue
             rows.append({"loop": f"zone{i} air temperature <- exhaust (below zero heat)", "k": mc.gain,
@@ -305,13 +315,12 @@ class PidOptController(Controller):
             self.ramp_t0_s = t
             self.ramp_s = max(self.settings.setpoint_ramp_s, ramp_end - t)
         sp = self.current = self.setpoints(t)
-        u = np.empty(L.n_inputs)
-        speed = 0.0 if obs.line_stopped else min(obs.speed_target_m_s, obs.speed_cap_m_s)
-        u[L.u_speed] = speed
-        u[L.u_pump] = self.cw.pump(obs, speed)
-        u[L.u_nozzle] = sp.nozzle_m_s
-        w = self.temps.update(obs, sp.air_temp_K, sp.heater_W)
-        u[L.u_heater] = np.maximum(w, 0.0)
+        w = np.empty(L.n_zones)
+        for i, (lp, loop) in enumerate(zip(self.temp_loops, self.split, strict=True)):
+            y = obs.measurements.get(lp.measurement, np.nan)
+            bias = float(sp.heater_W[i])
+            w[i] = (loop.update(float(sp.air_temp_K[i]) - y, self.ctx.dt_s, bias=bias) if np.isfinite(y)
+                    else loop.hold(0.0, bias=bias))
         # below zero heat: at least the set's exhaust, and more as the temperature loop asks for cooling
         cooling = np.where(w < 0.0, sp.exhaust_m3_s - w * self.cool_m3_s_per_W, 0.0)
         level = sp.level
@@ -334,5 +343,11 @@ class PidOptController(Controller):
                         floor[i] = max(floor[i], applied[i] * y / level[i])
         if self.hold.update(obs):  # the restart procedure: the recipe's exhausts while the line stands and restarts
             floor = np.maximum(floor, self.recipe_ex)
-        u[L.u_exhaust] = self.exhaust.update(obs, level, failed_floor, sp.exhaust_m3_s, lower_m3_s=floor)
-        return Command(u=u)
+        exhaust = self.exhaust.update(obs, level, failed_floor, sp.exhaust_m3_s, lower_m3_s=floor)
+        out = {self.keys["ratio"]: self.cw.ratio(obs)}
+        for i, lp in enumerate(self.temp_loops):
+            out[lp.setpoint_key] = float(sp.air_temp_K[i])
+            out[str(lp.feedforward_key)] = float(sp.heater_W[i])
+            out[self.keys["fan"][i]] = float(sp.nozzle_m_s[i])
+            out[self.keys["exhaust"][i]] = float(exhaust[i])
+        return Command(setpoints=out)

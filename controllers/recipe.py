@@ -1,30 +1,31 @@
 """The fixed recipe: what a line runs without calmline.
 
-Set points at the nominal steady-state operating point with the margins the
-scenario states (zone air temperatures, nozzle velocities, exhaust flows),
-line speed at the plan's target (never above its cap), pump flow at a fixed
-ratio to line speed for the target coat weight at the slurry's nominal
-solids (pump speed following line speed is standard on coaters), and the
-zone air temperatures held by the line's own local PI loops. Optional
-periodic manual correction of the pump ratio from a lab-style coat-weight
-check (``[controllers.recipe]``: ``manual_check_interval_s``, 0 = off, and
-``lab_delay_s``; :class:`mpc.scenario.RecipeSettings`).
+The line PLC in recipe mode (:mod:`plants.plc`): the recipe's set points
+(zone air temperatures held by the PLC's PI loops, nozzle velocities as fan
+speeds, exhaust flows), line speed at the plan's target (never above its
+cap), pump flow at the recipe's ratio to line speed for the target coat
+weight at the slurry's nominal solids (the PLC's ratio station: pump speed
+following line speed is standard on coaters). The controller writes nothing,
+unless the optional periodic manual correction of the pump ratio from a
+lab-style coat-weight check is on: then the operator's corrected ratio is
+written to the ratio station (``[controllers.recipe]``:
+``manual_check_interval_s``, 0 = off, and ``lab_delay_s``;
+:class:`mpc.scenario.RecipeSettings`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from controllers._common import ZoneTemperatureLoops, recipe_point
+from controllers._common import plc_loop, recipe_point
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import RecipeSettings
-from plants.line import LineLayout
 
 __all__ = ["RecipeController"]
 
 
 class RecipeController(Controller):
-    """Open-loop recipe with local zone-temperature loops and optional manual pump correction."""
+    """The PLC in recipe mode, with optional manual correction of the pump ratio."""
 
     name = "recipe"
 
@@ -35,10 +36,8 @@ class RecipeController(Controller):
     def reset(self, ctx: ControllerContext) -> None:
         self.settings = s = RecipeSettings.from_mapping(ctx.settings, where=f"[controllers.{ctx.controller_name}]",
                                                         source=ctx.source, base=self.base_settings)
-        p = ctx.model_params
-        self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         self.rp = recipe_point(ctx)
-        self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
+        self.ratio_loop = plc_loop(ctx, "pump_ratio")
         self.ratio = self.rp.pump_per_speed
         self.target = ctx.spec.coat_weight_target_kg_m2
         self.check_every = s.manual_check_interval_s
@@ -48,9 +47,8 @@ class RecipeController(Controller):
         self.ctx = ctx
 
     def step(self, obs: Observation) -> Command:
-        L = self.L
-        u = np.empty(L.n_inputs)
-        speed = 0.0 if obs.line_stopped else min(obs.speed_target_m_s, obs.speed_cap_m_s)
+        if self.check_every <= 0:
+            return Command()
         # lab check: sample now, correct when the result comes back
         if obs.t_s >= self.next_check:
             cw = obs.measurements.get("coat_weight_kg_m2", np.nan)
@@ -60,9 +58,4 @@ class RecipeController(Controller):
         while self.pending and obs.t_s >= self.pending[0][0]:
             _, cw = self.pending.pop(0)
             self.ratio *= self.target / cw
-        u[L.u_speed] = speed
-        u[L.u_pump] = self.ratio * speed
-        u[L.u_nozzle] = self.ctx.recipe.nozzle_velocity_m_s
-        u[L.u_heater] = self.temps.update(obs)
-        u[L.u_exhaust] = self.ctx.recipe.exhaust_m3_s
-        return Command(u=u)
+        return Command(setpoints={self.ratio_loop.setpoint_key: self.ratio})

@@ -8,8 +8,12 @@ controller's model at steady state, every zone under 80 % of the LEL limit in
 force with healthy analysers, the exit residual under its USL, the film under its
 maximum and the coat weight inside its specification. The schedule is a CSV
 a plant can run; :class:`StepTestController` runs the same schedule on the
-simulated line through the harness (the recipe's local temperature loops
-keep the heaters unless they are excited).
+simulated line through the harness and its PLC (:mod:`plants.plc`): an
+excited line speed, fan or exhaust is written as its loop's set point, an
+excited pump flow as the ratio station's set point (the flow over the row's
+line speed), an excited heater as its temperature loop's output in manual
+mode (as a step test on a real line is run); every loop not excited stays in
+the PLC's recipe mode.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from controllers._common import ZoneTemperatureLoops, recipe_point
+from controllers._common import recipe_point
 from mpc.errors import CalmlineError
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ScenarioSetup, SettingsError
@@ -156,24 +160,29 @@ class StepTestController(Controller):
         if unknown:
             raise CalmlineError(f"step-test schedule column(s) {', '.join(unknown)} are not plant inputs")
         self.rp = recipe_point(ctx)
-        self.temps = ZoneTemperatureLoops(ctx, self.rp, np.asarray(ctx.recipe.air_temp_K))
         self.ctx = ctx
-        self.idx = {n: i for i, n in enumerate(ctx.input_names)}
+        self.loop_of = {lp.output: lp for lp in ctx.plc_loops}
         self.t = self.schedule["time_s"].to_numpy(float)
 
     def step(self, obs: Observation) -> Command:
-        L = self.L
-        u = self.rp.ss.u.copy()
-        u[L.u_heater] = self.temps.update(obs)
         k = int(np.searchsorted(self.t, obs.t_s, side="right")) - 1
-        if k >= 0:
-            row = self.schedule.iloc[k]
-            for name in self.schedule.columns:
-                if name != "time_s":
-                    u[self.idx[name]] = float(row[name])
-        if obs.line_stopped:
-            u[L.u_speed] = 0.0
-            u[L.u_pump] = 0.0
-        return Command(u=u)
+        if k < 0:
+            return Command()
+        row = self.schedule.iloc[k]
+        L = self.L
+        speed = float(row["speed_m_s"]) if "speed_m_s" in row.index else float(self.rp.ss.u[L.u_speed])
+        out: dict[str, float] = {}
+        for name in self.schedule.columns:
+            if name == "time_s":
+                continue
+            lp = self.loop_of[name]
+            v = float(row[name])
+            if lp.kind == "pi":
+                out[str(lp.output_key)] = v
+            elif lp.kind == "ratio":
+                out[lp.setpoint_key] = v / speed if speed > 0.0 else lp.recipe_setpoint
+            else:
+                out[lp.setpoint_key] = v
+        return Command(setpoints=out)
 
 

@@ -2,11 +2,14 @@
 
 A controller is told, at :meth:`Controller.reset`, only a
 :class:`ControllerContext` (its own model parameters, the recipe, the
-specification, the announced schedule, the actuator limits); at every
-:meth:`Controller.step` it gets an :class:`Observation` (sensor readings,
-the LEL limit in force, the schedule now, its applied inputs) and returns a
-:class:`Command`. It never receives the plant, its state, its parameters or
-the unannounced disturbances (``tests/test_harness.py`` checks this).
+specification, the announced schedule, the actuator limits, the line PLC's
+loops and their tuning); at every :meth:`Controller.step` it gets an
+:class:`Observation` (sensor readings, the LEL limit in force, the schedule
+now, the applied inputs, each PLC loop's mode, set point, output and health)
+and returns a :class:`Command`: set points for the PLC's loops, by name with
+their units (``docs/plc.md``). It never receives the plant, its state, its
+parameters or the unannounced disturbances (``tests/test_harness.py`` checks
+this), and it never writes a plant input: the PLC does.
 
 The plant side meets the harness through a :class:`DisturbanceSource`: the
 scenario's (:class:`mpc.scenario.PlantDisturbances`) or a replayed log's
@@ -24,6 +27,7 @@ import numpy as np
 
 from mpc.scenario import AnnouncedSchedule, Spec
 from plants.params import LineParams
+from plants.plc import LoopSpec, LoopStatus
 from plants.steady import OperatingPoint
 
 __all__ = ["Command", "Controller", "ControllerContext", "DisturbanceSource", "Observation"]
@@ -51,6 +55,15 @@ class ControllerContext:
     """Primary energy per kWh the heaters draw of their carrier (the scenario's ``[energy]``)."""
     primary_factor_electricity: float = 1.0
     """Primary energy per kWh of electricity (fans, solvent recovery)."""
+    plc_loops: tuple[LoopSpec, ...] = ()
+    """The line PLC's loops (set-point names, ranges, rates, recipe values, the temperature loops' tuning)."""
+    plc_scan_s: float = 1.0
+    """The PLC's scan, s."""
+
+    @property
+    def setpoint_names(self) -> tuple[str, ...]:
+        """Every set point the PLC takes, ordered as the plant inputs its loops drive."""
+        return tuple(lp.setpoint_key for lp in self.plc_loops)
 
 
 @dataclass(frozen=True)
@@ -66,13 +79,23 @@ class Observation:
     speed_cap_m_s: float
     line_stopped: bool
     applied: np.ndarray
+    """The plant inputs the PLC's loops gave over the last scan (ordered as ``input_names``)."""
+    loops: Mapping[str, LoopStatus] = field(default_factory=dict)
+    """Each PLC loop's mode, working set point, output and health, by loop name."""
 
 
 @dataclass
 class Command:
-    """A controller's move: plant inputs in SI (ordered as ``input_names``) and health flags."""
+    """A controller's move: PLC set points by name with units, loops handed back, and health flags.
 
-    u: np.ndarray
+    ``setpoints`` maps ``<loop>_setpoint_<unit>`` (and a temperature loop's
+    ``<loop>_feedforward_W``) to values in SI; a loop written is in remote mode until it is
+    released, or its set point goes stale (``[plc] stale_after_s``). A loop never written stays
+    in recipe mode. ``release`` names loops handed back to recipe mode now.
+    """
+
+    setpoints: dict[str, float] = field(default_factory=dict)
+    release: tuple[str, ...] = ()
     solver_failure: bool = False
     fallback: bool = False
     info: dict[str, float] = field(default_factory=dict)

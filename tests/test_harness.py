@@ -64,6 +64,10 @@ def test_controller_sees_only_sensors_schedule_and_its_own_model() -> None:
     assert spy.ctx.model_params.dryer.cells_per_zone == 2
     types = {type(o).__name__ for o in reachable}
     assert "PlantDisturbances" not in types and "Sensor" not in types
+    # nor the PLC itself: its loops' configuration and each loop's status, never the plant behind them
+    assert "Plc" not in types and "ActuatorBank" not in types
+    assert set(spy.obs[0].loops) == {lp.name for lp in setup.plc_loops()}
+    assert {type(v).__name__ for v in spy.obs[0].loops.values()} == {"LoopStatus"}
     # the observation carries sensor names only
     assert set(spy.obs[0].measurements) == set(setup.sensor_specs)
 
@@ -108,11 +112,15 @@ def test_timeseries_columns_have_units_and_interlock_stops_the_line() -> None:
     pos = ts["web_position_m"].to_numpy()
     assert np.all(np.diff(pos) >= 0)
     assert pos[stopped].max() - pos[stopped].min() == pytest.approx(0.0)
-    unitless_ok = {"line_running", "analysers_healthy", "solver_failure", "fallback"}
+    unitless_ok = {"line_running", "analysers_healthy", "solver_failure", "fallback", "plc_loops_flagged"}
     units = ("_K", "_m_s", "_m3_s", "_W", "_kg_m2", "_kg_kg", "_frac", "_Pa", "_m", "_ms", "_Pa_s", "_kg_s", "_rel",
-             "_factor", "_efficiency", "_ratio", "_margin", "_kg_m3")
+             "_factor", "_efficiency", "_ratio", "_margin", "_kg_m3", "_m3_m")
+    setup = build_setup(scenario_from_dict(data))
+    for lp in setup.plc_loops():  # every PLC loop's set point and mode (0 = recipe, 1 = remote)
+        assert lp.setpoint_key in ts.columns and lp.mode_key in ts.columns
+        assert set(ts[lp.mode_key].unique()) <= {0, 1, 2}
     for c in ts.columns:
-        if c in unitless_ok:
+        if c in unitless_ok or c.endswith("_mode"):
             continue
         assert c.endswith(units), f"column {c!r} has no unit in its name"
 

@@ -111,12 +111,11 @@ def test_lmpc_closed_loop_saves_energy_within_limits_and_holds_nozzles() -> None
     # heaters and exhausts stay inside the model's trust region around the step test's operating point
     s = LmpcSettings()
     for j, name in enumerate(mdl.input_names):
-        if name.endswith("_exhaust_flow_m3_s") or name.endswith("_heater_power_cmd_W"):
-            v = ts["cmd_" + name].to_numpy()
+        if name.endswith("_exhaust_flow_m3_s"):  # the exhaust-flow loops' set points
+            v = ts[name.replace("_flow_m3_s", "_setpoint_m3_s")].to_numpy()
             assert np.all(v >= mdl.u0[j] * (1 - s.trust_rel) - 1e-6)
-            if name.endswith("_exhaust_flow_m3_s"):
-                assert np.all(v <= mdl.u0[j] * (1 + s.trust_rel) + 1e-6)
-    nozzles = ts[[c for c in ts.columns if c.startswith("cmd_zone") and c.endswith("_nozzle_velocity_cmd_m_s")]]
+            assert np.all(v <= mdl.u0[j] * (1 + s.trust_rel) + 1e-6)
+    nozzles = ts[[c for c in ts.columns if c.startswith("zone") and c.endswith("_fan_speed_setpoint_m_s")]]
     assert np.ptp(nozzles.to_numpy(), axis=0).max() < 1e-9
     cw = ts["coat_weight_die_kg_m2"].iloc[-100:].mean()
     assert abs(cw / 0.2 - 1) < 0.01
@@ -127,8 +126,9 @@ def test_forced_failures_fall_back_within_move_limits() -> None:
     ctrl = LmpcController(model=load_model_file(MODELS / "lmpc_nmc_nmp.json"), force_failure_every=2)
     ts = run_closed_loop(setup, ctrl).timeseries
     assert ts["solver_failure"].sum() > 0 and ts["fallback"].sum() == ts["solver_failure"].sum()
-    rate = np.array([s.rate_limit_per_s for s in setup.actuator_specs])
-    cmd = ts[[c for c in ts.columns if c.startswith("cmd_")]].to_numpy()
+    direct = [lp for lp in setup.plc_loops() if lp.kind == "direct"]  # speed, fans, exhausts: set point = output
+    rate = np.array([lp.output_rate_per_s for lp in direct])
+    cmd = ts[[lp.setpoint_key for lp in direct]].to_numpy()
     step = np.abs(np.diff(cmd, axis=0)).max(axis=0)
     assert np.all(step <= rate * 20.0 * 1.0001 + 1e-12)
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())

@@ -151,7 +151,7 @@ def test_the_start_up_ramp_reaches_the_set_points_within_the_warm_up_and_stays_u
     at_end = ctrl.setpoints(warmup)
     for a, b in zip(at_end._values(), goal._values(), strict=True):
         np.testing.assert_allclose(a, b)
-    np.testing.assert_allclose(ts.loc[warmup, [f"cmd_zone{i}_nozzle_velocity_cmd_m_s" for i in range(1, 5)]],
+    np.testing.assert_allclose(ts.loc[warmup, [f"zone{i}_fan_speed_setpoint_m_s" for i in range(1, 5)]],
                                goal.nozzle_m_s)
     _plant_near(ts, ctrl, warmup - 300.0, warmup)
     # plant truth never above the limit in force, on the way and after

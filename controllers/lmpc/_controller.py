@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from controllers._common import setpoints_from_inputs
 from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.lmpc._kalman import OffsetFreeKalman
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
@@ -114,6 +115,7 @@ class LmpcController(Controller):
         self.plan = PlanMemory()
         self.lot_ratio: float | None = None
         self.ratio_history: deque[float] = deque(maxlen=64)
+        self.temp_track = np.tile(np.asarray(ctx.recipe.air_temp_K, float), (self.k_every, 1))
         self._clear()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -213,7 +215,8 @@ class LmpcController(Controller):
         d = self.supervisor.update(obs)
         if d.mode in ("stopped", "startup"):  # the recipe runs; the lmpc starts afresh at the hand-back
             cmd = self.recipe.step(obs)
-            self.u = cmd.u.copy()
+            cmd.release = tuple(lp.name for lp in self.ctx.plc_loops)
+            self.u = np.asarray(obs.applied, float).copy()
             self.need_reset = True
             self.plan.clear()
             self.ratio_history.clear()  # the recipe runs the pump meanwhile: no ratio to align with the gauge
@@ -243,8 +246,23 @@ class LmpcController(Controller):
             if boundary:
                 self._clear()
             failure, fallback = self._solve(obs, d)
+            self._track()
+        j = min(self.k % self.k_every, self.k_every - 1)
         self.k += 1
-        return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
+        sp = setpoints_from_inputs(self.ctx, self.u, air_temp_K=self.temp_track[j])
+        return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
+
+    def _track(self) -> None:
+        """The zone air-temperature set points over the model step now starting: from the model's air temperatures
+        now to where the planned move takes them (one per harness interval; the plan's heater powers are the PLC
+        loops' feedforward)."""
+        mdl, r = self.mdl, self.r
+        u_s = (self.u[self.in_idx] - mdl.u0) / mdl.u_scale
+        y_now = mdl.y0 + mdl.y_scale * self.kf.outputs()
+        y_next = mdl.y0 + mdl.y_scale * self.kf.predicted_outputs(u_s)
+        frac = (np.arange(self.k_every) + 1.0) / self.k_every
+        air = np.asarray(r.air, int)
+        self.temp_track = y_now[air][None, :] + frac[:, None] * (y_next[air] - y_now[air])[None, :]
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         mdl, s, ctx = self.mdl, self.settings, self.ctx

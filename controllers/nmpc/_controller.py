@@ -27,15 +27,23 @@ lmpc); the NMPC decides what the line gets in each mode. Its settings are
 checked when the scenario is loaded and again at :meth:`NmpcController.reset`.
 
 Manipulated variables: line speed, pump flow, per-zone nozzle velocity,
-heater power and exhaust (= make-up) air. Unannounced disturbances are never
-previewed: only the announced schedule enters the horizon.
+heater power and exhaust (= make-up) air, written to the line PLC as set
+points (:mod:`plants.plc`): the line-speed reference, the pump-to-speed ratio,
+fan speeds, exhaust flows, and for each zone's air-temperature loop the
+zone's measured temperature plus the change the model predicts under the plan
+(every harness interval), with the plan's heater power as the loop's
+feedforward, so that the PLC's PI corrects only what the model misses of the
+planned change. While the line stands and during the
+start-up phase the fan and temperature loops are handed back to the PLC's
+recipe. Unannounced disturbances are never previewed: only the announced
+schedule enters the horizon.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from controllers._common import ZoneTemperatureLoops, recipe_point
+from controllers._common import plc_loop, setpoints_from_inputs
 from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
 from controllers.nmpc._model import NmpcModel
@@ -158,16 +166,53 @@ class NmpcController(Controller):
         self.recipe_exhaust = np.asarray(ctx.recipe.exhaust_m3_s, float)
         self.restart_ratio = (float(m.ss.u[L.u_pump] / m.ss.u[L.u_speed]), 0.0)
         self.cw_rel_sens = 0.0
-        # the start-up recipe's dryer: recipe nozzles and exhaust, zone air held at the recipe's
-        # temperatures by the recipe's own loops (while the line stands and during the start-up phase)
-        self.startup_temps = ZoneTemperatureLoops(ctx, recipe_point(ctx), np.asarray(ctx.recipe.air_temp_K, float))
+        # the start-up recipe's dryer: the PLC's fan and air-temperature loops in recipe mode (while the line stands
+        # and during the start-up phase), the exhausts written
+        n = L.n_zones
+        self.recipe_loops = tuple(f"zone{i}_{w}" for w in ("fan_speed", "air_temp") for i in range(1, n + 1))
+        self.exhaust_keys = [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, n + 1)]
+        self.ratio_key = plc_loop(ctx, "pump_ratio").setpoint_key
+        self.speed_key = plc_loop(ctx, "line_speed").setpoint_key
+        self.step_fn = m.scaled_step(ctx.dt_s)
+        self.temp_track = np.tile(np.asarray(ctx.recipe.air_temp_K, float), (self.every, 1))
+        self.k_solved = 0
 
     def _startup_dryer(self, obs: Observation, u: np.ndarray) -> None:
-        """Set the dryer inputs of ``u`` to the start-up recipe: recipe nozzles and exhaust, air temperature loops."""
+        """Set the dryer inputs of ``u`` to the start-up recipe's: recipe nozzles and exhausts, the heater powers the
+        PLC's loops give."""
         L = self.L
         u[L.u_nozzle] = self.m.ss.u[L.u_nozzle]
-        u[L.u_heater] = self.startup_temps.update(obs)
+        u[L.u_heater] = obs.applied[L.u_heater]
         u[L.u_exhaust] = self.recipe_exhaust
+
+    def _startup_command(self, ratio_m3_m: float | None) -> Command:
+        """The PLC set points of the stopped line and the start-up phase: speed, ratio, exhausts; the rest recipe."""
+        L = self.L
+        out = {self.speed_key: float(self.u[L.u_speed])}
+        if ratio_m3_m is not None:
+            out[self.ratio_key] = ratio_m3_m
+        out.update({k: float(v) for k, v in zip(self.exhaust_keys, self.u[L.u_exhaust], strict=True)})
+        return Command(setpoints=out, release=self.recipe_loops)
+
+    def _track(self, obs: Observation, est: np.ndarray) -> None:
+        """The PLC loops' air-temperature set points over the next solve interval, one per harness interval: the
+        zone's measured temperature plus the change the model predicts under the move ``self.u`` (the loops follow
+        the plan's change and correct what the model misses of it, not the model's offset)."""
+        L, m = self.L, self.m
+        xs = np.asarray(self.ekf.xs, float)
+        now = xs[L.air_temp] * m.x_scale[L.air_temp]
+        meas = np.array([obs.measurements.get(f"zone{i}_air_temp_K", np.nan) for i in range(1, L.n_zones + 1)])
+        offset = np.where(np.isfinite(meas), meas - now, 0.0)
+        us = self.u / m.u_scale
+        for j in range(self.every):
+            xs = np.asarray(self.step_fn(xs, us, est)).ravel()
+            self.temp_track[j] = xs[L.air_temp] * m.x_scale[L.air_temp] + offset
+        self.k_solved = self.k - 1
+
+    def _command(self, failure: bool, fallback: bool) -> Command:
+        j = min(max(self.k - 1 - self.k_solved, 0), self.every - 1)
+        sp = setpoints_from_inputs(self.ctx, self.u, air_temp_K=self.temp_track[j])
+        return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
         """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
@@ -229,9 +274,6 @@ class NmpcController(Controller):
             # and the dryer at the start-up recipe's air temperatures, so that the restart finds it
             # neither cold (NMP: wet film carried into the last zone, LEL over the limit) nor
             # over-heated by fan power (water: standing film over its temperature limit)
-            if d.stopped_now:
-                for loop in self.startup_temps.loops:
-                    loop.integral = 0.0
             prev_exhaust = self.u[L.u_exhaust].copy()
             if d.stopped_now and self.u[L.u_speed] > 0.0:
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
@@ -242,7 +284,7 @@ class NmpcController(Controller):
             self._startup_dryer(obs, self.u)
             self.u[L.u_exhaust] = np.maximum(prev_exhaust, self.recipe_exhaust)
             self.plan.clear()
-            return Command(u=self.u.copy())
+            return self._startup_command(None)
         if d.restarted:  # the gauge filter does not learn from the web coated while pump and drive come up
             self.gauge.skip_web(self.position + self.settings.estimator.restart_skip_m)
         if d.mode == "startup":
@@ -255,10 +297,11 @@ class NmpcController(Controller):
             v_next = min(speed, float(obs.applied[L.u_speed]) + float(ctx.input_rate_limit[L.u_speed]) * dt)
             # pump: the ratio the NMPC ran at before the stop, corrected for what the gauge has said since
             ratio, b0 = self.restart_ratio
-            self.u[L.u_pump] = ratio * v_next / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
+            ratio = ratio / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
+            self.u[L.u_pump] = ratio * v_next
             self._startup_dryer(obs, self.u)
             self.plan.clear()
-            return Command(u=self.u.copy())
+            return self._startup_command(ratio)
         failure = fallback = False
         if d.mode == "handback":
             # hand-back: the OCP starts from the estimated state and the start-up inputs, without
@@ -268,7 +311,8 @@ class NmpcController(Controller):
             self.k_phase = k
         if (k - self.k_phase) % self.every == 0 or d.health_changed:
             failure, fallback = self._solve(obs, d)
-        return Command(u=self.u.copy(), solver_failure=failure, fallback=fallback)
+            self._track(obs, est)
+        return self._command(failure, fallback)
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         m, L, ctx, s = self.m, self.L, self.ctx, self.ocp_cfg

@@ -9,13 +9,19 @@ At every control interval ``dt`` the harness
 3. works out the LEL limit in force (50 % while every analyser is healthy
    and the scenario allows it; 25 % once the purge allowance after an
    analyser failure has passed);
-4. calls the controller with an :class:`Observation` and times it;
-5. applies the line's interlock (a stopped line has no speed and no pump
-   flow), passes the command through the actuators (limits, rate limits)
-   and integrates the plant over ``dt`` with its own RK4 sub-steps.
+4. calls the controller with an :class:`Observation` (including each PLC
+   loop's status) and times it;
+5. writes the controller's set points to the line PLC (:mod:`plants.plc`)
+   and, every PLC scan within the interval, scans its loops (their
+   thermocouples read at the scan), applies the line's interlock (a stopped
+   line has no speed and no pump flow), passes the loops' outputs through the
+   actuators (limits, rate limits) and integrates the plant over the scan with
+   its own RK4 sub-steps.
 
-One row of plant truth, applied inputs, commands, measurements,
-disturbances, schedule and controller health is recorded per interval.
+One row of plant truth, applied inputs (their mean over the interval's
+scans, so that energy integrates exactly), PLC set points and modes,
+measurements, disturbances, schedule and controller health is recorded per
+interval.
 """
 
 from __future__ import annotations
@@ -30,6 +36,8 @@ import pandas as pd
 from mpc.interfaces import Command, Controller, ControllerContext, DisturbanceSource, Observation
 from mpc.scenario import ScenarioSetup, run_duration_s, warmup_used_s, warn_about_duration
 from plants.line import LineModel
+from plants.plc import PlcWriteError
+from plants.sensors import Reading
 from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
 
@@ -93,7 +101,9 @@ def run_closed_loop(
     d0 = dist.vector(0.0)
     dist.reset()
     x, u0 = _initial_state(model, setup, d0)
-    step_fn = AdaptiveStepper(model, dt, x, u0, d0)
+    scan = sc.plc.scan_s
+    n_scan = round(dt / scan)
+    step_fn = AdaptiveStepper(model, scan, x, u0, d0)
     _, g_fn = model.casadi_functions()
     out_names = model.output_names()
     out_idx = {n: i for i, n in enumerate(out_names)}
@@ -104,6 +114,12 @@ def run_closed_loop(
     input_names = tuple(L.input_names())
     lel_sensors = [n for n in sensor_names if n.endswith("_lel_frac")]
     spec = sc.spec
+    plc = setup.plc()
+    plc_specs = plc.specs
+    plc_sensors = sorted({lp.measurement for lp in plc_specs if lp.measurement})
+    missing = [n for n in plc_sensors if n not in sensors]
+    if missing:
+        raise RuntimeError(f"the PLC's loops read {missing}, which the line has no sensor for")
 
     ctx = ControllerContext(
         controller_name=controller.name,
@@ -121,16 +137,21 @@ def run_closed_loop(
         source=setup.source,
         primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
         primary_factor_electricity=sc.energy.primary_factor_electricity,
+        plc_loops=tuple(plc_specs),
+        plc_scan_s=scan,
     )
     controller.reset(ctx)
-    # actuators start where the plant sits
-    bank.apply(0.0, u0, dt)
+    # actuators and the PLC's loops start where the plant sits
+    bank.apply(0.0, u0, scan)
     applied = u0.copy()
+    plc.reset(u0, min(setup.schedule.target_m_s(0.0), setup.schedule.cap_m_s(0.0)))
 
     n_meas = len(sensor_names)
     rec_out = np.empty((n_steps, len(out_names)))
     rec_u = np.empty((n_steps, L.n_inputs))
-    rec_cmd = np.empty((n_steps, L.n_inputs))
+    rec_sp = np.empty((n_steps, len(plc_specs)))
+    rec_mode = np.empty((n_steps, len(plc_specs)))
+    rec_flagged = np.empty(n_steps)
     rec_meas = np.empty((n_steps, n_meas))
     rec_d = np.empty((n_steps, L.n_disturbances))
     rec_misc = np.empty((n_steps, 9))
@@ -144,27 +165,32 @@ def run_closed_loop(
         bar = tqdm(total=n_steps, desc=f"{sc.name} / {controller.name}", unit="step", leave=False, mininterval=0.5)
 
     y = np.asarray(g_fn(x, applied, d0)).ravel()
+
+    def read(name: str, t_read: float) -> Reading:
+        src = truth[name]
+        if src == "@speed":
+            val = applied[L.u_speed]
+        elif src == "@pump":
+            val = x[L.pump]
+        else:
+            val = y[out_idx[src]]
+        return sensors[name].measure(t_read, float(val), web_position_m=position)
+
     for k in range(n_steps):
         t = k * dt
         d = dist.vector(t)
         stopped = dist.stopped(t)
-        # sensors read plant truth
+        # sensors read plant truth (the PLC's own sensors once a scan, below)
         meas: dict[str, float] = {}
         fresh: dict[str, bool] = {}
         healthy: dict[str, bool] = {}
-        for j, name in enumerate(sensor_names):
-            src = truth[name]
-            if src == "@speed":
-                val = applied[L.u_speed]
-            elif src == "@pump":
-                val = x[L.pump]
-            else:
-                val = y[out_idx[src]]
-            r = sensors[name].measure(t, float(val), web_position_m=position)
+
+        for name in sensor_names:
+            r = read(name, t)
             meas[name] = r.value
             fresh[name] = r.fresh
             healthy[name] = r.healthy
-            rec_meas[k, j] = r.value
+        rec_meas[k] = [meas[n] for n in sensor_names]
         # LEL limit in force
         all_ok = all(healthy[n] for n in lel_sensors)
         if not all_ok and first_failure is None:
@@ -189,30 +215,38 @@ def run_closed_loop(
             speed_cap_m_s=cap,
             line_stopped=stopped,
             applied=applied.copy(),
+            loops=plc.status(),
         )
         t0 = time.perf_counter()
         cmd: Command = controller.step(obs)
         step_ms = (time.perf_counter() - t0) * 1e3
-        u_cmd = np.asarray(cmd.u, float).copy()
-        if u_cmd.shape != (L.n_inputs,) or not np.all(np.isfinite(u_cmd)):
-            raise RuntimeError(
-                f"controller {controller.name!r} returned an invalid move at t = {t:.0f} s: "
-                f"expected {L.n_inputs} finite values"
-            )
-        rec_cmd[k] = u_cmd
-        if stopped:  # the line's interlock
-            u_cmd[L.u_speed] = 0.0
-            u_cmd[L.u_pump] = 0.0
-        applied = bank.apply(t, u_cmd, dt)
-        if stopped:
-            applied[L.u_speed] = 0.0
-            applied[L.u_pump] = 0.0
-        x = step_fn(x, applied, d)
-        position += max(applied[L.u_speed], 0.0) * dt
-        y = np.asarray(g_fn(x, applied, d)).ravel()
+        try:
+            plc.write(t, cmd.setpoints, cmd.release)
+        except PlcWriteError as exc:
+            raise RuntimeError(f"controller {controller.name!r} at t = {t:.0f} s: {exc}") from None
+        plan_speed = 0.0 if stopped else min(target, cap)
+        u_sum = np.zeros(L.n_inputs)
+        pv = {name: meas[name] for name in plc_sensors}
+        for j in range(n_scan):
+            ts = t + j * scan
+            if j > 0:
+                for name in plc_sensors:
+                    pv[name] = read(name, ts).value
+            u_plc = plc.scan(ts, scan, pv, plan_speed, stopped)
+            applied = bank.apply(ts, u_plc, scan)
+            if stopped:  # the line's interlock
+                applied[L.u_speed] = 0.0
+                applied[L.u_pump] = 0.0
+            x = step_fn(x, applied, d)
+            position += max(applied[L.u_speed], 0.0) * scan
+            y = np.asarray(g_fn(x, applied, d)).ravel()
+            u_sum += applied
         rec_out[k] = y
-        rec_u[k] = applied
+        rec_u[k] = u_sum / n_scan
         rec_d[k] = d
+        rec_sp[k] = plc.setpoints()
+        rec_mode[k] = plc.modes()
+        rec_flagged[k] = sum(not st.healthy for st in plc.status().values())
         running = applied[L.u_speed] > 1e-6
         rec_misc[k] = (
             position,
@@ -234,7 +268,8 @@ def run_closed_loop(
     frames = [
         pd.DataFrame(rec_out, columns=out_names, index=index),
         pd.DataFrame(rec_u, columns=list(input_names), index=index),
-        pd.DataFrame(rec_cmd, columns=[f"cmd_{n}" for n in input_names], index=index),
+        pd.DataFrame(rec_sp, columns=[lp.setpoint_key for lp in plc_specs], index=index),
+        pd.DataFrame(rec_mode.astype(int), columns=[lp.mode_key for lp in plc_specs], index=index),
         pd.DataFrame(rec_meas, columns=[f"meas_{n}" for n in sensor_names], index=index),
         pd.DataFrame(rec_d, columns=[f"dist_{n}" for n in L.disturbance_names()], index=index),
         pd.DataFrame(
@@ -260,6 +295,7 @@ def run_closed_loop(
     ts["solver_failure"] = ts["solver_failure"].astype(int)
     ts["fallback"] = ts["fallback"].astype(int)
     ts["coat_weight_target_kg_m2"] = spec.coat_weight_target_kg_m2
+    ts["plc_loops_flagged"] = rec_flagged.astype(int)
     meta = {
         "scenario": sc.name,
         "controller": controller.name,
@@ -274,6 +310,7 @@ def run_closed_loop(
         "dryer_length_m": model.dryer_length_m,
         "plant_rk4_substeps_initial": step_fn.n_sub_initial,
         "plant_rk4_substeps_final": step_fn.n_sub,
+        "plc_scan_s": scan,
         "coat_weight_lsl_kg_m2": spec.coat_weight_target_kg_m2 * (1 - spec.coat_weight_tolerance_frac),
         "coat_weight_usl_kg_m2": spec.coat_weight_target_kg_m2 * (1 + spec.coat_weight_tolerance_frac),
         "residual_usl_kg_kg": spec.residual_usl_kg_kg,

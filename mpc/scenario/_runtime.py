@@ -29,6 +29,7 @@ from plants.disturbances import Constant, Event, EventList, Profile, RandomWalk,
 from plants.line import LineLayout
 from plants.noise import OrnsteinUhlenbeck, PumpPulsation
 from plants.params import CRITICAL_CONTENT_FACTOR_RANGE, LineParams
+from plants.plc import LoopSpec, Plc, line_plc_loops
 from plants.presets import get_preset
 from plants.sensors import (
     Sensor,
@@ -228,6 +229,14 @@ class ScenarioSetup:
 
     def actuators(self) -> ActuatorBank:
         return ActuatorBank(list(self.actuator_specs))
+
+    def plc_loops(self) -> list[LoopSpec]:
+        """The line PLC's loops: recipe values and tuning from the nominal model (``docs/plc.md``)."""
+        return line_plc_loops(self.model_params, self.recipe, self.actuator_specs, self.scenario.plc)
+
+    def plc(self) -> Plc:
+        """A fresh line PLC, every loop in recipe mode."""
+        return Plc(self.plc_loops(), [a.name for a in self.actuator_specs], self.scenario.plc.stale_after_s)
 
 
 def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:

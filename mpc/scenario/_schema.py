@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from plants.plc import PlcConfig
+
 __all__ = [
     "AnalyserFault",
     "BatchChange",
@@ -339,6 +341,7 @@ class Scenario(_Model):
     sensors: SensorSettings = Field(default_factory=SensorSettings, description="sensor settings")
     mismatch: Mismatch = Field(default_factory=Mismatch, description="plant-model mismatch")
     energy: Energy = Field(default_factory=Energy, description="primary-energy factors of the energy carriers")
+    plc: PlcConfig = Field(default_factory=PlcConfig, description="the line PLC's scan, hand-over and remote ranges")
     controllers: dict[str, dict[str, Any]] = Field(
         default_factory=dict,
         description="per-controller settings tables, [controllers.NAME] and their sub-tables "
@@ -354,4 +357,20 @@ class Scenario(_Model):
         for key in ("nozzle_velocity_m_s", "exhaust_m3_s"):
             if getattr(self.recipe, key) is not None and len(getattr(self.recipe, key)) != n:
                 raise ValueError(f"recipe.{key} has {len(getattr(self.recipe, key))} values, recipe.air_temp_K has {n}")
+        plc, dt = self.plc, self.control_interval_s
+        ratio = dt / plc.scan_s
+        if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
+            raise ValueError(f"plc.scan_s = {plc.scan_s}: expected control_interval_s = {dt} s to be a whole "
+                             "multiple of it")
+        if plc.stale_after_s < dt:
+            raise ValueError(f"plc.stale_after_s = {plc.stale_after_s}: expected at least control_interval_s = {dt} s "
+                             "(a controller writes once an interval)")
+        if not plc.air_temp_setpoint_min_K < plc.air_temp_setpoint_max_K:
+            raise ValueError(f"plc.air_temp_setpoint_min_K = {plc.air_temp_setpoint_min_K}: expected below "
+                             f"plc.air_temp_setpoint_max_K = {plc.air_temp_setpoint_max_K}")
+        bad = [t for t in self.recipe.air_temp_K
+               if not plc.air_temp_setpoint_min_K <= t <= plc.air_temp_setpoint_max_K]
+        if bad:
+            raise ValueError(f"recipe.air_temp_K = {bad[0]}: expected within the PLC's set-point range "
+                             f"[{plc.air_temp_setpoint_min_K}, {plc.air_temp_setpoint_max_K}] K ([plc])")
         return self

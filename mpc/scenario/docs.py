@@ -33,6 +33,8 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[disturbances.process_noise]", S.ProcessNoise),
     ("[sensors]", S.SensorSettings),
     ("[mismatch]", S.Mismatch),
+    ("[energy]", S.Energy),
+    ("[plc]", S.PlcConfig),
 ]
 
 
@@ -51,7 +53,7 @@ def _element(ann: object) -> tuple[object, list[object]]:
 def _type_name(ann: object) -> str:
     ann = _element(ann)[0]
     s = str(ann).replace("typing.", "")
-    s = s.replace("mpc.scenario._schema.", "")
+    s = s.replace("mpc.scenario._schema.", "").replace("plants.plc._config.", "")
     s = s.replace("<class '", "").replace("'>", "")
     if typing.get_origin(ann) is typing.Literal:
         return " or ".join(repr(a) for a in typing.get_args(ann))
