@@ -2,7 +2,7 @@
 
 from controllers.nmpc._controller import NmpcController
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter, augmented_rank_condition
-from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._model import NmpcModel, TemperatureLoops
 from controllers.nmpc._ocp import DynamicOcp
 from controllers.nmpc._target import SteadyTarget
 from mpc.scenario import EstimatorSettings, ModelSettings, NmpcSettings, OcpSettings, TargetSettings
@@ -19,5 +19,6 @@ __all__ = [
     "OcpSettings",
     "SteadyTarget",
     "TargetSettings",
+    "TemperatureLoops",
     "augmented_rank_condition",
 ]

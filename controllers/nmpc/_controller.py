@@ -26,17 +26,21 @@ lmpc); the NMPC decides what the line gets in each mode. Its settings are
 ``.supervisor`` (:class:`mpc.scenario.NmpcSettings`, ``docs/controllers.md``),
 checked when the scenario is loaded and again at :meth:`NmpcController.reset`.
 
-Manipulated variables: line speed, pump flow, per-zone nozzle velocity,
-heater power and exhaust (= make-up) air, written to the line PLC as set
-points (:mod:`plants.plc`): the line-speed reference, the pump-to-speed ratio,
-fan speeds, exhaust flows, and for each zone's air-temperature loop the
-zone's measured temperature plus the change the model predicts under the plan
-(every harness interval), with the plan's heater power as the loop's
-feedforward, so that the PLC's PI corrects only what the model misses of the
-planned change. While the line stands and during the
-start-up phase the fan and temperature loops are handed back to the PLC's
-recipe. Unannounced disturbances are never previewed: only the announced
-schedule enters the horizon.
+Manipulated variables: line speed, pump flow, per-zone nozzle velocity, zone
+air-temperature set point and exhaust (= make-up) air, written to the line
+PLC's loops (:mod:`plants.plc`): the line-speed reference, the pump-to-speed
+ratio, fan speeds, the temperature loops' set points and exhaust flows. The
+dynamic problem's model holds the PLC's temperature PI loops
+(:class:`controllers.nmpc.TemperatureLoops`: heater power = bias + Kc (set
+point - air + integral), one integral state per zone, initialised every step
+from the PLC's readback so that the model's heater power starts at the
+plant's); the economic target and the estimator stay in heater power (at a
+steady state the loop holds its set point, and the integral is where the
+target's heater power puts it). While the line stands the temperature loops are
+handed back to the PLC's recipe and the fans held no faster than they ran (faster
+air on a standing wet film raises the LEL); during the start-up phase the fans
+follow the recipe too. Unannounced disturbances are never previewed: only the
+announced schedule enters the horizon.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ import numpy as np
 from controllers._common import plc_loop, setpoints_from_inputs
 from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
-from controllers.nmpc._model import NmpcModel
+from controllers.nmpc._model import NmpcModel, TemperatureLoops
 from controllers.nmpc._ocp import DynamicOcp
 from controllers.nmpc._target import SteadyTarget
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
@@ -107,7 +111,8 @@ class NmpcController(Controller):
                                                         source=ctx.source, base=self.base_settings)
         ocp, tgt, mdl = st.ocp, st.target, st.model
         self.ctx = ctx
-        self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe)
+        loops = TemperatureLoops.from_plc(ctx.plc_loops, ctx.recipe.air_temp_K)
+        self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe, loops=loops)
         L = m.layout
         self.L = L
         every = ocp.t_step_s / ctx.dt_s
@@ -128,9 +133,23 @@ class NmpcController(Controller):
         self.rate_down_s[L.u_exhaust] = np.minimum(
             self.rate_s[L.u_exhaust], ocp.exhaust_close_rate_m3_s2 * ocp.t_step_s / m.u_scale[L.u_exhaust]
         )
+        # the OCP's inputs: the line's, with the temperature loops' set points in the heater slots
+        sp_scale = loops.sp_scale_K
+        self.v_lb = self.u_lb_s.copy()
+        self.v_ub = self.u_ub_s.copy()
+        self.v_lb[L.u_heater] = (loops.sp_lower_K - loops.ref_K) / sp_scale
+        self.v_ub[L.u_heater] = (loops.sp_upper_K - loops.ref_K) / sp_scale
+        # a set-point move per step: the PLC's set-point ramp, and no larger than the proportional kick the heater's
+        # rate limit can follow
+        sp_move = np.minimum(loops.sp_rate_K_s * ocp.t_step_s,
+                             ctx.input_rate_limit[L.u_heater] * ocp.t_step_s / loops.kc_W_K) / sp_scale
+        self.vrate_s = self.rate_s.copy()
+        self.vrate_s[L.u_heater] = sp_move
+        self.vrate_down_s = self.rate_down_s.copy()
+        self.vrate_down_s[L.u_heater] = sp_move
         spec = ctx.spec
         self.ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
-                              self.u_lb_s, self.u_ub_s, ocp)
+                              self.v_lb, self.v_ub, ocp)
         self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt,
                                    primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
         self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
@@ -158,7 +177,9 @@ class NmpcController(Controller):
         self.position = 0.0
         self.solves = 0
         self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
-        self.ocp.set_initial_guess(m.ss.x / m.x_scale, m.ss.u / m.u_scale)
+        self.v = m.ocp_inputs(m.ss.u / m.u_scale, np.asarray(ctx.recipe.air_temp_K, float))
+        self.integral = np.zeros(L.n_zones)
+        self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
         self.supervisor = Supervisor(st.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
@@ -173,9 +194,7 @@ class NmpcController(Controller):
         self.exhaust_keys = [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, n + 1)]
         self.ratio_key = plc_loop(ctx, "pump_ratio").setpoint_key
         self.speed_key = plc_loop(ctx, "line_speed").setpoint_key
-        self.step_fn = m.scaled_step(ctx.dt_s)
-        self.temp_track = np.tile(np.asarray(ctx.recipe.air_temp_K, float), (self.every, 1))
-        self.k_solved = 0
+        self.air_keys = [plc_loop(ctx, f"zone{i}_air_temp").setpoint_key for i in range(1, n + 1)]
 
     def _startup_dryer(self, obs: Observation, u: np.ndarray) -> None:
         """Set the dryer inputs of ``u`` to the start-up recipe's: recipe nozzles and exhausts, the heater powers the
@@ -185,33 +204,41 @@ class NmpcController(Controller):
         u[L.u_heater] = obs.applied[L.u_heater]
         u[L.u_exhaust] = self.recipe_exhaust
 
-    def _startup_command(self, ratio_m3_m: float | None) -> Command:
-        """The PLC set points of the stopped line and the start-up phase: speed, ratio, exhausts; the rest recipe."""
+    def _startup_command(self, ratio_m3_m: float | None, fans: bool = False) -> Command:
+        """The PLC set points of the stopped line and the start-up phase: speed, ratio, exhausts (and, with ``fans``,
+        the fan speeds); the air-temperature loops (and the fans otherwise) in recipe mode."""
         L = self.L
         out = {self.speed_key: float(self.u[L.u_speed])}
         if ratio_m3_m is not None:
             out[self.ratio_key] = ratio_m3_m
         out.update({k: float(v) for k, v in zip(self.exhaust_keys, self.u[L.u_exhaust], strict=True)})
-        return Command(setpoints=out, release=self.recipe_loops)
+        release = self.recipe_loops
+        if fans:
+            out.update({f"zone{i + 1}_fan_speed_setpoint_m_s": float(v) for i, v in enumerate(self.u[L.u_nozzle])})
+            release = tuple(n for n in release if not n.endswith("_fan_speed"))
+        return Command(setpoints=out, release=release)
 
-    def _track(self, obs: Observation, est: np.ndarray) -> None:
-        """The PLC loops' air-temperature set points over the next solve interval, one per harness interval: the
-        zone's measured temperature plus the change the model predicts under the move ``self.u`` (the loops follow
-        the plan's change and correct what the model misses of it, not the model's offset)."""
-        L, m = self.L, self.m
-        xs = np.asarray(self.ekf.xs, float)
-        now = xs[L.air_temp] * m.x_scale[L.air_temp]
-        meas = np.array([obs.measurements.get(f"zone{i}_air_temp_K", np.nan) for i in range(1, L.n_zones + 1)])
-        offset = np.where(np.isfinite(meas), meas - now, 0.0)
-        us = self.u / m.u_scale
-        for j in range(self.every):
-            xs = np.asarray(self.step_fn(xs, us, est)).ravel()
-            self.temp_track[j] = xs[L.air_temp] * m.x_scale[L.air_temp] + offset
-        self.k_solved = self.k - 1
+    def _readback(self, obs: Observation) -> None:
+        """The temperature loops' set points and integrals from the PLC's status (its outputs and set points), the
+        heater powers it gives into ``self.u``."""
+        L, lp = self.L, self.m.loops
+        assert lp is not None
+        sp = np.empty(L.n_zones)
+        out = np.empty(L.n_zones)
+        for i in range(L.n_zones):
+            st = obs.loops.get(f"zone{i + 1}_air_temp")
+            out[i] = obs.applied[L.u_heater][i] if st is None else st.output
+            sp[i] = lp.ref_K[i] if st is None else st.setpoint
+        # the integral that gives the PLC's output at the model's air temperature: the model's heater power starts
+        # where the plant's is, whatever the model's temperature error
+        pv = np.asarray(self.ekf.xs[L.air_temp], float) * self.m.x_scale[L.air_temp]
+        self.integral = lp.integral_K(out, sp, pv)
+        self.working_sp = sp
+        self.u[L.u_heater] = obs.applied[L.u_heater]
 
     def _command(self, failure: bool, fallback: bool) -> Command:
-        j = min(max(self.k - 1 - self.k_solved, 0), self.every - 1)
-        sp = setpoints_from_inputs(self.ctx, self.u, air_temp_K=self.temp_track[j])
+        sp = setpoints_from_inputs(self.ctx, self.u)
+        sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
@@ -267,6 +294,7 @@ class NmpcController(Controller):
             self.gauge.update(self.position, float(cw_meas))
         k = self.k
         self.k += 1
+        self._readback(obs)
 
         d = self.supervisor.update(obs)
         if d.mode == "stopped":
@@ -275,6 +303,7 @@ class NmpcController(Controller):
             # neither cold (NMP: wet film carried into the last zone, LEL over the limit) nor
             # over-heated by fan power (water: standing film over its temperature limit)
             prev_exhaust = self.u[L.u_exhaust].copy()
+            prev_nozzle = self.u[L.u_nozzle].copy()
             if d.stopped_now and self.u[L.u_speed] > 0.0:
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
                 self.restart_ratio = (float(self.u[L.u_pump] / self.u[L.u_speed]), self.gauge.b)
@@ -283,8 +312,11 @@ class NmpcController(Controller):
             self.u[L.u_pump] = 0.0
             self._startup_dryer(obs, self.u)
             self.u[L.u_exhaust] = np.maximum(prev_exhaust, self.recipe_exhaust)
+            # and the fans no faster than they ran: faster air on the standing wet film raises the LEL
+            self.u[L.u_nozzle] = np.minimum(prev_nozzle, self.m.ss.u[L.u_nozzle])
+            self.v = m.ocp_inputs(self.u / m.u_scale, self.working_sp)
             self.plan.clear()
-            return self._startup_command(None)
+            return self._startup_command(None, fans=True)
         if d.restarted:  # the gauge filter does not learn from the web coated while pump and drive come up
             self.gauge.skip_web(self.position + self.settings.estimator.restart_skip_m)
         if d.mode == "startup":
@@ -300,18 +332,18 @@ class NmpcController(Controller):
             ratio = ratio / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
             self.u[L.u_pump] = ratio * v_next
             self._startup_dryer(obs, self.u)
+            self.v = m.ocp_inputs(self.u / m.u_scale, self.working_sp)
             self.plan.clear()
             return self._startup_command(ratio)
         failure = fallback = False
         if d.mode == "handback":
             # hand-back: the OCP starts from the estimated state and the start-up inputs, without
             # the multipliers of the line that ran before the stop, with a fresh target, and solves now
-            self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale, reset_duals=True)
+            self.ocp.set_initial_guess(m.ocp_state(self.ekf.xs, self.integral), self.v, reset_duals=True)
             self.target_key = None
             self.k_phase = k
         if (k - self.k_phase) % self.every == 0 or d.health_changed:
             failure, fallback = self._solve(obs, d)
-            self._track(obs, est)
         return self._command(failure, fallback)
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
@@ -338,34 +370,46 @@ class NmpcController(Controller):
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
         xt, ut = self.last_target
-        self.ocp.set_parameters(est=est, xt=xt, ut=ut, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
+        # the target in the OCP's terms: each loop's set point at the target's air temperature, its integral at
+        # the target's heater power
+        lp = m.loops
+        assert lp is not None
+        air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
+        heater_t = np.asarray(ut[L.u_heater], float) * m.u_scale[L.u_heater]
+        xa_t = m.ocp_state(xt, (heater_t - lp.bias_W) / lp.kc_W_K)
+        va_t = m.ocp_inputs(ut, air_t)
+        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
-        rate_up, rate_down = self.rate_s, self.rate_down_s
+        rate_up, rate_down = self.vrate_s, self.vrate_down_s
         if d.handback_window:
             # from the recipe (at the start of a run, and after a restart's start-up phase) the dryer moves to the
             # NMPC's point slowly: a fast swing of nozzles against hot air overshoots the critical-stage rate in
             # the plant's finer film, and a fast exhaust cut overshoots the LEL where the analyser reads low
             frac = s.handback_rate_frac
             rate_up, rate_down = rate_up * frac, rate_down * frac
-            rate_up[L.u_speed] = self.rate_s[L.u_speed]
-            rate_up[L.u_pump] = self.rate_s[L.u_pump]
-            rate_down[L.u_speed] = self.rate_down_s[L.u_speed]
-            rate_down[L.u_pump] = self.rate_down_s[L.u_pump]
-            rate_up[L.u_exhaust] = self.rate_s[L.u_exhaust]  # exhaust may always open fast
-        self.ocp.set_stage_bounds(u_prev_s, rate_up, rate_down, caps[:-1] / m.u_scale[L.u_speed])
+            rate_up[L.u_speed] = self.vrate_s[L.u_speed]
+            rate_up[L.u_pump] = self.vrate_s[L.u_pump]
+            rate_down[L.u_speed] = self.vrate_down_s[L.u_speed]
+            rate_down[L.u_pump] = self.vrate_down_s[L.u_pump]
+            rate_up[L.u_exhaust] = self.vrate_s[L.u_exhaust]  # exhaust may always open fast
+        v_prev = self.v
+        self.ocp.set_stage_bounds(v_prev, rate_up, rate_down, caps[:-1] / m.u_scale[L.u_speed])
         self.solves += 1
-        u0, ok, plan = self.ocp.solve(self.ekf.xs)
+        x0 = m.ocp_state(self.ekf.xs, self.integral)
+        v0, ok, plan = self.ocp.solve(x0)
         if self.force_failure_every and self.solves % self.force_failure_every == 0:
             ok = False
-        if ok:
-            self.u = u0 * m.u_scale
+        if not ok:  # fallback 1: the previous plan's next move; 2: toward the target within the move limits
+            v0 = fallback_move(self.plan.next_move(), va_t, v_prev, self.v_lb, self.v_ub, self.vrate_s,
+                               self.vrate_down_s, L.u_speed, caps[0] / m.u_scale[L.u_speed])
+            self.ocp.set_initial_guess(x0, v0)
+        else:
             self.plan.store(plan)
-            return target_failed, False
-        # fallback 1: the previous plan's next move; 2: toward the target within the move limits
-        self.u = fallback_move(self.plan.next_move(), ut, u_prev_s, self.u_lb_s, self.u_ub_s, self.rate_s,
-                               self.rate_down_s, L.u_speed, caps[0] / m.u_scale[L.u_speed]) * m.u_scale
-        self.ocp.set_initial_guess(self.ekf.xs, self.u / m.u_scale)
-        return True, True
+        self.v = v0
+        heater = self.u[L.u_heater].copy()  # the heater powers the PLC gives (its loops hold the set points)
+        self.u = v0 * m.u_scale
+        self.u[L.u_heater] = heater
+        return (target_failed, False) if ok else (True, True)
 
     def _cap_ub(self, cap: float) -> np.ndarray:
         ub = self.u_ub_s.copy()

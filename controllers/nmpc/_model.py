@@ -17,6 +17,7 @@ steady-state target ``(xt, ut)`` the dynamic problem tracks.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import casadi as ca
 import numpy as np
@@ -27,7 +28,43 @@ from plants.params import LineParams
 from plants.simulate import n_substeps, rk4_step, stable_substep_s
 from plants.steady import OperatingPoint, SteadyState, steady_state
 
-__all__ = ["NmpcModel"]
+__all__ = ["NmpcModel", "TemperatureLoops"]
+
+
+@dataclass(frozen=True)
+class TemperatureLoops:
+    """The line PLC's zone air-temperature PI loops as the NMPC's prediction model holds them.
+
+    Heater power ``P = bias + kc (T_sp - T_air + I)``, ``dI/dt = (T_sp - T_air) / tau_i`` per zone
+    (``plants.plc``; the PLC runs it at its 1 s scan, the model in continuous time, without the
+    thermocouple's lag and the output limits, which the OCP keeps as constraints). The OCP's
+    decision in each heater slot is the set point, scaled ``(T_sp - ref_K) / sp_scale_K``; its
+    extra states are the integrals over ``i_scale_K``.
+    """
+
+    kc_W_K: np.ndarray
+    tau_i_s: np.ndarray
+    bias_W: np.ndarray
+    ref_K: np.ndarray
+    sp_lower_K: float
+    sp_upper_K: float
+    sp_rate_K_s: float
+    sp_scale_K: float = 3.0
+    i_scale_K: float = 1.0
+
+    @classmethod
+    def from_plc(cls, loops: Any, ref_K: Any) -> TemperatureLoops:
+        """From the PLC's loop specifications (``ControllerContext.plc_loops``), in zone order."""
+        pi = [lp for lp in loops if lp.kind == "pi"]
+        return cls(kc_W_K=np.array([lp.kc for lp in pi]), tau_i_s=np.array([lp.tau_i_s for lp in pi]),
+                   bias_W=np.array([lp.bias for lp in pi]), ref_K=np.asarray(ref_K, float).copy(),
+                   sp_lower_K=float(pi[0].lower), sp_upper_K=float(pi[0].upper),
+                   sp_rate_K_s=float(pi[0].setpoint_rate_per_s))
+
+    def integral_K(self, heater_W: np.ndarray, setpoint_K: np.ndarray, air_temp_K: np.ndarray) -> np.ndarray:
+        """The loops' integrals from their outputs, set points and process values (PLC readback)."""
+        return (np.asarray(heater_W, float) - self.bias_W) / self.kc_W_K - (np.asarray(setpoint_K, float)
+                                                                             - np.asarray(air_temp_K, float))
 
 
 @dataclass
@@ -49,6 +86,8 @@ class NmpcModel:
     recipe: OperatingPoint
     outdoor_temp_K: float = 293.15
     outdoor_rh_frac: float = 0.5
+    loops: TemperatureLoops | None = None
+    """The PLC's temperature loops: given, :meth:`do_mpc_model` plans their set points (augmented model)."""
     output_index: dict[str, int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -118,22 +157,71 @@ class NmpcModel:
         y = self.line.outputs(ops, xs * self.x_scale, us * self.u_scale, self.disturbance(est))
         return ca.Function("y_scaled", [xs, us, est], [y])
 
+    @property
+    def n_aug(self) -> int:
+        """States of the OCP's model: the line's, plus one integral per temperature loop."""
+        return self.layout.n_states + (0 if self.loops is None else self.layout.n_zones)
+
+    def ocp_inputs(self, us: np.ndarray, setpoint_K: np.ndarray | None = None) -> np.ndarray:
+        """The OCP's inputs from scaled plant inputs ``us``: with loops, each heater slot is the scaled set point
+        ``setpoint_K`` (default: the loops' reference)."""
+        v = np.asarray(us, float).copy()
+        if self.loops is not None:
+            lp = self.loops
+            sp = lp.ref_K if setpoint_K is None else np.asarray(setpoint_K, float)
+            v[self.layout.u_heater] = (sp - lp.ref_K) / lp.sp_scale_K
+        return v
+
+    def setpoints_K(self, v: np.ndarray) -> np.ndarray:
+        """The temperature loops' set points in an OCP input vector."""
+        assert self.loops is not None
+        return self.loops.ref_K + self.loops.sp_scale_K * np.asarray(v, float)[self.layout.u_heater]
+
+    def ocp_state(self, xs: np.ndarray, integral_K: np.ndarray | None = None) -> np.ndarray:
+        """The OCP's state from the scaled line state and (with loops) the loops' integrals (default 0)."""
+        xs = np.asarray(xs, float)
+        if self.loops is None:
+            return xs.copy()
+        zi = np.zeros(self.layout.n_zones) if integral_K is None else np.asarray(integral_K, float)
+        return np.r_[xs, zi / self.loops.i_scale_K]
+
+    def closed_loop(self, xa: Any, v: Any, est: Any) -> tuple[Any, Any, Any]:
+        """``(scaled rhs of the augmented state, plant inputs us, heater powers W)`` for OCP inputs ``v``.
+
+        Without loops, ``v`` are the scaled plant inputs and the state is the line's.
+        """
+        L, lp = self.layout, self.loops
+        if lp is None:
+            return self.scaled_rhs()(xa, v, est), v, v[L.u_heater] * self.u_scale[L.u_heater]
+        n = L.n_states
+        xs, zi = xa[:n], xa[n:]
+        t_air = xs[L.air_temp] * self.x_scale[L.air_temp]
+        t_sp = lp.ref_K + lp.sp_scale_K * v[L.u_heater]
+        e = t_sp - t_air
+        heater = lp.bias_W + lp.kc_W_K * (e + lp.i_scale_K * zi)
+        us = ca.vertcat(v[: L.u_heater.start], heater / self.u_scale[L.u_heater], v[L.u_heater.stop :])
+        f = ca.vertcat(self.scaled_rhs()(xs, us, est), e / lp.tau_i_s / lp.i_scale_K)
+        return f, us, heater
+
     def do_mpc_model(self):
-        """The continuous do-mpc ``Model`` of the scaled line (see the module docstring)."""
+        """The continuous do-mpc ``Model`` of the scaled line (see the module docstring); with :attr:`loops`, the
+        PLC's temperature loops closed around it (states ``[xs, integrals]``, heater slots = set points)."""
         import do_mpc
 
         L = self.layout
         model = do_mpc.model.Model("continuous", "SX")
-        xs = model.set_variable("_x", "xs", shape=(L.n_states, 1))
+        xs = model.set_variable("_x", "xs", shape=(self.n_aug, 1))
         us = model.set_variable("_u", "us", shape=(L.n_inputs, 1))
         est = model.set_variable("_tvp", "est", shape=(self.n_est, 1))
-        model.set_variable("_tvp", "xt", shape=(L.n_states, 1))
+        model.set_variable("_tvp", "xt", shape=(self.n_aug, 1))
         model.set_variable("_tvp", "ut", shape=(L.n_inputs, 1))
         model.set_variable("_tvp", "lel_limit")
         model.set_variable("_tvp", "cw_target")
         model.set_variable("_tvp", "speed_target")
         model.set_variable("_tvp", "lel_bias", shape=(L.n_zones, 1))
-        model.set_expression("y", self.outputs_fn()(xs, us, est))
-        model.set_rhs("xs", self.scaled_rhs()(xs, us, est))
+        f, u_plant, heater = self.closed_loop(xs, us, est)
+        model.set_expression("y", self.outputs_fn()(xs[: L.n_states], u_plant, est))
+        model.set_expression("heater_W", heater)
+        model.set_rhs("xs", f)
         model.setup()
         return model

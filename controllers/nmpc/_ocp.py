@@ -70,13 +70,16 @@ class DynamicOcp:
         y = model.aux["y"]
         ix = m.output_index
         cw = y[ix["coat_weight_die_kg_m2"]]
+        # the line's states are tracked; the PLC loops' integrals (augmented model) are not: at the target they
+        # settle where the tracked heater powers put them
+        n = L.n_states
         track = (
-            s.state_weight * ca.sumsqr(xs - tv["xt"])
+            s.state_weight * ca.sumsqr(xs[:n] - tv["xt"][:n])
             + s.input_weight * ca.sumsqr(us - tv["ut"])
             + s.coat_weight_weight * ((cw / tv["cw_target"] - 1.0) / cw_tol_frac) ** 2
             + s.speed_weight * (us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0) ** 2
         )
-        mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs - tv["xt"]))
+        mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n]))
         mpc.set_rterm(us=np.full(L.n_inputs, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
         for i in range(1, L.n_zones + 1):
@@ -94,13 +97,17 @@ class DynamicOcp:
                         penalty_term_cons=s.soft_penalty / 10)
         mpc.set_nl_cons("window", s.window_margin_min - y[ix["coating_window_margin"]], ub=0.0,
                         soft_constraint=True, penalty_term_cons=s.soft_penalty / 10)
+        if m.loops is not None:  # the PLC's temperature loops: their heater outputs within the heaters' range
+            heater = model.aux["heater_W"] / m.params.dryer.heater_max_W
+            mpc.set_nl_cons("heater_max", heater - 1.0, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
+            mpc.set_nl_cons("heater_min", -heater, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
         mpc.bounds["lower", "_u", "us"] = u_lb_s
         mpc.bounds["upper", "_u", "us"] = u_ub_s
         self._tvp = mpc.get_tvp_template()
         self._tvp_values: dict[str, object] = {
             "est": m.nominal_estimate(),
-            "xt": m.ss.x / m.x_scale,
-            "ut": m.ss.u / m.u_scale,
+            "xt": m.ocp_state(m.ss.x / m.x_scale),
+            "ut": m.ocp_inputs(m.ss.u / m.u_scale, np.asarray(m.ss.x[L.air_temp], float)),
             "lel_limit": 0.25,
             "cw_target": m.recipe.coat_weight_kg_m2,
             "speed_target": np.full(s.n_horizon + 1, m.recipe.speed_m_s),
