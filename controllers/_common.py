@@ -84,13 +84,14 @@ def plc_loop(ctx: ControllerContext, name: str) -> LoopSpec:
 
 
 def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, air_temp_K: Sequence[float] | None = None,
-                          ratio_m3_m: float | None = None) -> dict[str, float]:
+                          ratio_m3_m: float | None = None, heater_manual: bool = False) -> dict[str, float]:
     """PLC set points for a plan made in plant inputs ``u`` (ordered as ``ctx.input_names``).
 
     Line speed, fan speeds and exhausts are the plan's values; the pump ratio is ``ratio_m3_m``,
     else the plan's pump flow over its speed (not written while the plan stands the line); a zone's
     air-temperature loop gets ``air_temp_K`` as its set point and the plan's heater power as its
-    feedforward (neither written without ``air_temp_K``).
+    feedforward (neither written without ``air_temp_K``), or with ``heater_manual`` the plan's heater
+    power as its manual output.
     """
     out: dict[str, float] = {}
     idx = {n: i for i, n in enumerate(ctx.input_names)}
@@ -106,7 +107,9 @@ def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, air_temp_K: 
             elif speed > 1e-6:
                 out[lp.setpoint_key] = v / speed
         else:
-            if air_temp_K is not None:
+            if heater_manual:
+                out[str(lp.output_key)] = v
+            elif air_temp_K is not None:
                 out[lp.setpoint_key] = float(air_temp_K[zone])
                 out[str(lp.feedforward_key)] = v
             zone += 1

@@ -115,7 +115,6 @@ class LmpcController(Controller):
         self.plan = PlanMemory()
         self.lot_ratio: float | None = None
         self.ratio_history: deque[float] = deque(maxlen=64)
-        self.temp_track = np.tile(np.asarray(ctx.recipe.air_temp_K, float), (self.k_every, 1))
         self._clear()
 
     # -- helpers -------------------------------------------------------------------------------
@@ -246,23 +245,10 @@ class LmpcController(Controller):
             if boundary:
                 self._clear()
             failure, fallback = self._solve(obs, d)
-            self._track()
-        j = min(self.k % self.k_every, self.k_every - 1)
         self.k += 1
-        sp = setpoints_from_inputs(self.ctx, self.u, air_temp_K=self.temp_track[j])
+        # its model was identified on heater power: the heaters' loops in manual, the plan's power their output
+        sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
-
-    def _track(self) -> None:
-        """The zone air-temperature set points over the model step now starting: from the model's air temperatures
-        now to where the planned move takes them (one per harness interval; the plan's heater powers are the PLC
-        loops' feedforward)."""
-        mdl, r = self.mdl, self.r
-        u_s = (self.u[self.in_idx] - mdl.u0) / mdl.u_scale
-        y_now = mdl.y0 + mdl.y_scale * self.kf.outputs()
-        y_next = mdl.y0 + mdl.y_scale * self.kf.predicted_outputs(u_s)
-        frac = (np.arange(self.k_every) + 1.0) / self.k_every
-        air = np.asarray(r.air, int)
-        self.temp_track = y_now[air][None, :] + frac[:, None] * (y_next[air] - y_now[air])[None, :]
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         mdl, s, ctx = self.mdl, self.settings, self.ctx

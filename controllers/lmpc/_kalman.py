@@ -96,6 +96,3 @@ class OffsetFreeKalman:
         """Filtered outputs ``C x + d`` (scaled)."""
         return self.Ca @ self.z
 
-    def predicted_outputs(self, u_s: np.ndarray) -> np.ndarray:
-        """Outputs (scaled) one model step on with inputs ``u_s``, the estimate unchanged."""
-        return self.Ca @ (self.Aa @ self.z + self.Ba @ u_s)

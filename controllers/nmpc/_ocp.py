@@ -44,7 +44,10 @@ import numpy as np
 from controllers.nmpc._model import NmpcModel
 from mpc.scenario import OcpSettings
 
-__all__ = ["DynamicOcp"]
+__all__ = ["HEATER_MARGIN", "DynamicOcp"]
+
+HEATER_MARGIN = 0.01
+"""How far inside the heaters' range the OCP keeps the PLC loops' heater powers, fraction of the maximum."""
 
 
 class DynamicOcp:
@@ -97,10 +100,13 @@ class DynamicOcp:
                         penalty_term_cons=s.soft_penalty / 10)
         mpc.set_nl_cons("window", s.window_margin_min - y[ix["coating_window_margin"]], ub=0.0,
                         soft_constraint=True, penalty_term_cons=s.soft_penalty / 10)
-        if m.loops is not None:  # the PLC's temperature loops: their heater outputs within the heaters' range
+        if m.loops is not None:  # the PLC's temperature loops: their heater outputs within the heaters' range, kept
+            # HEATER_MARGIN inside it (the physics clips the heater at its limits: a kink IPOPT does not converge on)
             heater = model.aux["heater_W"] / m.params.dryer.heater_max_W
-            mpc.set_nl_cons("heater_max", heater - 1.0, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
-            mpc.set_nl_cons("heater_min", -heater, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
+            mpc.set_nl_cons("heater_max", heater - (1.0 - HEATER_MARGIN), ub=0.0, soft_constraint=True,
+                            penalty_term_cons=s.soft_penalty)
+            mpc.set_nl_cons("heater_min", HEATER_MARGIN - heater, ub=0.0, soft_constraint=True,
+                            penalty_term_cons=s.soft_penalty)
         mpc.bounds["lower", "_u", "us"] = u_lb_s
         mpc.bounds["upper", "_u", "us"] = u_ub_s
         self._tvp = mpc.get_tvp_template()
