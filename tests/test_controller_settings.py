@@ -56,7 +56,7 @@ READERS: dict[type[Settings], list[str]] = {
     SupervisorSettings: ["controllers/_supervisor.py"],
     OcpSettings: ["controllers/nmpc/_ocp.py", "controllers/nmpc/_controller.py"],
     TargetSettings: ["controllers/nmpc/_target.py", "controllers/nmpc/_controller.py"],
-    ModelSettings: ["mpc/scenario/_nmpc_settings.py"],  # ModelSettings.apply, called by the NMPC's reset
+    ModelSettings: ["mpc/scenario/_nmpc_settings.py", "controllers/nmpc/_controller.py"],  # apply(); temperature_loops
     EstimatorSettings: ["controllers/nmpc/_controller.py"],
     NmpcSettings: ["controllers/nmpc/_controller.py"],
     LmpcSettings: ["controllers/lmpc/_controller.py"],

@@ -11,6 +11,7 @@ import pytest
 from _closed_loop import max_lel, short_setup
 
 from controllers.nmpc import (
+    ModelSettings,
     NmpcController,
     NmpcModel,
     OcpSettings,
@@ -46,8 +47,10 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy_through_the_plc() -> Non
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     # every failed solve is caught and replaced by a fallback; failures stay rare (60 solves here)
     assert ts["fallback"].sum() == ts["solver_failure"].sum() <= 3
-    # every loop in remote mode: the NMPC writes set points, the PLC's loops drive the plant
-    assert (ts[[c for c in ts.columns if c.endswith("_mode")]].iloc[10:] == 1).all().all()
+    # every loop written: set points in remote mode, the heaters' loops in manual (the default temperature_loops)
+    modes = ts[[c for c in ts.columns if c.endswith("_mode")]].iloc[10:]
+    assert (modes[[c for c in modes if "air_temp" in c]] == 2).all().all()
+    assert (modes[[c for c in modes if "air_temp" not in c]] == 1).all().all()
     # and it saves: 40 % of the dryer power it started from
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.6 * ts["dryer_power_W"].iloc[0]
     assert np.all(ts["speed_m_s"] <= ts["sched_speed_cap_m_s"] + 1e-9)
@@ -327,3 +330,11 @@ def test_the_ocp_model_holds_the_plcs_temperature_loops() -> None:
                                np.asarray(heater).ravel(), rtol=1e-9)
     # the PLC's readback gives back the integral
     np.testing.assert_allclose(loops.integral_K(np.asarray(heater).ravel(), sp, air), zi, atol=1e-9)
+
+
+def test_nmpc_planning_the_temperature_loops_set_points_stays_under_the_lel_limit() -> None:
+    """``[controllers.nmpc.model] temperature_loops = "model"``: the loops in remote mode, set points planned."""
+    setup = short_setup("nmc_nmp_nominal.toml", 600.0)
+    ts = run_closed_loop(setup, NmpcController(model=ModelSettings(temperature_loops="model"))).timeseries
+    assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    assert (ts[[f"zone{i}_air_temp_mode" for i in range(1, 5)]].iloc[10:] == 1).all().all()

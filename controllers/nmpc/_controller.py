@@ -26,21 +26,22 @@ lmpc); the NMPC decides what the line gets in each mode. Its settings are
 ``.supervisor`` (:class:`mpc.scenario.NmpcSettings`, ``docs/controllers.md``),
 checked when the scenario is loaded and again at :meth:`NmpcController.reset`.
 
-Manipulated variables: line speed, pump flow, per-zone nozzle velocity, zone
-air-temperature set point and exhaust (= make-up) air, written to the line
-PLC's loops (:mod:`plants.plc`): the line-speed reference, the pump-to-speed
-ratio, fan speeds, the temperature loops' set points and exhaust flows. The
-dynamic problem's model holds the PLC's temperature PI loops
+Manipulated variables: line speed, pump flow, per-zone nozzle velocity, heater
+power and exhaust (= make-up) air, written to the line PLC's loops
+(:mod:`plants.plc`): the line-speed reference, the pump-to-speed ratio, fan
+speeds, exhaust flows, and the heater powers as the zone air-temperature loops'
+manual outputs. With ``[controllers.nmpc.model] temperature_loops = "model"``
+(experimental) the dynamic problem plans the temperature loops' set points
+instead, on a model that holds the PLC's PI loops
 (:class:`controllers.nmpc.TemperatureLoops`: heater power = bias + Kc (set
 point - air + integral), one integral state per zone, initialised every step
 from the PLC's readback so that the model's heater power starts at the
-plant's); the economic target and the estimator stay in heater power (at a
-steady state the loop holds its set point, and the integral is where the
-target's heater power puts it). While the line stands the temperature loops are
-handed back to the PLC's recipe and the fans held no faster than they ran (faster
-air on a standing wet film raises the LEL); during the start-up phase the fans
-follow the recipe too. Unannounced disturbances are never previewed: only the
-announced schedule enters the horizon.
+plant's); the economic target and the estimator stay in heater power. While
+the line stands the temperature loops are handed back to the PLC's recipe and
+the fans held no faster than they ran (faster air on a standing wet film raises
+the LEL); during the start-up phase the fans follow the recipe too.
+Unannounced disturbances are never previewed: only the announced schedule
+enters the horizon.
 """
 
 from __future__ import annotations
@@ -111,8 +112,10 @@ class NmpcController(Controller):
                                                         source=ctx.source, base=self.base_settings)
         ocp, tgt, mdl = st.ocp, st.target, st.model
         self.ctx = ctx
+        self.loops_in_model = mdl.temperature_loops == "model"
         loops = TemperatureLoops.from_plc(ctx.plc_loops, ctx.recipe.air_temp_K)
-        self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe, loops=loops)
+        self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe,
+                               loops=loops if self.loops_in_model else None)
         L = m.layout
         self.L = L
         every = ocp.t_step_s / ctx.dt_s
@@ -137,16 +140,18 @@ class NmpcController(Controller):
         sp_scale = loops.sp_scale_K
         self.v_lb = self.u_lb_s.copy()
         self.v_ub = self.u_ub_s.copy()
-        self.v_lb[L.u_heater] = (loops.sp_lower_K - loops.ref_K) / sp_scale
-        self.v_ub[L.u_heater] = (loops.sp_upper_K - loops.ref_K) / sp_scale
+        if self.loops_in_model:
+            self.v_lb[L.u_heater] = (loops.sp_lower_K - loops.ref_K) / sp_scale
+            self.v_ub[L.u_heater] = (loops.sp_upper_K - loops.ref_K) / sp_scale
         # a set-point move per step: the PLC's set-point ramp, and no larger than the proportional kick the heater's
         # rate limit can follow
         sp_move = np.minimum(loops.sp_rate_K_s * ocp.t_step_s,
                              ctx.input_rate_limit[L.u_heater] * ocp.t_step_s / loops.kc_W_K) / sp_scale
         self.vrate_s = self.rate_s.copy()
-        self.vrate_s[L.u_heater] = sp_move
         self.vrate_down_s = self.rate_down_s.copy()
-        self.vrate_down_s[L.u_heater] = sp_move
+        if self.loops_in_model:
+            self.vrate_s[L.u_heater] = sp_move
+            self.vrate_down_s[L.u_heater] = sp_move
         spec = ctx.spec
         self.ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
                               self.v_lb, self.v_ub, ocp)
@@ -222,7 +227,10 @@ class NmpcController(Controller):
         """The temperature loops' set points and integrals from the PLC's status (its outputs and set points), the
         heater powers it gives into ``self.u``."""
         L, lp = self.L, self.m.loops
-        assert lp is not None
+        if lp is None:  # heaters in manual: the plan's powers are what the plant gets
+            self.working_sp = np.array([obs.loops[f"zone{i + 1}_air_temp"].setpoint if obs.loops else np.nan
+                                        for i in range(L.n_zones)])
+            return
         sp = np.empty(L.n_zones)
         out = np.empty(L.n_zones)
         for i in range(L.n_zones):
@@ -237,8 +245,11 @@ class NmpcController(Controller):
         self.u[L.u_heater] = obs.applied[L.u_heater]
 
     def _command(self, failure: bool, fallback: bool) -> Command:
-        sp = setpoints_from_inputs(self.ctx, self.u)
-        sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
+        if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
+            sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
+        else:
+            sp = setpoints_from_inputs(self.ctx, self.u)
+            sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
@@ -373,11 +384,13 @@ class NmpcController(Controller):
         # the target in the OCP's terms: each loop's set point at the target's air temperature, its integral at
         # the target's heater power
         lp = m.loops
-        assert lp is not None
-        air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
-        heater_t = np.asarray(ut[L.u_heater], float) * m.u_scale[L.u_heater]
-        xa_t = m.ocp_state(xt, (heater_t - lp.bias_W) / lp.kc_W_K)
-        va_t = m.ocp_inputs(ut, air_t)
+        if lp is None:
+            xa_t, va_t = np.asarray(xt, float), np.asarray(ut, float)
+        else:
+            air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
+            heater_t = np.asarray(ut[L.u_heater], float) * m.u_scale[L.u_heater]
+            xa_t = m.ocp_state(xt, (heater_t - lp.bias_W) / lp.kc_W_K)
+            va_t = m.ocp_inputs(ut, air_t)
         self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         rate_up, rate_down = self.vrate_s, self.vrate_down_s
@@ -408,7 +421,8 @@ class NmpcController(Controller):
         self.v = v0
         heater = self.u[L.u_heater].copy()  # the heater powers the PLC gives (its loops hold the set points)
         self.u = v0 * m.u_scale
-        self.u[L.u_heater] = heater
+        if m.loops is not None:
+            self.u[L.u_heater] = heater
         return (target_failed, False) if ok else (True, True)
 
     def _cap_ub(self, cap: float) -> np.ndarray:

@@ -121,6 +121,13 @@ class ModelSettings(Settings):
     within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
     weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
 
+    temperature_loops: str = setting("manual", choices=("manual", "model"))
+    """How the NMPC drives the line PLC's zone air-temperature loops (``docs/plc.md``). ``"manual"``: its plan
+    stays in heater power and is written as the loops' manual outputs (the loops in manual). ``"model"``: it
+    plans the loops' set points on a model that holds the PI loops (experimental: over the 19 shipped scenarios
+    it went 30 s and 102 s above the LEL limit on the cathode's analyser failure and structural mismatch and
+    made 176-1,282 m of scrap on five anode scenarios, where ``"manual"`` makes none; ``docs/results.md``)."""
+
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
         return replace(params, dryer=replace(params.dryer, rate_law_smoothing_kg_kg=self.rate_law_smoothing_kg_kg))
