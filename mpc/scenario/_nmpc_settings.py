@@ -126,7 +126,8 @@ class ModelSettings(Settings):
     stays in heater power and is written as the loops' manual outputs (the loops in manual). ``"model"``: it
     plans the loops' set points on a model that holds the PI loops (experimental: over the 19 shipped scenarios
     it went 30 s and 102 s above the LEL limit on the cathode's analyser failure and structural mismatch and
-    made 176-1,282 m of scrap on five anode scenarios, where ``"manual"`` makes none; ``docs/results.md``)."""
+    made 176-1,282 m of scrap on five anode scenarios, where ``"manual"`` makes none beyond the line stop's 50 m
+    settling window; ``docs/plc.md``)."""
 
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
