@@ -14,7 +14,6 @@ Every loop is a :class:`plants.plc.PI` tuned by SIMC from a step test on a model
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -83,36 +82,25 @@ def plc_loop(ctx: ControllerContext, name: str) -> LoopSpec:
     raise KeyError(f"the line's PLC has no loop {name!r}")
 
 
-def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, air_temp_K: Sequence[float] | None = None,
-                          ratio_m3_m: float | None = None, heater_manual: bool = False) -> dict[str, float]:
+def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, heater_manual: bool = False) -> dict[str, float]:
     """PLC set points for a plan made in plant inputs ``u`` (ordered as ``ctx.input_names``).
 
-    Line speed, fan speeds and exhausts are the plan's values; the pump ratio is ``ratio_m3_m``,
-    else the plan's pump flow over its speed (not written while the plan stands the line); a zone's
-    air-temperature loop gets ``air_temp_K`` as its set point and the plan's heater power as its
-    feedforward (neither written without ``air_temp_K``), or with ``heater_manual`` the plan's heater
-    power as its manual output.
+    Line speed, fan speeds and exhausts are the plan's values; the pump ratio is the plan's pump flow
+    over its speed (not written while the plan stands the line); with ``heater_manual`` each zone's
+    heater power is written as its air-temperature loop's manual output (else the loop is not written).
     """
     out: dict[str, float] = {}
     idx = {n: i for i, n in enumerate(ctx.input_names)}
-    zone = 0
+    speed = float(u[idx["speed_m_s"]])
     for lp in ctx.plc_loops:
         v = float(u[idx[lp.output]])
         if lp.kind == "direct":
             out[lp.setpoint_key] = v
         elif lp.kind == "ratio":
-            speed = float(u[idx["speed_m_s"]])
-            if ratio_m3_m is not None:
-                out[lp.setpoint_key] = float(ratio_m3_m)
-            elif speed > 1e-6:
+            if speed > 1e-6:
                 out[lp.setpoint_key] = v / speed
-        else:
-            if heater_manual:
-                out[str(lp.output_key)] = v
-            elif air_temp_K is not None:
-                out[lp.setpoint_key] = float(air_temp_K[zone])
-                out[str(lp.feedforward_key)] = v
-            zone += 1
+        elif heater_manual:
+            out[str(lp.output_key)] = v
     return out
 
 

@@ -57,13 +57,6 @@ class ControllerContext:
     """Primary energy per kWh of electricity (fans, solvent recovery)."""
     plc_loops: tuple[LoopSpec, ...] = ()
     """The line PLC's loops (set-point names, ranges, rates, recipe values, the temperature loops' tuning)."""
-    plc_scan_s: float = 1.0
-    """The PLC's scan, s."""
-
-    @property
-    def setpoint_names(self) -> tuple[str, ...]:
-        """Every set point the PLC takes, ordered as the plant inputs its loops drive."""
-        return tuple(lp.setpoint_key for lp in self.plc_loops)
 
 
 @dataclass(frozen=True)

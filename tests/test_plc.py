@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from mpc.harness._loop import _initial_state
 from mpc.scenario import build_setup, load_scenario, scenario_from_dict
+from plants.line import LineModel
 from plants.plc import MODE_MANUAL, MODE_RECIPE, MODE_REMOTE, Plc, PlcConfig, PlcWriteError
 
 SCENARIO = "nmc_nmp_nominal"
@@ -19,11 +21,9 @@ def setup():
 
 
 def _plc(setup) -> tuple[Plc, np.ndarray]:
-    from mpc.harness._loop import _initial_state  # the plant's starting inputs
-
     plc = setup.plc()
     d0 = setup.disturbances(600.0).vector(0.0)
-    _, u0 = _initial_state(__import__("plants.line", fromlist=["LineModel"]).LineModel(setup.plant_params), setup, d0)
+    _, u0 = _initial_state(LineModel(setup.plant_params), setup, d0)  # the plant's starting inputs
     plc.reset(u0, setup.recipe.speed_m_s)
     return plc, u0
 

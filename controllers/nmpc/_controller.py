@@ -197,6 +197,7 @@ class NmpcController(Controller):
         n = L.n_zones
         self.recipe_loops = tuple(f"zone{i}_{w}" for w in ("fan_speed", "air_temp") for i in range(1, n + 1))
         self.exhaust_keys = [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, n + 1)]
+        self.fan_keys = [plc_loop(ctx, f"zone{i}_fan_speed").setpoint_key for i in range(1, n + 1)]
         self.ratio_key = plc_loop(ctx, "pump_ratio").setpoint_key
         self.speed_key = plc_loop(ctx, "line_speed").setpoint_key
         self.air_keys = [plc_loop(ctx, f"zone{i}_air_temp").setpoint_key for i in range(1, n + 1)]
@@ -219,7 +220,7 @@ class NmpcController(Controller):
         out.update({k: float(v) for k, v in zip(self.exhaust_keys, self.u[L.u_exhaust], strict=True)})
         release = self.recipe_loops
         if fans:
-            out.update({f"zone{i + 1}_fan_speed_setpoint_m_s": float(v) for i, v in enumerate(self.u[L.u_nozzle])})
+            out.update({k: float(v) for k, v in zip(self.fan_keys, self.u[L.u_nozzle], strict=True)})
             release = tuple(n for n in release if not n.endswith("_fan_speed"))
         return Command(setpoints=out, release=release)
 

@@ -138,7 +138,6 @@ def run_closed_loop(
         primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
         primary_factor_electricity=sc.energy.primary_factor_electricity,
         plc_loops=tuple(plc_specs),
-        plc_scan_s=scan,
     )
     controller.reset(ctx)
     # actuators and the PLC's loops start where the plant sits
@@ -246,7 +245,7 @@ def run_closed_loop(
         rec_d[k] = d
         rec_sp[k] = plc.setpoints()
         rec_mode[k] = plc.modes()
-        rec_flagged[k] = sum(not st.healthy for st in plc.status().values())
+        rec_flagged[k] = plc.flagged()
         running = applied[L.u_speed] > 1e-6
         rec_misc[k] = (
             position,

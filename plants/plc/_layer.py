@@ -125,7 +125,6 @@ class Plc:
         if "line_speed" not in names or ("pump_ratio" in names and names.index("pump_ratio") < names.index("line_speed")):
             raise ValueError("the PLC needs a line_speed loop, scanned before the pump_ratio station")
         self._speed = names.index("line_speed")
-        self._last_t: float | None = None
 
     # ------------------------------------------------------------------
     @property
@@ -151,7 +150,6 @@ class Plc:
                 assert lp.pi is not None
                 lp.pi.bias = s.bias
                 lp.pi.integral = (lp.output - s.bias) / s.kc if s.kc != 0.0 else 0.0
-        self._last_t = None
 
     def write(self, t_s: float, setpoints: Mapping[str, float], release: Iterable[str] = ()) -> None:
         """A remote controller's write at ``t_s``: set points (and PI feedforwards) by name; ``release``: loops
@@ -244,12 +242,15 @@ class Plc:
             if i == self._speed:
                 speed_out = out
             u[self._out_index[i]] = out
-        self._last_t = t_s
         return u
 
     def status(self) -> dict[str, LoopStatus]:
         """Every loop's mode, working set point, output and health, by loop name."""
         return {lp.spec.name: lp.status() for lp in self._loops}
+
+    def flagged(self) -> int:
+        """How many loops are not healthy (a clamped or rejected write, or a stale hand-back)."""
+        return sum(lp.flag != "" for lp in self._loops)
 
     def setpoints(self) -> np.ndarray:
         """The working set points, ordered as :attr:`specs`."""
