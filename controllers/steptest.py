@@ -1,22 +1,26 @@
 """Step tests on the line: design a GBN schedule within the line's limits, and run it.
 
-:func:`design_steptest` excites the chosen plant inputs around the recipe's
-steady state (generalised binary noise, :func:`mpc.sysid.gbn_schedule`) and
-shrinks the amplitudes until the worst corner of the design (every input at
-the level that raises solvent load and lowers dilution) keeps, on the
-controller's model at steady state, every zone under 80 % of the LEL limit in
-force with healthy analysers, the exit residual under its USL, the film under its
-maximum and the coat weight inside its specification. The schedule is a CSV
-a plant can run; :class:`StepTestController` runs the same schedule on the
-simulated line through the harness and its PLC (:mod:`plants.plc`): an
+:func:`design_steptest` excites the chosen plant inputs or air-temperature
+set points around the recipe's steady state (generalised binary noise,
+:func:`mpc.sysid.gbn_schedule`) and shrinks the amplitudes until the worst
+corner of the design (every input at the level that raises solvent load and
+lowers dilution) keeps, on the controller's model at steady state, every zone
+under 80 % of the LEL limit in force with healthy analysers, the exit residual
+under its USL, the film under its maximum, the coat weight inside its
+specification and (set points) the heaters under 95 % of theirs. The schedule
+is a CSV a plant can run; :class:`StepTestController` runs the same schedule
+on the simulated line through the harness and its PLC (:mod:`plants.plc`): an
 excited line speed, fan or exhaust is written as its loop's set point, an
 excited pump flow as the ratio station's set point (the flow over the row's
-line speed), an excited heater as its temperature loop's output in manual
-mode (as a step test on a real line is run); every loop not excited stays in
-the PLC's recipe mode.
+line speed), an excited air-temperature set point to its loop in remote mode,
+an excited heater power as its temperature loop's output in manual mode (as
+a step test on a real line is run); every loop not excited stays in the PLC's
+recipe mode.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pandas as pd
@@ -31,6 +35,9 @@ from plants.steady import SteadyState, steady_state
 
 __all__ = ["StepTestController", "design_steptest"]
 
+_AIR_SP = "_air_temp_setpoint_K"
+HEATER_FLOOR_FRAC = 0.01
+"""Lowest heater power a step test asks of a temperature loop, fraction of the heater's maximum."""
 # sign of each input's effect on the solvent load per volume of exhaust air (the LEL)
 _RAISES_LEL = {"speed_m_s": 1.0, "pump_flow_cmd_m3_s": 1.0}
 
@@ -43,14 +50,61 @@ def _worst_sign(name: str) -> float:
     return 1.0  # hotter air and faster nozzles evaporate faster
 
 
+def _setpoint_zone(name: str) -> int | None:
+    """The zone index (0-based) of an air-temperature set point name, else None."""
+    if name.startswith("zone") and name.endswith(_AIR_SP):
+        return int(name[4 : -len(_AIR_SP)]) - 1
+    return None
+
+
+def _heaters_at(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, u: np.ndarray,
+                air_K: np.ndarray) -> np.ndarray:
+    """The heater powers that hold ``air_K`` at the inputs ``u`` (speed, nozzles, exhausts): the temperature
+    loops' outputs at steady state."""
+    L = model.layout
+    op = dataclasses.replace(setup.recipe, speed_m_s=float(u[L.u_speed]), air_temp_K=tuple(map(float, air_K)),
+                             nozzle_velocity_m_s=tuple(map(float, u[L.u_nozzle])),
+                             exhaust_m3_s=tuple(map(float, u[L.u_exhaust])))
+    return steady_state(model, op).u[L.u_heater]
+
+
+def _room_below_K(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, zones: list[int]) -> np.ndarray:
+    """How far below the recipe each zone's set point may step with its heater still above
+    ``HEATER_FLOOR_FRAC`` of its maximum (the loop must not saturate at zero heat, or the test is not of the
+    loop); 0 where the recipe's heater is at the floor already: that set point is stepped upward only."""
+    L = model.layout
+    hmax = setup.model_params.dryer.heater_max_W
+    room = np.full(L.n_zones, np.inf)
+    air = np.asarray(ss0.x[L.air_temp], float)
+    for z in zones:
+        up = air.copy()
+        up[z] += 1.0
+        gain = float(_heaters_at(setup, model, ss0, ss0.u, up)[z] - ss0.u[L.u_heater][z])  # W per K
+        spare = float(ss0.u[L.u_heater][z]) - HEATER_FLOOR_FRAC * hmax
+        room[z] = max(spare, 0.0) / gain if gain > 0.0 else np.inf
+    return room
+
+
 def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: list[GbnChannel],
                follow: bool = False) -> tuple[bool, list[str]]:
     L = model.layout
     spec = setup.scenario.spec
     u = ss0.u.copy()
     idx = {n: i for i, n in enumerate(L.input_names())}
+    air = np.asarray(ss0.x[L.air_temp], float).copy()
+    sp_chans = [ch for ch in chans if _setpoint_zone(ch.name) is not None]
     for ch in chans:
-        u[idx[ch.name]] = np.clip(ch.center + _worst_sign(ch.name) * ch.amplitude, ch.lower, ch.upper)
+        level = float(np.clip(ch.center + _worst_sign(ch.name) * ch.amplitude, ch.lower, ch.upper))
+        z = _setpoint_zone(ch.name)
+        if z is None:
+            u[idx[ch.name]] = level
+        else:
+            air[z] = level
+    heater_checks: list[tuple[bool, str]] = []
+    if sp_chans:  # the temperature loops hold their set points: the heaters give what that takes
+        hmax = setup.model_params.dryer.heater_max_W
+        u[L.u_heater] = hot = _heaters_at(setup, model, ss0, u, air)
+        heater_checks = [(float(hot.max()) <= 0.95 * hmax, f"heater {hot.max() / hmax * 100:.0f} % of its maximum")]
     amp = {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
     a_q, a_v = amp.get("pump_flow_cmd_m3_s", 0.0), amp.get("speed_m_s", 0.0)
     if follow:  # the pump follows the speed at the recipe ratio, times its own trim
@@ -70,6 +124,7 @@ def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: 
     # analysers are on during a step test: the limit in force is 50 % where the scenario allows it
     limit = spec.lel_limit_frac * (2.0 if spec.analyser_allows_50pct else 1.0)
     checks = [
+        *heater_checks,
         (lel <= 0.8 * limit, f"LEL {lel:.3f}"),
         (y["exit_residual_kg_kg"] <= spec.residual_usl_kg_kg, f"residual {y['exit_residual_kg_kg']:.4f}"),
         (y["max_film_temp_K"] <= spec.film_temp_max_K, f"film {y['max_film_temp_K']:.1f} K"),
@@ -88,7 +143,12 @@ def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: 
 def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: float, min_switch_s: float,
                     amplitude_rel: float, seed: int = 0,
                     pump_follows_speed: bool = False) -> tuple[pd.DataFrame, dict[str, float]]:
-    """A GBN schedule on ``inputs`` (plant input names) that keeps the line within its limits.
+    """A GBN schedule on ``inputs`` that keeps the line within its limits.
+
+    ``inputs`` are plant input names or air-temperature set points (``zone{i}_air_temp_setpoint_K``).
+    A plant input's amplitude is ``amplitude_rel`` times its recipe value; a set point's is ``amplitude_rel``
+    times the zone's rise over the outdoor air, and it steps down only as far as the loop's heater stays
+    above ``HEATER_FLOOR_FRAC`` of its maximum at the model's steady state.
 
     With ``pump_follows_speed`` (both ``speed_m_s`` and ``pump_flow_cmd_m3_s``
     excited) the pump follows the speed at the recipe's ratio and its own GBN
@@ -102,14 +162,19 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
     """
     L = LineLayout(setup.model_params.dryer.n_zones, setup.model_params.dryer.cells_per_zone)
     names = L.input_names()
-    unknown = [n for n in inputs if n not in names]
+    setpoints = [f"zone{i}_air_temp_setpoint_K" for i in range(1, L.n_zones + 1)]
+    unknown = [n for n in inputs if n not in names and n not in setpoints]
     if unknown:
-        raise CalmlineError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}")
+        raise CalmlineError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}; "
+                            f"air-temperature set points: {', '.join(setpoints)}")
     if not 0.0 < amplitude_rel <= 0.5:
         raise CalmlineError(f"amplitude_rel = {amplitude_rel!r}: expected (0, 0.5] (fraction of the recipe value)")
     model = LineModel(setup.model_params)
     ss = steady_state(model, setup.recipe)
     specs = {s.name: s for s in setup.actuator_specs}
+    plc = setup.scenario.plc
+    t_out = float(setup.recipe.outdoor_temp_K)
+    room_below = _room_below_K(setup, model, ss, [z for n in inputs if (z := _setpoint_zone(n)) is not None])
     rel = amplitude_rel
     # the coat weight goes as pump flow / speed: their amplitudes are bounded by its tolerance first
     tol = setup.scenario.spec.coat_weight_tolerance_frac
@@ -119,6 +184,13 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
     for _ in range(8):
         chans = []
         for n in inputs:
+            z = _setpoint_zone(n)
+            if z is not None:  # a set point: the amplitude is a fraction of the zone's rise over the outdoor air
+                c = float(ss.x[L.air_temp][z])
+                chans.append(GbnChannel(n, c, max((c - t_out) * rel, 1e-6),
+                                        max(plc.air_temp_setpoint_min_K, c - room_below[z]),
+                                        plc.air_temp_setpoint_max_K))
+                continue
             c = float(ss.u[names.index(n)])
             r = min(rel, coat_rel) if n in coat else rel
             chans.append(GbnChannel(n, c, max(abs(c) * r, 1e-12), specs[n].lower, specs[n].upper))
@@ -131,7 +203,8 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
                 q = sched["pump_flow_cmd_m3_s"] * sched["speed_m_s"] / v0
                 spec_q = specs["pump_flow_cmd_m3_s"]
                 sched["pump_flow_cmd_m3_s"] = q.clip(spec_q.lower, spec_q.upper)
-            return sched, {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
+            return sched, {ch.name: ch.amplitude / (abs(ch.center) if _setpoint_zone(ch.name) is None
+                                                    else ch.center - t_out) for ch in chans}
         # halve what failed: the coat-weight inputs' own bound only when the coat weight is the problem
         coat_bad = any(msg.startswith("coat weight") for msg in why)
         other_bad = any(not msg.startswith("coat weight") for msg in why)
@@ -156,12 +229,15 @@ class StepTestController(Controller):
                                 f"given: {', '.join(ctx.settings)}")
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
-        unknown = [c for c in self.schedule.columns if c != "time_s" and c not in ctx.input_names]
+        self.loop_of = {lp.output: lp for lp in ctx.plc_loops}
+        self.setpoint_of = {lp.setpoint_key: lp for lp in ctx.plc_loops if lp.kind == "pi"}
+        unknown = [c for c in self.schedule.columns
+                   if c != "time_s" and c not in ctx.input_names and c not in self.setpoint_of]
         if unknown:
-            raise CalmlineError(f"step-test schedule column(s) {', '.join(unknown)} are not plant inputs")
+            raise CalmlineError(f"step-test schedule column(s) {', '.join(unknown)} are neither plant inputs nor "
+                                f"air-temperature set points ({', '.join(self.setpoint_of)})")
         self.rp = recipe_point(ctx)
         self.ctx = ctx
-        self.loop_of = {lp.output: lp for lp in ctx.plc_loops}
         self.t = self.schedule["time_s"].to_numpy(float)
 
     def step(self, obs: Observation) -> Command:
@@ -175,8 +251,11 @@ class StepTestController(Controller):
         for name in self.schedule.columns:
             if name == "time_s":
                 continue
-            lp = self.loop_of[name]
             v = float(row[name])
+            if name in self.setpoint_of:  # a temperature loop's set point: the loop in remote mode
+                out[name] = v
+                continue
+            lp = self.loop_of[name]
             if lp.kind == "pi":
                 out[str(lp.output_key)] = v
             elif lp.kind == "ratio":

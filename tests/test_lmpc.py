@@ -171,3 +171,30 @@ def test_the_pump_window_follows_the_lot_not_the_plans_own_moves() -> None:
     assert got == pytest.approx(base, rel=1e-9)
     # a reading far off is held within [0.8, 1.25] of the step test's ratio
     assert feed(lambda k: 0.5 * base, lambda k: 2.0 * target) == pytest.approx(0.8 * base)
+
+
+def test_shipped_models_move_the_plcs_set_points_and_see_the_heaters_as_outputs() -> None:
+    """The lmpc is identified on the PLC's air-temperature set points (the loops' dynamics are in its model); the
+    loops' heater powers are outputs, and in closed loop the loops run in remote mode, never in manual."""
+    for preset in ("nmc_nmp", "graphite_water"):
+        mdl = load_model_file(MODELS / f"lmpc_{preset}.json")
+        assert [n for n in mdl.input_names if "air_temp" in n] == [f"zone{i}_air_temp_setpoint_K" for i in range(1, 5)]
+        assert not any("heater" in n for n in mdl.input_names)
+        assert [n for n in mdl.output_names if "heater" in n] == [f"zone{i}_heater_power_cmd_W" for i in range(1, 5)]
+    setup = short_setup("graphite_water_nominal.toml", 400.0)
+    ts = run_closed_loop(setup, LmpcController(model=load_model_file(MODELS / "lmpc_graphite_water.json"))).timeseries
+    modes = ts[[f"zone{i}_air_temp_mode" for i in range(1, 5)]].to_numpy()
+    assert np.all(modes[5:] == 1)
+    # its set-point move limit, per 20 s model step (without it a first move was 12 K: zone 1 over the LEL limit)
+    sp = ts["zone2_air_temp_setpoint_K"].to_numpy()
+    assert np.abs(sp[10:] - sp[:-10]).max() <= 2 * LmpcSettings().setpoint_rate_K_s * 20.0 + 1e-9
+
+
+def test_a_model_identified_on_heater_power_is_refused(tmp_path: Path) -> None:
+    data = json.loads((MODELS / "lmpc_nmc_nmp.json").read_text())
+    data["input_names"] = [n.replace("_air_temp_setpoint_K", "_heater_power_cmd_W") for n in data["input_names"]]
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(data))
+    setup = short_setup("nmc_nmp_nominal.toml", 60.0)
+    with pytest.raises(ValueError, match="identified on heater power"):
+        run_closed_loop(setup, LmpcController(model=load_model_file(path)))

@@ -338,3 +338,30 @@ def test_nmpc_planning_the_temperature_loops_set_points_stays_under_the_lel_limi
     ts = run_closed_loop(setup, NmpcController(model=ModelSettings(temperature_loops="model"))).timeseries
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     assert (ts[[f"zone{i}_air_temp_mode" for i in range(1, 5)]].iloc[10:] == 1).all().all()
+
+
+def test_more_collocation_elements_predict_the_step_more_accurately() -> None:
+    """``[controllers.nmpc.ocp] collocation_elements``: the prediction's implicit-Euler steps are
+    ``t_step_s / collocation_elements`` long; with four the predicted state one step ahead is closer to a
+    fine RK4 integration of the same model under the plan's first move than with one."""
+    from controllers.nmpc._bench import reference_problem
+    from controllers.nmpc._ocp import DynamicOcp
+
+    ref = reference_problem(n_solves=1, seed=0)
+    m, spec = ref.m, ref.spec
+    errors = []
+    for n in (1, 4):
+        s = OcpSettings(collocation_elements=n)
+        ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                         ref.lo, ref.hi, s)
+        assert ocp.mpc.settings.collocation_ni == n
+        ocp.set_parameters(est=m.nominal_estimate(), xt=ref.xt, ut=ref.ut, lel_limit=0.5,
+                           cw_target=spec.coat_weight_target_kg_m2, speed_target=np.full(s.n_horizon + 1, 0.5))
+        ocp.set_initial_guess(ref.xt, ref.ut)
+        x0 = ref.x0s[0]
+        u0, ok, _ = ocp.solve(x0)
+        assert ok
+        predicted = np.asarray(ocp.mpc.opt_x_num["_x", 1, 0, -1], float).ravel()  # do-mpc: stage 1 starts at [1, s, -1]
+        fine = np.asarray(m.scaled_step(s.t_step_s, 200)(x0, u0, m.nominal_estimate()), float).ravel()
+        errors.append(np.max(np.abs(predicted - fine)))
+    assert errors[1] < 0.5 * errors[0]

@@ -108,3 +108,25 @@ def test_following_pump_excites_the_speed_at_constant_coat_weight() -> None:
     r0 = np.median(ratio)
     assert np.max(np.abs(ratio / r0 - 1)) <= 2.05 * rel["pump_flow_cmd_m3_s"]  # the trim, no more
     assert sched["speed_m_s"].std() / sched["speed_m_s"].mean() > 0.5 * rel["speed_m_s"]
+
+
+def test_setpoint_channels_step_the_plcs_temperature_loops_within_the_heaters_range() -> None:
+    """Air-temperature set points as step-test channels: amplitude a fraction of the zone's rise over the outdoor
+    air; a zone whose heater is nearly off at the recipe (the anode's zone 4, about 1 kW of 400 kW) is stepped
+    upward only, so its loop never saturates at zero heat; the schedule runs with the loops in remote mode."""
+    setup = build_setup(load_scenario(ROOT / "scenarios" / "graphite_water_nominal.toml"))
+    names = [f"zone{i}_air_temp_setpoint_K" for i in (1, 4)]
+    sched, rel = design_steptest(setup, names, duration_s=1200.0, min_switch_s=120.0, amplitude_rel=0.1, seed=3)
+    recipe = setup.recipe.air_temp_K
+    t_out = setup.recipe.outdoor_temp_K
+    assert rel[names[0]] == pytest.approx(0.1)
+    z1 = np.unique(np.round(sched[names[0]].to_numpy(), 6))
+    assert z1 == pytest.approx([recipe[0] - 0.1 * (recipe[0] - t_out), recipe[0] + 0.1 * (recipe[0] - t_out)])
+    z4 = np.unique(np.round(sched[names[1]].to_numpy(), 6))
+    assert z4.min() == pytest.approx(recipe[3]) and z4.max() > recipe[3] + 1.0  # upward only
+    ts = run_closed_loop(setup, StepTestController(sched), duration_s=600.0).timeseries
+    assert set(ts["zone1_air_temp_mode"].iloc[5:]) == {1} and set(ts["zone2_air_temp_mode"]) == {0}
+    assert np.all(ts["zone1_air_temp_setpoint_K"] >= z1.min() - 1e-9)
+    with pytest.raises(ValueError, match="air-temperature set points: zone1_air_temp_setpoint_K"):
+        design_steptest(setup, ["zone9_air_temp_setpoint_K"], duration_s=600.0, min_switch_s=60.0,
+                        amplitude_rel=0.1)

@@ -22,8 +22,8 @@ CASES = [
     ("nmc_nmp", "nmpc", 3.0), ("nmc_nmp", "nmpc", -3.0), ("graphite_water", "nmpc", 3.0),
     ("nmc_nmp", "lmpc", 3.0), ("nmc_nmp", "lmpc", -3.0),
 ]
-"""The anode's lmpc is not here: it brings the mean back but makes off-specification metres up to about 500 m
-after the gauge sees a 3 wt% lot (docs/lmpc.md)."""
+"""The anode's lmpc is not here: after a 3 wt% lot its mean stays 0.59 % off (+3 wt%) or it makes
+off-specification web 693 m after the gauge sees the lot (-3 wt%; docs/results.md)."""
 
 
 def _run(preset: str, controller: str, step: float):

@@ -13,8 +13,12 @@ What a plant's own MPC engineer builds when no physics model is at hand:
   (:mod:`controllers.lmpc._target`) and a do-mpc tracking problem with soft
   output limits, hard input bounds and move limits, and the announced speed
   plan as per-stage caps (:mod:`controllers.lmpc._ocp`);
-* the moves it makes: line speed, pump flow, every zone's heater power and
-  exhaust flow; nozzle velocities stay at the recipe (they were not tested);
+* the moves it makes: line speed, pump flow (the PLC's ratio station), every
+  zone's air-temperature set point (the PLC's PI loop holds it) and exhaust
+  flow; nozzle velocities stay at the recipe (they were not tested). The
+  model was identified on those set points, so the loops' closed-loop
+  dynamics are in it; the loops' heater powers (the PLC's readback) are
+  outputs of the model: its energy, and kept inside the heaters' range;
 * success is checked on every solve; a failed solve takes the next move of
   the last good plan, else steps toward the target within the move limits
   (:func:`controllers._supervisor.fallback_move`, shared with the NMPC);
@@ -88,7 +92,12 @@ class LmpcController(Controller):
             raise CalmlineError(f"lmpc model sample time {mdl.dt_s} s is not a multiple of the control interval "
                              f"{ctx.dt_s} s")
         self.r = rows_of(mdl)
-        self.in_idx = np.array([ctx.input_names.index(n) for n in mdl.input_names])
+        self.sp_loops = {lp.setpoint_key: lp for lp in ctx.plc_loops if lp.kind == "pi"}
+        # where each model input is read back: a plant input (index into ``applied``) or a loop's set point
+        self.in_idx = np.array([ctx.input_names.index(n) if n in ctx.input_names else -1 for n in mdl.input_names])
+        self.in_loop = [self.sp_loops[n].name if n in self.sp_loops else "" for n in mdl.input_names]
+        self.out_applied = {j: ctx.input_names.index(n) for j, n in enumerate(mdl.output_names)
+                            if n not in ctx.measurement_names}
         self.flammable = p.solvent.lel_vol_frac > 0
         # sensor noise (scaled) for the Kalman filter
         # measurement noise as the step test showed it (block means, scaled)
@@ -96,19 +105,25 @@ class LmpcController(Controller):
         q_d = np.full(len(mdl.output_names), s.q_d)
         q_d[self.r.cw] = s.q_d_coat_weight  # a lot change is a step in the coat weight's disturbance
         self.kf = OffsetFreeKalman(mdl.A, mdl.B, mdl.C, r_meas, q_x=s.q_x, q_d=q_d)
+        hmax = p.dryer.heater_max_W
+        heater_range = (s.heater_margin_frac * hmax, (1.0 - s.heater_margin_frac) * hmax)
         self.target = LinearTarget(mdl, speed_weight=s.speed_weight, energy_ref_W=s.energy_ref_W,
                                    move_weight=s.target_move_weight, slack_weight=s.slack_weight,
-                                   pump_trim_max=s.pump_trim_max)
+                                   pump_trim_max=s.pump_trim_max, heater_range_W=heater_range)
         lb, ub = self._limits(ctx.recipe.speed_m_s)
         w = _Weights(s.state_weight, s.input_weight, s.coat_weight_weight, s.terminal_weight, s.move_weight,
                      s.soft_penalty)
-        self.ocp = LinearOcp(mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub, s.pump_trim_max)
-        self.rate_s = ctx.input_rate_limit[self.in_idx] * mdl.dt_s / mdl.u_scale
+        self.ocp = LinearOcp(mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub, s.pump_trim_max,
+                             heater_range)
+        rate = np.array([self._setpoint_rate(self.sp_loops[n]) if loop else ctx.input_rate_limit[i]
+                         for n, i, loop in zip(mdl.input_names, self.in_idx, self.in_loop, strict=True)])
+        self.rate_s = rate * mdl.dt_s / mdl.u_scale
         # inputs the lmpc does not move: the recipe's steady state on the controller's model
         self.u_fixed = steady_state(LineModel(p), ctx.recipe).u.copy()
         self.recipe = RecipeController()
         self.recipe.reset(dataclasses.replace(ctx, settings={}))
         self.u = self.u_fixed.copy()
+        self.v = np.asarray(mdl.u0, float).copy()  # the plan's model inputs (physical units)
         self.k = 0
         self.need_reset = True
         self.supervisor = Supervisor(s.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
@@ -122,10 +137,22 @@ class LmpcController(Controller):
         if mdl.preset and mdl.preset != ctx.model_params.name:
             raise CalmlineError(f"lmpc model was identified on preset {mdl.preset!r}, the scenario runs "
                              f"{ctx.model_params.name!r}")
-        bad_in = [n for n in mdl.input_names if n not in ctx.input_names]
-        bad_out = [n for n in mdl.output_names if n not in ctx.measurement_names]
+        setpoints = {lp.setpoint_key for lp in ctx.plc_loops if lp.kind == "pi"}
+        loop_outputs = {lp.output for lp in ctx.plc_loops if lp.kind == "pi"}
+        if any(n in loop_outputs for n in mdl.input_names):
+            raise CalmlineError("lmpc model was identified on heater power (an older model file): identify it "
+                                "again on the PLC's air-temperature set points (calmline lmpc identify)")
+        bad_in = [n for n in mdl.input_names if n not in ctx.input_names and n not in setpoints]
+        bad_out = [n for n in mdl.output_names if n not in ctx.measurement_names and n not in loop_outputs]
         if bad_in or bad_out:
             raise CalmlineError(f"lmpc model names signals the line lacks: {', '.join(bad_in + bad_out)}")
+
+    def _setpoint_rate(self, lp) -> float:
+        """A temperature loop's set-point move per second: its ramp, and no faster than the proportional kick
+        the heater's rate limit can follow (as the NMPC's)."""
+        heater_rate = float(self.ctx.input_rate_limit[self.ctx.input_names.index(lp.output)])
+        rate = min(lp.setpoint_rate_per_s, self.settings.setpoint_rate_K_s)
+        return min(rate, heater_rate / lp.kc) if lp.kc > 0.0 else rate
 
     def _clear(self) -> None:
         p = len(self.mdl.output_names)
@@ -134,15 +161,18 @@ class LmpcController(Controller):
 
     def _limits(self, v_target: float, v_cap: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         mdl, ctx, s = self.mdl, self.ctx, self.settings
-        lo = ctx.input_lower[self.in_idx].astype(float).copy()
-        hi = ctx.input_upper[self.in_idx].astype(float).copy()
+        lo = np.empty(len(mdl.input_names))
+        hi = np.empty(len(mdl.input_names))
         for j, name in enumerate(mdl.input_names):
-            if name.endswith("_heater_power_cmd_W") or name.endswith("_exhaust_flow_m3_s"):
+            if self.in_loop[j]:  # a set point: the PLC's range, and the model's trust region around the test
+                lp = self.sp_loops[name]
+                lo[j] = max(lp.lower, mdl.u0[j] - s.setpoint_trust_K)
+                hi[j] = min(lp.upper, mdl.u0[j] + s.setpoint_trust_K)
+                continue
+            lo[j], hi[j] = ctx.input_lower[self.in_idx[j]], ctx.input_upper[self.in_idx[j]]
+            if name.endswith("_exhaust_flow_m3_s"):
                 lo[j] = max(lo[j], mdl.u0[j] * (1.0 - s.trust_rel))
-                # heat may rise to the heater's limit: air temperature is an energy balance, nearly
-                # linear in heater power, and a weakened heater needs it (exhaust is not: LEL ~ 1/flow)
-                if not name.endswith("_heater_power_cmd_W"):
-                    hi[j] = min(hi[j], mdl.u0[j] * (1.0 + s.trust_rel))
+                hi[j] = min(hi[j], mdl.u0[j] * (1.0 + s.trust_rel))
         sp = self.r.speed
         lo[sp] = max(lo[sp], s.speed_min_frac * v_target)
         if v_cap is not None:
@@ -199,13 +229,25 @@ class LmpcController(Controller):
             a = mdl.dt_s / (self.LOT_FILTER_S + mdl.dt_s)
             self.lot_ratio += a * (inst - self.lot_ratio)
 
+    def _inputs_now(self, obs: Observation) -> np.ndarray:
+        """The model's inputs as the line has them: plant inputs applied, the loops' working set points."""
+        v = np.empty(len(self.in_idx))
+        for j, (i, loop) in enumerate(zip(self.in_idx, self.in_loop, strict=True)):
+            st = obs.loops.get(loop) if loop else None
+            v[j] = obs.applied[i] if not loop else (st.setpoint if st is not None else self.v[j])
+        return v
+
     def _accumulate(self, obs: Observation) -> None:
         for j, name in enumerate(self.mdl.output_names):
+            if j in self.out_applied:  # a loop's heater power: the PLC's readback
+                self.y_sum[j] += float(obs.applied[self.out_applied[j]])
+                self.y_cnt[j] += 1
+                continue
             v = obs.measurements.get(name, np.nan)
             if obs.healthy.get(name, True) and np.isfinite(v):
                 self.y_sum[j] += v
                 self.y_cnt[j] += 1
-        self.u_sum += obs.applied[self.in_idx]
+        self.u_sum += self._inputs_now(obs)
         self.u_cnt += 1
 
     # -- the step ------------------------------------------------------------------------------
@@ -216,6 +258,7 @@ class LmpcController(Controller):
             cmd = self.recipe.step(obs)
             cmd.release = tuple(lp.name for lp in self.ctx.plc_loops)
             self.u = np.asarray(obs.applied, float).copy()
+            self.v = self._inputs_now(obs)
             self.need_reset = True
             self.plan.clear()
             self.ratio_history.clear()  # the recipe runs the pump meanwhile: no ratio to align with the gauge
@@ -235,7 +278,8 @@ class LmpcController(Controller):
             if boundary:  # every block enters the ratio history, so its lag counts blocks of time
                 self._learn_lot(float(y_mean[self.r.cw]) if avail[self.r.cw] else np.nan, u_mean)
             if self.need_reset:
-                u_s_now = (obs.applied[self.in_idx] - mdl.u0) / mdl.u_scale
+                self.v = self._inputs_now(obs)
+                u_s_now = (self.v - mdl.u0) / mdl.u_scale
                 self.kf.reset(u_s_now, y_s)
                 self.ocp.set_initial_guess(self.kf.x, u_s_now)
                 self.need_reset = False
@@ -246,8 +290,8 @@ class LmpcController(Controller):
                 self._clear()
             failure, fallback = self._solve(obs, d)
         self.k += 1
-        # its model was identified on heater power: the heaters' loops in manual, the plan's power their output
-        sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
+        sp = setpoints_from_inputs(self.ctx, self.u)  # speed, ratio, fans (the recipe's), exhausts
+        sp.update({n: float(self.v[j]) for j, n in enumerate(self.mdl.input_names) if self.in_loop[j]})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
@@ -256,7 +300,7 @@ class LmpcController(Controller):
         targets, caps = self.supervisor.speed_preview(obs.t_s, obs.speed_cap_m_s, mdl.dt_s, n)
         v_tgt, v_cap = float(targets[-1]), float(caps[-1])
         sp = self.r.speed
-        u_prev_s = (self.u[self.in_idx] - mdl.u0) / mdl.u_scale
+        u_prev_s = (self.v - mdl.u0) / mdl.u_scale
         lb, ub = self._limits(max(v_tgt, 1e-3), v_cap)
         dist = self.kf.d.copy()
         ratio = float(self.mdl.pump_per_speed) if self.lot_ratio is None else self.lot_ratio
@@ -280,8 +324,10 @@ class LmpcController(Controller):
             u_s = fallback_move(self.plan.next_move(), ut, u_prev_s, lb, ub, self.rate_s, self.rate_s, sp,
                                 float(caps_s[0]))
         failure = failure or not ok_t
+        self.v = mdl.u0 + mdl.u_scale * u_s
         u = self.u_fixed.copy()
-        u[self.in_idx] = mdl.u0 + mdl.u_scale * u_s
+        plant = self.in_idx >= 0
+        u[self.in_idx[plant]] = self.v[plant]
         self.u = u
         return failure, fallback
 

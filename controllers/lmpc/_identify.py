@@ -5,7 +5,8 @@ plant of a scenario (its mismatch, disturbances and sensor noise included;
 never its equations):
 
 1. :func:`controllers.steptest.design_steptest` excites the lmpc's inputs
-   (line speed, pump flow, every zone's heater power and exhaust flow) with
+   (line speed, pump flow, every zone's air-temperature set point and exhaust
+   flow, written to the line PLC's loops) with
    generalised binary noise whose amplitudes keep LEL, residual, film
    temperature and coat weight within their limits; the pump follows the
    speed at the recipe's ratio with its own small trim channel, so that the
@@ -26,7 +27,8 @@ never its equations):
      orders are chosen by free-run fit on the last quarter of the
      estimation rows;
    * **dryer** (every input -> zone LEL or humidity, zone air temperature,
-     exit residual, exit film temperature): subspace identification with
+     exit residual, exit film temperature, and every temperature loop's
+     heater power, the PLC's readback): subspace identification with
      cross-validated order and weighting (:func:`mpc.sysid.identify`).
 
    They are stacked block-diagonally into one model.
@@ -47,30 +49,38 @@ from mpc.errors import CalmlineError
 from mpc.scenario import ScenarioSetup
 from mpc.sysid import StateSpaceModel, arx, compare, identify
 
-__all__ = ["check_model_dt", "fit_line_model", "lmpc_inputs", "lmpc_outputs"]
+__all__ = ["check_model_dt", "fit_line_model", "heater_outputs", "lmpc_inputs", "lmpc_outputs"]
 
 
 def lmpc_inputs(n_zones: int) -> list[str]:
-    """The plant inputs the lmpc moves (nozzle velocities stay at the recipe)."""
+    """What the lmpc moves: line speed, pump flow (through the ratio station), every zone's air-temperature
+    set point (the PLC's PI loop holds it) and exhaust flow; nozzle velocities stay at the recipe."""
     return (["speed_m_s", "pump_flow_cmd_m3_s"]
-            + [f"zone{i}_heater_power_cmd_W" for i in range(1, n_zones + 1)]
+            + [f"zone{i}_air_temp_setpoint_K" for i in range(1, n_zones + 1)]
             + [f"zone{i}_exhaust_flow_m3_s" for i in range(1, n_zones + 1)])
 
 
+def heater_outputs(n_zones: int) -> list[str]:
+    """The temperature loops' outputs (heater powers, the PLC's readback): outputs of the lmpc's model, for its
+    energy and the heaters' range."""
+    return [f"zone{i}_heater_power_cmd_W" for i in range(1, n_zones + 1)]
+
+
 def lmpc_outputs(measurements: list[str] | tuple[str, ...], n_zones: int) -> tuple[list[str], list[str]]:
-    """Measured outputs of the coat-weight block and of the dryer block."""
+    """Outputs of the coat-weight block and of the dryer block (sensors, and the loops' heater powers)."""
     conc = "lel_frac" if "zone1_lel_frac" in measurements else "humidity_ratio_kg_kg"
-    dryer = ([f"zone{i}_{conc}" for i in range(1, n_zones + 1)]
-             + [f"zone{i}_air_temp_K" for i in range(1, n_zones + 1)]
-             + ["exit_residual_kg_kg", "exit_film_temp_K"])
-    missing = [n for n in dryer if n not in measurements]
+    sensed = ([f"zone{i}_{conc}" for i in range(1, n_zones + 1)]
+              + [f"zone{i}_air_temp_K" for i in range(1, n_zones + 1)]
+              + ["exit_residual_kg_kg", "exit_film_temp_K"])
+    dryer = sensed + heater_outputs(n_zones)
+    missing = [n for n in sensed if n not in measurements]
     if missing:
         raise CalmlineError(f"the scenario's sensors lack {', '.join(missing)}, which the lmpc needs")
     return ["coat_weight_kg_m2"], dryer
 
 
 def _block_means(ts: pd.DataFrame, names: list[str], prefix: str, k: int, skip: int) -> np.ndarray:
-    cols = [prefix + n for n in names]
+    cols = [prefix + n if prefix + n in ts.columns else n for n in names]  # a loop's output has no sensor
     x = ts[cols].ffill().bfill().to_numpy(float)[skip:]
     n = (len(x) // k) * k
     return x[:n].reshape(-1, k, len(names)).mean(axis=1)
@@ -132,7 +142,8 @@ def fit_line_model(
     nz = setup.model_params.dryer.n_zones
     inputs = lmpc_inputs(nz)
     cw_out, dryer_out = lmpc_outputs(list(setup.sensor_specs), nz)
-    need = inputs + ["meas_" + n for n in cw_out + dryer_out]
+    heaters = heater_outputs(nz)
+    need = inputs + ["meas_" + n for n in cw_out + dryer_out if n not in heaters] + heaters
     missing = [c for c in need if c not in ts.columns]
     if missing:
         raise CalmlineError(f"step-test log lacks column(s) {', '.join(missing)}")

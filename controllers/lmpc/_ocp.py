@@ -6,7 +6,8 @@ output limits enter as time-varying parameters. Objective: track the target
 (the coat weight weighted by its tolerance), move suppression (do-mpc
 ``rterm``), terminal penalty; soft (exact L1) upper limits on the zone LEL or
 humidity, the exit residual, the exit film temperature and every zone's air
-temperature (under the film's limit: a dry film heats to the air), and a band of half
+temperature (under the film's limit: a dry film heats to the air), every temperature
+loop's heater power within the heaters' range (upper and lower), and a band of half
 the coat-weight tolerance around its target (penalised ten times harder, so
 the plan does not trade coat weight for residual); the pump within a trim of
 the lot's pump-to-speed ratio (hard); hard input bounds,
@@ -41,7 +42,8 @@ class LinearOcp:
     """do-mpc MPC of the identified model tracking the linear target."""
 
     def __init__(self, mdl: LineModelFile, n_horizon: int, cw_tol_frac: float, w: _Weights,
-                 u_lb_s: np.ndarray, u_ub_s: np.ndarray, pump_trim_max: float) -> None:
+                 u_lb_s: np.ndarray, u_ub_s: np.ndarray, pump_trim_max: float,
+                 heater_range_W: tuple[float, float]) -> None:
         import do_mpc
 
         self.mdl, self.n_horizon = mdl, n_horizon
@@ -86,6 +88,14 @@ class LinearOcp:
         for j in [*r.conc, r.residual, r.film, *r.air]:
             name = mdl.output_names[j]
             mpc.set_nl_cons(name, (y_phys[j] - y_ub[j]) / ca.fabs(y_ub[j]), ub=0.0, soft_constraint=True,
+                            penalty_term_cons=w.soft_penalty)
+        # the temperature loops' heater powers within the heaters' range (soft): a saturated loop loses its set point
+        h_lo, h_hi = heater_range_W
+        for j in r.heaters:
+            name = mdl.output_names[j]
+            mpc.set_nl_cons(f"{name}_high", (y_phys[j] - h_hi) / h_hi, ub=0.0, soft_constraint=True,
+                            penalty_term_cons=w.soft_penalty)
+            mpc.set_nl_cons(f"{name}_low", (h_lo - y_phys[j]) / h_hi, ub=0.0, soft_constraint=True,
                             penalty_term_cons=w.soft_penalty)
         # ratio station with trim limits (hard, on the inputs): pump within +/- trim of the lot's ratio x speed
         u_phys = ca.DM(mdl.u0) + ca.DM(mdl.u_scale) * u

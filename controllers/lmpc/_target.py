@@ -8,6 +8,7 @@ Solved at every lmpc step with the current disturbance estimate ``d``
          coat weight = target
          zone LEL <= margin * limit in force + s     (exhaust humidity for water)
          exit residual <= frac * USL + s,  exit film and zone air temperatures <= film max - margin + s
+         heater powers (the temperature loops' outputs) within the heaters' range + s
          pump within +/- trim of the lot's pump-to-speed ratio
          v <= min(target, cap),  inputs in their limits and the model's trust region
 
@@ -38,6 +39,9 @@ class _Rows:
     pump: int
     air: list[int]
     heaters: list[int]
+    """Output rows of the temperature loops' heater powers."""
+    air_setpoints: list[int]
+    """Input rows of the air-temperature set points."""
 
 
 def rows_of(model: LineModelFile) -> _Rows:
@@ -51,7 +55,8 @@ def rows_of(model: LineModelFile) -> _Rows:
         speed=i.index("speed_m_s"),
         pump=i.index("pump_flow_cmd_m3_s"),
         air=[k for k, n in enumerate(o) if n.endswith("_air_temp_K")],
-        heaters=[k for k, n in enumerate(i) if n.endswith("_heater_power_cmd_W")],
+        heaters=[k for k, n in enumerate(o) if n.endswith("_heater_power_cmd_W")],
+        air_setpoints=[k for k, n in enumerate(i) if n.endswith("_air_temp_setpoint_K")],
     )
 
 
@@ -59,12 +64,12 @@ class LinearTarget:
     """The economic target problem on the identified model, built once, solved warm-started."""
 
     def __init__(self, model: LineModelFile, *, speed_weight: float, energy_ref_W: float, move_weight: float,
-                 slack_weight: float, pump_trim_max: float) -> None:
+                 slack_weight: float, pump_trim_max: float, heater_range_W: tuple[float, float]) -> None:
         self.mdl = model
         r = rows_of(model)
         self.r = r
         n, m, p = model.n_states, len(model.input_names), len(model.output_names)
-        xs, us, sl = ca.SX.sym("xs", n), ca.SX.sym("us", m), ca.SX.sym("s", 3)
+        xs, us, sl = ca.SX.sym("xs", n), ca.SX.sym("us", m), ca.SX.sym("s", 4)
         # parameters: d (p), v_target, u_prev (m), output upper bounds (p, physical), the pump-to-speed ratio
         par = ca.SX.sym("par", p + 1 + m + p + 1)
         d, v_tgt, u_prev, y_ub = par[:p], par[p], par[p + 1 : p + 1 + m], par[p + 1 + m : p + 1 + m + p]
@@ -86,6 +91,13 @@ class LinearTarget:
                 g.append((y[j] - y_ub[j]) / ca.fabs(y_ub[j]) - sl[k])
                 lbg.append([-np.inf])
                 ubg.append([0.0])
+        # the temperature loops' heater powers inside the heaters' range (a saturated loop loses its set point)
+        h_lo, h_hi = heater_range_W
+        for j in r.heaters:
+            g.append((y[j] - h_hi) / h_hi - sl[3])
+            g.append((h_lo - y[j]) / h_hi - sl[3])
+            lbg.extend([[-np.inf], [-np.inf]])
+            ubg.extend([[0.0], [0.0]])
         # the pump stays within +/- pump_trim_max of the lot's pump-to-speed ratio (a ratio station with trim
         # limits): the coat weight cannot be traded for LEL or residual however wrong the model
         g.append(u[r.pump] - ratio * (1.0 + pump_trim_max) * u[r.speed])
@@ -94,7 +106,7 @@ class LinearTarget:
         g.append(ratio * (1.0 - pump_trim_max) * u[r.speed] - u[r.pump])
         lbg.append([-np.inf])
         ubg.append([0.0])
-        power = ca.sum1(u[r.heaters])
+        power = ca.sum1(y[r.heaters])
         obj = (speed_weight * (1.0 - u[r.speed] / v_tgt) + power / energy_ref_W
                + move_weight * ca.sumsqr(us - u_prev) + slack_weight * ca.sum1(sl))
         nlp = {"x": ca.vertcat(xs, us, sl), "f": obj, "g": ca.vertcat(*g), "p": par}
@@ -104,7 +116,7 @@ class LinearTarget:
         self.n, self.m, self.p = n, m, p
         self.lbg = np.concatenate([np.ravel(a) for a in lbg])
         self.ubg = np.concatenate([np.ravel(a) for a in ubg])
-        self.z = np.zeros(n + m + 3)
+        self.z = np.zeros(n + m + 4)
 
     def solve(self, d: np.ndarray, v_target: float, cw_target: float, y_ub: np.ndarray, u_prev_s: np.ndarray,
               u_lb_s: np.ndarray, u_ub_s: np.ndarray,
@@ -115,8 +127,8 @@ class LinearTarget:
         mdl = self.mdl
         lbg, ubg = self.lbg.copy(), self.ubg.copy()
         lbg[n] = ubg[n] = (cw_target - mdl.y0[self.r.cw]) / mdl.y_scale[self.r.cw]
-        lbx = np.r_[np.full(n, -np.inf), u_lb_s, np.zeros(3)]
-        ubx = np.r_[np.full(n, np.inf), u_ub_s, np.full(3, np.inf)]
+        lbx = np.r_[np.full(n, -np.inf), u_lb_s, np.zeros(4)]
+        ubx = np.r_[np.full(n, np.inf), u_ub_s, np.full(4, np.inf)]
         p = np.r_[d, v_target, u_prev_s, y_ub, mdl.pump_per_speed if ratio is None else ratio]
         res = self.solver(x0=np.clip(self.z, lbx, ubx), p=p, lbx=lbx, ubx=ubx, lbg=lbg, ubg=ubg)
         ok = bool(self.solver.stats()["success"])

@@ -68,6 +68,7 @@ class DynamicOcp:
         mpc.settings.supress_ipopt_output()
         if s.config in ("tuned", "sqp", "fatrop"):  # OcpSettings admits these and "default"
             mpc.settings.collocation_deg = 1
+        mpc.settings.collocation_ni = s.collocation_elements
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]

@@ -28,7 +28,8 @@ def lmpc() -> None:
 @click.option("--min-switch", "min_switch_s", type=float, default=300.0, show_default=True,
               help="GBN clock period, s (about a third of the slowest zone's time constant).")
 @click.option("--amplitude", "amplitude_rel", type=float, default=0.1, show_default=True,
-              help="Largest GBN amplitude, fraction of each input's recipe value (shrunk to respect limits).")
+              help="Largest GBN amplitude, fraction of each input's recipe value (of each zone's rise over the "
+                   "outdoor air for the air-temperature set points; shrunk to respect limits).")
 @click.option("--dt", "dt_s", type=float, default=20.0, show_default=True, help="Model sample time (the lmpc's step), s.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the GBN schedule.")
 @click.option("--pump-follows-speed/--pump-independent", default=True, show_default=True,

@@ -19,12 +19,15 @@ def steptest() -> None:
 
 @steptest.command("design")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--inputs", required=True, help="Comma-separated plant inputs to excite (e.g. speed_m_s,zone2_exhaust_flow_m3_s).")
+@click.option("--inputs", required=True, help="Comma-separated plant inputs or air-temperature set points to excite "
+              "(e.g. speed_m_s,zone2_exhaust_flow_m3_s,zone2_air_temp_setpoint_K; a heater power is written as its "
+              "loop's manual output, a set point to the loop in remote mode).")
 @click.option("--duration", "duration_s", type=float, default=3600.0, show_default=True, help="Test length, s.")
 @click.option("--min-switch", "min_switch_s", type=float, default=60.0, show_default=True,
               help="Shortest time a level is held, s (about a third of the dominant time constant).")
 @click.option("--amplitude", "amplitude_rel", type=float, default=0.1, show_default=True,
-              help="Largest amplitude as a fraction of each input's recipe value (shrunk to respect limits).")
+              help="Largest amplitude as a fraction of each input's recipe value; for an air-temperature set "
+                   "point, of the zone's rise over the outdoor air (shrunk to respect limits).")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
               help="CSV to write (an existing file needs --force).")

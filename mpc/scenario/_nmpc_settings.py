@@ -32,6 +32,9 @@ class OcpSettings(Settings):
     config: str = setting("tuned", choices=("tuned", "default", "sqp", "fatrop"))
     """Discretisation and solver: ``tuned`` (implicit Euler, warm-started IPOPT), ``default`` (do-mpc's
     defaults), ``sqp`` and ``fatrop`` (experimental, slower; ``docs/nmpc.md``, "Solve speed")."""
+    collocation_elements: int = setting(1, ge=1, le=10)
+    """Finite elements per step of the prediction's collocation (do-mpc's ``collocation_ni``); with
+    ``tuned``, ``sqp`` and ``fatrop`` each element is an implicit-Euler step of ``t_step_s / collocation_elements``."""
     lel_margin: float = setting(0.85, gt=0.0, le=1.0)
     """Soft limit of every zone's LEL fraction (plus its measured bias), as a fraction of the limit in force.
     With 0.9, the plant of ``nmc_nmp_structural_mismatch`` (analysers reading 3 points of LEL low, exhaust
