@@ -18,8 +18,8 @@ from controllers.lmpc import (
     LineModelFile,
     check_model_dt,
     fit_line_model,
-    lmpc_inputs,
     lmpc_outputs,
+    steptest_channels,
 )
 from controllers.steptest import StepTestController, design_steptest
 from mpc.harness import RunResult
@@ -94,7 +94,7 @@ def identify_line(
     say = log or (lambda _m: None)
     sc = setup.scenario
     nz = setup.model_params.dryer.n_zones
-    inputs = lmpc_inputs(nz)
+    inputs = steptest_channels(nz)
     lmpc_outputs(list(setup.sensor_specs), nz)  # fail before the test if a sensor is missing
     check_model_dt(dt_s, sc.control_interval_s)
     sched, rel = design_steptest(setup, inputs, duration_s=duration_s, min_switch_s=min_switch_s,

@@ -153,32 +153,34 @@ def test_the_pump_window_follows_the_lot_not_the_plans_own_moves() -> None:
     lag = round(setup.model_params.coater.coater_to_gauge_m / 0.5 / mdl.dt_s)
     assert lag >= 1
 
-    def feed(pump_of_k, cw_of_k, n=300):
+    def feed(ratio_of_k, cw_of_k, n=300):
         ctrl.lot_ratio = None
         ctrl.ratio_history.clear()
         u = np.array(mdl.u0, float)
         u[r.speed] = 0.5
         for k in range(n):
-            u[r.pump] = pump_of_k(k)
+            u[r.ratio] = ratio_of_k(k)
             ctrl._learn_lot(cw_of_k(k), u)
         return ctrl.lot_ratio
 
     # a lot 10 % heavier at the step test's ratio: the window moves to 1/1.1 of it
-    assert feed(lambda k: 0.5 * base, lambda k: 1.1 * target) == pytest.approx(base / 1.1, rel=1e-3)
-    # the plan cuts the pump by 4 %; the gauge sees it one transport time later: no lot change, no move
-    got = feed(lambda k: 0.5 * base * (0.96 if k >= 50 else 1.0),
+    assert feed(lambda k: base, lambda k: 1.1 * target) == pytest.approx(base / 1.1, rel=1e-3)
+    # the plan cuts the ratio by 4 %; the gauge sees it one transport time later: no lot change, no move
+    got = feed(lambda k: base * (0.96 if k >= 50 else 1.0),
                lambda k: target * (0.96 if k - lag >= 50 else 1.0), n=50 + lag + 2)
     assert got == pytest.approx(base, rel=1e-9)
     # a reading far off is held within [0.8, 1.25] of the step test's ratio
-    assert feed(lambda k: 0.5 * base, lambda k: 2.0 * target) == pytest.approx(0.8 * base)
+    assert feed(lambda k: base, lambda k: 2.0 * target) == pytest.approx(0.8 * base)
 
 
 def test_shipped_models_move_the_plcs_set_points_and_see_the_heaters_as_outputs() -> None:
-    """The lmpc is identified on the PLC's air-temperature set points (the loops' dynamics are in its model); the
-    loops' heater powers are outputs, and in closed loop the loops run in remote mode, never in manual."""
+    """The lmpc is identified on the PLC's air-temperature and pump-ratio set points (the loops' dynamics are in
+    its model); the loops' heater powers are outputs, and in closed loop the loops run in remote mode, never in
+    manual."""
     for preset in ("nmc_nmp", "graphite_water"):
         mdl = load_model_file(MODELS / f"lmpc_{preset}.json")
         assert [n for n in mdl.input_names if "air_temp" in n] == [f"zone{i}_air_temp_setpoint_K" for i in range(1, 5)]
+        assert "pump_ratio_setpoint_m3_m" in mdl.input_names and "pump_flow_cmd_m3_s" not in mdl.input_names
         assert not any("heater" in n for n in mdl.input_names)
         assert [n for n in mdl.output_names if "heater" in n] == [f"zone{i}_heater_power_cmd_W" for i in range(1, 5)]
     setup = short_setup("graphite_water_nominal.toml", 400.0)
@@ -196,5 +198,5 @@ def test_a_model_identified_on_heater_power_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "old.json"
     path.write_text(json.dumps(data))
     setup = short_setup("nmc_nmp_nominal.toml", 60.0)
-    with pytest.raises(ValueError, match="identified on heater power"):
+    with pytest.raises(ValueError, match=r"identified on zone1_heater_power_cmd_W, .*identify it again"):
         run_closed_loop(setup, LmpcController(model=load_model_file(path)))

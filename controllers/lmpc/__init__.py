@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from controllers.lmpc._controller import LmpcController
-from controllers.lmpc._identify import check_model_dt, fit_line_model, lmpc_inputs, lmpc_outputs
+from controllers.lmpc._identify import (
+    RATIO_SETPOINT,
+    check_model_dt,
+    fit_line_model,
+    lmpc_inputs,
+    lmpc_outputs,
+    steptest_channels,
+)
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
 from mpc.scenario import LmpcSettings
 
 __all__ = [
+    "RATIO_SETPOINT",
     "LineModelFile",
     "LmpcController",
     "LmpcSettings",
@@ -16,4 +24,5 @@ __all__ = [
     "lmpc_inputs",
     "lmpc_outputs",
     "load_model_file",
+    "steptest_channels",
 ]

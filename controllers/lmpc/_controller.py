@@ -13,7 +13,7 @@ What a plant's own MPC engineer builds when no physics model is at hand:
   (:mod:`controllers.lmpc._target`) and a do-mpc tracking problem with soft
   output limits, hard input bounds and move limits, and the announced speed
   plan as per-stage caps (:mod:`controllers.lmpc._ocp`);
-* the moves it makes: line speed, pump flow (the PLC's ratio station), every
+* the moves it makes: line speed, the pump ratio station's set point, every
   zone's air-temperature set point (the PLC's PI loop holds it) and exhaust
   flow; nozzle velocities stay at the recipe (they were not tested). The
   model was identified on those set points, so the loops' closed-loop
@@ -92,7 +92,7 @@ class LmpcController(Controller):
             raise CalmlineError(f"lmpc model sample time {mdl.dt_s} s is not a multiple of the control interval "
                              f"{ctx.dt_s} s")
         self.r = rows_of(mdl)
-        self.sp_loops = {lp.setpoint_key: lp for lp in ctx.plc_loops if lp.kind == "pi"}
+        self.sp_loops = {lp.setpoint_key: lp for lp in ctx.plc_loops if lp.kind in ("pi", "ratio")}
         # where each model input is read back: a plant input (index into ``applied``) or a loop's set point
         self.in_idx = np.array([ctx.input_names.index(n) if n in ctx.input_names else -1 for n in mdl.input_names])
         self.in_loop = [self.sp_loops[n].name if n in self.sp_loops else "" for n in mdl.input_names]
@@ -117,6 +117,13 @@ class LmpcController(Controller):
                              heater_range)
         rate = np.array([self._setpoint_rate(self.sp_loops[n]) if loop else ctx.input_rate_limit[i]
                          for n, i, loop in zip(mdl.input_names, self.in_idx, self.in_loop, strict=True)])
+        # the line speed no faster than the ratio station's pump can follow: it lags the drive by its time
+        # constant, so a speed ramp a leaves the coat weight off by about tau a / v; half the tolerance at the
+        # lowest speed the lmpc may choose
+        sp = self.r.speed
+        v_low = max(s.speed_min_frac * ctx.recipe.speed_m_s, 1e-3)
+        rate[sp] = min(rate[sp], 0.5 * ctx.spec.coat_weight_tolerance_frac * v_low
+                       / max(p.coater.pump_time_constant_s, 1e-6))
         self.rate_s = rate * mdl.dt_s / mdl.u_scale
         # inputs the lmpc does not move: the recipe's steady state on the controller's model
         self.u_fixed = steady_state(LineModel(p), ctx.recipe).u.copy()
@@ -137,19 +144,22 @@ class LmpcController(Controller):
         if mdl.preset and mdl.preset != ctx.model_params.name:
             raise CalmlineError(f"lmpc model was identified on preset {mdl.preset!r}, the scenario runs "
                              f"{ctx.model_params.name!r}")
-        setpoints = {lp.setpoint_key for lp in ctx.plc_loops if lp.kind == "pi"}
+        setpoints = {lp.setpoint_key for lp in ctx.plc_loops if lp.kind in ("pi", "ratio")}
         loop_outputs = {lp.output for lp in ctx.plc_loops if lp.kind == "pi"}
-        if any(n in loop_outputs for n in mdl.input_names):
-            raise CalmlineError("lmpc model was identified on heater power (an older model file): identify it "
-                                "again on the PLC's air-temperature set points (calmline lmpc identify)")
+        older = [n for n in mdl.input_names if n in loop_outputs or n == "pump_flow_cmd_m3_s"]
+        if older:
+            raise CalmlineError(f"lmpc model was identified on {', '.join(older)} (an older model file): identify it "
+                                "again on the PLC's air-temperature and pump-ratio set points (calmline lmpc identify)")
         bad_in = [n for n in mdl.input_names if n not in ctx.input_names and n not in setpoints]
         bad_out = [n for n in mdl.output_names if n not in ctx.measurement_names and n not in loop_outputs]
         if bad_in or bad_out:
             raise CalmlineError(f"lmpc model names signals the line lacks: {', '.join(bad_in + bad_out)}")
 
     def _setpoint_rate(self, lp) -> float:
-        """A temperature loop's set-point move per second: its ramp, and no faster than the proportional kick
-        the heater's rate limit can follow (as the NMPC's)."""
+        """A loop's set-point move per second: its ramp; a temperature loop's also no faster than
+        ``setpoint_rate_K_s`` and the proportional kick the heater's rate limit can follow (as the NMPC's)."""
+        if lp.kind != "pi":
+            return lp.setpoint_rate_per_s
         heater_rate = float(self.ctx.input_rate_limit[self.ctx.input_names.index(lp.output)])
         rate = min(lp.setpoint_rate_per_s, self.settings.setpoint_rate_K_s)
         return min(rate, heater_rate / lp.kc) if lp.kc > 0.0 else rate
@@ -164,10 +174,12 @@ class LmpcController(Controller):
         lo = np.empty(len(mdl.input_names))
         hi = np.empty(len(mdl.input_names))
         for j, name in enumerate(mdl.input_names):
-            if self.in_loop[j]:  # a set point: the PLC's range, and the model's trust region around the test
+            if self.in_loop[j]:  # a set point: the PLC's range (the ratio's trim window is a constraint of its own)
                 lp = self.sp_loops[name]
-                lo[j] = max(lp.lower, mdl.u0[j] - s.setpoint_trust_K)
-                hi[j] = min(lp.upper, mdl.u0[j] + s.setpoint_trust_K)
+                lo[j], hi[j] = lp.lower, lp.upper
+                if lp.kind == "pi":  # and the model's trust region around the test
+                    lo[j] = max(lo[j], mdl.u0[j] - s.setpoint_trust_K)
+                    hi[j] = min(hi[j], mdl.u0[j] + s.setpoint_trust_K)
                 continue
             lo[j], hi[j] = ctx.input_lower[self.in_idx[j]], ctx.input_upper[self.in_idx[j]]
             if name.endswith("_exhaust_flow_m3_s"):
@@ -206,15 +218,15 @@ class LmpcController(Controller):
     def _learn_lot(self, cw_mean: float, u_mean: np.ndarray) -> None:
         """Update the lot's pump-to-speed ratio from a block of gauge readings and applied inputs.
 
-        At a given lot the coat weight is proportional to pump flow over speed, so the ratio that gives the
-        target is the ratio applied one gauge transport time ago times target over measured coat weight: model-free, so the plan's own pump
-        moves do not move it (a window centred on the model's coat-weight disturbance ratchets with the
+        At a given lot the coat weight is proportional to pump flow over speed (the ratio station's set point),
+        so the ratio that gives the target is the ratio set one gauge transport time ago times target over
+        measured coat weight: model-free, so the plan's own ratio moves do not move it (a window centred on the model's coat-weight disturbance ratchets with the
         model's gain error). Low-pass filtered over :attr:`LOT_FILTER_S`, within [0.8, 1.25] of the step
         test's ratio; the pump's trim window is centred on it."""
         mdl, r = self.mdl, self.r
-        speed, pump = float(u_mean[r.speed]), float(u_mean[r.pump])
-        self.ratio_history.append(pump / speed if speed > 1e-3 else np.nan)
-        if not (np.isfinite(cw_mean) and cw_mean > 0.0 and speed > 1e-3 and pump > 0.0):
+        speed, applied = float(u_mean[r.speed]), float(u_mean[r.ratio])
+        self.ratio_history.append(applied if speed > 1e-3 else np.nan)
+        if not (np.isfinite(cw_mean) and cw_mean > 0.0 and speed > 1e-3 and applied > 0.0):
             return
         # the gauge reads web coated one transport time ago: compare it with the ratio applied then
         lag = round(self.ctx.model_params.coater.coater_to_gauge_m / speed / mdl.dt_s)
@@ -328,6 +340,7 @@ class LmpcController(Controller):
         u = self.u_fixed.copy()
         plant = self.in_idx >= 0
         u[self.in_idx[plant]] = self.v[plant]
+        u[self.L.u_pump] = self.v[self.r.ratio] * u[self.L.u_speed]  # what the ratio station will give
         self.u = u
         return failure, fallback
 

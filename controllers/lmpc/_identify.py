@@ -4,9 +4,10 @@ The campaign an engineer would run on a real line, run here on the simulated
 plant of a scenario (its mismatch, disturbances and sensor noise included;
 never its equations):
 
-1. :func:`controllers.steptest.design_steptest` excites the lmpc's inputs
+1. :func:`controllers.steptest.design_steptest` excites the test's channels
    (line speed, pump flow, every zone's air-temperature set point and exhaust
-   flow, written to the line PLC's loops) with
+   flow, written to the line PLC's loops: the pump as the ratio station's set
+   point) with
    generalised binary noise whose amplitudes keep LEL, residual, film
    temperature and coat weight within their limits; the pump follows the
    speed at the recipe's ratio with its own small trim channel, so that the
@@ -22,7 +23,7 @@ never its equations):
 4. Two sub-models, each chosen on the first ``estimate_frac`` of the test
    and validated on the rest:
 
-   * **coat weight** (speed, pump flow -> gauge): MIMO ARX by least
+   * **coat weight** (speed, the ratio station's set point -> gauge): MIMO ARX by least
      squares; the dead time of the gauge (web transport, ``nk``) and the
      orders are chosen by free-run fit on the last quarter of the
      estimation rows;
@@ -49,15 +50,26 @@ from mpc.errors import CalmlineError
 from mpc.scenario import ScenarioSetup
 from mpc.sysid import StateSpaceModel, arx, compare, identify
 
-__all__ = ["check_model_dt", "fit_line_model", "heater_outputs", "lmpc_inputs", "lmpc_outputs"]
+__all__ = ["RATIO_SETPOINT", "check_model_dt", "fit_line_model", "heater_outputs", "lmpc_inputs", "lmpc_outputs",
+           "steptest_channels"]
+
+RATIO_SETPOINT = "pump_ratio_setpoint_m3_m"
+"""The pump ratio station's set point (m3 of slurry per m of web), the lmpc's coat-weight input."""
 
 
 def lmpc_inputs(n_zones: int) -> list[str]:
-    """What the lmpc moves: line speed, pump flow (through the ratio station), every zone's air-temperature
-    set point (the PLC's PI loop holds it) and exhaust flow; nozzle velocities stay at the recipe."""
-    return (["speed_m_s", "pump_flow_cmd_m3_s"]
+    """What the lmpc moves: line speed, the pump ratio station's set point (pump flow per line speed), every
+    zone's air-temperature set point (the PLC's PI loop holds it) and exhaust flow; nozzle velocities stay at
+    the recipe."""
+    return (["speed_m_s", RATIO_SETPOINT]
             + [f"zone{i}_air_temp_setpoint_K" for i in range(1, n_zones + 1)]
             + [f"zone{i}_exhaust_flow_m3_s" for i in range(1, n_zones + 1)])
+
+
+def steptest_channels(n_zones: int) -> list[str]:
+    """The step test's channels for the lmpc's campaign (:func:`controllers.steptest.design_steptest` names):
+    as :func:`lmpc_inputs`, the pump as its flow (the test's controller writes it as the ratio set point)."""
+    return [n if n != RATIO_SETPOINT else "pump_flow_cmd_m3_s" for n in lmpc_inputs(n_zones)]
 
 
 def heater_outputs(n_zones: int) -> list[str]:
@@ -158,7 +170,7 @@ def fit_line_model(
         raise CalmlineError("a step-test signal did not move; the test cannot identify the line")
     u_s, y_s = (u - u0) / us, (y - y0) / ys
 
-    # coat-weight block (speed and pump only; the gauge dead time may be long)
+    # coat-weight block (speed and the pump's ratio only; the gauge dead time may be long)
     max_nk = max(2, int(np.ceil(3 * 60.0 / max(sc.schedule.speed_target_m_s, 0.05) / dt_s)))
     blocks: list[tuple[StateSpaceModel, list[int], dict]] = []
     cw_model, cw_info = _miso_arx(y_s[:, 0], u_s[:, :2], n_est, dt_s, range(1, max_nk + 1))

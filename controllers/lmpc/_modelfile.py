@@ -82,8 +82,10 @@ class LineModelFile:
 
     @property
     def pump_per_speed(self) -> float:
-        """The step test's mean pump-to-speed ratio, m3/s per m/s (the ratio station's set point)."""
+        """The step test's mean pump-to-speed ratio, m3 per m (the ratio station's set point)."""
         names = list(self.input_names)
+        if "pump_ratio_setpoint_m3_m" in names:
+            return float(self.u0[names.index("pump_ratio_setpoint_m3_m")])
         return float(self.u0[names.index("pump_flow_cmd_m3_s")] / self.u0[names.index("speed_m_s")])
 
     def steady_gain(self) -> np.ndarray:

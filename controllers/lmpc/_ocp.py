@@ -97,13 +97,10 @@ class LinearOcp:
                             penalty_term_cons=w.soft_penalty)
             mpc.set_nl_cons(f"{name}_low", (h_lo - y_phys[j]) / h_hi, ub=0.0, soft_constraint=True,
                             penalty_term_cons=w.soft_penalty)
-        # ratio station with trim limits (hard, on the inputs): pump within +/- trim of the lot's ratio x speed
+        # the ratio station's set point within +/- trim of the lot's ratio (hard)
         u_phys = ca.DM(mdl.u0) + ca.DM(mdl.u_scale) * u
-        q_ref = mdl.u0[r.pump]
-        mpc.set_nl_cons("pump_trim_high", (u_phys[r.pump] - ratio * (1 + pump_trim_max) * u_phys[r.speed]) / q_ref,
-                        ub=0.0)
-        mpc.set_nl_cons("pump_trim_low", (ratio * (1 - pump_trim_max) * u_phys[r.speed] - u_phys[r.pump]) / q_ref,
-                        ub=0.0)
+        mpc.set_nl_cons("pump_trim_high", (u_phys[r.ratio] - ratio * (1 + pump_trim_max)) / ratio, ub=0.0)
+        mpc.set_nl_cons("pump_trim_low", (ratio * (1 - pump_trim_max) - u_phys[r.ratio]) / ratio, ub=0.0)
         mpc.bounds["lower", "_u", "u"] = u_lb_s
         mpc.bounds["upper", "_u", "u"] = u_ub_s
         self._tvp = mpc.get_tvp_template()

@@ -9,7 +9,7 @@ Solved at every lmpc step with the current disturbance estimate ``d``
          zone LEL <= margin * limit in force + s     (exhaust humidity for water)
          exit residual <= frac * USL + s,  exit film and zone air temperatures <= film max - margin + s
          heater powers (the temperature loops' outputs) within the heaters' range + s
-         pump within +/- trim of the lot's pump-to-speed ratio
+         pump ratio set point within +/- trim of the lot's pump-to-speed ratio
          v <= min(target, cap),  inputs in their limits and the model's trust region
 
 Only measured outputs can be constrained: the critical-stage drying rate
@@ -36,7 +36,8 @@ class _Rows:
     residual: int
     film: int
     speed: int
-    pump: int
+    ratio: int
+    """Input row of the pump ratio station's set point."""
     air: list[int]
     heaters: list[int]
     """Output rows of the temperature loops' heater powers."""
@@ -53,7 +54,7 @@ def rows_of(model: LineModelFile) -> _Rows:
         residual=o.index("exit_residual_kg_kg"),
         film=o.index("exit_film_temp_K"),
         speed=i.index("speed_m_s"),
-        pump=i.index("pump_flow_cmd_m3_s"),
+        ratio=i.index("pump_ratio_setpoint_m3_m"),
         air=[k for k, n in enumerate(o) if n.endswith("_air_temp_K")],
         heaters=[k for k, n in enumerate(o) if n.endswith("_heater_power_cmd_W")],
         air_setpoints=[k for k, n in enumerate(i) if n.endswith("_air_temp_setpoint_K")],
@@ -98,12 +99,12 @@ class LinearTarget:
             g.append((h_lo - y[j]) / h_hi - sl[3])
             lbg.extend([[-np.inf], [-np.inf]])
             ubg.extend([[0.0], [0.0]])
-        # the pump stays within +/- pump_trim_max of the lot's pump-to-speed ratio (a ratio station with trim
-        # limits): the coat weight cannot be traded for LEL or residual however wrong the model
-        g.append(u[r.pump] - ratio * (1.0 + pump_trim_max) * u[r.speed])
+        # the ratio station's set point stays within +/- pump_trim_max of the lot's pump-to-speed ratio: the coat
+        # weight cannot be traded for LEL or residual however wrong the model
+        g.append((u[r.ratio] - ratio * (1.0 + pump_trim_max)) / ratio)
         lbg.append([-np.inf])
         ubg.append([0.0])
-        g.append(ratio * (1.0 - pump_trim_max) * u[r.speed] - u[r.pump])
+        g.append((ratio * (1.0 - pump_trim_max) - u[r.ratio]) / ratio)
         lbg.append([-np.inf])
         ubg.append([0.0])
         power = ca.sum1(y[r.heaters])
