@@ -59,9 +59,6 @@ from plants.tuning import Fopdt, simc_pi, step_test
 __all__ = ["VIA_SPEED_FACTORS", "OptimisedPoint", "PidOptController", "SetPoints", "best_optimised_point",
            "solve_optimised_point"]
 
-THERMOCOUPLE_LAG_S = 10.0
-"""The zone thermocouples' lag the cooling half of the temperature loops is tuned for, s (as the heating half)."""
-
 
 @dataclass(frozen=True)
 class SetPoints:
@@ -262,7 +259,7 @@ class PidOptController(Controller):
             if mc.gain >= 0.0:
                 self.cool_models.append(None)
                 continue
-            kc_cool, _ = simc_pi(mc, extra_dead_time_s=THERMOCOUPLE_LAG_S / 2.0)
+            kc_cool, _ = simc_pi(mc, extra_dead_time_s=ctx.thermocouple_lag_s / 2.0)  # the PLC's thermocouples
             self.cool_models.append(mc)
             self.cool_m3_s_per_W[i] = -kc_cool / loop.kc
             loop.lower = -float(span[i]) / self.cool_m3_s_per_W[i]

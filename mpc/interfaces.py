@@ -57,6 +57,8 @@ class ControllerContext:
     """Primary energy per kWh of electricity (fans, solvent recovery)."""
     plc_loops: tuple[LoopSpec, ...] = ()
     """The line PLC's loops (set-point names, ranges, rates, recipe values, the temperature loops' tuning)."""
+    thermocouple_lag_s: float = 10.0
+    """The zone thermocouples' lag the PLC's temperature loops read through, s (``[plc] thermocouple_lag_s``)."""
 
 
 @dataclass(frozen=True)

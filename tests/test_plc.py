@@ -172,3 +172,27 @@ def test_harness_returns_a_silent_controllers_loop_to_the_recipe_without_a_bump(
     assert np.abs(np.diff(ts["zone2_exhaust_flow_m3_s"])).max() <= spec.output_rate_per_s * dt * (1 + 1e-9)
     assert ts["zone2_exhaust_setpoint_m3_s"].iloc[-1] == pytest.approx(spec.recipe_setpoint)
     assert ts["plc_loops_flagged"].iloc[-1] == 1  # the stale loop is flagged until a controller writes again
+
+
+def test_controllers_learn_the_plcs_thermocouple_lag_and_pid_opt_tunes_its_cooling_for_it() -> None:
+    """``ControllerContext.thermocouple_lag_s`` is the scenario's ``[plc] thermocouple_lag_s``; ``pid_opt`` tunes the
+    cooling half of its temperature loops for it (SIMC with half the lag as extra dead time)."""
+    from _closed_loop import short_setup
+
+    from controllers.pid_opt import PidOptController
+    from mpc.harness import run_closed_loop
+    from plants.tuning import simc_pi
+
+    gains = []
+    for lag in (10.0, 30.0):
+        setup = short_setup("graphite_water_nominal.toml", 20.0, plc__thermocouple_lag_s=lag)
+        ctrl = PidOptController()
+        run_closed_loop(setup, ctrl)
+        assert ctrl.ctx.thermocouple_lag_s == lag
+        cooled = [i for i, mc in enumerate(ctrl.cool_models) if mc is not None]
+        assert cooled
+        for i in cooled:
+            kc_cool, _ = simc_pi(ctrl.cool_models[i], extra_dead_time_s=lag / 2.0)
+            assert ctrl.cool_m3_s_per_W[i] == pytest.approx(-kc_cool / ctrl.split[i].kc)
+        gains.append(ctrl.cool_m3_s_per_W.copy())
+    assert not np.allclose(gains[0], gains[1])

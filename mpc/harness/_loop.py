@@ -138,6 +138,7 @@ def run_closed_loop(
         primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
         primary_factor_electricity=sc.energy.primary_factor_electricity,
         plc_loops=tuple(plc_specs),
+        thermocouple_lag_s=sc.plc.thermocouple_lag_s,
     )
     controller.reset(ctx)
     # actuators and the PLC's loops start where the plant sits
