@@ -57,8 +57,7 @@ def _setpoint_zone(name: str) -> int | None:
     return None
 
 
-def _heaters_at(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, u: np.ndarray,
-                air_K: np.ndarray) -> np.ndarray:
+def _heaters_at(setup: ScenarioSetup, model: LineModel, u: np.ndarray, air_K: np.ndarray) -> np.ndarray:
     """The heater powers that hold ``air_K`` at the inputs ``u`` (speed, nozzles, exhausts): the temperature
     loops' outputs at steady state."""
     L = model.layout
@@ -79,7 +78,7 @@ def _room_below_K(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, zone
     for z in zones:
         up = air.copy()
         up[z] += 1.0
-        gain = float(_heaters_at(setup, model, ss0, ss0.u, up)[z] - ss0.u[L.u_heater][z])  # W per K
+        gain = float(_heaters_at(setup, model, ss0.u, up)[z] - ss0.u[L.u_heater][z])  # W per K
         spare = float(ss0.u[L.u_heater][z]) - HEATER_FLOOR_FRAC * hmax
         room[z] = max(spare, 0.0) / gain if gain > 0.0 else np.inf
     return room
@@ -92,7 +91,6 @@ def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: 
     u = ss0.u.copy()
     idx = {n: i for i, n in enumerate(L.input_names())}
     air = np.asarray(ss0.x[L.air_temp], float).copy()
-    sp_chans = [ch for ch in chans if _setpoint_zone(ch.name) is not None]
     for ch in chans:
         level = float(np.clip(ch.center + _worst_sign(ch.name) * ch.amplitude, ch.lower, ch.upper))
         z = _setpoint_zone(ch.name)
@@ -101,9 +99,9 @@ def _corner_ok(setup: ScenarioSetup, model: LineModel, ss0: SteadyState, chans: 
         else:
             air[z] = level
     heater_checks: list[tuple[bool, str]] = []
-    if sp_chans:  # the temperature loops hold their set points: the heaters give what that takes
-        hmax = setup.model_params.dryer.heater_max_W
-        u[L.u_heater] = hot = _heaters_at(setup, model, ss0, u, air)
+    if any(_setpoint_zone(ch.name) is not None for ch in chans):  # the loops hold their set points: the heaters
+        hmax = setup.model_params.dryer.heater_max_W                 # give what that takes
+        u[L.u_heater] = hot = _heaters_at(setup, model, u, air)
         heater_checks = [(float(hot.max()) <= 0.95 * hmax, f"heater {hot.max() / hmax * 100:.0f} % of its maximum")]
     amp = {ch.name: ch.amplitude / abs(ch.center) for ch in chans}
     a_q, a_v = amp.get("pump_flow_cmd_m3_s", 0.0), amp.get("speed_m_s", 0.0)
@@ -162,7 +160,7 @@ def design_steptest(setup: ScenarioSetup, inputs: list[str], *, duration_s: floa
     """
     L = LineLayout(setup.model_params.dryer.n_zones, setup.model_params.dryer.cells_per_zone)
     names = L.input_names()
-    setpoints = [f"zone{i}_air_temp_setpoint_K" for i in range(1, L.n_zones + 1)]
+    setpoints = [f"zone{i}{_AIR_SP}" for i in range(1, L.n_zones + 1)]
     unknown = [n for n in inputs if n not in names and n not in setpoints]
     if unknown:
         raise CalmlineError(f"unknown input(s) {', '.join(unknown)}; plant inputs are: {', '.join(names)}; "

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from controllers.lmpc._controller import LmpcController
 from controllers.lmpc._identify import (
-    RATIO_SETPOINT,
     check_model_dt,
     fit_line_model,
     lmpc_inputs,
     lmpc_outputs,
     steptest_channels,
 )
-from controllers.lmpc._modelfile import LineModelFile, load_model_file
+from controllers.lmpc._modelfile import RATIO_SETPOINT, LineModelFile, load_model_file
 from mpc.scenario import LmpcSettings
 
 __all__ = [

@@ -45,16 +45,12 @@ import pandas as pd
 from scipy.linalg import block_diag
 from scipy.signal import detrend
 
-from controllers.lmpc._modelfile import LineModelFile
+from controllers.lmpc._modelfile import RATIO_SETPOINT, LineModelFile
 from mpc.errors import CalmlineError
 from mpc.scenario import ScenarioSetup
 from mpc.sysid import StateSpaceModel, arx, compare, identify
 
-__all__ = ["RATIO_SETPOINT", "check_model_dt", "fit_line_model", "heater_outputs", "lmpc_inputs", "lmpc_outputs",
-           "steptest_channels"]
-
-RATIO_SETPOINT = "pump_ratio_setpoint_m3_m"
-"""The pump ratio station's set point (m3 of slurry per m of web), the lmpc's coat-weight input."""
+__all__ = ["check_model_dt", "fit_line_model", "heater_outputs", "lmpc_inputs", "lmpc_outputs", "steptest_channels"]
 
 
 def lmpc_inputs(n_zones: int) -> list[str]:

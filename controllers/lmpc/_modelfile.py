@@ -25,9 +25,12 @@ import numpy as np
 
 from mpc.errors import CalmlineError
 
-__all__ = ["LineModelFile", "load_model_file"]
+__all__ = ["RATIO_SETPOINT", "LineModelFile", "load_model_file"]
 
 FORMAT = "calmline-lmpc-model/1"
+
+RATIO_SETPOINT = "pump_ratio_setpoint_m3_m"
+"""The pump ratio station's set point (m3 of slurry per m of web), the lmpc's coat-weight input."""
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,7 @@ class LineModelFile:
     @property
     def pump_per_speed(self) -> float:
         """The step test's mean pump-to-speed ratio, m3 per m (the ratio station's set point)."""
-        names = list(self.input_names)
-        if "pump_ratio_setpoint_m3_m" in names:
-            return float(self.u0[names.index("pump_ratio_setpoint_m3_m")])
-        return float(self.u0[names.index("pump_flow_cmd_m3_s")] / self.u0[names.index("speed_m_s")])
+        return float(self.u0[list(self.input_names).index(RATIO_SETPOINT)])
 
     def steady_gain(self) -> np.ndarray:
         """Scaled steady-state gain ``C (I - A)^-1 B``."""

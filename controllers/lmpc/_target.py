@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import casadi as ca
 import numpy as np
 
-from controllers.lmpc._modelfile import LineModelFile
+from controllers.lmpc._modelfile import RATIO_SETPOINT, LineModelFile
 
 __all__ = ["LinearTarget"]
 
@@ -41,8 +41,6 @@ class _Rows:
     air: list[int]
     heaters: list[int]
     """Output rows of the temperature loops' heater powers."""
-    air_setpoints: list[int]
-    """Input rows of the air-temperature set points."""
 
 
 def rows_of(model: LineModelFile) -> _Rows:
@@ -54,10 +52,9 @@ def rows_of(model: LineModelFile) -> _Rows:
         residual=o.index("exit_residual_kg_kg"),
         film=o.index("exit_film_temp_K"),
         speed=i.index("speed_m_s"),
-        ratio=i.index("pump_ratio_setpoint_m3_m"),
+        ratio=i.index(RATIO_SETPOINT),
         air=[k for k, n in enumerate(o) if n.endswith("_air_temp_K")],
         heaters=[k for k, n in enumerate(o) if n.endswith("_heater_power_cmd_W")],
-        air_setpoints=[k for k, n in enumerate(i) if n.endswith("_air_temp_setpoint_K")],
     )
 
 

@@ -39,13 +39,13 @@ class LmpcSettings(Settings):
     setpoint_trust_K: float = setting(15.0, gt=0.0)
     """Air-temperature set points stay within +/- this of the step test's operating point (and within the
     PLC's set-point range), K: the linear model's trust region; the step test moves them by a tenth of each
-    zone's rise over the outdoor air (about 7-11 K on the shipped lines)."""
+    zone's rise over the outdoor air (3.5-8.5 K on the shipped lines)."""
     setpoint_rate_K_s: float = setting(0.05, gt=0.0)
     """Fastest move of an air-temperature set point, K/s (the PLC's ramp and the heater's rate limit over the
     loop's gain bound it too). From the recipe to its first target the cathode's lmpc ramps zone 1 by about
-    14 K; at 0.1 K/s the tight loop overshot it, zone 1's LEL peaked at 0.52 against the 0.50 limit on the
-    structural-mismatch scenario (32 s above) and at 0.51 after an unannounced lot (8 s); at 0.05 K/s, 0.47 and
-    0.44 in the first 900 s."""
+    14 K and the tight loop overshoots it: at 1 K/s zone 1's LEL peaked at 0.52 against the 0.50 limit on the
+    nominal shift (42 s above); at 0.1 K/s at 0.505 on the structural-mismatch scenario (20 s above); at 0.05 K/s
+    at 0.470 there (shipped models)."""
     heater_margin_frac: float = setting(0.02, ge=0.0, lt=0.5)
     """The temperature loops' heater powers (outputs of the model) are kept this fraction of the heater's
     maximum inside its range (soft, in the target and the plan): a loop at its limit no longer holds its set
