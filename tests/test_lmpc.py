@@ -104,7 +104,12 @@ def test_unknown_or_mistyped_setting_is_named() -> None:
 def test_lmpc_closed_loop_saves_energy_within_limits_and_holds_nozzles() -> None:
     setup = short_setup("nmc_nmp_nominal.toml", 1200.0)
     mdl = load_model_file(MODELS / "lmpc_nmc_nmp.json")
-    ts = run_closed_loop(setup, LmpcController(model=mdl)).timeseries
+    ctrl = LmpcController(model=mdl)
+    ts = run_closed_loop(setup, ctrl).timeseries
+    # the line speed is written as a ramp the ratio station's pump can follow, one control interval at a time
+    remote = ts["line_speed_mode"].to_numpy() == 1
+    dv = np.abs(np.diff(ts["line_speed_setpoint_m_s"].to_numpy()))[remote[1:] & remote[:-1]]
+    assert dv.size > 0 and dv.max() > 0 and dv.max() <= ctrl.speed_step_m_s * (1 + 1e-9)
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     assert ts["solver_failure"].sum() == 0
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.9 * ts["dryer_power_W"].iloc[0]

@@ -36,6 +36,7 @@ the scenario is loaded and again at :meth:`LmpcController.reset`.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from pathlib import Path
 
@@ -125,6 +126,11 @@ class LmpcController(Controller):
         rate[sp] = min(rate[sp], 0.5 * ctx.spec.coat_weight_tolerance_frac * v_low
                        / max(p.coater.pump_time_constant_s, 1e-6))
         self.rate_s = rate * mdl.dt_s / mdl.u_scale
+        # the drive follows a written speed within a second or two, so a plan's move written at once would
+        # be a step the pump cannot follow: the speed is written as a ramp at that rate, one control
+        # interval at a time, across the model step
+        self.speed_step_m_s = float(rate[sp]) * ctx.dt_s
+        self.speed_w = math.nan
         # inputs the lmpc does not move: the recipe's steady state on the controller's model
         self.u_fixed = steady_state(LineModel(p), ctx.recipe).u.copy()
         self.recipe = RecipeController()
@@ -271,6 +277,7 @@ class LmpcController(Controller):
             cmd.release = tuple(lp.name for lp in self.ctx.plc_loops)
             self.u = np.asarray(obs.applied, float).copy()
             self.v = self._inputs_now(obs)
+            self.speed_w = math.nan
             self.need_reset = True
             self.plan.clear()
             self.ratio_history.clear()  # the recipe runs the pump meanwhile: no ratio to align with the gauge
@@ -302,9 +309,24 @@ class LmpcController(Controller):
                 self._clear()
             failure, fallback = self._solve(obs, d)
         self.k += 1
-        sp = setpoints_from_inputs(self.ctx, self.u)  # speed, ratio, fans (the recipe's), exhausts
+        sp = setpoints_from_inputs(self.ctx, self._ramped(obs))  # speed, ratio, fans (the recipe's), exhausts
         sp.update({n: float(self.v[j]) for j, n in enumerate(self.mdl.input_names) if self.in_loop[j]})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
+
+    def _ramped(self, obs: Observation) -> np.ndarray:
+        """The plan's plant inputs with the line speed ramped toward the plan's at the speed rate limit
+        (never above the plan's speed cap now), and the pump at the plan's ratio of that speed."""
+        L = self.L
+        u = self.u.copy()
+        v_plan = float(u[L.u_speed])
+        w = float(obs.applied[L.u_speed]) if not math.isfinite(self.speed_w) else self.speed_w
+        w += min(max(v_plan - w, -self.speed_step_m_s), self.speed_step_m_s)
+        if math.isfinite(obs.speed_cap_m_s):
+            w = min(w, float(obs.speed_cap_m_s))
+        self.speed_w = w
+        u[L.u_speed] = w
+        u[L.u_pump] = self.v[self.r.ratio] * w
+        return u
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         mdl, s, ctx = self.mdl, self.settings, self.ctx
