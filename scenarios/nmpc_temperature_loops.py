@@ -2,8 +2,8 @@
 
 Usage: ``python scenarios/nmpc_temperature_loops.py [--scenario nmc_nmp_nominal] [--duration 2400]
 [--collocation-elements 1]``. Runs the NMPC with ``[controllers.nmpc.model] temperature_loops = "manual"``
-(the default: heater powers as the loops' manual outputs) and ``"model"`` (set points planned on a model
-that holds the loops) on the same scenario and disturbances, and prints, over the second half of the run,
+(heater powers as the loops' manual outputs) and ``"model"`` (the default: set points and feedforwards planned on
+a model that holds the loops) on the same scenario and disturbances, and prints, over the second half of the run,
 the mean and standard deviation of the dryer power, and over the run's KPI window the time above the LEL
 limit, the highest zone LEL fraction, the scrap and the failed solves (``docs/plc.md``).
 ``--duration 0`` runs the scenario's own duration.

@@ -65,8 +65,9 @@ def by_controller(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def verdicts(t: pd.DataFrame) -> list[str]:
-    """The NMPC's result targets, checked on one scenario's comparison table (:func:`by_controller`)."""
-    if "nmpc" not in t.index:
+    """The NMPC's result targets, checked on one scenario's comparison table (:func:`by_controller`); none without
+    both the NMPC and the recipe in it."""
+    if "nmpc" not in t.index or "recipe" not in t.index:
         return []
     n, r = t.loc["nmpc"], t.loc["recipe"]
     out = []

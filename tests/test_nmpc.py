@@ -19,6 +19,7 @@ from controllers.nmpc import (
     augmented_rank_condition,
 )
 from controllers.nmpc._estimator import GaugeBiasFilter
+from controllers.nmpc._model import HEATER_SMOOTHING_FRAC
 from mpc.harness import run_closed_loop
 from mpc.runner import run_setup
 from mpc.scenario import build_setup, load_scenario
@@ -47,10 +48,9 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy_through_the_plc() -> Non
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     # every failed solve is caught and replaced by a fallback; failures stay rare (60 solves here)
     assert ts["fallback"].sum() == ts["solver_failure"].sum() <= 3
-    # every loop written: set points in remote mode, the heaters' loops in manual (the default temperature_loops)
+    # every loop written: set points in remote mode, the air-temperature loops too (the default temperature_loops)
     modes = ts[[c for c in ts.columns if c.endswith("_mode")]].iloc[10:]
-    assert (modes[[c for c in modes if "air_temp" in c]] == 2).all().all()
-    assert (modes[[c for c in modes if "air_temp" not in c]] == 1).all().all()
+    assert (modes == 1).all().all()
     # and it saves: 40 % of the dryer power it started from
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.6 * ts["dryer_power_W"].iloc[0]
     assert np.all(ts["speed_m_s"] <= ts["sched_speed_cap_m_s"] + 1e-9)
@@ -67,6 +67,26 @@ def test_forced_solver_failure_gives_a_safe_move_within_limits() -> None:
     assert np.all(np.diff(cmd, axis=0) >= -ctrl.ocp_cfg.exhaust_close_rate_m3_s2 * step - 1e-9)
     assert np.all(cmd >= 0.05 - 1e-12)
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
+    # the air-temperature set points move by at most setpoint_rate_K_s per NMPC step, fallbacks included
+    sp = ts[[f"zone{i}_air_temp_setpoint_K" for i in range(1, 5)]].to_numpy()[15:]
+    assert np.ptp(sp, axis=0).max() > 0
+    assert np.abs(sp[10:] - sp[:-10]).max() <= 2 * ctrl.ocp_cfg.setpoint_rate_K_s * step + 1e-9
+
+
+def test_the_targets_trust_region_holds_on_a_speed_ramp_not_on_a_step() -> None:
+    """The economic target stays in its trust region while the speed plan moves by no more than it per update
+    (a ramp) and the LEL limit stays; a step of the plan or a new limit frees it."""
+    ctrl = NmpcController()
+    run_closed_loop(short_setup("nmc_nmp_nominal.toml", 40.0), ctrl)
+    step = ctrl.settings.target.max_move_scaled * float(ctrl.m.u_scale[ctrl.L.u_speed])
+    inf = float("inf")
+    assert not ctrl._gradual(None, (0.5, inf, 0.25))
+    assert ctrl._gradual((0.5, inf, 0.25), (0.5, inf, 0.25))
+    assert ctrl._gradual((0.5, inf, 0.25), (0.5 + 0.9 * step, inf, 0.25))
+    assert not ctrl._gradual((0.5, inf, 0.25), (0.5 + 1.1 * step, inf, 0.25))
+    assert not ctrl._gradual((0.5, inf, 0.25), (0.5, inf, 0.5))
+    assert not ctrl._gradual((0.5, inf, 0.25), (0.5, 0.55, 0.25))
+    assert ctrl._gradual((0.5, 0.55, 0.25), (0.5, 0.55 - 0.5 * step, 0.25))
 
 
 def test_humidity_step_does_not_push_lel_over_the_limit() -> None:
@@ -308,28 +328,48 @@ def test_ekf_time_update_adds_substeps_when_the_model_gets_stiffer() -> None:
 
 
 def test_the_ocp_model_holds_the_plcs_temperature_loops() -> None:
-    """The OCP plans air-temperature set points: heater power = bias + Kc (set point - air + integral), the
-    integral's rate the error over tau_I (the PLC's loops, ``plants/plc``), one integral state per zone."""
+    """The OCP plans air-temperature set points and feedforwards: heater power = feedforward + Kc (set point -
+    thermocouple + integral), the integral's rate the error over tau_I, the thermocouple a first-order lag of the
+    air (the PLC's loops, ``plants/plc``), one integral and one thermocouple state per zone."""
     import casadi as ca
 
     setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
-    loops = TemperatureLoops.from_plc(setup.plc_loops(), setup.recipe.air_temp_K)
+    loops = TemperatureLoops.from_plc(setup.plc_loops(), setup.recipe.air_temp_K, 10.0)
     m = NmpcModel(setup.model_params, setup.recipe, loops=loops)
     L = m.layout
-    assert m.n_aug == L.n_states + L.n_zones
+    assert m.n_aug == L.n_states + 2 * L.n_zones and m.n_v == L.n_inputs + L.n_zones
     air = np.asarray(m.ss.x[L.air_temp], float)
     sp = air + np.array([1.0, -1.0, 2.0, 0.0])
+    tc = air + np.array([-0.5, 0.3, 0.0, 1.0])
     zi = np.array([0.5, -0.2, 0.1, 0.0])
-    xa, v = m.ocp_state(m.ss.x / m.x_scale, zi), m.ocp_inputs(m.ss.u / m.u_scale, sp)
+    us = m.ss.u / m.u_scale
+    us[L.u_heater] *= np.array([1.1, 0.9, 1.0, 1.2])
+    ff = us[L.u_heater] * m.u_scale[L.u_heater]
+    xa, v = m.ocp_state(m.ss.x / m.x_scale, zi, tc), m.ocp_inputs(us, sp)
     np.testing.assert_allclose(m.setpoints_K(v), sp)
-    f, us, heater = m.closed_loop(ca.DM(xa), ca.DM(v), ca.DM(m.nominal_estimate()))
-    e = sp - air
-    np.testing.assert_allclose(np.asarray(heater).ravel(), loops.bias_W + loops.kc_W_K * (e + zi), rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(f).ravel()[L.n_states:], e / loops.tau_i_s / loops.i_scale_K, rtol=1e-9)
-    np.testing.assert_allclose(np.asarray(us).ravel()[L.u_heater] * m.u_scale[L.u_heater],
-                               np.asarray(heater).ravel(), rtol=1e-9)
+    f, u_plant, heater = m.closed_loop(ca.DM(xa), ca.DM(v), ca.DM(m.nominal_estimate()))
+    e = sp - tc
+    f = np.asarray(f).ravel()
+    np.testing.assert_allclose(np.asarray(heater).ravel(), ff + loops.kc_W_K * (e + zi), rtol=1e-9)
+    n, nz = L.n_states, L.n_zones
+    np.testing.assert_allclose(f[n : n + nz], e / loops.tau_i_s / loops.i_scale_K, rtol=1e-9)
+    np.testing.assert_allclose(f[n + nz :] * loops.sp_scale_K, (air - tc) / 10.0, rtol=1e-9)
+    # inside the heater's range the physics gets the loop's output, at its edges a smooth clamp (the PLC's limits)
+    hmax = setup.model_params.dryer.heater_max_W
+    width = HEATER_SMOOTHING_FRAC * hmax
+    heater = np.asarray(heater).ravel()
+    given = np.asarray(u_plant).ravel()[L.u_heater] * m.u_scale[L.u_heater]
+    inside = (heater > 10 * width) & (heater < hmax - 10 * width)
+    assert inside.sum() >= 3
+    np.testing.assert_allclose(given[inside], heater[inside], rtol=1e-6)
+    assert np.all(np.abs(given - heater) <= width * np.log(2.0) + 1e-9)
+    v_sat = m.ocp_inputs(us, sp + np.array([-40.0, 40.0, 0.0, 0.0]))
+    _, u_sat, h_sat = m.closed_loop(ca.DM(xa), ca.DM(v_sat), ca.DM(m.nominal_estimate()))
+    h_sat, given = np.asarray(h_sat).ravel(), np.asarray(u_sat).ravel()[L.u_heater] * m.u_scale[L.u_heater]
+    assert h_sat[0] < -10 * width and 0.0 <= given[0] <= 1e-3 * width
+    assert h_sat[1] > hmax + 10 * width and hmax - 1e-3 * width <= given[1] <= hmax
     # the PLC's readback gives back the integral
-    np.testing.assert_allclose(loops.integral_K(np.asarray(heater).ravel(), sp, air), zi, atol=1e-9)
+    np.testing.assert_allclose(loops.integral_K(heater, ff, sp, tc), zi, atol=1e-9)
 
 
 def test_nmpc_planning_the_temperature_loops_set_points_stays_under_the_lel_limit() -> None:

@@ -1,7 +1,9 @@
 """``calmline bench nmpc``: do-mpc defaults, the tuned NMPC and the experimental SQP / fatrop, on the reference problem.
 
 Reference problem (``docs/performance.md``): the cathode preset's controller model in
-``scenarios/nmc_nmp_nominal.toml`` (4 zones x 2 cells: 43 states, 14 inputs),
+``scenarios/nmc_nmp_nominal.toml`` without the PLC's temperature loops (the model of
+``temperature_loops = "manual"``; 4 zones x 2 cells: 43 states, 14 inputs; the default
+controller's model adds an integral and a thermocouple state and a set point per zone),
 the NMPC step of that scenario's controller (20 s) and a horizon of 6 steps
 (120 s, longer than the film's 96 s residence in the dryer at nominal speed).
 All configurations solve the *same* sequence of problems: the economic

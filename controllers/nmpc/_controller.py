@@ -29,14 +29,18 @@ checked when the scenario is loaded and again at :meth:`NmpcController.reset`.
 Manipulated variables: line speed, pump flow, per-zone nozzle velocity, heater
 power and exhaust (= make-up) air, written to the line PLC's loops
 (:mod:`plants.plc`): the line-speed reference, the pump-to-speed ratio, fan
-speeds, exhaust flows, and the heater powers as the zone air-temperature loops'
-manual outputs. With ``[controllers.nmpc.model] temperature_loops = "model"``
-(experimental) the dynamic problem plans the temperature loops' set points
-instead, on a model that holds the PLC's PI loops
-(:class:`controllers.nmpc.TemperatureLoops`: heater power = bias + Kc (set
-point - air + integral), one integral state per zone, initialised every step
-from the PLC's readback so that the model's heater power starts at the
-plant's); the economic target and the estimator stay in heater power. While
+speeds, exhaust flows, and each zone air-temperature loop's set point and
+feedforward. By default (``[controllers.nmpc.model] temperature_loops =
+"model"``) the dynamic problem plans them on a model that holds the PLC's PI
+loops and the thermocouples they read (:class:`controllers.nmpc.TemperatureLoops`:
+heater power = feedforward + Kc (set point - reading + integral), smoothly
+clamped to the heater's range, one integral and one thermocouple state per
+zone, initialised every step from the PLC's readback and the thermocouple
+readings so that the model's heater power starts at the plant's): the
+feedforward carries the plan's heat at once, the loop corrects what the model
+gets wrong. With ``"manual"`` the plan's heater powers are written as the
+loops' manual outputs instead. The economic target and the estimator stay in
+heater power (the estimator reads the heater power the PLC gives). While
 the line stands the temperature loops are handed back to the PLC's recipe and
 the fans held no faster than they ran (faster air on a standing wet film raises
 the LEL); during the start-up phase the fans follow the recipe too.
@@ -113,7 +117,7 @@ class NmpcController(Controller):
         ocp, tgt, mdl = st.ocp, st.target, st.model
         self.ctx = ctx
         self.loops_in_model = mdl.temperature_loops == "model"
-        loops = TemperatureLoops.from_plc(ctx.plc_loops, ctx.recipe.air_temp_K)
+        loops = TemperatureLoops.from_plc(ctx.plc_loops, ctx.recipe.air_temp_K, ctx.thermocouple_lag_s)
         self.m = m = NmpcModel(mdl.apply(ctx.model_params), ctx.recipe,
                                loops=loops if self.loops_in_model else None)
         L = m.layout
@@ -138,20 +142,19 @@ class NmpcController(Controller):
         )
         # the OCP's inputs: the line's, with the temperature loops' set points in the heater slots
         sp_scale = loops.sp_scale_K
-        self.v_lb = self.u_lb_s.copy()
-        self.v_ub = self.u_ub_s.copy()
-        if self.loops_in_model:
-            self.v_lb[L.u_heater] = (loops.sp_lower_K - loops.ref_K) / sp_scale
-            self.v_ub[L.u_heater] = (loops.sp_upper_K - loops.ref_K) / sp_scale
-        # a set-point move per step: the PLC's set-point ramp, and no larger than the proportional kick the heater's
-        # rate limit can follow
-        sp_move = np.minimum(loops.sp_rate_K_s * ocp.t_step_s,
+        # the OCP's inputs: the line's (with loops: the heater slots as the loops' feedforwards) and, with loops,
+        # one set point per zone; a set-point move per step is at most setpoint_rate_K_s (and the PLC's ramp),
+        # and no larger than the proportional kick the heater's rate limit can follow
+        sp_move = np.minimum(min(loops.sp_rate_K_s, ocp.setpoint_rate_K_s) * ocp.t_step_s,
                              ctx.input_rate_limit[L.u_heater] * ocp.t_step_s / loops.kc_W_K) / sp_scale
-        self.vrate_s = self.rate_s.copy()
-        self.vrate_down_s = self.rate_down_s.copy()
         if self.loops_in_model:
-            self.vrate_s[L.u_heater] = sp_move
-            self.vrate_down_s[L.u_heater] = sp_move
+            self.v_lb = np.r_[self.u_lb_s, (loops.sp_lower_K - loops.ref_K) / sp_scale]
+            self.v_ub = np.r_[self.u_ub_s, (loops.sp_upper_K - loops.ref_K) / sp_scale]
+            self.vrate_s = np.r_[self.rate_s, sp_move]
+            self.vrate_down_s = np.r_[self.rate_down_s, sp_move]
+        else:
+            self.v_lb, self.v_ub = self.u_lb_s.copy(), self.u_ub_s.copy()
+            self.vrate_s, self.vrate_down_s = self.rate_s.copy(), self.rate_down_s.copy()
         spec = ctx.spec
         self.ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
                               self.v_lb, self.v_ub, ocp)
@@ -184,6 +187,7 @@ class NmpcController(Controller):
         self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
         self.v = m.ocp_inputs(m.ss.u / m.u_scale, np.asarray(ctx.recipe.air_temp_K, float))
         self.integral = np.zeros(L.n_zones)
+        self.reading = np.asarray(ctx.recipe.air_temp_K, float).copy()  # the loops' thermocouple readings
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
         self.supervisor = Supervisor(st.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
@@ -201,6 +205,8 @@ class NmpcController(Controller):
         self.ratio_key = plc_loop(ctx, "pump_ratio").setpoint_key
         self.speed_key = plc_loop(ctx, "line_speed").setpoint_key
         self.air_keys = [plc_loop(ctx, f"zone{i}_air_temp").setpoint_key for i in range(1, n + 1)]
+        self.ff_keys = [str(plc_loop(ctx, f"zone{i}_air_temp").feedforward_key) for i in range(1, n + 1)]
+        self.air_sensors = [plc_loop(ctx, f"zone{i}_air_temp").measurement for i in range(1, n + 1)]
 
     def _startup_dryer(self, obs: Observation, u: np.ndarray) -> None:
         """Set the dryer inputs of ``u`` to the start-up recipe's: recipe nozzles and exhausts, the heater powers the
@@ -234,23 +240,32 @@ class NmpcController(Controller):
             return
         sp = np.empty(L.n_zones)
         out = np.empty(L.n_zones)
+        remote = np.zeros(L.n_zones, bool)
         for i in range(L.n_zones):
             st = obs.loops.get(f"zone{i + 1}_air_temp")
             out[i] = obs.applied[L.u_heater][i] if st is None else st.output
             sp[i] = lp.ref_K[i] if st is None else st.setpoint
-        # the integral that gives the PLC's output at the model's air temperature: the model's heater power starts
-        # where the plant's is, whatever the model's temperature error
-        pv = np.asarray(self.ekf.xs[L.air_temp], float) * self.m.x_scale[L.air_temp]
-        self.integral = lp.integral_K(out, sp, pv)
+            remote[i] = st is not None and st.mode == "remote"
+        # the feedforward the PLC applies: the one written last while the loop is remote; otherwise its output (the
+        # first remote write moves the integral so that the output does not step)
+        ff = np.where(remote, self.u[L.u_heater], out)
+        est_air = np.asarray(self.ekf.xs[L.air_temp], float) * self.m.x_scale[L.air_temp]
+        if lp.lag_s > 0:  # the thermocouple readings the loops act on (the model's air temperature where one is missing)
+            tc = np.array([obs.measurements.get(name, np.nan) for name in self.air_sensors], float)
+            self.reading = np.where(np.isfinite(tc), tc, est_air)
+        else:  # the integral that gives the PLC's output at the model's air temperature
+            self.reading = est_air
+        self.integral = lp.integral_K(out, ff, sp, self.reading)
         self.working_sp = sp
-        self.u[L.u_heater] = obs.applied[L.u_heater]
 
     def _command(self, failure: bool, fallback: bool) -> Command:
         if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
-            sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
-        else:
-            sp = setpoints_from_inputs(self.ctx, self.u)
-            sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
+            return Command(setpoints=setpoints_from_inputs(self.ctx, self.u, heater_manual=True),
+                           solver_failure=failure, fallback=fallback)
+        # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
+        sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
+        sp.update(setpoints_from_inputs(self.ctx, self.u))
+        sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
@@ -351,7 +366,8 @@ class NmpcController(Controller):
         if d.mode == "handback":
             # hand-back: the OCP starts from the estimated state and the start-up inputs, without
             # the multipliers of the line that ran before the stop, with a fresh target, and solves now
-            self.ocp.set_initial_guess(m.ocp_state(self.ekf.xs, self.integral), self.v, reset_duals=True)
+            self.ocp.set_initial_guess(m.ocp_state(self.ekf.xs, self.integral, self.reading), self.v,
+                                       reset_duals=True)
             self.target_key = None
             self.k_phase = k
         if (k - self.k_phase) % self.every == 0 or d.health_changed:
@@ -370,7 +386,9 @@ class NmpcController(Controller):
         key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), lel_limit)
         target_failed = False
         if self.solves % self.target_every == 0 or key != self.target_key:
-            same_key = key == self.target_key  # plan and limit unchanged: the target moves within its trust region
+            # plan and limit unchanged, or the plan's speed moving no more than the trust region since the last solve
+            # (a ramp): the target moves within its trust region
+            same_key = self._gradual(self.target_key, key)
             self.target_key = key
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), lel_limit, ctx.spec.coat_weight_target_kg_m2,
@@ -382,15 +400,13 @@ class NmpcController(Controller):
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
         xt, ut = self.last_target
-        # the target in the OCP's terms: each loop's set point at the target's air temperature, its integral at
-        # the target's heater power
-        lp = m.loops
-        if lp is None:
+        # the target in the OCP's terms: each loop's set point and thermocouple at the target's air temperature, its
+        # feedforward the target's heater power and its integral zero
+        if m.loops is None:
             xa_t, va_t = np.asarray(xt, float), np.asarray(ut, float)
         else:
             air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
-            heater_t = np.asarray(ut[L.u_heater], float) * m.u_scale[L.u_heater]
-            xa_t = m.ocp_state(xt, (heater_t - lp.bias_W) / lp.kc_W_K)
+            xa_t = m.ocp_state(xt, np.zeros(L.n_zones), air_t)  # the target's heat is all feedforward
             va_t = m.ocp_inputs(ut, air_t)
         self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
@@ -409,7 +425,7 @@ class NmpcController(Controller):
         v_prev = self.v
         self.ocp.set_stage_bounds(v_prev, rate_up, rate_down, caps[:-1] / m.u_scale[L.u_speed])
         self.solves += 1
-        x0 = m.ocp_state(self.ekf.xs, self.integral)
+        x0 = m.ocp_state(self.ekf.xs, self.integral, self.reading)
         v0, ok, plan = self.ocp.solve(x0)
         if self.force_failure_every and self.solves % self.force_failure_every == 0:
             ok = False
@@ -420,11 +436,17 @@ class NmpcController(Controller):
         else:
             self.plan.store(plan)
         self.v = v0
-        heater = self.u[L.u_heater].copy()  # the heater powers the PLC gives (its loops hold the set points)
-        self.u = v0 * m.u_scale
-        if m.loops is not None:
-            self.u[L.u_heater] = heater
+        self.u = v0[: L.n_inputs] * m.u_scale  # with loops, the heater slots are the loops' feedforwards
         return (target_failed, False) if ok else (True, True)
+
+    def _gradual(self, before: tuple[float, float, float] | None, now: tuple[float, float, float]) -> bool:
+        """Whether the target may stay in its trust region from the plan ``before`` to ``now`` (speed target,
+        speed cap, LEL limit): the same LEL limit, and speed target and cap each the same or moved by no more than
+        the trust region's scaled move (a speed ramp; a step in the plan frees the target)."""
+        if before is None or before[2] != now[2]:
+            return False
+        step = self.settings.target.max_move_scaled * float(self.m.u_scale[self.L.u_speed])
+        return all(a == b or abs(a - b) <= step for a, b in zip(before[:2], now[:2], strict=True))
 
     def _cap_ub(self, cap: float) -> np.ndarray:
         ub = self.u_ub_s.copy()

@@ -28,18 +28,31 @@ from plants.params import LineParams
 from plants.simulate import n_substeps, rk4_step, stable_substep_s
 from plants.steady import OperatingPoint, SteadyState, steady_state
 
-__all__ = ["NmpcModel", "TemperatureLoops"]
+__all__ = ["HEATER_SMOOTHING_FRAC", "NmpcModel", "TemperatureLoops"]
+
+HEATER_SMOOTHING_FRAC = 0.005
+"""Width of the smooth clamp of the temperature loops' heater output to the heater's range in the NMPC's model
+(``temperature_loops = "model"``), fraction of the heater's maximum (0.5 %: 2 kW on the shipped dryers)."""
+
+
+def _softplus(x: Any, width: float) -> Any:
+    """``width * log(1 + exp(x / width))``, written so that it cannot overflow: ``max(x, 0) + width * log(1 +
+    exp(-|x| / width))`` (smooth: the two kinks cancel)."""
+    return ca.fmax(x, 0.0) + width * ca.log1p(ca.exp(-ca.fabs(x) / width))
 
 
 @dataclass(frozen=True)
 class TemperatureLoops:
     """The line PLC's zone air-temperature PI loops as the NMPC's prediction model holds them.
 
-    Heater power ``P = bias + kc (T_sp - T_air + I)``, ``dI/dt = (T_sp - T_air) / tau_i`` per zone
-    (``plants.plc``; the PLC runs it at its 1 s scan, the model in continuous time, without the
-    thermocouple's lag and the output limits, which the OCP keeps as constraints). The OCP's
-    decision in each heater slot is the set point, scaled ``(T_sp - ref_K) / sp_scale_K``; its
-    extra states are the integrals over ``i_scale_K``.
+    Heater power ``P = ff + kc (T_sp - T_tc + I)``, ``dI/dt = (T_sp - T_tc) / tau_i``, and the
+    thermocouple the loop reads ``dT_tc/dt = (T_air - T_tc) / lag_s`` per zone (``plants.plc``; the PLC
+    runs it at its 1 s scan, the model in continuous time, without the output limits, which the OCP
+    keeps as constraints). The OCP plans both the feedforward ``ff`` (in the heater slot, scaled as
+    heater power) and the set point (an extra input per zone, scaled ``(T_sp - ref_K) / sp_scale_K``):
+    the feedforward gives the plan's heat at once, the loop corrects what the model gets wrong. Its
+    extra states are the integrals over ``i_scale_K`` and, with ``lag_s > 0``, the thermocouple
+    readings as ``(T_tc - ref_K) / sp_scale_K``.
     """
 
     kc_W_K: np.ndarray
@@ -49,22 +62,25 @@ class TemperatureLoops:
     sp_lower_K: float
     sp_upper_K: float
     sp_rate_K_s: float
+    lag_s: float = 0.0
     sp_scale_K: float = 3.0
     i_scale_K: float = 1.0
 
     @classmethod
-    def from_plc(cls, loops: Any, ref_K: Any) -> TemperatureLoops:
-        """From the PLC's loop specifications (``ControllerContext.plc_loops``), in zone order."""
+    def from_plc(cls, loops: Any, ref_K: Any, lag_s: float = 0.0) -> TemperatureLoops:
+        """From the PLC's loop specifications (``ControllerContext.plc_loops``), in zone order, and the
+        thermocouples' lag (``ControllerContext.thermocouple_lag_s``)."""
         pi = [lp for lp in loops if lp.kind == "pi"]
         return cls(kc_W_K=np.array([lp.kc for lp in pi]), tau_i_s=np.array([lp.tau_i_s for lp in pi]),
                    bias_W=np.array([lp.bias for lp in pi]), ref_K=np.asarray(ref_K, float).copy(),
                    sp_lower_K=float(pi[0].lower), sp_upper_K=float(pi[0].upper),
-                   sp_rate_K_s=float(pi[0].setpoint_rate_per_s))
+                   sp_rate_K_s=float(pi[0].setpoint_rate_per_s), lag_s=float(lag_s))
 
-    def integral_K(self, heater_W: np.ndarray, setpoint_K: np.ndarray, air_temp_K: np.ndarray) -> np.ndarray:
-        """The loops' integrals from their outputs, set points and process values (PLC readback)."""
-        return (np.asarray(heater_W, float) - self.bias_W) / self.kc_W_K - (np.asarray(setpoint_K, float)
-                                                                             - np.asarray(air_temp_K, float))
+    def integral_K(self, heater_W: np.ndarray, feedforward_W: np.ndarray, setpoint_K: np.ndarray,
+                   reading_K: np.ndarray) -> np.ndarray:
+        """The loops' integrals from their outputs, feedforwards, set points and process values (PLC readback)."""
+        return ((np.asarray(heater_W, float) - np.asarray(feedforward_W, float)) / self.kc_W_K
+                - (np.asarray(setpoint_K, float) - np.asarray(reading_K, float)))
 
 
 @dataclass
@@ -159,31 +175,46 @@ class NmpcModel:
 
     @property
     def n_aug(self) -> int:
-        """States of the OCP's model: the line's, plus one integral per temperature loop."""
-        return self.layout.n_states + (0 if self.loops is None else self.layout.n_zones)
+        """States of the OCP's model: the line's, plus (with loops) one integral and one thermocouple per zone."""
+        if self.loops is None:
+            return self.layout.n_states
+        return self.layout.n_states + self.layout.n_zones * (2 if self.loops.lag_s > 0 else 1)
+
+    @property
+    def n_v(self) -> int:
+        """Inputs of the OCP: the line's, plus (with loops) one set point per zone."""
+        return self.layout.n_inputs + (0 if self.loops is None else self.layout.n_zones)
 
     def ocp_inputs(self, us: np.ndarray, setpoint_K: np.ndarray | None = None) -> np.ndarray:
-        """The OCP's inputs from scaled plant inputs ``us``: with loops, each heater slot is the scaled set point
-        ``setpoint_K`` (default: the loops' reference)."""
+        """The OCP's inputs from scaled plant inputs ``us`` (with loops: the heater slots as the feedforwards) and
+        the set points ``setpoint_K`` (default: the loops' reference), scaled."""
         v = np.asarray(us, float).copy()
-        if self.loops is not None:
-            lp = self.loops
-            sp = lp.ref_K if setpoint_K is None else np.asarray(setpoint_K, float)
-            v[self.layout.u_heater] = (sp - lp.ref_K) / lp.sp_scale_K
-        return v
+        if self.loops is None:
+            return v
+        lp = self.loops
+        sp = lp.ref_K if setpoint_K is None else np.asarray(setpoint_K, float)
+        return np.r_[v, (sp - lp.ref_K) / lp.sp_scale_K]
 
     def setpoints_K(self, v: np.ndarray) -> np.ndarray:
         """The temperature loops' set points in an OCP input vector."""
         assert self.loops is not None
-        return self.loops.ref_K + self.loops.sp_scale_K * np.asarray(v, float)[self.layout.u_heater]
+        return self.loops.ref_K + self.loops.sp_scale_K * np.asarray(v, float)[self.layout.n_inputs :]
 
-    def ocp_state(self, xs: np.ndarray, integral_K: np.ndarray | None = None) -> np.ndarray:
-        """The OCP's state from the scaled line state and (with loops) the loops' integrals (default 0)."""
+    def ocp_state(self, xs: np.ndarray, integral_K: np.ndarray | None = None,
+                  reading_K: np.ndarray | None = None) -> np.ndarray:
+        """The OCP's state from the scaled line state and (with loops) the loops' integrals (default 0) and
+        thermocouple readings (default: the line state's air temperatures)."""
         xs = np.asarray(xs, float)
-        if self.loops is None:
+        lp = self.loops
+        if lp is None:
             return xs.copy()
-        zi = np.zeros(self.layout.n_zones) if integral_K is None else np.asarray(integral_K, float)
-        return np.r_[xs, zi / self.loops.i_scale_K]
+        L = self.layout
+        zi = np.zeros(L.n_zones) if integral_K is None else np.asarray(integral_K, float)
+        out = np.r_[xs, zi / lp.i_scale_K]
+        if lp.lag_s > 0:
+            tc = xs[L.air_temp] * self.x_scale[L.air_temp] if reading_K is None else np.asarray(reading_K, float)
+            out = np.r_[out, (tc - lp.ref_K) / lp.sp_scale_K]
+        return out
 
     def closed_loop(self, xa: Any, v: Any, est: Any) -> tuple[Any, Any, Any]:
         """``(scaled rhs of the augmented state, plant inputs us, heater powers W)`` for OCP inputs ``v``.
@@ -193,28 +224,36 @@ class NmpcModel:
         L, lp = self.layout, self.loops
         if lp is None:
             return self.scaled_rhs()(xa, v, est), v, v[L.u_heater] * self.u_scale[L.u_heater]
-        n = L.n_states
-        xs, zi = xa[:n], xa[n:]
+        n, nz, nu = L.n_states, L.n_zones, L.n_inputs
+        xs, zi = xa[:n], xa[n : n + nz]
         t_air = xs[L.air_temp] * self.x_scale[L.air_temp]
-        t_sp = lp.ref_K + lp.sp_scale_K * v[L.u_heater]
-        e = t_sp - t_air
-        heater = lp.bias_W + lp.kc_W_K * (e + lp.i_scale_K * zi)
-        us = ca.vertcat(v[: L.u_heater.start], heater / self.u_scale[L.u_heater], v[L.u_heater.stop :])
-        f = ca.vertcat(self.scaled_rhs()(xs, us, est), e / lp.tau_i_s / lp.i_scale_K)
-        return f, us, heater
+        t_tc = lp.ref_K + lp.sp_scale_K * xa[n + nz : n + 2 * nz] if lp.lag_s > 0 else t_air
+        t_sp = lp.ref_K + lp.sp_scale_K * v[nu : nu + nz]
+        e = t_sp - t_tc
+        heater = v[L.u_heater] * self.u_scale[L.u_heater] + lp.kc_W_K * (e + lp.i_scale_K * zi)
+        # the PLC clamps the loop's output to the heater's range: a smooth clamp (the physics' own clip is a kink on
+        # which IPOPT ran to its iteration limit on a quarter of the anode's solves)
+        hmax = self.params.dryer.heater_max_W
+        given = _softplus(heater, HEATER_SMOOTHING_FRAC * hmax) - _softplus(heater - hmax, HEATER_SMOOTHING_FRAC * hmax)
+        us = ca.vertcat(v[: L.u_heater.start], given / self.u_scale[L.u_heater], v[L.u_heater.stop : nu])
+        parts = [self.scaled_rhs()(xs, us, est), e / lp.tau_i_s / lp.i_scale_K]
+        if lp.lag_s > 0:
+            parts.append((t_air - t_tc) / lp.lag_s / lp.sp_scale_K)
+        return ca.vertcat(*parts), us, heater
 
     def do_mpc_model(self):
         """The continuous do-mpc ``Model`` of the scaled line (see the module docstring); with :attr:`loops`, the
-        PLC's temperature loops closed around it (states ``[xs, integrals]``, heater slots = set points)."""
+        PLC's temperature loops closed around it (states ``[xs, integrals, thermocouples]``, inputs ``[line's
+        with the heater slots as feedforwards, set points]``)."""
         import do_mpc
 
         L = self.layout
         model = do_mpc.model.Model("continuous", "SX")
         xs = model.set_variable("_x", "xs", shape=(self.n_aug, 1))
-        us = model.set_variable("_u", "us", shape=(L.n_inputs, 1))
+        us = model.set_variable("_u", "us", shape=(self.n_v, 1))
         est = model.set_variable("_tvp", "est", shape=(self.n_est, 1))
         model.set_variable("_tvp", "xt", shape=(self.n_aug, 1))
-        model.set_variable("_tvp", "ut", shape=(L.n_inputs, 1))
+        model.set_variable("_tvp", "ut", shape=(self.n_v, 1))
         model.set_variable("_tvp", "lel_limit")
         model.set_variable("_tvp", "cw_target")
         model.set_variable("_tvp", "speed_target")

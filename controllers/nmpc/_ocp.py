@@ -84,7 +84,7 @@ class DynamicOcp:
             + s.speed_weight * (us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0) ** 2
         )
         mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n]))
-        mpc.set_rterm(us=np.full(L.n_inputs, s.move_weight))
+        mpc.set_rterm(us=np.full(m.n_v, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
         for i in range(1, L.n_zones + 1):
             if flammable:

@@ -65,6 +65,11 @@ class OcpSettings(Settings):
     film temperature and coating-window limits."""
     exhaust_close_rate_m3_s2: float = setting(0.01, gt=0.0)
     """Largest exhaust reduction per second, m3/s per s (dampers close slowly: LEL rises within seconds)."""
+    setpoint_rate_K_s: float = setting(0.1, gt=0.0)
+    """With ``[controllers.nmpc.model] temperature_loops = "model"``: the largest move of a temperature loop's
+    set point the plan makes, K/s (and never faster than the PLC's own set-point ramp). The feedforward carries
+    the plan's fast heat; at the PLC's 1 K/s the anode's plan swung zone 4's set point by 27 K and back within
+    two minutes and the film went over its limit (``docs/plc.md``)."""
     handback_rate_frac: float = setting(0.1, gt=0.0, le=1.0)
     """In the hand-back window (``[controllers.nmpc.supervisor] handback_ramp_s``) nozzle and heater moves
     are limited to this fraction of their move limits (speed, pump and exhaust opening keep theirs): a fast
@@ -102,12 +107,15 @@ class TargetSettings(Settings):
     """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
     max_move_scaled: float = setting(0.1, gt=0.0, allow_inf=True)
     """Trust region: the largest change of any scaled input (1 = its recipe value; heaters: half their
-    capacity) from the last good target, while the speed plan and the LEL limit in force stay the same
-    (a change of either, or a restart, frees it). The target then follows its local optimum as the
-    estimates drift, instead of jumping to another one: on ``graphite_water_line_stop`` one solve jumped
-    from nozzles at 33 m/s with the heaters nearly off to zones 1-2 at 12 m/s with full exhaust, and the
-    plant's critical-stage rate rose from 0.49 to 0.99 of its limit (the 2-cell model's own stayed at
-    0.95). ``inf`` switches it off."""
+    capacity) from the last good target, while the LEL limit in force stays the same and the speed plan
+    (target and cap) stays the same or moves by no more than this (scaled) since the last target, as on a
+    ramp; a larger step of the plan, a change of the LEL limit or a restart frees it. The target then follows
+    its local optimum as the estimates drift, instead of jumping to another one: on
+    ``graphite_water_line_stop`` one solve jumped from nozzles at 33 m/s with the heaters nearly off to zones
+    1-2 at 12 m/s with full exhaust, and the plant's critical-stage rate rose from 0.49 to 0.99 of its limit
+    (the 2-cell model's own stayed at 0.95); on ``graphite_water_speed_ramp`` with the temperature loops in
+    the model, a target freed at every step of the ramp jumped from zones 3-4 hot to zones 3-4 at room
+    temperature with zone 1 at 398 K (``docs/plc.md``). ``inf`` switches it off."""
 
 
 @dataclass(frozen=True)
@@ -124,13 +132,12 @@ class ModelSettings(Settings):
     within 0.005 kg/kg of a corner, the falling-rate factor moves by at most 0.008 and the critical-stage
     weight by at most 0.025 (cathode; anode 0.011 and 0.017)."""
 
-    temperature_loops: str = setting("manual", choices=("manual", "model"))
-    """How the NMPC drives the line PLC's zone air-temperature loops (``docs/plc.md``). ``"manual"``: its plan
-    stays in heater power and is written as the loops' manual outputs (the loops in manual). ``"model"``: it
-    plans the loops' set points on a model that holds the PI loops (experimental: over the 19 shipped scenarios
-    it went 30 s and 102 s above the LEL limit on the cathode's analyser failure and structural mismatch and
-    made 176-1,282 m of scrap on five anode scenarios, where ``"manual"`` makes none beyond the line stop's 50 m
-    settling window; ``docs/plc.md``)."""
+    temperature_loops: str = setting("model", choices=("model", "manual"))
+    """How the NMPC drives the line PLC's zone air-temperature loops (``docs/plc.md``). ``"model"``: it plans
+    each loop's set point and feedforward on a model that holds the PI loops and their thermocouples (the
+    loops in remote mode; the feedforward carries the plan's heat, the loop corrects the model's error).
+    ``"manual"``: its plan stays in heater power and is written as the loops' manual outputs (the loops in
+    manual, no longer guarding their zones)."""
 
     def apply(self, params: LineParams) -> LineParams:
         """``params`` with these settings in its dryer (a new object; ``params`` is not changed)."""
