@@ -140,7 +140,6 @@ class NmpcController(Controller):
         self.rate_down_s[L.u_exhaust] = np.minimum(
             self.rate_s[L.u_exhaust], ocp.exhaust_close_rate_m3_s2 * ocp.t_step_s / m.u_scale[L.u_exhaust]
         )
-        # the OCP's inputs: the line's, with the temperature loops' set points in the heater slots
         sp_scale = loops.sp_scale_K
         # the OCP's inputs: the line's (with loops: the heater slots as the loops' feedforwards) and, with loops,
         # one set point per zone; a set-point move per step is at most setpoint_rate_K_s (and the PLC's ramp),
