@@ -86,13 +86,16 @@ class Command:
     ``setpoints`` maps ``<loop>_setpoint_<unit>`` (and a temperature loop's
     ``<loop>_feedforward_W``) to values in SI; a loop written is in remote mode until it is
     released, or its set point goes stale (``[plc] stale_after_s``). A loop never written stays
-    in recipe mode. ``release`` names loops handed back to recipe mode now.
+    in recipe mode. ``release`` names loops handed back to recipe mode now. ``solved``: the
+    controller ran its online optimisation on this step (whether or not it succeeded;
+    ``solver_failure`` says that), so that solve times can be told from the steps between solves.
     """
 
     setpoints: dict[str, float] = field(default_factory=dict)
     release: tuple[str, ...] = ()
     solver_failure: bool = False
     fallback: bool = False
+    solved: bool = False
     info: dict[str, float] = field(default_factory=dict)
 
 

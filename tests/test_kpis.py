@@ -345,7 +345,7 @@ def _assert_record_finite(k: dict[str, object]) -> None:
             assert isinstance(value, str)
         elif key == "no_good_web":
             assert isinstance(value, bool)
-        elif key in ("restarts", "solver_failures", "fallbacks"):
+        elif key in ("restarts", "solves", "solver_failures", "fallbacks"):
             assert isinstance(value, int) and not isinstance(value, bool)
         else:
             assert isinstance(value, float), key
@@ -435,6 +435,27 @@ def test_controller_health() -> None:
     assert k["step_time_ms_p95"] == pytest.approx(95.05)
     assert k["step_time_ms_max"] == 100.0
     assert k["solver_failures"] == 2 and k["fallbacks"] == 2
+    # no solved column: no solve, and the solve times are 0 (finite)
+    assert k["solves"] == 0
+    assert k["solve_time_ms_median"] == k["solve_time_ms_p95"] == k["solve_time_ms_max"] == 0.0
+
+
+def test_solve_times_are_over_the_steps_that_solved() -> None:
+    """Every 10th step solves (100 ms); the steps between take 1 ms: the per-step median is 1 ms, the solves'
+    100 ms."""
+    n = 100
+    solved = (np.arange(n) % 10 == 0).astype(int)
+    step = np.where(solved == 1, 100.0, 1.0)
+    step[50] = 250.0  # the slowest solve
+    k = compute_kpis(make_ts(n, step_time_ms=step, solved=solved), make_spec())
+    assert k["step_time_ms_median"] == 1.0
+    assert k["solves"] == 10
+    assert k["solve_time_ms_median"] == 100.0 and k["solve_time_ms_max"] == 250.0
+    assert k["solve_time_ms_p95"] == pytest.approx(np.percentile(step[solved == 1], 95.0))
+    bad = solved.astype(float)
+    bad[3] = 0.5
+    with pytest.raises(KpiInputError, match=r"column 'solved' holds 0.5 at time_s = 4.0: expected 0/1 or bool"):
+        compute_kpis(make_ts(n, step_time_ms=step, solved=bad), make_spec())
 
 
 # ---------------------------------------------------------------------------

@@ -110,6 +110,9 @@ def test_lmpc_closed_loop_saves_energy_within_limits_and_holds_nozzles() -> None
     remote = ts["line_speed_mode"].to_numpy() == 1
     dv = np.abs(np.diff(ts["line_speed_setpoint_m_s"].to_numpy()))[remote[1:] & remote[:-1]]
     assert dv.size > 0 and dv.max() > 0 and dv.max() <= ctrl.speed_step_m_s * (1 + 1e-9)
+    # it solves once per model step (every 10 control intervals), and says so
+    at = np.flatnonzero(ts["solved"].to_numpy() == 1)
+    assert at.size >= len(ts) // 10 - 1 and np.all(np.diff(at) % 10 == 0)
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     assert ts["solver_failure"].sum() == 0
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.9 * ts["dryer_power_W"].iloc[0]

@@ -48,6 +48,10 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy_through_the_plc() -> Non
     assert np.all(max_lel(ts) <= ts["lel_limit_frac"].to_numpy())
     # every failed solve is caught and replaced by a fallback; failures stay rare (60 solves here)
     assert ts["fallback"].sum() == ts["solver_failure"].sum() <= 3
+    # it solves every t_step_s (10 control intervals), and says so: solve times are told from the steps between
+    solved = ts["solved"].to_numpy() == 1
+    assert solved.sum() == len(ts) // 10 and np.all(np.diff(np.flatnonzero(solved)) == 10)
+    assert ts["step_time_ms"][solved].median() > 10 * ts["step_time_ms"][~solved].median()
     # every loop written: set points in remote mode, the air-temperature loops too (the default temperature_loops)
     modes = ts[[c for c in ts.columns if c.endswith("_mode")]].iloc[10:]
     assert (modes == 1).all().all()

@@ -308,10 +308,11 @@ class LmpcController(Controller):
             if boundary:
                 self._clear()
             failure, fallback = self._solve(obs, d)
+        solved = boundary or d.health_changed
         self.k += 1
         sp = setpoints_from_inputs(self.ctx, self._ramped(obs))  # speed, ratio, fans (the recipe's), exhausts
         sp.update({n: float(self.v[j]) for j, n in enumerate(self.mdl.input_names) if self.in_loop[j]})
-        return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
+        return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved)
 
     def _ramped(self, obs: Observation) -> np.ndarray:
         """The plan's plant inputs with the line speed ramped toward the plan's at the speed rate limit

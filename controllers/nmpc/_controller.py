@@ -257,15 +257,15 @@ class NmpcController(Controller):
         self.integral = lp.integral_K(out, ff, sp, self.reading)
         self.working_sp = sp
 
-    def _command(self, failure: bool, fallback: bool) -> Command:
+    def _command(self, failure: bool, fallback: bool, solved: bool) -> Command:
         if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
             return Command(setpoints=setpoints_from_inputs(self.ctx, self.u, heater_manual=True),
-                           solver_failure=failure, fallback=fallback)
+                           solver_failure=failure, fallback=fallback, solved=solved)
         # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
         sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
         sp.update(setpoints_from_inputs(self.ctx, self.u))
         sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
-        return Command(setpoints=sp, solver_failure=failure, fallback=fallback)
+        return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved)
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
         """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
@@ -369,9 +369,10 @@ class NmpcController(Controller):
                                        reset_duals=True)
             self.target_key = None
             self.k_phase = k
-        if (k - self.k_phase) % self.every == 0 or d.health_changed:
+        solved = (k - self.k_phase) % self.every == 0 or d.health_changed
+        if solved:
             failure, fallback = self._solve(obs, d)
-        return self._command(failure, fallback)
+        return self._command(failure, fallback, solved)
 
     def _solve(self, obs: Observation, d: Decision) -> tuple[bool, bool]:
         m, L, ctx, s = self.m, self.L, self.ctx, self.ocp_cfg

@@ -154,7 +154,7 @@ def run_closed_loop(
     rec_flagged = np.empty(n_steps)
     rec_meas = np.empty((n_steps, n_meas))
     rec_d = np.empty((n_steps, L.n_disturbances))
-    rec_misc = np.empty((n_steps, 9))
+    rec_misc = np.empty((n_steps, 10))
     position = 0.0
     first_failure: float | None = None
 
@@ -258,6 +258,7 @@ def run_closed_loop(
             step_ms,
             float(cmd.solver_failure),
             float(cmd.fallback),
+            float(cmd.solved),
         )
         if bar is not None:
             bar.update(1)
@@ -284,6 +285,7 @@ def run_closed_loop(
                 "step_time_ms",
                 "solver_failure",
                 "fallback",
+                "solved",
             ],
             index=index,
         ),
@@ -294,6 +296,7 @@ def run_closed_loop(
     ts["analysers_healthy"] = ts["analysers_healthy"].astype(bool)
     ts["solver_failure"] = ts["solver_failure"].astype(int)
     ts["fallback"] = ts["fallback"].astype(int)
+    ts["solved"] = ts["solved"].astype(int)
     ts["coat_weight_target_kg_m2"] = spec.coat_weight_target_kg_m2
     ts["plc_loops_flagged"] = rec_flagged.astype(int)
     meta = {

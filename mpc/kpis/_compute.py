@@ -30,6 +30,11 @@ def _std(x: NDArray[np.float64]) -> float:
     return float(np.std(x, ddof=1)) if x.size >= 2 else 0.0
 
 
+def _stat(f: Any, x: NDArray[np.float64]) -> float:
+    """``f(x)`` as a float; 0 for no values (a controller that never solves keeps every KPI finite)."""
+    return float(f(x)) if x.size else 0.0
+
+
 def _assess(ts: pd.DataFrame, spec: KpiSpec) -> SimpleNamespace:
     """Per-metre assessment shared by :func:`compute_kpis` and :func:`per_metre_table`."""
     if not isinstance(spec, KpiSpec):
@@ -211,6 +216,10 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
         "step_time_ms_median": float(np.median(run.step_ms)),
         "step_time_ms_p95": float(np.percentile(run.step_ms, 95.0)),
         "step_time_ms_max": float(run.step_ms.max()),
+        "solves": int(run.solved.sum()),
+        "solve_time_ms_median": _stat(np.median, run.step_ms[run.solved]),
+        "solve_time_ms_p95": _stat(lambda a: np.percentile(a, 95.0), run.step_ms[run.solved]),
+        "solve_time_ms_max": _stat(np.max, run.step_ms[run.solved]),
         "solver_failures": int(run.solver_failure.sum()),
         "fallbacks": int(run.fallback.sum()),
     }

@@ -32,6 +32,8 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "fallback",
 )
 _FLAGS = ("line_running", "solver_failure", "fallback")
+#: optional 0/1 column: the steps on which the controller ran its online optimisation (absent: none did)
+SOLVED_COLUMN = "solved"
 _ZONE_LEL = re.compile(r"^zone(\d+)_lel_frac$")
 #: relative tolerance on the spread of the time step
 _DT_RTOL = 1e-6
@@ -61,6 +63,7 @@ class RunArrays:
     step_ms: FloatArray
     solver_failure: FloatArray
     fallback: FloatArray
+    solved: NDArray[np.bool_]
 
 
 def _expected() -> str:
@@ -126,7 +129,8 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
     ----------
     ts : pandas.DataFrame
         Index ``time_s`` (uniform, increasing), columns :data:`REQUIRED_COLUMNS`
-        and ``zone1_lel_frac`` ... ``zoneN_lel_frac`` (N >= 1, no gaps).
+        and ``zone1_lel_frac`` ... ``zoneN_lel_frac`` (N >= 1, no gaps); optionally
+        ``solved`` (0/1: the controller ran its online optimisation on that step; absent: never).
 
     Returns
     -------
@@ -155,7 +159,11 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
                 "expected zone1_lel_frac ... zoneN_lel_frac without gaps"
             )
     lel = np.column_stack([_column(ts, f"zone{z}_lel_frac", t) for z in zones])
-    for name in _FLAGS:
+    flags = list(_FLAGS)
+    if SOLVED_COLUMN in ts.columns:
+        cols[SOLVED_COLUMN] = _column(ts, SOLVED_COLUMN, t)
+        flags.append(SOLVED_COLUMN)
+    for name in flags:
         a = cols[name]
         bad = (a != 0.0) & (a != 1.0)
         if bad.any():
@@ -198,4 +206,5 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
         step_ms=cols["step_time_ms"],
         solver_failure=cols["solver_failure"],
         fallback=cols["fallback"],
+        solved=cols[SOLVED_COLUMN] > 0.5 if SOLVED_COLUMN in cols else np.zeros(t.size, bool),
     )

@@ -51,6 +51,10 @@ KPI_KEYS: tuple[str, ...] = (
     "step_time_ms_median",
     "step_time_ms_p95",
     "step_time_ms_max",
+    "solves",
+    "solve_time_ms_median",
+    "solve_time_ms_p95",
+    "solve_time_ms_max",
     "solver_failures",
     "fallbacks",
 )
@@ -97,6 +101,10 @@ KPI_DIRECTIONS: dict[str, Direction] = {
     "step_time_ms_median": None,
     "step_time_ms_p95": None,
     "step_time_ms_max": None,
+    "solves": None,
+    "solve_time_ms_median": None,
+    "solve_time_ms_p95": None,
+    "solve_time_ms_max": None,
     "solver_failures": "lower",
     "fallbacks": "lower",
 }

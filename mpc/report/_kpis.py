@@ -113,6 +113,10 @@ _SPECS: dict[str, KpiSpec] = {
     "step_time_ms_median": KpiSpec("Controller step time, median", "ms", _ident, "{:.2f}"),
     "step_time_ms_p95": KpiSpec("Controller step time, p95", "ms", _ident, "{:.2f}"),
     "step_time_ms_max": KpiSpec("Controller step time, max", "ms", _ident, "{:.2f}"),
+    "solves": KpiSpec("Online solves", "count", _ident, "{:.0f}"),
+    "solve_time_ms_median": KpiSpec("Solve step time, median", "ms", _ident, "{:.2f}"),
+    "solve_time_ms_p95": KpiSpec("Solve step time, p95", "ms", _ident, "{:.2f}"),
+    "solve_time_ms_max": KpiSpec("Solve step time, max", "ms", _ident, "{:.2f}"),
     "solver_failures": KpiSpec("Solver failures", "count", _ident, "{:.0f}"),
     "fallbacks": KpiSpec("Fallbacks", "count", _ident, "{:.0f}"),
 }

@@ -22,6 +22,10 @@ HEALTH_KEYS = (
     "step_time_ms_median",
     "step_time_ms_p95",
     "step_time_ms_max",
+    "solves",
+    "solve_time_ms_median",
+    "solve_time_ms_p95",
+    "solve_time_ms_max",
     "solver_failures",
     "fallbacks",
 )
