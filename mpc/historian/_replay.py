@@ -258,7 +258,9 @@ def replay_log(
         hl = load_log(log, mapping, step_s=base.control_interval_s)
     if start_s or window_s is not None:
         hl = hl.window(start_s, window_s)
-    setup = build_replay_setup(hl, base, speed_cap_m_s=speed_cap_m_s, source=f"{hl.source} on {base_src}")
+    # the setup's source is the base scenario: its controller settings, and the files they name relative to its
+    # folder (the lmpc's model file), come from there
+    setup = build_replay_setup(hl, base, speed_cap_m_s=speed_cap_m_s, source=base_src)
     ctrl = make_controller(controller) if isinstance(controller, str) else controller
     res = run_setup(setup, ctrl, progress=progress, source=str(hl.source))
     if hl.has("inlet_air_rh_frac"):

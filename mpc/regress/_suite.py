@@ -70,8 +70,8 @@ class Tolerance(_Model):
 def _check_tolerances(table: dict[str, Tolerance]) -> dict[str, Tolerance]:
     out = {}
     for key, tol in table.items():
-        if key.startswith("step_time"):
-            raise ValueError(f"{key}: step-time KPIs are machine noise and are never compared")
+        if key.startswith(("step_time", "solve_time")):
+            raise ValueError(f"{key}: step- and solve-time KPIs are machine noise and are never compared")
         if key not in KPI_DIRECTIONS:
             raise ValueError(f"{key}: not a numeric KPI; known: {sorted(KPI_DIRECTIONS)}")
         d = KPI_DIRECTIONS[key]
