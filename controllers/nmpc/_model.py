@@ -47,8 +47,9 @@ class TemperatureLoops:
 
     Heater power ``P = ff + kc (T_sp - T_tc + I)``, ``dI/dt = (T_sp - T_tc) / tau_i``, and the
     thermocouple the loop reads ``dT_tc/dt = (T_air - T_tc) / lag_s`` per zone (``plants.plc``; the PLC
-    runs it at its 1 s scan, the model in continuous time, without the output limits, which the OCP
-    keeps as constraints). The OCP plans both the feedforward ``ff`` (in the heater slot, scaled as
+    runs it at its 1 s scan, the model in continuous time, its output limits as a smooth clamp
+    (``HEATER_SMOOTHING_FRAC``) and, 1 % inside them, the OCP's soft constraints; without the
+    anti-windup and the output rate limit). The OCP plans both the feedforward ``ff`` (in the heater slot, scaled as
     heater power) and the set point (an extra input per zone, scaled ``(T_sp - ref_K) / sp_scale_K``):
     the feedforward gives the plan's heat at once, the loop corrects what the model gets wrong. Its
     extra states are the integrals over ``i_scale_K`` and, with ``lag_s > 0``, the thermocouple
@@ -57,7 +58,6 @@ class TemperatureLoops:
 
     kc_W_K: np.ndarray
     tau_i_s: np.ndarray
-    bias_W: np.ndarray
     ref_K: np.ndarray
     sp_lower_K: float
     sp_upper_K: float
@@ -72,7 +72,7 @@ class TemperatureLoops:
         thermocouples' lag (``ControllerContext.thermocouple_lag_s``)."""
         pi = [lp for lp in loops if lp.kind == "pi"]
         return cls(kc_W_K=np.array([lp.kc for lp in pi]), tau_i_s=np.array([lp.tau_i_s for lp in pi]),
-                   bias_W=np.array([lp.bias for lp in pi]), ref_K=np.asarray(ref_K, float).copy(),
+                   ref_K=np.asarray(ref_K, float).copy(),
                    sp_lower_K=float(pi[0].lower), sp_upper_K=float(pi[0].upper),
                    sp_rate_K_s=float(pi[0].setpoint_rate_per_s), lag_s=float(lag_s))
 
