@@ -89,6 +89,8 @@ class Command:
     in recipe mode. ``release`` names loops handed back to recipe mode now. ``solved``: the
     controller ran its online optimisation on this step (whether or not it succeeded;
     ``solver_failure`` says that), so that solve times can be told from the steps between solves.
+    ``info``: what the controller reports of itself (SI, the unit in each name); the run records each key
+    as a ``ctrl_<key>`` column of the timeseries (NaN on steps that did not report it).
     """
 
     setpoints: dict[str, float] = field(default_factory=dict)

@@ -27,13 +27,18 @@ from mpc.scenario import build_setup, load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.parametrize("output_biases", [True, False])
 @pytest.mark.parametrize("preset", ["nmc_nmp", "graphite_water"])
-def test_augmented_model_is_detectable(preset: str) -> None:
-    """Pannocchia-Rawlings rank condition for the EKF's disturbance-augmented model."""
+def test_augmented_model_is_detectable(preset: str, output_biases: bool) -> None:
+    """Pannocchia-Rawlings rank condition for the EKF's disturbance-augmented model: the input disturbances and
+    (``output_biases = "ekf"``) an output bias on the exit residual and each zone's LEL or exhaust humidity."""
     setup = build_setup(load_scenario(ROOT / "scenarios" / f"{preset}_nominal.toml"))
     m = NmpcModel(setup.model_params, setup.recipe)
-    rank, required = augmented_rank_condition(m, list(setup.sensor_specs), setup.scenario.control_interval_s)
-    assert rank == required == m.layout.n_states + m.n_est - 1
+    sensors = list(setup.sensor_specs)
+    assert set(m.bias_outputs) <= set(sensors)  # the shipped line measures every one of them
+    rank, required = augmented_rank_condition(m, sensors, setup.scenario.control_interval_s,
+                                              output_biases=output_biases)
+    assert rank == required == m.layout.n_states + m.n_est - 1 + (m.n_bias if output_biases else 0)
 
 
 @functools.lru_cache(maxsize=1)
@@ -55,6 +60,11 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy_through_the_plc() -> Non
     # every loop written: set points in remote mode, the air-temperature loops too (the default temperature_loops)
     modes = ts[[c for c in ts.columns if c.endswith("_mode")]].iloc[10:]
     assert (modes == 1).all().all()
+    # it reports the exit residual and film temperature its target settles the plant at, and its output biases
+    ctrl = ts.loc[ts.index > 200, ["ctrl_target_exit_residual_kg_kg", "ctrl_target_exit_film_temp_K",
+                                   "ctrl_bias_exit_residual_kg_kg", "ctrl_bias_zone4_lel_frac"]]
+    assert np.all(np.isfinite(ctrl.to_numpy()))
+    assert ctrl["ctrl_target_exit_residual_kg_kg"].iloc[-1] == pytest.approx(0.5 * 0.005, rel=0.01)
     # and it saves: 40 % of the dryer power it started from
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.6 * ts["dryer_power_W"].iloc[0]
     assert np.all(ts["speed_m_s"] <= ts["sched_speed_cap_m_s"] + 1e-9)
@@ -412,3 +422,82 @@ def test_more_collocation_elements_predict_the_step_more_accurately() -> None:
         fine = np.asarray(m.scaled_step(s.t_step_s, 200)(x0, u0, m.nominal_estimate()), float).ravel()
         errors.append(np.max(np.abs(predicted - fine)))
     assert errors[1] < 0.5 * errors[0]
+
+
+def test_the_targets_constraints_hold_the_plants_value_of_each_biased_output() -> None:
+    """The economic target adds the estimator's output biases to the model's outputs it constrains: with the
+    plant's exit residual 0.0005 kg/kg over the model's, the target puts the model's residual 0.0005 lower, so
+    that the plant's (model plus bias) sits on the limit; likewise a zone's LEL."""
+    m, target, _ = _target_problem("nmc_nmp_nominal.toml")
+    setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
+    spec = setup.scenario.spec
+    L = m.layout
+    lb = np.array([a.lower for a in setup.actuator_specs])
+    ub = np.array([a.upper for a in setup.actuator_specs])
+    lb[L.u_nozzle] = np.maximum(lb[L.u_nozzle], target.s.nozzle_min_m_s)
+    fixed = {i: m.ss.x[i] / m.x_scale[i] for i in (L.room_w, L.slurry_water)}
+    est = m.nominal_estimate()
+    ix = m.output_index
+    start = target.z.copy()
+
+    def model_outputs(bias: np.ndarray) -> tuple[np.ndarray, float, float]:
+        target.z = start.copy()
+        xt, ut, ok, slack = target.solve(est, 0.5, 0.55, 0.5, spec.coat_weight_target_kg_m2, m.ss.u / m.u_scale,
+                                         lb / m.u_scale, ub / m.u_scale, fixed, out_bias=bias)
+        assert ok and np.all(slack < 1e-6)
+        y = np.asarray(m.outputs_fn()(xt, ut, est)).ravel()
+        return y, *target.plant_outputs(est, bias)
+
+    assert m.bias_outputs == ("exit_residual_kg_kg", *(f"zone{i}_lel_frac" for i in range(1, 5)))
+    y0, plant0, _ = model_outputs(np.zeros(m.n_bias))
+    usl = spec.residual_usl_kg_kg
+    frac = target.s.residual_frac_of_usl
+    assert y0[ix["exit_residual_kg_kg"]] == pytest.approx(frac * usl, rel=1e-4)  # the residual limit is active
+    bias = np.zeros(m.n_bias)
+    bias[0] = 5e-4
+    y1, plant1, _ = model_outputs(bias)
+    assert y1[ix["exit_residual_kg_kg"]] == pytest.approx(frac * usl - 5e-4, rel=1e-4)
+    assert plant1 == pytest.approx(frac * usl, rel=1e-4) and plant0 == pytest.approx(frac * usl, rel=1e-4)
+    # a zone whose analyser reads 0.05 over the model: its model LEL held 0.05 under the margin, or lower
+    lel_max = target.s.lel_margin * 0.5
+    zone = int(np.argmax([y0[ix[f"zone{i}_lel_frac"]] for i in range(1, 5)]))
+    assert y0[ix[f"zone{zone + 1}_lel_frac"]] == pytest.approx(lel_max, rel=1e-4)
+    bias = np.zeros(m.n_bias)
+    bias[1 + zone] = 0.05
+    y2, _, _ = model_outputs(bias)
+    assert y2[ix[f"zone{zone + 1}_lel_frac"]] <= lel_max - 0.05 + 1e-6
+
+
+def test_the_ekf_learns_a_constant_output_mismatch_into_its_biases() -> None:
+    """Fed the model's own steady state with the exit residual 0.0008 kg/kg and zone 4's LEL 0.05 over it (a
+    mismatch no input disturbance has the shape of), the EKF's output biases learn both and the input
+    disturbances return to where they belong: at first the states and the heat-transfer factor take the
+    readings (the innovations vanish at once), then the biases take over, slowly (measured: 65 % of the
+    residual's offset after an hour, 98 % after four hours)."""
+    setup = build_setup(load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml"))
+    m = NmpcModel(setup.model_params, setup.recipe)
+    from controllers.nmpc import DisturbanceEKF
+
+    names = list(setup.sensor_specs)
+    ekf = DisturbanceEKF(m, 2.0, names)
+    us = m.ss.u / m.u_scale
+    solids = m.params.coater.solids_frac_nominal
+    meas = {n: float(m.ss.y[n]) for n in names if n in m.ss.y}
+    meas["pump_flow_m3_s"] = float(m.ss.x[m.layout.pump])
+    meas["exit_residual_kg_kg"] += 8e-4
+    meas["zone4_lel_frac"] += 0.05
+    fresh = dict.fromkeys(names, True)
+    ix = m.output_index
+    for k in range(1, 7201):  # four hours
+        ekf.predict(us, solids)
+        ekf.update(us, solids, meas, fresh)
+        if k == 1800:
+            assert 0.3 * 8e-4 < ekf.output_bias()[0] < 0.9 * 8e-4  # learning, not learnt
+    bias = ekf.output_bias()
+    assert bias[0] == pytest.approx(8e-4, rel=0.05)
+    assert bias[4] == pytest.approx(0.05, rel=0.05)
+    assert np.all(np.abs(bias[1:4]) < 0.002)
+    assert ekf.e[0] == pytest.approx(1.0, abs=0.003)  # the heat-transfer factor back at the model's
+    y = np.asarray(m.outputs_fn()(ekf.xs, us, np.r_[solids, ekf.e])).ravel()
+    assert y[ix["exit_residual_kg_kg"]] + bias[0] == pytest.approx(meas["exit_residual_kg_kg"], rel=0.01)
+    assert y[ix["exit_residual_kg_kg"]] == pytest.approx(m.ss.y["exit_residual_kg_kg"], rel=0.05)

@@ -160,9 +160,13 @@ class NmpcController(Controller):
         self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt,
                                    primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
         self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
-                                  disturbance_q=4e-6 if self.disturbance_states else 0.0)
-        if not self.disturbance_states:
+                                  disturbance_q=4e-6 if self.disturbance_states else 0.0,
+                                  bias_tau_s=st.estimator.output_bias_tau_s,
+                                  solvent_noise_frac=st.estimator.solvent_state_noise_frac,
+                                  output_biases=st.estimator.output_biases == "ekf")
+        if not self.disturbance_states:  # input disturbances and output biases frozen at zero
             self.ekf.P[self.ekf.n :, self.ekf.n :] = 0.0
+            self.ekf.Q[self.ekf.n :, self.ekf.n :] = 0.0
         self.gauge = GaugeBiasFilter(ctx.model_params.coater.coater_to_gauge_m)
         if not self.disturbance_states:
             self.gauge.q = 0.0
@@ -175,8 +179,10 @@ class NmpcController(Controller):
         self._cw = ca.Function("cw_sens", [xs, us, est], [cw, ca.jacobian(cw, est)[0]])
         self._y = m.outputs_fn()
         self.flammable = ctx.model_params.solvent.lel_vol_frac > 0
-        self.lel_bias = np.zeros(L.n_zones)
-        self.lel_bias_tau_s = 60.0
+        self.out_bias = np.zeros(m.n_bias)  # ordered as m.bias_outputs
+        self.lel_bias_tau_s = 60.0  # the "lel_filter" biases' time constant
+        self.target_plant = (np.nan, np.nan)  # the exit residual and film temperature the target settles the plant at
+        self.est_plant = (np.nan, np.nan)  # and as the estimator has them now
         self.u = m.ss.u.copy()
         self.plan = PlanMemory()
         self.k = 0
@@ -227,7 +233,7 @@ class NmpcController(Controller):
         if fans:
             out.update({k: float(v) for k, v in zip(self.fan_keys, self.u[L.u_nozzle], strict=True)})
             release = tuple(n for n in release if not n.endswith("_fan_speed"))
-        return Command(setpoints=out, release=release)
+        return Command(setpoints=out, release=release, info=self._info())
 
     def _readback(self, obs: Observation) -> None:
         """The temperature loops' set points and integrals from the PLC's status (its outputs and set points), the
@@ -257,18 +263,28 @@ class NmpcController(Controller):
         self.integral = lp.integral_K(out, ff, sp, self.reading)
         self.working_sp = sp
 
+    def _info(self) -> dict[str, float]:
+        """What the run records of the NMPC (``ctrl_*`` columns): the exit residual and film temperature the
+        target settles the plant at and the estimator's present values of them (model plus bias), and the
+        estimator's output biases."""
+        info = {"target_exit_residual_kg_kg": self.target_plant[0], "target_exit_film_temp_K": self.target_plant[1],
+                "est_exit_residual_kg_kg": float(self.est_plant[0]), "est_exit_film_temp_K": float(self.est_plant[1])}
+        info.update({f"bias_{name}": float(b) for name, b in zip(self.m.bias_outputs, self.out_bias, strict=True)})
+        return info
+
     def _command(self, failure: bool, fallback: bool, solved: bool) -> Command:
         if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
             return Command(setpoints=setpoints_from_inputs(self.ctx, self.u, heater_manual=True),
-                           solver_failure=failure, fallback=fallback, solved=solved)
+                           solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
         # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
         sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
         sp.update(setpoints_from_inputs(self.ctx, self.u))
         sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
-        return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved)
+        return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
 
     def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
-        """Measured-minus-model LEL per zone, low-pass filtered: the constraints' output-disturbance correction.
+        """``[controllers.nmpc.estimator] output_biases = "lel_filter"``: measured-minus-model LEL per zone (after the
+        EKF's update), low-pass filtered, into the zones' entries of the output biases.
 
         The coarse model cannot place every gram of evaporation in the right
         zone; the bias moves each zone's LEL constraint by what its analyser
@@ -278,13 +294,14 @@ class NmpcController(Controller):
             return
         y = np.asarray(self._y(self.ekf.xs, us, est)).ravel()
         alpha = self.ctx.dt_s / (self.lel_bias_tau_s + self.ctx.dt_s)
+        lel = self.out_bias[1:]  # a view: the zones' entries
         for i in range(self.L.n_zones):
             name = f"zone{i + 1}_lel_frac"
             meas = obs.measurements.get(name, np.nan)
             if obs.fresh.get(name, False) and obs.healthy.get(name, True) and np.isfinite(meas):
                 err = float(meas) - float(y[self.m.output_index[name]])
-                self.lel_bias[i] += alpha * (err - self.lel_bias[i])
-        np.clip(self.lel_bias, -0.1, 0.2, out=self.lel_bias)
+                lel[i] += alpha * (err - lel[i])
+        np.clip(lel, -0.1, 0.2, out=lel)
 
     def _announced_solids(self, t_s: float) -> float:
         val = self.ctx.model_params.coater.solids_frac_nominal
@@ -310,7 +327,13 @@ class NmpcController(Controller):
         if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
             self.gauge.inflate((0.01) ** 2, at_position_m=self.position)
         est = self._estimate(obs.t_s)
-        self._update_lel_bias(obs, us_applied, est)
+        if self.ekf.nb:
+            self.out_bias = self.ekf.output_bias()
+        else:
+            self._update_lel_bias(obs, us_applied, est)
+        y_est = np.asarray(self._y(self.ekf.xs, us_applied, est)).ravel()
+        ix = m.output_index
+        self.est_plant = (y_est[ix["exit_residual_kg_kg"]] + self.out_bias[0], y_est[ix["exit_film_temp_K"]])
         cw, sens = self._cw(self.ekf.xs, us_applied, est)
         self.gauge.record(self.position, float(cw), float(sens))
         if float(cw) > 0.0:
@@ -393,10 +416,11 @@ class NmpcController(Controller):
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), lel_limit, ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
-                lel_bias=self.lel_bias, trust=same_key,
+                out_bias=self.out_bias, trust=same_key,
             )
             if ok_t:
                 self.last_target = (xt, ut)
+                self.target_plant = self.target.plant_outputs(est, self.out_bias)
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
         xt, ut = self.last_target
@@ -408,7 +432,7 @@ class NmpcController(Controller):
             air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
             xa_t = m.ocp_state(xt, np.zeros(L.n_zones), air_t)  # the target's heat is all feedforward
             va_t = m.ocp_inputs(ut, air_t)
-        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, lel_bias=self.lel_bias.copy(),
+        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, out_bias=self.out_bias.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         rate_up, rate_down = self.vrate_s, self.vrate_down_s
         if d.handback_window:

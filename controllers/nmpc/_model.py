@@ -11,7 +11,8 @@ collocation). Time-varying parameters carry everything that changes from
 one solve to the next: the estimator's disturbance estimates (slurry solids,
 heat-transfer factor, heater efficiencies, fan flow factors), the announced
 speed target, the LEL limit in force, the coat-weight target, and the
-steady-state target ``(xt, ut)`` the dynamic problem tracks.
+steady-state target ``(xt, ut)`` the dynamic problem tracks, and the
+estimator's output biases on the constrained outputs (:attr:`NmpcModel.bias_outputs`).
 """
 
 from __future__ import annotations
@@ -127,8 +128,31 @@ class NmpcModel:
         self.substep_s = stable_substep_s(self.line, self.ss.x, self.ss.u, self.ss.d)
         self.output_index = {n: i for i, n in enumerate(self.line.output_names())}
         self.n_est = 2 + 2 * L.n_zones  # solids, htf, heater efficiency, fan factor
+        zone = "lel_frac" if self.params.solvent.lel_vol_frac > 0 else "humidity_ratio_kg_kg"
+        self.bias_outputs: tuple[str, ...] = ("exit_residual_kg_kg",
+                                              *(f"zone{i}_{zone}" for i in range(1, L.n_zones + 1)))
+        """The outputs the economic target and the OCP constrain that a sensor measures and no input disturbance
+        explains, each with an additive output-bias state in the estimator (offset-free on them); the order of
+        :meth:`biased_outputs`' bias vector. The exit film temperature, the other, has the heat-transfer factor."""
+        self.bias_scale = np.r_[1e-3, np.full(L.n_zones, 0.01 if zone == "lel_frac" else 0.005)]
+        """Scale of each output bias in the estimator's state (kg/kg, then LEL fraction or kg/kg)."""
 
-    # ------------------------------------------------------------------
+    @property
+    def n_bias(self) -> int:
+        """Length of the output-bias vector (:attr:`bias_outputs`)."""
+        return len(self.bias_outputs)
+
+    def biased_outputs(self, y: Any, bias: Any) -> dict[str, Any]:
+        """The constrained outputs as the plant will show them: the model's outputs ``y`` (ordered as the line's
+        output names) plus the output biases ``bias`` (ordered as :attr:`bias_outputs`, physical units).
+
+        Returns the exit residual and each zone's LEL fraction or exhaust humidity ratio (``"zone"``), biased;
+        works on CasADi symbols and on arrays.
+        """
+        ix = self.output_index
+        zone = [y[ix[name]] + bias[1 + i] for i, name in enumerate(self.bias_outputs[1:])]
+        return {"exit_residual_kg_kg": y[ix["exit_residual_kg_kg"]] + bias[0], "zone": zone}
+
     def disturbance(self, est: ca.SX | ca.MX | np.ndarray) -> ca.SX | ca.MX | np.ndarray:
         """Model disturbance vector from the estimate vector ``[solids, htf, heater_eff, fan_factor]``."""
         n = self.layout.n_zones
@@ -257,7 +281,7 @@ class NmpcModel:
         model.set_variable("_tvp", "lel_limit")
         model.set_variable("_tvp", "cw_target")
         model.set_variable("_tvp", "speed_target")
-        model.set_variable("_tvp", "lel_bias", shape=(L.n_zones, 1))
+        model.set_variable("_tvp", "out_bias", shape=(self.n_bias, 1))
         f, u_plant, heater = self.closed_loop(xs, us, est)
         model.set_expression("y", self.outputs_fn()(xs[: L.n_states], u_plant, est))
         model.set_expression("heater_W", heater)

@@ -3,7 +3,9 @@
 Objective (scaled variables): track the economic steady-state target
 ``(xt, ut)`` with the coat weight weighted by its specification, plus move
 suppression (do-mpc ``rterm``) and a terminal penalty; soft constraints as
-exact L1 penalties on slacks (do-mpc ``soft_constraint=True``): every zone's
+exact L1 penalties on slacks (do-mpc ``soft_constraint=True``), each measured
+output with the estimator's output bias added (``out_bias``,
+:attr:`NmpcModel.bias_outputs`): every zone's
 LEL fraction under a margin of the limit in force (or exhaust humidity for
 water), exit residual under its USL margin, per-cell critical-stage drying
 rate under its limit, per-cell film temperature under its maximum, the
@@ -86,13 +88,14 @@ class DynamicOcp:
         mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n]))
         mpc.set_rterm(us=np.full(m.n_v, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
-        for i in range(1, L.n_zones + 1):
+        yb = m.biased_outputs(y, tv["out_bias"])  # the constrained outputs as the plant shows them
+        for i, zone_y in enumerate(yb["zone"], start=1):
             if flammable:
-                expr = (y[ix[f"zone{i}_lel_frac"]] + tv["lel_bias"][i - 1]) / tv["lel_limit"] - s.lel_margin
+                expr = zone_y / tv["lel_limit"] - s.lel_margin
             else:
-                expr = y[ix[f"zone{i}_humidity_ratio_kg_kg"]] / s.humidity_max_kg_kg - 1.0
+                expr = zone_y / s.humidity_max_kg_kg - 1.0
             mpc.set_nl_cons(f"zone{i}_limit", expr, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty)
-        mpc.set_nl_cons("residual", y[ix["exit_residual_kg_kg"]] / usl_residual - s.residual_frac_of_usl, ub=0.0,
+        mpc.set_nl_cons("residual", yb["exit_residual_kg_kg"] / usl_residual - s.residual_frac_of_usl, ub=0.0,
                         soft_constraint=True, penalty_term_cons=s.soft_penalty)
         crit = ca.vertcat(*[y[ix[f"cell{j}_critical_rate_ratio"]] for j in range(1, L.n_cells + 1)])
         mpc.set_nl_cons("critical", crit - 1.0, ub=0.0, soft_constraint=True, penalty_term_cons=s.soft_penalty / 10)
@@ -118,7 +121,7 @@ class DynamicOcp:
             "lel_limit": 0.25,
             "cw_target": m.recipe.coat_weight_kg_m2,
             "speed_target": np.full(s.n_horizon + 1, m.recipe.speed_m_s),
-            "lel_bias": np.zeros(L.n_zones),
+            "out_bias": np.zeros(m.n_bias),
         }
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
@@ -151,7 +154,7 @@ class DynamicOcp:
     def _tvp_fun(self, t_now: float):
         v = self._tvp_values
         for k in range(self.s.n_horizon + 1):
-            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "lel_bias"):
+            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "out_bias"):
                 self._tvp["_tvp", k, name] = v[name]
             self._tvp["_tvp", k, "speed_target"] = v["speed_target"][k]
         return self._tvp

@@ -7,9 +7,12 @@ calculation, here economic):
     min  w_v (1 - v / v_target) + (P_heaters + P_fans) / P_ref + w_reg |u - u_prev|^2 + rho |s|_1
     s.t. f(x, u, d_hat) = 0                       (building states fixed at their estimates)
          coat weight at the die = target
-         LEL_i <= margin * limit in force - s      (or exhaust humidity for water)
-         residual at exit <= r_frac * USL - s
+         LEL_i + b_i <= margin * limit in force - s      (or exhaust humidity for water)
+         residual at exit + b_r <= r_frac * USL - s
          critical-stage rate ratio <= 0.95 - s,  film temperature <= max - 5 K - s
+
+with ``b`` the estimator's output biases (offset-free on the exit residual and the zones' LEL; on the film
+temperature through the estimated heat-transfer factor, ``d_hat``).
          coating-window margin >= 1.1,  v <= min(target, cap),  input bounds
 
 This is where "airflow tied to drying kinetics" happens: nozzle velocity,
@@ -50,15 +53,18 @@ class SteadyTarget:
         us = ca.SX.sym("us", nu)
         sl = ca.SX.sym("slack", 4)
         est = ca.SX.sym("est", m.n_est)
-        nz = L.n_zones
-        # speed target, cap, lel limit, cw target, per-zone LEL bias, u_prev (scaled)
-        par = ca.SX.sym("par", 4 + nz + nu)
+        # speed target, cap, lel limit, cw target, output biases (NmpcModel.bias_outputs), u_prev (scaled)
+        nb = m.n_bias
+        par = ca.SX.sym("par", 4 + nb + nu)
         v_tgt, v_cap, lel_lim, cw_tgt = par[0], par[1], par[2], par[3]
-        lel_bias = par[4 : 4 + nz]
-        u_prev = par[4 + nz :]
+        out_bias = par[4 : 4 + nb]
+        u_prev = par[4 + nb :]
         f = m.scaled_rhs()(xs, us, est)
         y = m.outputs_fn()(xs, us, est)
+        yb = m.biased_outputs(y, out_bias)  # the constrained outputs as the plant shows them
         ix = m.output_index
+        self._plant_outputs = ca.Function("target_outputs", [xs, us, est, out_bias],
+                                          [yb["exit_residual_kg_kg"], y[ix["exit_film_temp_K"]]])
         free = [i for i in range(n) if i not in (L.room_w, L.slurry_water)]
         v = us[L.u_speed] * m.u_scale[L.u_speed]
         f_heater, f_el = primary_factors
@@ -68,15 +74,15 @@ class SteadyTarget:
         g.append(y[ix["coat_weight_die_kg_m2"]] / cw_tgt - 1.0)
         lbg.append([0.0])
         ubg.append([0.0])
-        for i in range(1, L.n_zones + 1):
+        for zone_y in yb["zone"]:  # each zone's LEL fraction, or exhaust humidity ratio for water
             if flammable:
-                g.append((y[ix[f"zone{i}_lel_frac"]] + lel_bias[i - 1]) / lel_lim - sl[0])
+                g.append(zone_y / lel_lim - sl[0])
                 ubg.append([settings.lel_margin])
             else:
-                g.append(y[ix[f"zone{i}_humidity_ratio_kg_kg"]] / settings.humidity_max_kg_kg - sl[0])
+                g.append(zone_y / settings.humidity_max_kg_kg - sl[0])
                 ubg.append([1.0])
             lbg.append([-np.inf])
-        g.append(y[ix["exit_residual_kg_kg"]] / usl_residual - sl[1])
+        g.append(yb["exit_residual_kg_kg"] / usl_residual - sl[1])
         lbg.append([-np.inf])
         ubg.append([settings.residual_frac_of_usl])
         cells = range(1, L.n_cells + 1)
@@ -152,13 +158,15 @@ class SteadyTarget:
 
     def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
               u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float],
-              lel_bias: np.ndarray | None = None, trust: bool = False) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+              out_bias: np.ndarray | None = None, trust: bool = False) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
         """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target.
 
         IPOPT with the adaptive barrier update; if it fails before any solve has succeeded, again from
         the same start with the monotone update. On failure the last good target (at first the recipe's
         steady state) is returned with ``success`` False. With ``trust`` (and a good target in hand) the
-        inputs stay within ``max_move_scaled`` of the last good target's.
+        inputs stay within ``max_move_scaled`` of the last good target's. ``out_bias``: the estimator's output
+        biases (:attr:`NmpcModel.bias_outputs`, physical units; default zero), added to the model's outputs in
+        the constraints.
         """
         lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
         if trust and self.has_target and np.isfinite(self.s.max_move_scaled):
@@ -167,7 +175,7 @@ class SteadyTarget:
             lo, hi = lbx[iu].copy(), ubx[iu].copy()
             lbx[iu] = np.minimum(np.maximum(lo, last - self.s.max_move_scaled), hi)
             ubx[iu] = np.maximum(np.minimum(hi, last + self.s.max_move_scaled), lo)
-        bias = np.zeros(self.m.layout.n_zones) if lel_bias is None else np.asarray(lel_bias, float)
+        bias = np.zeros(self.m.n_bias) if out_bias is None else np.asarray(out_bias, float)
         p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, bias, u_prev_s]
         z0 = np.clip(self.z, lbx, ubx)
         kw = {"x0": z0, "p": p, "lbx": lbx, "ubx": ubx, "lbg": self._g_bounds[0], "ubg": self._g_bounds[1]}
@@ -189,3 +197,10 @@ class SteadyTarget:
         else:
             self.lam_x = self.lam_g = None
         return self.z[: self.n], self.z[self.n : self.n + self.nu], ok, self.z[self.n + self.nu :]
+
+    def plant_outputs(self, est: np.ndarray, out_bias: np.ndarray) -> tuple[float, float]:
+        """The exit residual (kg/kg) and exit film temperature (K) the plant should settle at on the last good
+        target: the model's value there (with the disturbance estimates ``est``) plus the output bias (the
+        residual's); what offset-free means for them."""
+        r, t = self._plant_outputs(self.z[: self.n], self.z[self.n : self.n + self.nu], est, out_bias)
+        return float(r), float(t)

@@ -155,6 +155,7 @@ def run_closed_loop(
     rec_meas = np.empty((n_steps, n_meas))
     rec_d = np.empty((n_steps, L.n_disturbances))
     rec_misc = np.empty((n_steps, 10))
+    rec_info: list[dict[str, float]] = []
     position = 0.0
     first_failure: float | None = None
 
@@ -260,6 +261,7 @@ def run_closed_loop(
             float(cmd.fallback),
             float(cmd.solved),
         )
+        rec_info.append(cmd.info)
         if bar is not None:
             bar.update(1)
     if bar is not None:
@@ -290,6 +292,8 @@ def run_closed_loop(
             index=index,
         ),
     ]
+    if any(rec_info):  # what the controller reports of itself (Command.info), NaN on steps it did not
+        frames.append(pd.DataFrame.from_records(rec_info, index=index).astype(float).add_prefix("ctrl_"))
     ts = pd.concat(frames, axis=1)
     # the speed column is the applied input; keep both names unambiguous
     ts["line_running"] = ts["line_running"].astype(bool)
