@@ -65,3 +65,19 @@ def test_bench_plant_json() -> None:
     assert [r["scenarios"] for r in data["results"]] == [1, 1000]
     for r in data["results"]:
         assert r["state_steps_per_s"] == r["scenario_steps_per_s"] * data["n_states"]
+
+
+def test_bench_prediction_reports_each_step_and_output() -> None:
+    """``calmline bench prediction``: per standard step and constrained output, the horizon's largest error as a
+    fraction of the fine reference's largest change; degree 3 within 5 % on the cathode (docs/nmpc.md)."""
+    import json
+
+    res = _runner().invoke(main, ["bench", "prediction", "--preset", "nmc_nmp", "--degree", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    (run,) = out["runs"]
+    assert run["preset"] == "nmc_nmp" and run["deg"] == 3 and run["elements"] == 1
+    assert set(run["errors"]) == {"exhaust -20 %", "speed +10 %", "nozzles -20 %", "heaters -20 %"}
+    assert run["outputs"] == [*(f"zone{i}_lel_frac" for i in range(1, 5)), "exit_residual_kg_kg", "exit_film_temp_K"]
+    assert 0.0 < run["worst"] <= 0.05
+    assert "machine" in out

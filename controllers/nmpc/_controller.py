@@ -163,7 +163,8 @@ class NmpcController(Controller):
                                   disturbance_q=4e-6 if self.disturbance_states else 0.0,
                                   bias_tau_s=st.estimator.output_bias_tau_s,
                                   solvent_noise_frac=st.estimator.solvent_state_noise_frac,
-                                  output_biases=st.estimator.output_biases == "ekf")
+                                  output_biases=st.estimator.output_biases == "ekf",
+                                  state_noise_frac=st.estimator.state_noise_frac)
         if not self.disturbance_states:  # input disturbances and output biases frozen at zero
             self.ekf.P[self.ekf.n :, self.ekf.n :] = 0.0
             self.ekf.Q[self.ekf.n :, self.ekf.n :] = 0.0
@@ -180,6 +181,7 @@ class NmpcController(Controller):
         self._y = m.outputs_fn()
         self.flammable = ctx.model_params.solvent.lel_vol_frac > 0
         self.out_bias = np.zeros(m.n_bias)  # ordered as m.bias_outputs
+        self.out_gain = np.zeros(L.n_zones)  # the zones' relative corrections ("ekf" output biases)
         self.lel_bias_tau_s = 60.0  # the "lel_filter" biases' time constant
         self.target_plant = (np.nan, np.nan)  # the exit residual and film temperature the target settles the plant at
         self.est_plant = (np.nan, np.nan)  # and as the estimator has them now
@@ -270,6 +272,7 @@ class NmpcController(Controller):
         info = {"target_exit_residual_kg_kg": self.target_plant[0], "target_exit_film_temp_K": self.target_plant[1],
                 "est_exit_residual_kg_kg": float(self.est_plant[0]), "est_exit_film_temp_K": float(self.est_plant[1])}
         info.update({f"bias_{name}": float(b) for name, b in zip(self.m.bias_outputs, self.out_bias, strict=True)})
+        info.update({f"gain_{name}": float(g) for name, g in zip(self.m.bias_outputs[1:], self.out_gain, strict=True)})
         return info
 
     def _command(self, failure: bool, fallback: bool, solved: bool) -> Command:
@@ -329,6 +332,7 @@ class NmpcController(Controller):
         est = self._estimate(obs.t_s)
         if self.ekf.nb:
             self.out_bias = self.ekf.output_bias()
+            self.out_gain = self.ekf.output_gain()
         else:
             self._update_lel_bias(obs, us_applied, est)
         y_est = np.asarray(self._y(self.ekf.xs, us_applied, est)).ravel()
@@ -416,7 +420,7 @@ class NmpcController(Controller):
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), lel_limit, ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
-                out_bias=self.out_bias, trust=same_key,
+                out_bias=self.out_bias, out_gain=self.out_gain, trust=same_key,
             )
             if ok_t:
                 self.last_target = (xt, ut)
@@ -432,7 +436,7 @@ class NmpcController(Controller):
             air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
             xa_t = m.ocp_state(xt, np.zeros(L.n_zones), air_t)  # the target's heat is all feedforward
             va_t = m.ocp_inputs(ut, air_t)
-        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, out_bias=self.out_bias.copy(),
+        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, out_bias=self.out_bias.copy(), out_gain=self.out_gain.copy(),
                                 cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
         rate_up, rate_down = self.vrate_s, self.vrate_down_s
         if d.handback_window:

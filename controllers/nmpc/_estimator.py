@@ -55,14 +55,20 @@ __all__ = ["DisturbanceEKF", "GaugeBiasFilter", "augmented_rank_condition"]
 class DisturbanceEKF:
     """EKF on ``z = [xs; e; b]`` (random walks ``e`` and ``b``).
 
-    ``e = [htf, heater_eff (N), fan_factor (N)]`` are the model's input disturbances; ``b`` the output biases of
-    the measured :attr:`NmpcModel.bias_outputs` (scaled by :attr:`NmpcModel.bias_scale`), each added to its own
-    measurement row only. Each bias's random walk is set so that, alone, it would follow a step in its output's
-    mismatch with the time constant ``bias_tau_s`` (variance per step ``r (dt / tau)^2``, ``r`` the measurement's).
-    ``output_biases=False``: no bias states (``z = [xs; e]``; the NMPC's default, ``docs/nmpc.md``).
+    ``e = [htf, heater_eff (N), fan_factor (N)]`` are the model's input disturbances; ``b`` the output corrections
+    of the measured :attr:`NmpcModel.bias_outputs`, each in its own measurement row only: the exit residual's
+    additive (scaled by :attr:`NmpcModel.bias_scale`), each zone's LEL or exhaust humidity relative (the plant's is
+    the model's times ``1 + 0.1 b``: the LEL's mismatch is one of evaporation or exhaust flow, so it scales with
+    the model's LEL when the exhaust moves; learnt additive at the high-LEL point, a bias kept the NMPC's
+    exhaust too far closed after an analyser failure, measured in ``docs/nmpc.md``). Each correction's random
+    walk is set so that, alone, it would follow a step in its output's mismatch with the time constant
+    ``bias_tau_s`` (variance per step ``r (dt / tau)^2``, ``r`` the measurement's); it starts ten measurement
+    standard deviations uncertain. ``output_biases=False``: no bias states (``z = [xs; e]``; the NMPC's default,
+    ``docs/nmpc.md``).
 
     How fast the biases learn a persistent mismatch depends on how much of each reading the states take at once:
-    the film's solvent-load states carry process noise ``solvent_noise_frac * state_q``. A reading that only
+    the states carry process noise ``state_noise_frac * state_q``, the film's solvent-load states
+    ``solvent_noise_frac`` of that. A reading that only
     corrected the biases (the output disturbance model of DMC, Muske & Badgwell 2002) made the closed loop
     oscillate on ``nmc_nmp_structural_mismatch`` (zone 4's LEL between 0.15 and 0.69): the model alone does not
     hold the plant's transients; ``docs/nmpc.md`` ("Offset-free") has the measured trade-off.
@@ -78,7 +84,8 @@ class DisturbanceEKF:
 
     def __init__(self, m: NmpcModel, dt_s: float, measurement_names: list[str], *,
                  state_q: float = 1e-4, disturbance_q: float = 4e-6, bias_tau_s: float = 60.0,
-                 solvent_noise_frac: float = 1.0, output_biases: bool = True) -> None:
+                 solvent_noise_frac: float = 1.0, output_biases: bool = True,
+                 state_noise_frac: float = 1.0) -> None:
         self.m = m
         L = m.layout
         self.n = L.n_states
@@ -87,7 +94,11 @@ class DisturbanceEKF:
         """The biased outputs that a sensor measures (the others keep a zero bias)."""
         self.bias_index = np.array([m.bias_outputs.index(b) for b in self.bias_names], int)
         self.nb = len(self.bias_names)
-        b_scale = m.bias_scale[self.bias_index]
+        b_scale = m.bias_scale[self.bias_index].copy()
+        self.relative = np.array([b != "exit_residual_kg_kg" for b in self.bias_names], bool)
+        """Which bias states are relative corrections (the zones': the plant's LEL or humidity over the model's,
+        less one, scaled by ``GAIN_SCALE``); the exit residual's is additive."""
+        self.gain_scale = 0.1
         nz = self.n + self.ne + self.nb
         zs = ca.SX.sym("z", nz)
         us = ca.SX.sym("us", L.n_inputs)
@@ -115,7 +126,10 @@ class DisturbanceEKF:
                 row = y[ix[name]]
                 if name in self.bias_names:
                     j = self.bias_names.index(name)
-                    row = row + b_scale[j] * zs[self.n + self.ne + j]
+                    if self.relative[j]:
+                        row = row * (1.0 + self.gain_scale * zs[self.n + self.ne + j])
+                    else:
+                        row = row + b_scale[j] * zs[self.n + self.ne + j]
                 rows.append(row)
                 r_diag.append(self._noise_var(name, float(m.ss.y.get(name, 1.0))))
             else:
@@ -124,6 +138,7 @@ class DisturbanceEKF:
         h = ca.vertcat(*rows)
         self._H = ca.Function("ekf_H", [zs, us, solids], [h, ca.jacobian(h, zs)])
         self.R = np.asarray(r_diag)
+        state_q = state_q * state_noise_frac
         q = np.full(self.n, state_q)
         # Unmeasured and transported-only states follow the model: slurry water has no sensor
         # (its effect on coat weight belongs to the gauge's solids filter) and the dry loading in
@@ -132,13 +147,17 @@ class DisturbanceEKF:
         q[L.dry_loading] = 1e-3 * state_q
         q[L.pump] = 1e-3 * state_q  # the pump follows its command; the flow meter is noisier than the lag
         q[L.solvent_load] = solvent_noise_frac * state_q
-        r_bias = np.array([self.R[self.names.index(b)] for b in self.bias_names]) / b_scale**2
+        typical = np.array([max(abs(float(m.ss.y.get(b, 1.0))), 0.02) for b in self.bias_names])
+        b_unit = np.where(self.relative, self.gain_scale * typical, b_scale)  # a bias state's unit in its output
+        r_bias = np.array([self.R[self.names.index(b)] for b in self.bias_names]) / b_unit**2
         self.bias_q = r_bias * (dt_s / bias_tau_s) ** 2 if bias_tau_s > 0 else np.zeros(self.nb)
         self.Q = np.diag(np.r_[q, np.full(self.ne, disturbance_q), self.bias_q])
         self.z = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:], np.zeros(self.nb)]
         p0 = np.full(self.n, 1e-3)
         p0[L.slurry_water] = 0.0
-        self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3), r_bias])
+        # the biases' initial uncertainty: ten measurement standard deviations (they learn the recipe's mismatch
+        # within the hand-back, before the NMPC moves the line far)
+        self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3), 100.0 * r_bias])
 
 
     def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
@@ -190,9 +209,19 @@ class DisturbanceEKF:
         return self.z[self.n : self.n + self.ne]
 
     def output_bias(self) -> np.ndarray:
-        """The output biases in physical units, ordered as :attr:`NmpcModel.bias_outputs` (0 where no sensor)."""
+        """The additive output biases in physical units, ordered as :attr:`NmpcModel.bias_outputs` (0 where no
+        sensor, and for the zones, whose corrections are relative: :meth:`output_gain`)."""
         out = np.zeros(self.m.n_bias)
-        out[self.bias_index] = self.z[self.n + self.ne :] * self.m.bias_scale[self.bias_index]
+        add = ~self.relative
+        out[self.bias_index[add]] = self.z[self.n + self.ne :][add] * self.m.bias_scale[self.bias_index[add]]
+        return out
+
+    def output_gain(self) -> np.ndarray:
+        """The zones' relative corrections (the plant's LEL or exhaust humidity is the model's times ``1 + gain``),
+        in zone order (0 where no sensor)."""
+        out = np.zeros(self.m.layout.n_zones)
+        rel = self.relative
+        out[self.bias_index[rel] - 1] = self.gain_scale * self.z[self.n + self.ne :][rel]
         return out
 
     def predict(self, us: np.ndarray, solids: float) -> None:
@@ -228,10 +257,9 @@ class DisturbanceEKF:
         n, nz = self.n, self.m.layout.n_zones
         self.z[n] = np.clip(self.z[n], 0.3, 3.0)
         self.z[n + 1 : n + 1 + 2 * nz] = np.clip(self.z[n + 1 : n + 1 + 2 * nz], 0.05, 1.2)
-        for j, name in enumerate(self.bias_names):  # an analyser's bias within what a calibration error can be
-            if name.endswith("_lel_frac"):
-                k, sc = n + self.ne + j, self.m.bias_scale[self.bias_index[j]]
-                self.z[k] = np.clip(self.z[k], -0.1 / sc, 0.2 / sc)
+        for j in np.flatnonzero(self.relative):  # a zone's correction within a halving and a quadrupling
+            k = n + self.ne + j
+            self.z[k] = np.clip(self.z[k], -0.5 / self.gain_scale, 3.0 / self.gain_scale)
         L = self.m.layout
         for blk in (L.dry_loading, L.solvent_load, L.zone_conc):
             self.z[blk] = np.maximum(self.z[blk], 0.0)

@@ -142,15 +142,17 @@ class NmpcModel:
         """Length of the output-bias vector (:attr:`bias_outputs`)."""
         return len(self.bias_outputs)
 
-    def biased_outputs(self, y: Any, bias: Any) -> dict[str, Any]:
+    def biased_outputs(self, y: Any, bias: Any, gain: Any = None) -> dict[str, Any]:
         """The constrained outputs as the plant will show them: the model's outputs ``y`` (ordered as the line's
-        output names) plus the output biases ``bias`` (ordered as :attr:`bias_outputs`, physical units).
+        output names) times ``1 + gain`` (the zones' relative corrections, length ``n_zones``; default none) plus
+        the output biases ``bias`` (ordered as :attr:`bias_outputs`, physical units).
 
-        Returns the exit residual and each zone's LEL fraction or exhaust humidity ratio (``"zone"``), biased;
+        Returns the exit residual and each zone's LEL fraction or exhaust humidity ratio (``"zone"``), corrected;
         works on CasADi symbols and on arrays.
         """
         ix = self.output_index
-        zone = [y[ix[name]] + bias[1 + i] for i, name in enumerate(self.bias_outputs[1:])]
+        zone = [y[ix[name]] * (1.0 + (0.0 if gain is None else gain[i])) + bias[1 + i]
+                for i, name in enumerate(self.bias_outputs[1:])]
         return {"exit_residual_kg_kg": y[ix["exit_residual_kg_kg"]] + bias[0], "zone": zone}
 
     def disturbance(self, est: ca.SX | ca.MX | np.ndarray) -> ca.SX | ca.MX | np.ndarray:
@@ -282,6 +284,7 @@ class NmpcModel:
         model.set_variable("_tvp", "cw_target")
         model.set_variable("_tvp", "speed_target")
         model.set_variable("_tvp", "out_bias", shape=(self.n_bias, 1))
+        model.set_variable("_tvp", "out_gain", shape=(L.n_zones, 1))
         f, u_plant, heater = self.closed_loop(xs, us, est)
         model.set_expression("y", self.outputs_fn()(xs[: L.n_states], u_plant, est))
         model.set_expression("heater_W", heater)

@@ -69,7 +69,7 @@ class DynamicOcp:
         mpc.settings.store_full_solution = True
         mpc.settings.supress_ipopt_output()
         if s.config in ("tuned", "sqp", "fatrop"):  # OcpSettings admits these and "default"
-            mpc.settings.collocation_deg = 1
+            mpc.settings.collocation_deg = s.collocation_degree
         mpc.settings.collocation_ni = s.collocation_elements
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
@@ -88,7 +88,7 @@ class DynamicOcp:
         mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n]))
         mpc.set_rterm(us=np.full(m.n_v, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
-        yb = m.biased_outputs(y, tv["out_bias"])  # the constrained outputs as the plant shows them
+        yb = m.biased_outputs(y, tv["out_bias"], tv["out_gain"])  # the constrained outputs as the plant shows them
         for i, zone_y in enumerate(yb["zone"], start=1):
             if flammable:
                 expr = zone_y / tv["lel_limit"] - s.lel_margin
@@ -122,6 +122,7 @@ class DynamicOcp:
             "cw_target": m.recipe.coat_weight_kg_m2,
             "speed_target": np.full(s.n_horizon + 1, m.recipe.speed_m_s),
             "out_bias": np.zeros(m.n_bias),
+            "out_gain": np.zeros(L.n_zones),
         }
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
@@ -154,7 +155,7 @@ class DynamicOcp:
     def _tvp_fun(self, t_now: float):
         v = self._tvp_values
         for k in range(self.s.n_horizon + 1):
-            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "out_bias"):
+            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "out_bias", "out_gain"):
                 self._tvp["_tvp", k, name] = v[name]
             self._tvp["_tvp", k, "speed_target"] = v["speed_target"][k]
         return self._tvp

@@ -54,14 +54,15 @@ class SteadyTarget:
         sl = ca.SX.sym("slack", 4)
         est = ca.SX.sym("est", m.n_est)
         # speed target, cap, lel limit, cw target, output biases (NmpcModel.bias_outputs), u_prev (scaled)
-        nb = m.n_bias
-        par = ca.SX.sym("par", 4 + nb + nu)
+        nb, nz = m.n_bias, L.n_zones
+        par = ca.SX.sym("par", 4 + nb + nz + nu)
         v_tgt, v_cap, lel_lim, cw_tgt = par[0], par[1], par[2], par[3]
         out_bias = par[4 : 4 + nb]
-        u_prev = par[4 + nb :]
+        out_gain = par[4 + nb : 4 + nb + nz]
+        u_prev = par[4 + nb + nz :]
         f = m.scaled_rhs()(xs, us, est)
         y = m.outputs_fn()(xs, us, est)
-        yb = m.biased_outputs(y, out_bias)  # the constrained outputs as the plant shows them
+        yb = m.biased_outputs(y, out_bias, out_gain)  # the constrained outputs as the plant shows them
         ix = m.output_index
         self._plant_outputs = ca.Function("target_outputs", [xs, us, est, out_bias],
                                           [yb["exit_residual_kg_kg"], y[ix["exit_film_temp_K"]]])
@@ -158,7 +159,7 @@ class SteadyTarget:
 
     def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
               u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float],
-              out_bias: np.ndarray | None = None, trust: bool = False) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+              out_bias: np.ndarray | None = None, trust: bool = False, out_gain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
         """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target.
 
         IPOPT with the adaptive barrier update; if it fails before any solve has succeeded, again from
@@ -166,7 +167,8 @@ class SteadyTarget:
         steady state) is returned with ``success`` False. With ``trust`` (and a good target in hand) the
         inputs stay within ``max_move_scaled`` of the last good target's. ``out_bias``: the estimator's output
         biases (:attr:`NmpcModel.bias_outputs`, physical units; default zero), added to the model's outputs in
-        the constraints.
+        the constraints; ``out_gain``: the zones' relative corrections (default zero), the zones' outputs
+        multiplied by ``1 + out_gain`` first.
         """
         lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
         if trust and self.has_target and np.isfinite(self.s.max_move_scaled):
@@ -176,7 +178,8 @@ class SteadyTarget:
             lbx[iu] = np.minimum(np.maximum(lo, last - self.s.max_move_scaled), hi)
             ubx[iu] = np.maximum(np.minimum(hi, last + self.s.max_move_scaled), lo)
         bias = np.zeros(self.m.n_bias) if out_bias is None else np.asarray(out_bias, float)
-        p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, bias, u_prev_s]
+        gain = np.zeros(self.m.layout.n_zones) if out_gain is None else np.asarray(out_gain, float)
+        p = np.r_[est, speed_target, speed_cap, lel_limit, cw_target, bias, gain, u_prev_s]
         z0 = np.clip(self.z, lbx, ubx)
         kw = {"x0": z0, "p": p, "lbx": lbx, "ubx": ubx, "lbg": self._g_bounds[0], "ubg": self._g_bounds[1]}
         r = self.solver(**kw)

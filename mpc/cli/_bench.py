@@ -10,6 +10,7 @@ BENCHES = {
     "plant": "mpc.cli._bench_plant:bench_plant",
     "harness": "mpc.cli._bench_harness:bench_harness",
     "nmpc": "mpc.cli._bench_nmpc:bench_nmpc",
+    "prediction": "mpc.cli._bench_prediction:bench_prediction",
     "identify": "mpc.cli._identify:bench_identify",
 }
 

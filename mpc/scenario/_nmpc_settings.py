@@ -32,9 +32,15 @@ class OcpSettings(Settings):
     config: str = setting("tuned", choices=("tuned", "default", "sqp", "fatrop"))
     """Discretisation and solver: ``tuned`` (implicit Euler, warm-started IPOPT), ``default`` (do-mpc's
     defaults), ``sqp`` and ``fatrop`` (experimental, slower; ``docs/nmpc.md``, "Solve speed")."""
+    collocation_degree: int = setting(1, ge=1, le=5)
+    """Degree of the prediction's Radau collocation per finite element with ``tuned``, ``sqp`` and ``fatrop``
+    (``default`` keeps do-mpc's 2); 1 is implicit Euler. The horizon's largest error in LEL, exit residual and
+    film temperature for the standard input steps, against a fine RK4 of the same model, as a fraction of the
+    response's largest change (``calmline bench prediction``): degree 1, 33 % (cathode) and 104 % (anode);
+    degree 3, 1.7 % and 0.7 % (``docs/nmpc.md``, "Prediction accuracy")."""
     collocation_elements: int = setting(1, ge=1, le=10)
     """Finite elements per step of the prediction's collocation (do-mpc's ``collocation_ni``); with
-    ``tuned``, ``sqp`` and ``fatrop`` each element is an implicit-Euler step of ``t_step_s / collocation_elements``."""
+    ``tuned``, ``sqp`` and ``fatrop`` each element is ``t_step_s / collocation_elements`` long."""
     lel_margin: float = setting(0.85, gt=0.0, le=1.0)
     """Soft limit of every zone's LEL fraction (plus its measured bias), as a fraction of the limit in force.
     With 0.9, the plant of ``nmc_nmp_structural_mismatch`` (analysers reading 3 points of LEL low, exhaust
@@ -152,21 +158,23 @@ class EstimatorSettings(Settings):
     """Web coated after a restart that the delayed-gauge solids filter does not learn from, m (pump and
     drive out of step, web the model never saw)."""
     output_biases: str = setting("lel_filter", choices=("lel_filter", "ekf"))
-    """Where the output biases of the constrained outputs come from. ``"lel_filter"`` (default): each zone's LEL
-    bias is its analyser's reading minus the model's after the EKF's update, low-pass filtered (60 s); no other
-    bias. ``"ekf"`` (experimental): the EKF carries a bias state on the exit residual and each zone's LEL or
-    exhaust humidity (``docs/nmpc.md``, "Offset-free"); on the regression suite's Sand Point anode replay it
-    used 17 % more energy and took the film 16 K hotter, so it is not the default."""
+    """Where the corrections of the constrained outputs come from. ``"lel_filter"`` (default): each zone's LEL
+    bias is its analyser's reading minus the model's after the EKF's update, low-pass filtered (60 s); no other.
+    ``"ekf"`` (experimental): the EKF carries an additive bias on the exit residual and a relative correction of
+    each zone's LEL or exhaust humidity. Not the default: with the filter's own noise it is not offset-free
+    either, and with ``state_noise_frac`` and ``solvent_state_noise_frac`` at 0.01, where it is on the residual,
+    the cathode's structural-mismatch run crossed the LEL limit for 144 s (``docs/nmpc.md``, "Offset-free")."""
     output_bias_tau_s: float = setting(60.0, gt=0.0)
-    """With ``output_biases = "ekf"``: time constant with which each output bias of the EKF (exit residual, each
-    zone's LEL or exhaust humidity) would follow a step in its output's plant-model mismatch on its own, s (sets the
-    bias's random walk against its sensor's noise)."""
+    """With ``output_biases = "ekf"``: time constant with which each output correction would follow a step in its
+    output's plant-model mismatch on its own, s (sets the correction's random walk against its sensor's noise)."""
+    state_noise_frac: float = setting(1.0, gt=0.0, le=1.0)
+    """Process noise of every state of the EKF's model, as a fraction of the filter's own (``1e-4`` per step in
+    the scaled states): below 1 the model's dynamics are trusted more and, with ``output_biases = "ekf"``, the
+    corrections take a persistent mismatch sooner; at 0.001 the loop rang (``docs/nmpc.md``, "Offset-free")."""
     solvent_state_noise_frac: float = setting(1.0, gt=0.0, le=1.0)
-    """With ``output_biases = "ekf"``: process noise of the EKF's solvent-load states (the film's solvent per cell)
-    as a fraction of the other states'. At 1 (the default) the states take a persistent mismatch of the exit residual at once and its bias
-    learns it over hours: on ``nmc_nmp_structural_mismatch`` the plant's residual stayed 29 % under the target's
-    over the last quarter of a 90 min run. At 0.01 it settled within 2 %, but zone 4 went 56 s over the LEL limit at
-    the end of the hand-back (``docs/nmpc.md``, "Offset-free")."""
+    """Process noise of the EKF's solvent-load states (the film's solvent per cell), as a fraction of the other
+    states'; below 1, with ``output_biases = "ekf"``, the exit residual's bias takes its mismatch sooner
+    (``docs/nmpc.md``, "Offset-free")."""
 
 
 @dataclass(frozen=True)
