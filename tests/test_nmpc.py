@@ -523,3 +523,20 @@ def test_the_ekf_learns_a_constant_output_mismatch_into_its_biases() -> None:
     y = np.asarray(m.outputs_fn()(ekf.xs, us, np.r_[solids, ekf.e])).ravel()
     assert y[ix["exit_residual_kg_kg"]] + bias[0] == pytest.approx(meas["exit_residual_kg_kg"], rel=0.01)
     assert y[ix["exit_residual_kg_kg"]] == pytest.approx(m.ss.y["exit_residual_kg_kg"], rel=0.05)
+
+
+def test_the_solve_bench_replays_the_closed_loops_own_problems() -> None:
+    """``calmline bench nmpc`` times the dynamic problems the default NMPC solved in closed loop: replayed in
+    order by a fresh OCP of the same configuration, they give the closed loop's moves again (the recording holds
+    everything a solve depends on); the shifted warm start solves the same problems."""
+    from mpc.nmpc_bench import recorded_problems, replay
+
+    rec = recorded_problems(duration_s=200.0)
+    assert len(rec.problems) == 10  # one solve per 20 s step
+    x0, _par, lo, hi, _move = rec.problems[0]
+    assert x0.size == rec.ctrl.m.n_aug and lo.shape == hi.shape == (6, rec.ctrl.m.n_v)
+    again = replay(rec, "tuned", "previous")
+    assert again["success"] == 10
+    assert again["first_move_max_abs_diff_vs_closed_loop_scaled"] < 1e-4
+    shifted = replay(rec, "tuned", "shift")
+    assert shifted["success"] >= 8

@@ -150,6 +150,7 @@ class DynamicOcp:
         self.mpc = mpc
         self._g_fun = ca.Function("ocp_g", [mpc.nlp["x"], mpc.nlp["p"]], [mpc.nlp["g"]])
         self.last_violation = 0.0
+        self._solved = False
         self.u_lb_s, self.u_ub_s = u_lb_s.copy(), u_ub_s.copy()
 
     def _tvp_fun(self, t_now: float):
@@ -203,7 +204,10 @@ class DynamicOcp:
         returned point (some solvers report success on failure).
         """
         mpc = self.mpc
+        if self.s.warm_start == "shift" and self._solved:
+            self._shift_warm_start()
         u0 = np.asarray(mpc.make_step(np.asarray(xs0, float))).ravel()
+        self._solved = True
         ok = bool(mpc.solver_stats.get("success", False))
         g = np.asarray(self._g_fun(mpc.opt_x_num.cat, mpc.opt_p_num.cat)).ravel()
         lb = np.asarray(mpc.nlp_cons_lb).ravel()
@@ -213,6 +217,18 @@ class DynamicOcp:
         finite = bool(np.all(np.isfinite(u0)) and np.all(np.isfinite(plan)))
         self.last_violation = viol
         return u0, ok and finite and viol <= 1e-4, plan
+
+    def _shift_warm_start(self) -> None:
+        """Move every stage's primal values of the last solution one stage earlier, the last stage repeated
+        (``[controllers.nmpc.ocp] warm_start = "shift"``); the multipliers stay as they are."""
+        x = self.mpc.opt_x_num
+        n = self.s.n_horizon
+        for k in range(n):
+            for j in range(len(x["_x", k, 0])):
+                x["_x", k, 0, j] = x["_x", k + 1, 0, j]
+        for name in ("_u", "_eps"):
+            for k in range(n - 1):
+                x[name, k, 0] = x[name, k + 1, 0]
 
     @property
     def fallbacks(self) -> int:

@@ -32,6 +32,10 @@ class OcpSettings(Settings):
     config: str = setting("tuned", choices=("tuned", "default", "sqp", "fatrop"))
     """Discretisation and solver: ``tuned`` (implicit Euler, warm-started IPOPT), ``default`` (do-mpc's
     defaults), ``sqp`` and ``fatrop`` (experimental, slower; ``docs/nmpc.md``, "Solve speed")."""
+    warm_start: str = setting("previous", choices=("previous", "shift"))
+    """Initial guess of each solve: ``previous``, the last solution as it stands (do-mpc's); ``shift``, every
+    stage's primal values moved one stage earlier, the last stage repeated (the multipliers as they stand).
+    ``calmline bench nmpc`` times both on a recorded closed-loop trajectory (``docs/nmpc.md``, "Solve speed")."""
     collocation_degree: int = setting(1, ge=1, le=5)
     """Degree of the prediction's Radau collocation per finite element with ``tuned``, ``sqp`` and ``fatrop``
     (``default`` keeps do-mpc's 2); 1 is implicit Euler. The horizon's largest error in LEL, exit residual and
