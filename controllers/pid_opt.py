@@ -34,7 +34,7 @@ Line speed stays at the plan's target, as for the PID. Settings: ``[controllers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -201,7 +201,10 @@ class PidOptController(Controller):
         p = ctx.model_params
         self.ctx = ctx
         self.L = L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
-        self.target_settings = tgt = TargetSettings()
+        tgt = TargetSettings()
+        if s.lel_setpoint_of_limit is not None:  # the margin the target plans with, and so the LEL loops' set points
+            tgt = replace(tgt, lel_margin=s.lel_setpoint_of_limit)
+        self.target_settings = tgt
         self.model = m = NmpcModel(ModelSettings().apply(p), ctx.recipe)
         self.flammable = p.solvent.lel_vol_frac > 0
         self.level_names = zone_level_names(p)

@@ -144,6 +144,8 @@ def test_a_scenario_table_reaches_the_controller(name: str) -> None:
         table["model_file"] = str(ROOT / "scenarios" / "models" / "lmpc_nmc_nmp.json")
     if name == "nmpc":
         table["ocp"]["config"] = "tuned"  # type: ignore[index]  # the experimental ones are slow to build
+    if name == "pid_opt":
+        table["lel_setpoint_of_limit"] = 0.75  # at 0.05 of the limit the economic target has no solution
     setup = short_setup("nmc_nmp_nominal.toml", 4.0, controllers={name: table})
     ctrl = make_controller(name)
     run_closed_loop(setup, ctrl)
@@ -156,6 +158,7 @@ def test_a_scenario_table_reaches_the_controller(name: str) -> None:
         assert (ctrl.hum_sp == table["humidity_setpoint_kg_kg"]).all()
     if name == "pid_opt":
         assert ctrl.cw.scan_s == table["gauge_scan_s"] and ctrl.ramp_s == table["setpoint_ramp_s"]
+        assert ctrl.target_settings.lel_margin == table["lel_setpoint_of_limit"]
     if name == "recipe":
         assert ctrl.check_every == table["manual_check_interval_s"] and ctrl.lab_delay == table["lab_delay_s"]
     if name == "nmpc":

@@ -182,3 +182,15 @@ def test_an_analyser_failure_falls_back_to_the_no_analyser_set() -> None:
     # and plant truth stays under the limit in force as it drops to 25 % after the purge allowance
     assert np.all(max_lel(ts) < ts["lel_limit_frac"].to_numpy())
     assert ts.loc[2500.0:, "lel_limit_frac"].max() == 0.25
+
+
+def test_the_lel_set_point_of_the_limit_is_the_targets_margin() -> None:
+    """``[controllers.pid_opt] lel_setpoint_of_limit``: the economic target plans every zone at that fraction of
+    the limit in force, so the highest LEL set point of the healthy and of the no-analyser set follows it (the
+    safe-margin search of ``scenarios/margin_bisection.py`` moves it)."""
+    setup = short_setup("nmc_nmp_nominal.toml", 4.0, controllers__pid_opt={"lel_setpoint_of_limit": 0.7})
+    ctrl = PidOptController()
+    run_closed_loop(setup, ctrl)
+    assert ctrl.target_settings.lel_margin == 0.7
+    assert ctrl.sets[(0.5, True)].level.max() == pytest.approx(0.7 * 0.5, rel=1e-3)
+    assert ctrl.sets[(0.5, False)].level.max() == pytest.approx(0.7 * 0.25, rel=1e-3)

@@ -68,6 +68,10 @@ class PidOptSettings(Settings):
 
     gauge_scan_s: float = setting(10.0, gt=0.0)
     """Scan period of the coat-weight gauge the tuning assumes, s (as ``[controllers.pid]``'s)."""
+    lel_setpoint_of_limit: float | None = setting(None, gt=0.0, le=1.0)
+    """The fraction of the LEL limit in force the economic target plans every zone at, and so the LEL loops'
+    highest set points (NMP); not given: the NMPC target's ``lel_margin`` default (0.8), the same basis. For a
+    safe-margin search (``scenarios/margin_bisection.py``)."""
     analyser_delay_s: float = setting(12.5, ge=0.0)
     """Dead time added to each exhaust loop's step-test model for the LEL analyser or humidity sensor, s (as
     ``[controllers.pid]``'s)."""
