@@ -540,3 +540,38 @@ def test_the_solve_bench_replays_the_closed_loops_own_problems() -> None:
     assert again["first_move_max_abs_diff_vs_closed_loop_scaled"] < 1e-4
     shifted = replay(rec, "tuned", "shift")
     assert shifted["success"] >= 8
+
+
+def test_the_lqr_terminal_cost_is_the_riccati_solution_at_the_target() -> None:
+    """``[controllers.nmpc.ocp] terminal_cost = "lqr"``: the terminal matrix is symmetric positive definite and
+    solves the discrete Riccati equation of the model linearised at the target with the stage cost's weights;
+    the OCP with it solves the reference problem."""
+    from scipy.linalg import expm
+
+    from controllers.nmpc._bench import reference_problem
+    from controllers.nmpc._ocp import DynamicOcp
+
+    ref = reference_problem(n_solves=2, seed=0)
+    m, spec = ref.m, ref.spec
+    s = OcpSettings(terminal_cost="lqr")
+    ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                     ref.lo, ref.hi, s)
+    est = m.nominal_estimate()
+    P = ocp.lqr_terminal(ref.xt, ref.ut, est)
+    assert np.allclose(P, P.T) and np.linalg.eigvalsh(P)[0] > 0
+    A, B = (np.asarray(a, float) for a in ocp._AB(ref.xt, ref.ut, est))
+    nx, nv = B.shape
+    M = np.zeros((nx + nv, nx + nv))
+    M[:nx, :nx], M[:nx, nx:] = A, B
+    E = expm(M * s.t_step_s)
+    Ad, Bd = E[:nx, :nx], E[:nx, nx:]
+    Q = np.diag(np.full(nx, 1e-6) + s.state_weight)  # this model has no loop states: every state is the line's
+    R = s.input_weight * np.eye(nv)
+    K = np.linalg.solve(R + Bd.T @ P @ Bd, Bd.T @ P @ Ad)
+    residual = Ad.T @ P @ Ad - Ad.T @ P @ Bd @ K + Q - P
+    assert np.max(np.abs(residual)) < 1e-6 * np.max(np.abs(P))
+    ocp.set_parameters(est=est, xt=ref.xt, ut=ref.ut, lel_limit=0.5, cw_target=spec.coat_weight_target_kg_m2,
+                       speed_target=np.full(s.n_horizon + 1, 0.5), P_term=P)
+    ocp.set_initial_guess(ref.xt, ref.ut)
+    _, ok, _ = ocp.solve(ref.x0s[0])
+    assert ok

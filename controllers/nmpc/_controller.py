@@ -436,8 +436,11 @@ class NmpcController(Controller):
             air_t = np.asarray(xt[L.air_temp], float) * m.x_scale[L.air_temp]
             xa_t = m.ocp_state(xt, np.zeros(L.n_zones), air_t)  # the target's heat is all feedforward
             va_t = m.ocp_inputs(ut, air_t)
-        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, out_bias=self.out_bias.copy(), out_gain=self.out_gain.copy(),
-                                cw_target=ctx.spec.coat_weight_target_kg_m2, speed_target=targets)
+        self.ocp.set_parameters(est=est, xt=xa_t, ut=va_t, lel_limit=lel_limit, out_bias=self.out_bias.copy(),
+                                out_gain=self.out_gain.copy(), cw_target=ctx.spec.coat_weight_target_kg_m2,
+                                speed_target=targets)
+        if self.ocp.lqr:  # the terminal cost at this target
+            self.ocp.set_parameters(P_term=self.ocp.lqr_terminal(xa_t, va_t, est))
         rate_up, rate_down = self.vrate_s, self.vrate_down_s
         if d.handback_window:
             # from the recipe (at the start of a run, and after a restart's start-up phase) the dryer moves to the

@@ -267,7 +267,7 @@ class NmpcModel:
             parts.append((t_air - t_tc) / lp.lag_s / lp.sp_scale_K)
         return ca.vertcat(*parts), us, heater
 
-    def do_mpc_model(self):
+    def do_mpc_model(self, terminal_matrix: bool = False):
         """The continuous do-mpc ``Model`` of the scaled line (see the module docstring); with :attr:`loops`, the
         PLC's temperature loops closed around it (states ``[xs, integrals, thermocouples]``, inputs ``[line's
         with the heater slots as feedforwards, set points]``)."""
@@ -285,6 +285,8 @@ class NmpcModel:
         model.set_variable("_tvp", "speed_target")
         model.set_variable("_tvp", "out_bias", shape=(self.n_bias, 1))
         model.set_variable("_tvp", "out_gain", shape=(L.n_zones, 1))
+        if terminal_matrix:  # the OCP's terminal cost matrix (``terminal_cost = "lqr"``)
+            model.set_variable("_tvp", "P_term", shape=(self.n_aug, self.n_aug))
         f, u_plant, heater = self.closed_loop(xs, us, est)
         model.set_expression("y", self.outputs_fn()(xs[: L.n_states], u_plant, est))
         model.set_expression("heater_W", heater)

@@ -61,7 +61,8 @@ class DynamicOcp:
 
         self.m, self.s = m, s
         L = m.layout
-        model = m.do_mpc_model()
+        self.lqr = s.terminal_cost == "lqr"
+        model = m.do_mpc_model(terminal_matrix=self.lqr)
         self.model = model
         mpc = do_mpc.controller.MPC(model)
         mpc.settings.n_horizon = s.n_horizon
@@ -85,7 +86,12 @@ class DynamicOcp:
             + s.coat_weight_weight * ((cw / tv["cw_target"] - 1.0) / cw_tol_frac) ** 2
             + s.speed_weight * (us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0) ** 2
         )
-        mpc.set_objective(lterm=track, mterm=s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n]))
+        if self.lqr:
+            dx = xs - tv["xt"]
+            mterm = ca.bilin(tv["P_term"], dx, dx)
+        else:
+            mterm = s.terminal_weight * ca.sumsqr(xs[:n] - tv["xt"][:n])
+        mpc.set_objective(lterm=track, mterm=mterm)
         mpc.set_rterm(us=np.full(m.n_v, s.move_weight))
         flammable = m.params.solvent.lel_vol_frac > 0
         yb = m.biased_outputs(y, tv["out_bias"], tv["out_gain"])  # the constrained outputs as the plant shows them
@@ -124,6 +130,11 @@ class DynamicOcp:
             "out_bias": np.zeros(m.n_bias),
             "out_gain": np.zeros(L.n_zones),
         }
+        if self.lqr:
+            self._tvp_values["P_term"] = s.terminal_weight * np.eye(m.n_aug)
+            xa, va, e = ca.SX.sym("xa", m.n_aug), ca.SX.sym("va", m.n_v), ca.SX.sym("est", m.n_est)
+            f = m.closed_loop(xa, va, e)[0]
+            self._AB = ca.Function("ocp_AB", [xa, va, e], [ca.jacobian(f, xa), ca.jacobian(f, va)])
         mpc.set_tvp_fun(self._tvp_fun)
         mpc.setup()
         if s.config in ("tuned", "sqp", "fatrop"):
@@ -156,7 +167,8 @@ class DynamicOcp:
     def _tvp_fun(self, t_now: float):
         v = self._tvp_values
         for k in range(self.s.n_horizon + 1):
-            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "out_bias", "out_gain"):
+            for name in ("est", "xt", "ut", "lel_limit", "cw_target", "out_bias", "out_gain",
+                         *(("P_term",) if self.lqr else ())):
                 self._tvp["_tvp", k, name] = v[name]
             self._tvp["_tvp", k, "speed_target"] = v["speed_target"][k]
         return self._tvp
@@ -164,6 +176,23 @@ class DynamicOcp:
     def set_parameters(self, **values: object) -> None:
         """Estimates, targets and schedule for the next solve (``speed_target`` per stage)."""
         self._tvp_values.update(values)
+
+    def lqr_terminal(self, xt: np.ndarray, ut: np.ndarray, est: np.ndarray) -> np.ndarray:
+        """The terminal cost matrix of ``terminal_cost = "lqr"``: the discrete Riccati solution of the model
+        linearised at the target ``(xt, ut)`` (zero-order hold over ``t_step_s``) with the stage cost's weights
+        (``state_weight`` on the line states, ``input_weight`` on the inputs; the loop states 1e-6)."""
+        from scipy.linalg import expm, solve_discrete_are
+
+        A, B = (np.asarray(a, float) for a in self._AB(xt, ut, est))
+        nx, nv = A.shape[0], B.shape[1]
+        M = np.zeros((nx + nv, nx + nv))
+        M[:nx, :nx], M[:nx, nx:] = A, B
+        E = expm(M * self.s.t_step_s)
+        Ad, Bd = E[:nx, :nx], E[:nx, nx:]
+        q = np.full(nx, 1e-6)
+        q[: self.m.layout.n_states] += self.s.state_weight
+        P = solve_discrete_are(Ad, Bd, np.diag(q), self.s.input_weight * np.eye(nv))
+        return 0.5 * (P + P.T)
 
     def set_stage_bounds(self, u_prev_s: np.ndarray, rate_up_s: np.ndarray, rate_down_s: np.ndarray,
                          cap_s: np.ndarray) -> None:

@@ -67,7 +67,12 @@ class OcpSettings(Settings):
     coat_weight_weight: float = setting(10.0, ge=0.0)
     """Weight on the die coat weight's distance from its target, in units of its tolerance, squared."""
     terminal_weight: float = setting(10.0, ge=0.0)
-    """Terminal weight on the scaled states' distance from the target."""
+    """Terminal weight on the scaled line states' distance from the target (``terminal_cost = "identity"``)."""
+    terminal_cost: str = setting("identity", choices=("identity", "lqr"))
+    """The terminal penalty: ``identity``, ``terminal_weight`` times the squared distance of the line states from
+    the target's; ``lqr``, the infinite-horizon cost of the stage cost's state and input terms under the model
+    linearised at the target (discrete Riccati solution, recomputed at every solve), on every state of the OCP's
+    model (experimental: ``docs/nmpc.md``, "Solve speed")."""
     move_weight: float = setting(0.5, ge=0.0)
     """do-mpc ``rterm`` on every scaled input move."""
     soft_penalty: float = setting(1e3, gt=0.0)
