@@ -113,13 +113,12 @@ def replay(rec: SimpleNamespace, config: str, warm_start: str) -> dict[str, Any]
     }
 
 
-def bench_nmpc(n_solves: int | None = None, seed: int = 0, with_sqp: bool = False, with_fatrop: bool = False,
+def bench_nmpc(n_solves: int | None = None, with_sqp: bool = False, with_fatrop: bool = False,
                duration_s: float = 1800.0) -> dict[str, Any]:
     """Median and p95 solve times of the default and tuned configurations (and the sqp / fatrop ones, if
     asked) on the recorded problems of :func:`recorded_problems` (the first ``n_solves`` of them, default all),
-    the tuned one with both warm starts; default/tuned ratio. ``seed`` is unused (the trajectory is the
-    scenario's, seeded by it). The sqp configuration costs seconds per solve, fatrop about 0.5 s (docs/nmpc.md)."""
-    del seed
+    the tuned one with both warm starts; default/tuned ratio (the trajectory is the scenario's, seeded by it).
+    The sqp configuration costs seconds per solve, fatrop about 0.5 s (docs/nmpc.md)."""
     rec = recorded_problems(duration_s)
     if n_solves is not None:
         rec.problems = rec.problems[:n_solves]
@@ -132,7 +131,6 @@ def bench_nmpc(n_solves: int | None = None, seed: int = 0, with_sqp: bool = Fals
         r = replay(rec, config, warm)
         own = ~r.pop("_fell_back")
         status, iters, times = r.pop("_status"), r.pop("_iters"), r.pop("_times")
-        r["_moves"] = r.pop("_moves")
         if name in extra:
             r[f"{name}_status_counts"] = {k: status.count(k) for k in sorted(set(status))}
             r[f"{name}_solved_median_ms"] = float(np.median(times[own])) if own.any() else None

@@ -285,9 +285,10 @@ class NmpcController(Controller):
         sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
 
-    def _update_lel_bias(self, obs: Observation, us: np.ndarray, est: np.ndarray) -> None:
+    def _update_lel_bias(self, obs: Observation, y: np.ndarray) -> None:
         """``[controllers.nmpc.estimator] output_biases = "lel_filter"``: measured-minus-model LEL per zone (after the
-        EKF's update), low-pass filtered, into the zones' entries of the output biases.
+        EKF's update; ``y`` the model's outputs at the estimate), low-pass filtered, into the zones' entries of the
+        output biases.
 
         The coarse model cannot place every gram of evaporation in the right
         zone; the bias moves each zone's LEL constraint by what its analyser
@@ -295,7 +296,6 @@ class NmpcController(Controller):
         """
         if not self.flammable:
             return
-        y = np.asarray(self._y(self.ekf.xs, us, est)).ravel()
         alpha = self.ctx.dt_s / (self.lel_bias_tau_s + self.ctx.dt_s)
         lel = self.out_bias[1:]  # a view: the zones' entries
         for i in range(self.L.n_zones):
@@ -330,12 +330,12 @@ class NmpcController(Controller):
         if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
             self.gauge.inflate((0.01) ** 2, at_position_m=self.position)
         est = self._estimate(obs.t_s)
+        y_est = np.asarray(self._y(self.ekf.xs, us_applied, est)).ravel()  # the model's outputs at the estimate
         if self.ekf.nb:
             self.out_bias = self.ekf.output_bias()
             self.out_gain = self.ekf.output_gain()
         else:
-            self._update_lel_bias(obs, us_applied, est)
-        y_est = np.asarray(self._y(self.ekf.xs, us_applied, est)).ravel()
+            self._update_lel_bias(obs, y_est)
         ix = m.output_index
         self.est_plant = (y_est[ix["exit_residual_kg_kg"]] + self.out_bias[0], y_est[ix["exit_film_temp_K"]])
         cw, sens = self._cw(self.ekf.xs, us_applied, est)

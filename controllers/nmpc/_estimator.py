@@ -2,17 +2,19 @@
 
 * :class:`DisturbanceEKF`: extended Kalman filter on the controller's model,
   discretised at the harness interval, augmented with random-walk disturbance
-  states so the loop is offset-free despite plant-model mismatch (Pannocchia
-  & Rawlings 2003; Maeder, Borrelli & Morari 2009): input disturbances that
-  the scenarios' faults have the shape of (heat-transfer factor, per-zone
-  heater efficiency and fan flow factor), and an additive output bias on
-  every measured output the economic target constrains
-  (:attr:`NmpcModel.bias_outputs`: exit residual, each zone's LEL or
-  exhaust humidity; the heat-transfer factor takes the exit film
-  temperature's). A structural error (a critical
-  content, a cell count, an analyser's calibration) has the shape of no
-  parameter; the output biases take it, so the target and the OCP hold the
-  plant's value of each constrained output, not the model's. It uses the
+  states towards an offset-free loop despite plant-model mismatch
+  (Pannocchia & Rawlings 2003; Maeder, Borrelli & Morari 2009): input
+  disturbances that the scenarios' faults have the shape of (heat-transfer
+  factor, per-zone heater efficiency and fan flow factor) and, with
+  ``output_biases=True`` (the NMPC's experimental ``"ekf"`` mode), a
+  correction of every measured output the economic target constrains
+  (:attr:`NmpcModel.bias_outputs`: the exit residual's additive, each zone's
+  LEL or exhaust humidity relative; the heat-transfer factor takes the exit
+  film temperature's). A structural error (a critical content, a cell count,
+  an analyser's calibration) has the shape of no parameter; the corrections
+  are meant to take it, so that the target and the OCP hold the plant's value
+  of each constrained output, not the model's (not reached yet in closed
+  loop: ``docs/nmpc.md``, "Offset-free"). It uses the
   sensors that report without transport delay (zone air temperatures, nozzle
   velocities, LEL analysers or exhaust humidity, exit residual (NIR) and film
   temperature, room RH, pump flow); only fresh readings update it, so
@@ -78,8 +80,9 @@ class DisturbanceEKF:
     :func:`augmented_rank_condition`: the air temperatures tell the heater efficiencies, and a heat-transfer
     change then shows only in outputs that all have biases). With one integrating disturbance per measured
     output (air temperature: heater efficiency, nozzle velocity: fan factor, LEL: its bias, residual: its bias,
-    film temperature: heat-transfer factor) every innovation vanishes at steady state and the estimate is the
-    model's steady state there (Pannocchia & Rawlings 2003): the plant settles at the target's values.
+    film temperature: heat-transfer factor) every innovation vanishes at a steady state and the estimate is the
+    model's steady state there (Pannocchia & Rawlings 2003), so in that theory the plant settles at the target's
+    values; how near the closed loop comes is measured in ``docs/nmpc.md``, "Offset-free".
     """
 
     def __init__(self, m: NmpcModel, dt_s: float, measurement_names: list[str], *,
@@ -97,7 +100,7 @@ class DisturbanceEKF:
         b_scale = m.bias_scale[self.bias_index].copy()
         self.relative = np.array([b != "exit_residual_kg_kg" for b in self.bias_names], bool)
         """Which bias states are relative corrections (the zones': the plant's LEL or humidity over the model's,
-        less one, scaled by ``GAIN_SCALE``); the exit residual's is additive."""
+        less one, over ``gain_scale``); the exit residual's is additive."""
         self.gain_scale = 0.1
         nz = self.n + self.ne + self.nb
         zs = ca.SX.sym("z", nz)
@@ -158,7 +161,6 @@ class DisturbanceEKF:
         # the biases' initial uncertainty: ten measurement standard deviations (they learn the recipe's mismatch
         # within the hand-back, before the NMPC moves the line far)
         self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3), 100.0 * r_bias])
-
 
     def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
         if n_sub not in self._steppers:

@@ -132,8 +132,9 @@ class NmpcModel:
         self.bias_outputs: tuple[str, ...] = ("exit_residual_kg_kg",
                                               *(f"zone{i}_{zone}" for i in range(1, L.n_zones + 1)))
         """The outputs the economic target and the OCP constrain that a sensor measures and no input disturbance
-        explains, each with an additive output-bias state in the estimator (offset-free on them); the order of
-        :meth:`biased_outputs`' bias vector. The exit film temperature, the other, has the heat-transfer factor."""
+        explains: each has an additive bias and (the zones) a relative correction, from the LEL filter or the
+        estimator's states (``[controllers.nmpc.estimator] output_biases``); the order of :meth:`biased_outputs`'
+        bias vector. The exit film temperature, the other, has the heat-transfer factor."""
         self.bias_scale = np.r_[1e-3, np.full(L.n_zones, 0.01 if zone == "lel_frac" else 0.005)]
         """Scale of each output bias in the estimator's state (kg/kg, then LEL fraction or kg/kg)."""
 

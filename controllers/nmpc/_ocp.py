@@ -4,8 +4,8 @@ Objective (scaled variables): track the economic steady-state target
 ``(xt, ut)`` with the coat weight weighted by its specification, plus move
 suppression (do-mpc ``rterm``) and a terminal penalty; soft constraints as
 exact L1 penalties on slacks (do-mpc ``soft_constraint=True``), each measured
-output with the estimator's output bias added (``out_bias``,
-:attr:`NmpcModel.bias_outputs`): every zone's
+output corrected as the plant shows it (the zones' relative corrections
+``out_gain`` and the biases ``out_bias``, :meth:`NmpcModel.biased_outputs`): every zone's
 LEL fraction under a margin of the limit in force (or exhaust humidity for
 water), exit residual under its USL margin, per-cell critical-stage drying
 rate under its limit, per-cell film temperature under its maximum, the

@@ -179,7 +179,8 @@ class EstimatorSettings(Settings):
     state_noise_frac: float = setting(1.0, gt=0.0, le=1.0)
     """Process noise of every state of the EKF's model, as a fraction of the filter's own (``1e-4`` per step in
     the scaled states): below 1 the model's dynamics are trusted more and, with ``output_biases = "ekf"``, the
-    corrections take a persistent mismatch sooner; at 0.001 the loop rang (``docs/nmpc.md``, "Offset-free")."""
+    corrections take a persistent mismatch sooner; at 0.001 the cathode's structural-mismatch run crossed the LEL
+    limit later in the run (``docs/nmpc.md``, "Offset-free")."""
     solvent_state_noise_frac: float = setting(1.0, gt=0.0, le=1.0)
     """Process noise of the EKF's solvent-load states (the film's solvent per cell), as a fraction of the other
     states'; below 1, with ``output_biases = "ekf"``, the exit residual's bias takes its mismatch sooner
