@@ -28,7 +28,10 @@ While an analyser has failed every zone's exhaust is at least the recipe's and t
 set's, and a healthy zone reading above its set point at least its exhaust times reading over
 set point. While the line stands and for ``restart_hold_s`` after it restarts every exhaust is at
 least the recipe's (the restart procedure, ``controllers._common.RestartHold``).
-Line speed stays at the plan's target, as for the PID. Settings: ``[controllers.pid_opt]``
+Line speed stays at the plan's target, as for the PID, unless the target cannot hold the plan's speed
+within its limits at nominal conditions (:func:`best_optimised_point`): then pid_opt writes the line
+speed for the whole run, the plan's as it ramps but never above the set's (the target's highest steady
+speed, :func:`highest_steady_speed`). Settings: ``[controllers.pid_opt]``
 (:class:`mpc.scenario.PidOptSettings`).
 """
 
@@ -57,7 +60,7 @@ from plants.steady import OperatingPoint
 from plants.tuning import Fopdt, simc_pi, step_test
 
 __all__ = ["VIA_SPEED_FACTORS", "OptimisedPoint", "PidOptController", "SetPoints", "best_optimised_point",
-           "solve_optimised_point"]
+           "highest_steady_speed", "solve_optimised_point"]
 
 
 @dataclass(frozen=True)
@@ -75,10 +78,12 @@ class SetPoints:
     exhaust_floor_m3_s: np.ndarray
     """Each exhaust loop's lowest output: the actuator's limit where the zone sits at its limit level, else the
     set's exhaust (the loop then only opens it)."""
+    speed_m_s: np.ndarray
+    """The line speed of the set (a 0-d array): the plan's, or the target's where it gives way."""
 
     @classmethod
     def at(cls, air_temp_K: np.ndarray, nozzle_m_s: np.ndarray, heater_W: np.ndarray, exhaust_m3_s: np.ndarray,
-           levels: np.ndarray, limit_level: float, lowest_m3_s: np.ndarray) -> SetPoints:
+           levels: np.ndarray, limit_level: float, lowest_m3_s: np.ndarray, speed_m_s: float) -> SetPoints:
         """The set of an operating point whose zones sit at ``levels``; a zone at ``limit_level`` is held there."""
         at_limit = np.asarray(levels) >= limit_level * (1.0 - 1e-3)
         return cls(
@@ -86,6 +91,7 @@ class SetPoints:
             heater_W=np.asarray(heater_W, float).copy(), exhaust_m3_s=np.asarray(exhaust_m3_s, float).copy(),
             level=np.where(at_limit, levels, limit_level).astype(float),
             exhaust_floor_m3_s=np.where(at_limit, lowest_m3_s, exhaust_m3_s).astype(float),
+            speed_m_s=np.asarray(float(speed_m_s)),
         )
 
     def toward(self, other: SetPoints, frac: float) -> SetPoints:
@@ -95,7 +101,7 @@ class SetPoints:
 
     def _values(self) -> tuple[np.ndarray, ...]:
         return (self.air_temp_K, self.nozzle_m_s, self.heater_W, self.exhaust_m3_s, self.level,
-                self.exhaust_floor_m3_s)
+                self.exhaust_floor_m3_s, self.speed_m_s)
 
 
 @dataclass(frozen=True)
@@ -137,42 +143,97 @@ def solve_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: Target
     ``nozzle_min_m_s``, speed at most the speed asked), room humidity and slurry water at the
     recipe's; with ``via_speed_m_s``, first at that speed and then, warm-started from it, at ``speed_m_s``.
     """
-    L = m.layout
-    spec = ctx.spec
-    target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, settings,
-                          primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
-    lower = ctx.input_lower.copy()
-    lower[L.u_nozzle] = np.maximum(lower[L.u_nozzle], settings.nozzle_min_m_s)
-    fixed = {i: float(m.ss.x[i] / m.x_scale[i]) for i in (L.room_w, L.slurry_water)}
-    est = m.nominal_estimate()
+    target = _offline_target(m, ctx, settings)
     for v in (speed_m_s,) if via_speed_m_s is None else (via_speed_m_s, speed_m_s):
-        upper = ctx.input_upper.copy()
-        upper[L.u_speed] = min(upper[L.u_speed], v)
-        xs, us, ok, slacks = target.solve(est, v, v, lel_limit_frac, spec.coat_weight_target_kg_m2,
-                                          m.ss.u / m.u_scale, lower / m.u_scale, upper / m.u_scale, fixed)
-    y = np.asarray(m.outputs_fn()(xs, us, est), float).ravel()
+        xs, us, ok, slacks = _solve_at(target, m, ctx, v, lel_limit_frac, m.ss.u / m.u_scale, trust=False)
+    return _point(m, speed_m_s, lel_limit_frac, via_speed_m_s, xs, us, slacks, ok)
+
+
+def _offline_target(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings) -> SteadyTarget:
+    spec = ctx.spec
+    return SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, settings,
+                        primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
+
+
+def _solve_at(target: SteadyTarget, m: NmpcModel, ctx: ControllerContext, speed_m_s: float, lel_limit_frac: float,
+              u_prev_s: np.ndarray, *, trust: bool) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+    """One solve of ``target`` at nominal estimates, speed at most ``speed_m_s`` (the plan's target and cap)."""
+    L = m.layout
+    lower = ctx.input_lower.copy()
+    lower[L.u_nozzle] = np.maximum(lower[L.u_nozzle], target.s.nozzle_min_m_s)
+    upper = ctx.input_upper.copy()
+    upper[L.u_speed] = min(upper[L.u_speed], speed_m_s)
+    fixed = {i: float(m.ss.x[i] / m.x_scale[i]) for i in (L.room_w, L.slurry_water)}
+    return target.solve(m.nominal_estimate(), speed_m_s, speed_m_s, lel_limit_frac, ctx.spec.coat_weight_target_kg_m2,
+                        u_prev_s, lower / m.u_scale, upper / m.u_scale, fixed, trust=trust)
+
+
+def _point(m: NmpcModel, speed_m_s: float, lel_limit_frac: float, via_speed_m_s: float | None, xs: np.ndarray,
+           us: np.ndarray, slacks: np.ndarray, ok: bool) -> OptimisedPoint:
+    L = m.layout
+    y = np.asarray(m.outputs_fn()(xs, us, m.nominal_estimate()), float).ravel()
     return OptimisedPoint(speed_m_s=speed_m_s, lel_limit_frac=lel_limit_frac, via_speed_m_s=via_speed_m_s,
                           x=xs * m.x_scale, u=us * m.u_scale, y={n: float(y[i]) for n, i in m.output_index.items()},
                           line_speed_m_s=float(us[L.u_speed] * m.u_scale[L.u_speed]),
                           slacks=np.asarray(slacks, float), success=ok)
 
 
+def highest_steady_speed(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
+                         lel_limit_frac: float, *, step_m_s: float = 0.02, settle_solves: int = 20) -> OptimisedPoint:
+    """The economic target where it gives way: the highest steady speed up to ``speed_m_s`` within every limit.
+
+    Continuation on the target's speed: solved at the recipe's (the plan's first) speed from the recipe's
+    steady state, then at every ``step_m_s`` up to ``speed_m_s``, each solve warm-started from the last and
+    within the target's trust region around it (``max_move_scaled``; a fresh solve far from the last point
+    finds the target's other local optima, some at a third of the speed). Where a solve runs below the speed
+    asked (a limit binds: the exhausts saturated at the LEL limit, the residual, the film) the last speed is
+    solved again, up to ``settle_solves`` times, until the speed moves less than 1e-5 m/s: the point returned
+    then has ``line_speed_m_s`` below ``speed_m_s`` and is not :attr:`OptimisedPoint.usable` (it holds every
+    limit, no slack, but not the speed asked). ``success`` is False where a solve failed or a limit needed
+    slack.
+    """
+    target = _offline_target(m, ctx, settings)
+    v0 = min(ctx.schedule.speed_target_m_s, ctx.schedule.speed_cap_m_s, speed_m_s)
+    n = max(int(np.ceil((speed_m_s - v0) / step_m_s - 1e-9)), 0)
+    speeds = [v0 + (speed_m_s - v0) * k / n for k in range(n + 1)] if n else [speed_m_s]
+    u_prev = m.ss.u / m.u_scale
+    xs, us, ok, slacks = _solve_at(target, m, ctx, speeds[0], lel_limit_frac, u_prev, trust=False)
+    for v in speeds[1:]:
+        xs, us, ok, slacks = _solve_at(target, m, ctx, v, lel_limit_frac, us, trust=True)
+        if not ok or us[m.layout.u_speed] * m.u_scale[m.layout.u_speed] < v * (1.0 - 1e-3):
+            break
+    for _ in range(settle_solves):
+        before = us[m.layout.u_speed]
+        xs, us, ok, slacks = _solve_at(target, m, ctx, speed_m_s, lel_limit_frac, us, trust=True)
+        if not ok or abs(us[m.layout.u_speed] - before) * m.u_scale[m.layout.u_speed] < 1e-5:
+            break
+    ok = ok and bool(np.all(np.asarray(slacks) <= 1e-6))
+    return _point(m, speed_m_s, lel_limit_frac, None, xs, us, slacks, ok)
+
+
 def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
                          lel_limit_frac: float) -> OptimisedPoint:
     """The usable solve of least primary dryer power over the starts :data:`VIA_SPEED_FACTORS`.
 
+    Where no start holds ``speed_m_s`` within every limit, the target where it gives way: the highest steady
+    speed of :func:`highest_steady_speed` (``line_speed_m_s`` below ``speed_m_s``; what a process engineer with
+    the optimisation in hand plans the line at when the plan asks for more than the dryer can hold).
+
     Raises
     ------
     RuntimeError
-        No start gave a usable solve.
+        No start gave a usable solve, and the continuation in speed gave no solve within every limit either.
     """
     tried = [solve_optimised_point(m, ctx, settings, speed_m_s, lel_limit_frac,
                                    None if f is None else f * speed_m_s) for f in VIA_SPEED_FACTORS]
     usable = [pt for pt in tried if pt.usable]
     if not usable:
+        slower = highest_steady_speed(m, ctx, settings, speed_m_s, lel_limit_frac)
+        if slower.success:
+            return slower
         raise RuntimeError(f"pid_opt: the economic target at {speed_m_s:g} m/s and LEL limit {lel_limit_frac:g} "
                            f"gave no converged solve at that speed within every limit from any of its "
-                           f"{len(tried)} starts")
+                           f"{len(tried)} starts, nor at a lower speed by continuation")
     f_h, f_el = ctx.primary_factor_heater, ctx.primary_factor_electricity
     return min(usable, key=lambda pt: f_h * pt.y["heater_power_W"]
                + f_el * (pt.y["fan_power_W"] + pt.y["solvent_recovery_power_W"]))
@@ -225,15 +286,19 @@ class PidOptController(Controller):
                 self.points[(v, healthy)] = pt
                 self.sets[(v, healthy)] = SetPoints.at(
                     pt.x[L.air_temp], pt.u[L.u_nozzle], pt.u[L.u_heater], pt.u[L.u_exhaust],
-                    np.array([pt.y[n] for n in self.level_names]), self._limit_level(limit), lowest)
+                    np.array([pt.y[n] for n in self.level_names]), self._limit_level(limit), lowest,
+                    min(v, pt.line_speed_m_s))
+        # where a set gives way on speed, pid_opt writes the line speed for the whole run (else the PLC keeps the plan's)
+        self.manages_speed = any(float(sp.speed_m_s) < v * (1.0 - 1e-3) for (v, _h), sp in self.sets.items())
         # the recipe's set, where the run starts
         self.rp = rp = recipe_point(ctx)
         self.recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)
         recipe_levels = np.array([rp.ss.y[n] for n in self.level_names])
-        self.recipe_set = SetPoints.at(np.asarray(ctx.recipe.air_temp_K), np.asarray(ctx.recipe.nozzle_velocity_m_s),
-                                       rp.heater_W, self.recipe_ex, recipe_levels, float(recipe_levels.max()), lowest)
-        # the loops: the recipe's temperature loops, the PID's coat-weight loop, exhaust loops tuned at the target
         v0 = min(ctx.schedule.speed_target_m_s, ctx.schedule.speed_cap_m_s)
+        self.recipe_set = SetPoints.at(np.asarray(ctx.recipe.air_temp_K), np.asarray(ctx.recipe.nozzle_velocity_m_s),
+                                       rp.heater_W, self.recipe_ex, recipe_levels, float(recipe_levels.max()), lowest,
+                                       v0)
+        # the loops: the recipe's temperature loops, the PID's coat-weight loop, exhaust loops tuned at the target
         first = self.sets[(round(v0, 9), True)]
         # the PLC's temperature loops heat; a shadow of each (same tuning, same thermocouple) extends its range
         # below zero heat, where the split range below opens the exhaust instead
@@ -244,6 +309,7 @@ class PidOptController(Controller):
             "ratio": plc_loop(ctx, "pump_ratio").setpoint_key,
             "fan": [plc_loop(ctx, f"zone{i}_fan_speed").setpoint_key for i in range(1, L.n_zones + 1)],
             "exhaust": [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, L.n_zones + 1)],
+            "speed": plc_loop(ctx, "line_speed").setpoint_key,
         }
         self.cw = CoatWeightLoop(ctx, rp.pump_per_speed, s.gauge_scan_s)
         op = OperatingPoint(speed_m_s=v0, coat_weight_kg_m2=spec.coat_weight_target_kg_m2,
@@ -350,4 +416,6 @@ class PidOptController(Controller):
             out[str(lp.feedforward_key)] = float(sp.heater_W[i])
             out[self.keys["fan"][i]] = float(sp.nozzle_m_s[i])
             out[self.keys["exhaust"][i]] = float(exhaust[i])
+        if self.manages_speed:  # the plan's speed (as it ramps), never above the set's
+            out[self.keys["speed"]] = min(float(sp.speed_m_s), obs.speed_target_m_s, obs.speed_cap_m_s)
         return Command(setpoints=out)

@@ -575,3 +575,26 @@ def test_the_lqr_terminal_cost_is_the_riccati_solution_at_the_target() -> None:
     ocp.set_initial_guess(ref.xt, ref.ut)
     _, ok, _ = ocp.solve(ref.x0s[0])
     assert ok
+
+
+def test_the_tuned_ipopt_is_retried_afresh_when_it_fails() -> None:
+    """``[controllers.nmpc.ocp] retry_max_iter``: a failed warm-started solve is solved again from the same point
+    without its multipliers; the retry's result and statistics are do-mpc's, and it is counted."""
+    import casadi as ca
+
+    from controllers.nmpc._ocp import _IpoptRetry
+
+    x = ca.SX.sym("x", 2)
+    nlp = {"x": x, "f": (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2, "g": x[0] + x[1]}
+    quiet = {"ipopt.print_level": 0, "ipopt.sb": "yes", "print_time": False}
+    tuned = ca.nlpsol("t", "ipopt", nlp, {**quiet, "ipopt.max_iter": 2})
+    retry = ca.nlpsol("r", "ipopt", nlp, {**quiet, "ipopt.max_iter": 200})
+    S = _IpoptRetry(tuned, retry)
+    kw = {"x0": [-1.2, 1.0], "lbg": -10.0, "ubg": 10.0, "lam_x0": [0.0, 0.0], "lam_g0": [0.0]}
+    r = S(**kw)
+    assert S.stats()["success"] and S.fallbacks == 1
+    np.testing.assert_allclose(np.asarray(r["x"]).ravel(), [1.0, 1.0], atol=1e-6)
+    # a solve the tuned solver finishes is not retried
+    S.tuned = retry
+    S(**kw)
+    assert S.fallbacks == 1 and S.stats()["success"]

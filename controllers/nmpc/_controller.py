@@ -187,6 +187,8 @@ class NmpcController(Controller):
         self.est_plant = (np.nan, np.nan)  # and as the estimator has them now
         self.u = m.ss.u.copy()
         self.plan = PlanMemory()
+        self.ratio_speed = 0.0
+        """The speed the pump-to-speed ratio is written at (see ``_solve``); 0 until the first solve."""
         self.k = 0
         self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
         self.position = 0.0
@@ -277,12 +279,14 @@ class NmpcController(Controller):
 
     def _command(self, failure: bool, fallback: bool, solved: bool) -> Command:
         if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
-            return Command(setpoints=setpoints_from_inputs(self.ctx, self.u, heater_manual=True),
-                           solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
-        # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
-        sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
-        sp.update(setpoints_from_inputs(self.ctx, self.u))
-        sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
+            sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
+        else:
+            # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
+            sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
+            sp.update(setpoints_from_inputs(self.ctx, self.u))
+            sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
+        if self.ratio_key in sp and self.ratio_speed > 1e-6:
+            sp[self.ratio_key] = float(self.u[self.L.u_pump]) / self.ratio_speed
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
 
     def _update_lel_bias(self, obs: Observation, y: np.ndarray) -> None:
@@ -361,6 +365,7 @@ class NmpcController(Controller):
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
                 self.restart_ratio = (float(self.u[L.u_pump] / self.u[L.u_speed]), self.gauge.b)
             self.u = self.u.copy()
+            self.ratio_speed = 0.0
             self.u[L.u_speed] = 0.0
             self.u[L.u_pump] = 0.0
             self._startup_dryer(obs, self.u)
@@ -377,6 +382,7 @@ class NmpcController(Controller):
             # estimator catches up with a film that stood in the dryer; then hand back to the NMPC
             speed = min(obs.speed_target_m_s, obs.speed_cap_m_s)
             self.u = self.m.ss.u.copy()
+            self.ratio_speed = 0.0
             self.u[L.u_speed] = speed
             # the speed the drive will reach this interval (it ramps at its rate limit): the pump follows it
             v_next = min(speed, float(obs.applied[L.u_speed]) + float(ctx.input_rate_limit[L.u_speed]) * dt)
@@ -428,6 +434,11 @@ class NmpcController(Controller):
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
         xt, ut = self.last_target
+        # where the target gives way (its speed under the plan's, a limit binding), the plan's stages track the
+        # target's speed: the OCP's pull toward the plan's speed would otherwise outweigh its soft LEL limit
+        v_target = float(ut[L.u_speed] * m.u_scale[L.u_speed])
+        if v_target < float(targets[-1]) * (1.0 - 1e-3):
+            targets = np.minimum(targets, v_target)
         # the target in the OCP's terms: each loop's set point and thermocouple at the target's air temperature, its
         # feedforward the target's heater power and its integral zero
         if m.loops is None:
@@ -468,6 +479,14 @@ class NmpcController(Controller):
             self.plan.store(plan)
         self.v = v0
         self.u = v0[: L.n_inputs] * m.u_scale  # with loops, the heater slots are the loops' feedforwards
+        # the pump-to-speed ratio is the plan's pump flow over the speed of the plan's next stage: the model's
+        # die coat weight at a stage's start is the pump flow the last stage's command reached over the stage's
+        # speed, so on a speed ramp the plan's pump leads its speed by a stage; the PLC's ratio station makes
+        # the pump follow the drive's speed within its own 2 s lag, and a ratio taken at the same stage's speed
+        # coated 5 % heavy on a ramp of 5 % a stage (nmc_nmp_exhaust_saturated)
+        self.ratio_speed = float(self.u[L.u_speed])
+        if ok and len(plan) > 1:
+            self.ratio_speed = float(plan[1][L.u_speed] * m.u_scale[L.u_speed])
         return (target_failed, False) if ok else (True, True)
 
     def _gradual(self, before: tuple[float, float, float] | None, now: tuple[float, float, float]) -> bool:

@@ -4,10 +4,11 @@ The interfaces through which the harness and a controller meet live in
 :mod:`mpc.interfaces`.
 """
 
-from mpc.harness._loop import RunResult, run_closed_loop, sensor_truth_map
+from mpc.harness._loop import RunResult, controller_context, run_closed_loop, sensor_truth_map
 
 __all__ = [
     "RunResult",
+    "controller_context",
     "run_closed_loop",
     "sensor_truth_map",
 ]

@@ -82,6 +82,32 @@ def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tu
     return ss.x, ss.u
 
 
+def controller_context(setup: ScenarioSetup, controller_name: str) -> ControllerContext:
+    """What the harness tells controller ``controller_name`` of the scenario at its reset (``Controller.reset``)."""
+    sc = setup.scenario
+    bank = setup.actuators()
+    model = LineModel(setup.plant_params)
+    return ControllerContext(
+        controller_name=controller_name,
+        dt_s=sc.control_interval_s,
+        model_params=setup.model_params,
+        recipe=setup.recipe,
+        spec=sc.spec,
+        schedule=setup.schedule,
+        input_names=tuple(model.layout.input_names()),
+        measurement_names=tuple(setup.sensor_specs),
+        input_lower=bank.lower.copy(),
+        input_upper=bank.upper.copy(),
+        input_rate_limit=np.array([s.rate_limit_per_s for s in setup.actuator_specs], float),
+        settings=dict(sc.controllers.get(controller_name, {})),
+        source=setup.source,
+        primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
+        primary_factor_electricity=sc.energy.primary_factor_electricity,
+        plc_loops=tuple(setup.plc().specs),
+        thermocouple_lag_s=sc.plc.thermocouple_lag_s,
+    )
+
+
 def run_closed_loop(
     setup: ScenarioSetup,
     controller: Controller,
@@ -121,25 +147,7 @@ def run_closed_loop(
     if missing:
         raise RuntimeError(f"the PLC's loops read {missing}, which the line has no sensor for")
 
-    ctx = ControllerContext(
-        controller_name=controller.name,
-        dt_s=dt,
-        model_params=setup.model_params,
-        recipe=setup.recipe,
-        spec=spec,
-        schedule=setup.schedule,
-        input_names=input_names,
-        measurement_names=tuple(sensor_names),
-        input_lower=bank.lower.copy(),
-        input_upper=bank.upper.copy(),
-        input_rate_limit=np.array([s.rate_limit_per_s for s in setup.actuator_specs], float),
-        settings=dict(sc.controllers.get(controller.name, {})),
-        source=setup.source,
-        primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
-        primary_factor_electricity=sc.energy.primary_factor_electricity,
-        plc_loops=tuple(plc_specs),
-        thermocouple_lag_s=sc.plc.thermocouple_lag_s,
-    )
+    ctx = controller_context(setup, controller.name)
     controller.reset(ctx)
     # actuators and the PLC's loops start where the plant sits
     bank.apply(0.0, u0, scan)

@@ -32,6 +32,11 @@ class OcpSettings(Settings):
     config: str = setting("tuned", choices=("tuned", "default", "sqp", "fatrop"))
     """Discretisation and solver: ``tuned`` (implicit Euler, warm-started IPOPT), ``default`` (do-mpc's
     defaults), ``sqp`` and ``fatrop`` (experimental, slower; ``docs/nmpc.md``, "Solve speed")."""
+    retry_max_iter: int = setting(300, ge=0)
+    """With ``tuned``: when the warm-started IPOPT fails (80 iterations), a second IPOPT solves from the same
+    point without the warm start's multipliers and small barrier parameter, up to this many iterations (0: no
+    retry; the step then falls back to the last plan). On ``nmc_nmp_exhaust_saturated`` (``docs/nmpc.md``)
+    the first IPOPT failed in 38 of 240 solves."""
     warm_start: str = setting("previous", choices=("previous", "shift"))
     """Initial guess of each solve: ``previous``, the last solution as it stands (do-mpc's); ``shift``, every
     stage's primal values moved one stage earlier, the last stage repeated (the multipliers as they stand).
