@@ -110,11 +110,19 @@ class CoatWeightLoop:
     Pre-metered coating: gain 1 from the ratio to the coat weight; the pump's lag is the time
     constant and the die-to-gauge transport delay at the recipe's speed plus half a scan the dead
     time (SIMC with ``tau_c = theta``). The integral acts only on new gauge readings, while the
-    line runs; the ratio stays within 0.8-1.2 of the feedforward.
+    line runs, and not on the web that was between die and gauge when the line started nor the first
+    ``restart_skip_m`` coated after it (the loop holds until that web has passed the gauge); the ratio
+    stays within 0.8-1.2 of the feedforward.
     """
 
-    def __init__(self, ctx: ControllerContext, pump_per_speed: float, gauge_scan_s: float) -> None:
+    def __init__(self, ctx: ControllerContext, pump_per_speed: float, gauge_scan_s: float,
+                 restart_skip_m: float = 60.0) -> None:
         p = ctx.model_params
+        self.dt_s = ctx.dt_s
+        self.skip_m = p.coater.coater_to_gauge_m + restart_skip_m
+        self.position_m = 0.0  # web run since t = 0
+        self.hold_until_m = 0.0
+        self.was_running = True
         self.pump_per_speed = pump_per_speed
         self.target = ctx.spec.coat_weight_target_kg_m2
         self.scan_s = gauge_scan_s
@@ -127,8 +135,14 @@ class CoatWeightLoop:
     def ratio(self, obs: Observation) -> float:
         """The pump-to-speed ratio for this interval (the PLC ratio station's set point), m3/m."""
         cw = obs.measurements.get("coat_weight_kg_m2", np.nan)
-        running = float(obs.applied[0]) > 0.0  # the plant's first input is the line speed
-        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and not obs.line_stopped and running:
+        speed = float(obs.applied[0])  # the plant's first input is the line speed
+        running = speed > 0.0 and not obs.line_stopped
+        if running and not self.was_running:  # a start: hold until the web coated since has reached the gauge
+            self.hold_until_m = self.position_m + self.skip_m
+        self.was_running = running
+        self.position_m += max(speed, 0.0) * self.dt_s
+        if (obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and running
+                and self.position_m >= self.hold_until_m):
             dt = self.scan_s if self.last_t is None else obs.t_s - self.last_t
             self.last_t = obs.t_s
             ratio = self.loop.update((self.target - cw) / self.target, dt)

@@ -71,7 +71,7 @@ class PidController(Controller):
         self.L = layout = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
         self.rp = recipe_point(ctx)
         self.scan_s = s.gauge_scan_s
-        self.cw = CoatWeightLoop(ctx, self.rp.pump_per_speed, s.gauge_scan_s)
+        self.cw = CoatWeightLoop(ctx, self.rp.pump_per_speed, s.gauge_scan_s, s.restart_skip_m)
         self.flammable = p.solvent.lel_vol_frac > 0
         # the NMPC's economic target holds its zones at this fraction of the limit in force: the same basis
         self.lel_sp = (s.lel_setpoint_of_limit if s.lel_setpoint_of_limit is not None

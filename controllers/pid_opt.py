@@ -311,7 +311,7 @@ class PidOptController(Controller):
             "exhaust": [plc_loop(ctx, f"zone{i}_exhaust").setpoint_key for i in range(1, L.n_zones + 1)],
             "speed": plc_loop(ctx, "line_speed").setpoint_key,
         }
-        self.cw = CoatWeightLoop(ctx, rp.pump_per_speed, s.gauge_scan_s)
+        self.cw = CoatWeightLoop(ctx, rp.pump_per_speed, s.gauge_scan_s, s.restart_skip_m)
         op = OperatingPoint(speed_m_s=v0, coat_weight_kg_m2=spec.coat_weight_target_kg_m2,
                             air_temp_K=tuple(first.air_temp_K), nozzle_velocity_m_s=tuple(first.nozzle_m_s),
                             exhaust_m3_s=tuple(first.exhaust_m3_s), solids_frac=p.coater.solids_frac_nominal)

@@ -188,7 +188,7 @@ BAD = [
     ("pid", {"analyser_delay_s": math.inf}, r"analyser_delay_s = inf: expected a finite number >= 0"),
     ("pid", {"analyser_delay_s": -1}, r"analyser_delay_s = -1: expected a value >= 0"),
     ("pid", {"lel_setpoint": 0.5},
-     r"\[controllers\.pid\]: unknown setting 'lel_setpoint'; known: gauge_scan_s, lel_setpoint_of_limit, "
+     r"\[controllers\.pid\]: unknown setting 'lel_setpoint'; known: gauge_scan_s, restart_skip_m, lel_setpoint_of_limit, "
      r"humidity_setpoint_kg_kg, analyser_delay_s"),
     ("recipe", {"lab_delay_s": {"a": 1}}, r"\[controllers\.recipe\] lab_delay_s: a table was given; expected a float"),
     ("nmpc", {"ocp": {"n_horizon": 6.0}}, r"\[controllers\.nmpc\.ocp\] n_horizon = 6\.0: expected an integer >= 1"),

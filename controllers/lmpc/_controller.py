@@ -88,6 +88,7 @@ class LmpcController(Controller):
         mdl = self.given_model or load_model_file(resolve_model_file(s, ctx.source, p.name))
         self._check_model(mdl, ctx)
         self.mdl, self.ctx = mdl, ctx
+        self.recipe_speed_m_s = float(ctx.recipe.speed_m_s)
         self.k_every = round(mdl.dt_s / ctx.dt_s)
         if self.k_every < 1 or abs(self.k_every * ctx.dt_s - mdl.dt_s) > 1e-9:
             raise CalmlineError(f"lmpc model sample time {mdl.dt_s} s is not a multiple of the control interval "
@@ -192,7 +193,10 @@ class LmpcController(Controller):
                 lo[j] = max(lo[j], mdl.u0[j] * (1.0 - s.trust_rel))
                 hi[j] = min(hi[j], mdl.u0[j] * (1.0 + s.trust_rel))
         sp = self.r.speed
-        lo[sp] = max(lo[sp], s.speed_min_frac * v_target)
+        # a floor under the plan's speed, but never above the recipe's share of it: a plan asking for more than
+        # the line can hold (nmc_nmp_exhaust_saturated: 1.2 m/s) put the floor at 0.6 m/s, above what the
+        # saturated exhausts could ventilate, and the lmpc sat there 9576 s above the LEL limit
+        lo[sp] = max(lo[sp], s.speed_min_frac * min(v_target, self.recipe_speed_m_s))
         if v_cap is not None:
             hi[sp] = min(hi[sp], v_cap)
         lo = np.minimum(lo, hi)

@@ -225,7 +225,7 @@ class DynamicOcp:
         self.mpc.x0 = xs0
         self.mpc.u0 = us0
         self.mpc.set_initial_guess()
-        if reset_duals:
+        if reset_duals and hasattr(self.mpc, "lam_x_num"):  # do-mpc keeps multipliers after its first solve only
             mpc = self.mpc
             mpc.lam_x_num = ca.DM.zeros(*ca.DM(mpc.lam_x_num).shape)
             mpc.lam_g_num = ca.DM.zeros(*ca.DM(mpc.lam_g_num).shape)

@@ -37,6 +37,7 @@ from mpc.interfaces import Command, Controller, ControllerContext, DisturbanceSo
 from mpc.scenario import ScenarioSetup, run_duration_s, warmup_used_s, warn_about_duration
 from plants.line import LineModel
 from plants.plc import PlcWriteError
+from plants.properties import air_density_kg_m3
 from plants.sensors import Reading
 from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
@@ -79,7 +80,31 @@ def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tu
         fan_flow_factor=tuple(d0[L.d_fan_factor]),
     )
     ss = steady_state(model, op)
+    if setup.scenario.start.state == "cold":
+        return _cold_state(model, ss.x, ss.u)
     return ss.x, ss.u
+
+
+def _cold_state(model: LineModel, x_ss: np.ndarray, u_ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``[start] state = "cold"``: the dryer empty and at room temperature, heaters off, fans at the recipe's
+    velocities, no coating on the web, pump and drive stopped (room humidity and slurry as at steady state)."""
+    L = model.layout
+    p = model.params
+    x, u = x_ss.copy(), u_ss.copy()
+    room_K = p.building.room_temp_K
+    x[L.air_temp] = room_K
+    # make-up air fills the zones: a water dryer's carries the room's water vapour, an NMP dryer's none
+    rho_room = float(air_density_kg_m3(room_K, p.dryer.pressure_Pa))
+    x[L.zone_conc] = x[L.room_w] * rho_room if p.solvent.vapour_pressure == "water" else 0.0
+    x[L.heater] = 0.0
+    x[L.pump] = 0.0
+    x[L.dry_loading] = 0.0
+    x[L.solvent_load] = 0.0
+    x[L.enthalpy] = 0.0  # the bare foil at room temperature
+    u[L.u_speed] = 0.0
+    u[L.u_pump] = 0.0
+    u[L.u_heater] = 0.0
+    return x, u
 
 
 def controller_context(setup: ScenarioSetup, controller_name: str) -> ControllerContext:

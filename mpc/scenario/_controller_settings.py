@@ -33,6 +33,11 @@ class PidSettings(Settings):
     gauge_scan_s: float = setting(10.0, gt=0.0)
     """Scan period of the coat-weight gauge the tuning assumes, s: half a scan is added to the coat-weight
     loop's dead time (with the die-to-gauge transport delay), and the first reading integrates over one scan."""
+    restart_skip_m: float = setting(60.0, ge=0.0)
+    """After the line starts (a restart, a cold start), the coat-weight loop holds until the web coated this far
+    past the start has reached the gauge, m: the web between die and gauge at the start stood in the dryer or
+    was never coated (a cold start's bare foil reads zero and wound the loop to its limit, 20 % heavy), and
+    pump and drive come up out of step (the NMPC's gauge filter skips the same web, ``[controllers.nmpc.estimator]``)."""
     lel_setpoint_of_limit: float | None = setting(None, gt=0.0, le=1.0)
     """Each zone's LEL set point (NMP), as a fraction of the LEL limit in force (0.8 of 25 % is 20 % LEL); not
     given: the NMPC economic target's ``lel_margin`` (``[controllers.nmpc.target]``'s default, 0.8), so that the
@@ -68,6 +73,9 @@ class PidOptSettings(Settings):
 
     gauge_scan_s: float = setting(10.0, gt=0.0)
     """Scan period of the coat-weight gauge the tuning assumes, s (as ``[controllers.pid]``'s)."""
+    restart_skip_m: float = setting(60.0, ge=0.0)
+    """After the line starts, the coat-weight loop holds until the web coated this far past the start has reached
+    the gauge, m (as ``[controllers.pid]``'s)."""
     lel_setpoint_of_limit: float | None = setting(None, gt=0.0, le=1.0)
     """The fraction of the LEL limit in force the economic target plans every zone at, and so the LEL loops'
     highest set points (NMP); not given: the NMPC target's ``lel_margin`` default (0.8), the same basis. For a

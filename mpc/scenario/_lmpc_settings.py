@@ -62,7 +62,8 @@ class LmpcSettings(Settings):
     """An upper-limited output (exit residual, exit film temperature) whose validation fit is below this
     is not trusted to move: its limit becomes the step test's mean (the recipe's level), no looser."""
     speed_min_frac: float = setting(0.5, ge=0.0, le=1.0)
-    """Lowest speed the lmpc may choose, fraction of the plan's target."""
+    """Lowest speed the lmpc may choose, fraction of the plan's target (of the recipe's speed where the plan asks
+    for more)."""
     speed_weight: float = setting(5.0, ge=0.0)
     """Target: reward for running at the plan's speed, per unit of v / v_target (as the NMPC)."""
     energy_ref_W: float = setting(5e5, gt=0.0)

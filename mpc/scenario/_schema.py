@@ -34,6 +34,7 @@ __all__ = [
     "Slurry",
     "Spec",
     "SpeedChange",
+    "Start",
     "Weather",
     "ZoneEvent",
 ]
@@ -167,6 +168,21 @@ class LineStop(_Model):
     t_s: float = Field(ge=0.0)
     duration_s: float = Field(gt=0.0)
     announced: bool = False
+
+
+class Start(_Model):
+    """How the run begins.
+
+    ``running``: the line at the recipe's steady state (web coated, dryer hot), the usual start of a
+    scenario. ``cold``: a start-up from an empty, cold dryer: every zone's air at the room's temperature
+    and without solvent vapour, heaters off, fans at the recipe's nozzle velocities, no coating on the
+    threaded web, pump and drive stopped. The line stands until the production plan starts it: a cold
+    start needs an announced line stop from ``t_s = 0`` in ``[[disturbances.line_stops]]`` (its
+    ``duration_s`` the heat-up time the plan allows); the controllers heat the dryer meanwhile and run
+    the line up to the plan's speed when the stop ends.
+    """
+
+    state: Literal["running", "cold"] = Field("running", description="the line's state at t = 0")
 
 
 class Schedule(_Model):
@@ -336,6 +352,7 @@ class Scenario(_Model):
     seeds: Seeds = Field(default_factory=Seeds, description="random seeds")
     spec: Spec = Field(description="specification and safety limits")
     recipe: Recipe = Field(description="the fixed recipe")
+    start: Start = Field(default_factory=Start, description="how the run begins (at steady state, or cold)")
     schedule: Schedule = Field(description="announced production schedule")
     disturbances: Disturbances = Field(default_factory=Disturbances, description="unannounced disturbances")
     sensors: SensorSettings = Field(default_factory=SensorSettings, description="sensor settings")
@@ -357,6 +374,11 @@ class Scenario(_Model):
         for key in ("nozzle_velocity_m_s", "exhaust_m3_s"):
             if getattr(self.recipe, key) is not None and len(getattr(self.recipe, key)) != n:
                 raise ValueError(f"recipe.{key} has {len(getattr(self.recipe, key))} values, recipe.air_temp_K has {n}")
+        if self.start.state == "cold" and not any(
+                st.t_s == 0.0 and st.announced for st in self.disturbances.line_stops):
+            raise ValueError("start.state = 'cold': expected an announced line stop from t_s = 0 in "
+                             "[[disturbances.line_stops]] (the dryer heats up while the line stands; the plan "
+                             "starts the line when it ends)")
         plc, dt = self.plc, self.control_interval_s
         ratio = dt / plc.scan_s
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:

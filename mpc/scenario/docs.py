@@ -21,6 +21,7 @@ _SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("[seeds]", S.Seeds),
     ("[spec]", S.Spec),
     ("[recipe]", S.Recipe),
+    ("[start]", S.Start),
     ("[schedule]", S.Schedule),
     ("[[schedule.speed_changes]]", S.SpeedChange),
     ("[disturbances]", S.Disturbances),
