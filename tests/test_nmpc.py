@@ -598,3 +598,45 @@ def test_the_tuned_ipopt_is_retried_afresh_when_it_fails() -> None:
     S.tuned = retry
     S(**kw)
     assert S.fallbacks == 1 and S.stats()["success"]
+
+
+def test_path_constraints_at_the_collocation_points_reach_the_horizons_end() -> None:
+    """``[controllers.nmpc.ocp] path_constraints``: do-mpc's default imposes the soft path constraints at each
+    interval's start (the first the measured state, and never the horizon's end); ``collocation_points`` imposes
+    them at every collocation point of every interval, the end state included; a plan that solves with them."""
+    from controllers.nmpc._bench import reference_problem
+    from controllers.nmpc._ocp import DynamicOcp
+
+    ref = reference_problem(n_solves=1, seed=0)
+    m, spec = ref.m, ref.spec
+    sizes = {}
+    for where, deg in (("interval_start", 1), ("collocation_points", 1), ("collocation_points", 3)):
+        s = OcpSettings(path_constraints=where, collocation_degree=deg)
+        ocp = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                         ref.lo, ref.hi, s)
+        assert ocp.mpc.settings.nl_cons_check_colloc_points == (where == "collocation_points")
+        sizes[(where, deg)] = ocp.mpc.nlp["g"].shape[0]
+        if where == "collocation_points" and deg == 1:
+            ocp.set_parameters(est=m.nominal_estimate(), xt=ref.xt, ut=ref.ut, lel_limit=0.5,
+                               cw_target=spec.coat_weight_target_kg_m2, speed_target=np.full(s.n_horizon + 1, 0.5))
+            ocp.set_initial_guess(ref.xt, ref.ut)
+            _, ok, _ = ocp.solve(ref.x0s[0])
+            assert ok
+    n_cons = ocp.mpc._nl_cons.shape[0]
+    n_h = OcpSettings().n_horizon
+    plain3 = DynamicOcp(m, spec.coat_weight_tolerance_frac, spec.residual_usl_kg_kg, spec.film_temp_max_K,
+                        ref.lo, ref.hi, OcpSettings(collocation_degree=3)).mpc.nlp["g"].shape[0]
+    # every interval's deg + 1 points (do-mpc counts the interval's end with its collocation points; with degree 1
+    # its one collocation point is the end) in place of its start
+    assert sizes[("collocation_points", 1)] - sizes[("interval_start", 1)] == n_h * 1 * n_cons
+    assert sizes[("collocation_points", 3)] - plain3 == n_h * 3 * n_cons
+
+
+def test_path_constraints_at_collocation_points_are_refused_with_fatrop() -> None:
+    from mpc.scenario import NmpcSettings
+    from mpc.scenario._settings import SettingsError
+
+    with pytest.raises(SettingsError, match=r"x\.toml: \[controllers\.nmpc\.ocp\]: path_constraints = "
+                                            r"'collocation_points' with config = 'fatrop': expected"):
+        NmpcSettings.from_mapping({"ocp": {"config": "fatrop", "path_constraints": "collocation_points"}},
+                                  where="[controllers.nmpc]", source="x.toml")

@@ -72,6 +72,9 @@ class DynamicOcp:
         if s.config in ("tuned", "sqp", "fatrop"):  # OcpSettings admits these and "default"
             mpc.settings.collocation_deg = s.collocation_degree
         mpc.settings.collocation_ni = s.collocation_elements
+        # the soft path constraints at every collocation point of every interval, the terminal state's included
+        # (do-mpc's default checks each interval's start only: the fixed initial state and never the last one)
+        mpc.settings.nl_cons_check_colloc_points = s.path_constraints == "collocation_points"
         xs, us = model.x["xs"], model.u["us"]
         tv = model.tvp
         y = model.aux["y"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from mpc.scenario._controller_settings import SupervisorSettings
-from mpc.scenario._settings import Settings, setting
+from mpc.scenario._settings import Settings, SettingsError, setting
 from plants.params import LineParams
 
 __all__ = ["EstimatorSettings", "ModelSettings", "NmpcSettings", "OcpSettings", "TargetSettings"]
@@ -50,6 +50,13 @@ class OcpSettings(Settings):
     collocation_elements: int = setting(1, ge=1, le=10)
     """Finite elements per step of the prediction's collocation (do-mpc's ``collocation_ni``); with
     ``tuned``, ``sqp`` and ``fatrop`` each element is ``t_step_s / collocation_elements`` long."""
+    path_constraints: str = setting("interval_start", choices=("interval_start", "collocation_points"))
+    """Where the soft path constraints (LEL, residual, critical rate, film, coating window) are imposed:
+    ``interval_start``, at the start of every interval (do-mpc's default: the first is the measured state, which
+    no move changes, and the horizon's end state is never checked); ``collocation_points``, at every collocation
+    point of every interval, the end state included (with ``collocation_degree`` 1 the interval's one point is
+    its end, which do-mpc then imposes twice). Not with ``config = "fatrop"``. Measured on the cathode's nominal
+    shift at 7200 s: the same energy and Cpk as ``interval_start`` (``docs/nmpc.md``, "Prediction accuracy")."""
     lel_margin: float = setting(0.85, gt=0.0, le=1.0)
     """Soft limit of every zone's LEL fraction (plus its measured bias), as a fraction of the limit in force.
     With 0.9, the plant of ``nmc_nmp_structural_mismatch`` (analysers reading 3 points of LEL low, exhaust
@@ -94,6 +101,14 @@ class OcpSettings(Settings):
     """In the hand-back window (``[controllers.nmpc.supervisor] handback_ramp_s``) nozzle and heater moves
     are limited to this fraction of their move limits (speed, pump and exhaust opening keep theirs): a fast
     swing of the nozzles against the start-up recipe's hot air took the critical-stage rate over its limit."""
+
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.config == "fatrop" and self.path_constraints == "collocation_points":
+            raise SettingsError("path_constraints = 'collocation_points' with config = 'fatrop': expected "
+                                "path_constraints = 'interval_start' (the stage-ordered fatrop problem imposes the "
+                                "path constraints at the intervals' starts)")
 
 
 @dataclass(frozen=True)

@@ -290,4 +290,7 @@ def _build(cls: type[Settings], values: Mapping[str, Any], where: str, source: s
             except SettingsError as exc:
                 raise SettingsError(f"{source}: {where} {exc}") from None
     start = base if base is not None else cls()
-    return dataclasses.replace(start, **out)
+    try:
+        return dataclasses.replace(start, **out)
+    except SettingsError as exc:  # a combination of settings the class refuses (its __post_init__)
+        raise SettingsError(f"{source}: {where}: {exc}") from None
