@@ -301,9 +301,9 @@ class _IpoptRetry(_IpoptFallback):
     The tuned solver starts from the last solution with its multipliers and a small barrier
     parameter (``mu_init`` 1e-5): fast while the active set stays, but when it changes much
     (exhausts reaching their limit while the LEL limit binds and the speed must give way) it
-    ran out of its 80 iterations in 38 of 240 solves on ``nmc_nmp_exhaust_saturated``. The
-    retry starts afresh from the same point (barrier 0.1, adaptive), up to
-    ``[controllers.nmpc.ocp] retry_max_iter`` iterations; counted in :attr:`fallbacks`.
+    can run out of its 80 iterations. The retry starts afresh from the same point (barrier 0.1,
+    adaptive), up to ``[controllers.nmpc.ocp] retry_max_iter`` iterations; counted in
+    :attr:`fallbacks` (``docs/nmpc.md``, "Where speed gives way").
     """
 
     def __init__(self, tuned: ca.Function, ipopt: ca.Function) -> None:

@@ -4,7 +4,7 @@ Solves, at every NMPC step, the steady-state problem of the controller's model
 with the current disturbance estimates (Muske & Rawlings 1993 target
 calculation, here economic):
 
-    min  w_v (1 - v / v_target) + (P_heaters + P_fans) / P_ref + w_reg |u - u_prev|^2 + rho |s|_1
+    min  w_v (v_target - v) / v_recipe + (P_heaters + P_fans) / P_ref + w_reg |u - u_prev|^2 + rho |s|_1
     s.t. f(x, u, d_hat) = 0                       (building states fixed at their estimates)
          coat weight at the die = target
          LEL_i + b_i <= margin * limit in force - s      (or exhaust humidity for water)
@@ -105,7 +105,7 @@ class SteadyTarget:
         lbg.append([-np.inf])
         ubg.append([0.0])
         obj = (
-            settings.speed_weight * (1.0 - v / v_tgt)
+            settings.speed_weight * (v_tgt - v) / float(m.recipe.speed_m_s)
             + power / settings.energy_ref_W
             + settings.move_weight * ca.sumsqr(us - u_prev)
             + settings.slack_weight * ca.sum1(sl)

@@ -35,8 +35,9 @@ class OcpSettings(Settings):
     retry_max_iter: int = setting(300, ge=0)
     """With ``tuned``: when the warm-started IPOPT fails (80 iterations), a second IPOPT solves from the same
     point without the warm start's multipliers and small barrier parameter, up to this many iterations (0: no
-    retry; the step then falls back to the last plan). On ``nmc_nmp_exhaust_saturated`` (``docs/nmpc.md``)
-    the first IPOPT failed in 38 of 240 solves."""
+    retry; the step then falls back to the last plan). On ``nmc_nmp_exhaust_saturated``, before its OCP's speed
+    reference followed the target, the first IPOPT failed in 38 of 240 solves and the retry finished 9
+    (``docs/nmpc.md``, "Where speed gives way")."""
     warm_start: str = setting("previous", choices=("previous", "shift"))
     """Initial guess of each solve: ``previous``, the last solution as it stands (do-mpc's); ``shift``, every
     stage's primal values moved one stage earlier, the last stage repeated (the multipliers as they stand).
@@ -130,7 +131,10 @@ class TargetSettings(Settings):
     nozzle_min_m_s: float = setting(8.0, ge=0.0)
     """Lowest nozzle velocity that still floats the web (assumption), m/s; also the OCP's lower bound."""
     speed_weight: float = setting(5.0, ge=0.0)
-    """Reward for running at the plan's speed, per unit of v / v_target."""
+    """Reward for running at the plan's speed, per unit of v over the recipe's speed: a m/s of web is worth the
+    same whatever the plan asks for. Per unit of v over the plan's speed (before 2026-12-07) a plan asking for
+    1.2 m/s that the exhausts could not ventilate priced speed at less than half, and the target traded it
+    for power (``nmc_nmp_exhaust_saturated``, ``docs/nmpc.md``)."""
     energy_ref_W: float = setting(5e5, gt=0.0)
     """Primary power of the dryer (heaters, fans and solvent recovery, each weighted by its carrier's
     primary-energy factor, the scenario's ``[energy]``) that costs one unit of the objective, W."""
