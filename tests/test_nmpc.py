@@ -66,6 +66,7 @@ def test_nmpc_runs_below_the_lel_limit_and_saves_energy_through_the_plc() -> Non
                                    "ctrl_bias_exit_residual_kg_kg", "ctrl_bias_zone4_lel_frac"]]
     assert np.all(np.isfinite(ctrl.to_numpy()))
     assert ctrl["ctrl_target_exit_residual_kg_kg"].iloc[-1] == pytest.approx(0.5 * 0.005, rel=0.01)
+    assert ts.loc[ts.index > 200, "ctrl_target_speed_m_s"].iloc[-1] == pytest.approx(0.5, rel=1e-6)  # the plan's
     # and it saves: 40 % of the dryer power it started from
     assert ts["dryer_power_W"].iloc[-50:].mean() < 0.6 * ts["dryer_power_W"].iloc[0]
     assert np.all(ts["speed_m_s"] <= ts["sched_speed_cap_m_s"] + 1e-9)

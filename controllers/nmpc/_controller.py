@@ -189,6 +189,7 @@ class NmpcController(Controller):
         self.plan = PlanMemory()
         self.ratio_speed = 0.0
         """The speed the pump-to-speed ratio is written at (see ``_solve``); 0 until the first solve."""
+        self.target_speed_m_s = float("nan")  # the last good target's line speed
         self.k = 0
         self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
         self.position = 0.0
@@ -268,10 +269,11 @@ class NmpcController(Controller):
         self.working_sp = sp
 
     def _info(self) -> dict[str, float]:
-        """What the run records of the NMPC (``ctrl_*`` columns): the exit residual and film temperature the
-        target settles the plant at and the estimator's present values of them (model plus bias), and the
-        estimator's output biases."""
-        info = {"target_exit_residual_kg_kg": self.target_plant[0], "target_exit_film_temp_K": self.target_plant[1],
+        """What the run records of the NMPC (``ctrl_*`` columns): the target's line speed, the exit residual and film
+        temperature the target settles the plant at and the estimator's present values of them (model plus bias),
+        and the estimator's output biases."""
+        info = {"target_speed_m_s": self.target_speed_m_s,
+                "target_exit_residual_kg_kg": self.target_plant[0], "target_exit_film_temp_K": self.target_plant[1],
                 "est_exit_residual_kg_kg": float(self.est_plant[0]), "est_exit_film_temp_K": float(self.est_plant[1])}
         info.update({f"bias_{name}": float(b) for name, b in zip(self.m.bias_outputs, self.out_bias, strict=True)})
         info.update({f"gain_{name}": float(g) for name, g in zip(self.m.bias_outputs[1:], self.out_gain, strict=True)})
@@ -436,7 +438,7 @@ class NmpcController(Controller):
         xt, ut = self.last_target
         # where the target gives way (its speed under the plan's, a limit binding), the plan's stages track the
         # target's speed: the OCP's pull toward the plan's speed would otherwise outweigh its soft LEL limit
-        v_target = float(ut[L.u_speed] * m.u_scale[L.u_speed])
+        v_target = self.target_speed_m_s = float(ut[L.u_speed] * m.u_scale[L.u_speed])
         if v_target < float(targets[-1]) * (1.0 - 1e-3):
             targets = np.minimum(targets, v_target)
         # the target in the OCP's terms: each loop's set point and thermocouple at the target's air temperature, its
