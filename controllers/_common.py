@@ -139,6 +139,7 @@ class CoatWeightLoop:
         running = speed > 0.0 and not obs.line_stopped
         if running and not self.was_running:  # a start: hold until the web coated since has reached the gauge
             self.hold_until_m = self.position_m + self.skip_m
+            self.last_t = None  # the first reading after it integrates over one scan, not over the stop and hold
         self.was_running = running
         self.position_m += max(speed, 0.0) * self.dt_s
         if (obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw) and running

@@ -30,13 +30,14 @@ set point. While the line stands and for ``restart_hold_s`` after it restarts ev
 least the recipe's (the restart procedure, ``controllers._common.RestartHold``).
 Line speed stays at the plan's target, as for the PID, unless the target cannot hold the plan's speed
 within its limits at nominal conditions (:func:`best_optimised_point`): then pid_opt writes the line
-speed for the whole run, the plan's as it ramps but never above the set's (the target's highest steady
-speed, :func:`highest_steady_speed`). Settings: ``[controllers.pid_opt]``
+speed for the whole run, the plan's as it ramps but never above the set's (where the target continued in speed
+settles, :func:`steady_speed_by_continuation`), and warns that it does. Settings: ``[controllers.pid_opt]``
 (:class:`mpc.scenario.PidOptSettings`).
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -52,6 +53,7 @@ from controllers._common import (
     zone_level_names,
 )
 from controllers.nmpc import NmpcModel, SteadyTarget
+from mpc.errors import CalmlineWarning
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ModelSettings, PidOptSettings, TargetSettings
 from plants.line import LineLayout
@@ -59,8 +61,15 @@ from plants.plc import PI
 from plants.steady import OperatingPoint
 from plants.tuning import Fopdt, simc_pi, step_test
 
-__all__ = ["VIA_SPEED_FACTORS", "OptimisedPoint", "PidOptController", "SetPoints", "best_optimised_point",
-           "highest_steady_speed", "solve_optimised_point"]
+__all__ = [
+    "VIA_SPEED_FACTORS",
+    "OptimisedPoint",
+    "PidOptController",
+    "SetPoints",
+    "best_optimised_point",
+    "solve_optimised_point",
+    "steady_speed_by_continuation",
+]
 
 
 @dataclass(frozen=True)
@@ -178,19 +187,22 @@ def _point(m: NmpcModel, speed_m_s: float, lel_limit_frac: float, via_speed_m_s:
                           slacks=np.asarray(slacks, float), success=ok)
 
 
-def highest_steady_speed(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
-                         lel_limit_frac: float, *, step_m_s: float = 0.02, settle_solves: int = 20) -> OptimisedPoint:
-    """The economic target where it gives way: the highest steady speed up to ``speed_m_s`` within every limit.
+def steady_speed_by_continuation(m: NmpcModel, ctx: ControllerContext, settings: TargetSettings, speed_m_s: float,
+                                 lel_limit_frac: float, *, step_m_s: float = 0.02,
+                                 settle_solves: int = 20) -> OptimisedPoint:
+    """The economic target continued in speed up to ``speed_m_s``: where it settles, giving way if it must.
 
-    Continuation on the target's speed: solved at the recipe's (the plan's first) speed from the recipe's
-    steady state, then at every ``step_m_s`` up to ``speed_m_s``, each solve warm-started from the last and
-    within the target's trust region around it (``max_move_scaled``; a fresh solve far from the last point
-    finds the target's other local optima, some at a third of the speed). Where a solve runs below the speed
-    asked (a limit binds: the exhausts saturated at the LEL limit, the residual, the film) the last speed is
-    solved again, up to ``settle_solves`` times, until the speed moves less than 1e-5 m/s: the point returned
-    then has ``line_speed_m_s`` below ``speed_m_s`` and is not :attr:`OptimisedPoint.usable` (it holds every
-    limit, no slack, but not the speed asked). ``success`` is False where a solve failed or a limit needed
-    slack.
+    Solved at the plan's first speed (the recipe's in the shipped scenarios) from the recipe's steady state,
+    then at every ``step_m_s`` up to ``speed_m_s``, each solve warm-started from the last and within the
+    target's trust region around it (``max_move_scaled``; a fresh solve far from the last point finds the
+    target's other local optima, some at a third of the speed). Where a solve runs below the speed asked (a
+    limit binds: the exhausts saturated at the LEL limit, the residual, the film; or the economics prefer
+    less speed) the target is solved again at ``speed_m_s``, up to ``settle_solves`` times, until its speed
+    moves less than 1e-5 m/s. The point returned then has ``line_speed_m_s`` below ``speed_m_s`` and is not
+    :attr:`OptimisedPoint.usable`. With the default ``speed_weight`` it is where the economics settle; priced
+    far above power (``scenarios/speed_gives_way.py``: ten times) it is the highest steady speed.
+    ``success`` is False where a solve failed (the continuation stops there), a limit needed slack, or the
+    speed had not settled after ``settle_solves`` solves.
     """
     target = _offline_target(m, ctx, settings)
     v0 = min(ctx.schedule.speed_target_m_s, ctx.schedule.speed_cap_m_s, speed_m_s)
@@ -199,15 +211,21 @@ def highest_steady_speed(m: NmpcModel, ctx: ControllerContext, settings: TargetS
     u_prev = m.ss.u / m.u_scale
     xs, us, ok, slacks = _solve_at(target, m, ctx, speeds[0], lel_limit_frac, u_prev, trust=False)
     for v in speeds[1:]:
-        xs, us, ok, slacks = _solve_at(target, m, ctx, v, lel_limit_frac, us, trust=True)
-        if not ok or us[m.layout.u_speed] * m.u_scale[m.layout.u_speed] < v * (1.0 - 1e-3):
+        if not ok:
             break
+        xs, us, ok, slacks = _solve_at(target, m, ctx, v, lel_limit_frac, us, trust=True)
+        if us[m.layout.u_speed] * m.u_scale[m.layout.u_speed] < v * (1.0 - 1e-3):
+            break
+    settled = not ok
     for _ in range(settle_solves):
+        if not ok:
+            break
         before = us[m.layout.u_speed]
         xs, us, ok, slacks = _solve_at(target, m, ctx, speed_m_s, lel_limit_frac, us, trust=True)
-        if not ok or abs(us[m.layout.u_speed] - before) * m.u_scale[m.layout.u_speed] < 1e-5:
+        if abs(us[m.layout.u_speed] - before) * m.u_scale[m.layout.u_speed] < 1e-5:
+            settled = True
             break
-    ok = ok and bool(np.all(np.asarray(slacks) <= 1e-6))
+    ok = ok and settled and bool(np.all(np.asarray(slacks) <= 1e-6))
     return _point(m, speed_m_s, lel_limit_frac, None, xs, us, slacks, ok)
 
 
@@ -216,7 +234,8 @@ def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetS
     """The usable solve of least primary dryer power over the starts :data:`VIA_SPEED_FACTORS`.
 
     Where no start holds ``speed_m_s`` within every limit, the target where it gives way: the highest steady
-    speed of :func:`highest_steady_speed` (``line_speed_m_s`` below ``speed_m_s``; what a process engineer with
+    speed the target settles at, continued in speed (:func:`steady_speed_by_continuation`; ``line_speed_m_s`` below
+    ``speed_m_s``; what a process engineer with
     the optimisation in hand plans the line at when the plan asks for more than the dryer can hold).
 
     Raises
@@ -228,7 +247,7 @@ def best_optimised_point(m: NmpcModel, ctx: ControllerContext, settings: TargetS
                                    None if f is None else f * speed_m_s) for f in VIA_SPEED_FACTORS]
     usable = [pt for pt in tried if pt.usable]
     if not usable:
-        slower = highest_steady_speed(m, ctx, settings, speed_m_s, lel_limit_frac)
+        slower = steady_speed_by_continuation(m, ctx, settings, speed_m_s, lel_limit_frac)
         if slower.success:
             return slower
         raise RuntimeError(f"pid_opt: the economic target at {speed_m_s:g} m/s and LEL limit {lel_limit_frac:g} "
@@ -289,7 +308,13 @@ class PidOptController(Controller):
                     np.array([pt.y[n] for n in self.level_names]), self._limit_level(limit), lowest,
                     min(v, pt.line_speed_m_s))
         # where a set gives way on speed, pid_opt writes the line speed for the whole run (else the PLC keeps the plan's)
-        self.manages_speed = any(float(sp.speed_m_s) < v * (1.0 - 1e-3) for (v, _h), sp in self.sets.items())
+        slower = {v: float(sp.speed_m_s) for (v, _h), sp in self.sets.items() if float(sp.speed_m_s) < v * (1.0 - 1e-3)}
+        self.manages_speed = bool(slower)
+        for v, run in sorted(slower.items()):
+            warnings.warn(CalmlineWarning(
+                f"{ctx.source}: pid_opt: the plan's {v:g} m/s cannot be held within the economic target's limits "
+                f"at nominal conditions; pid_opt runs the line at {run:.4g} m/s once the plan asks for it"
+            ), stacklevel=2)
         # the recipe's set, where the run starts
         self.rp = rp = recipe_point(ctx)
         self.recipe_ex = np.asarray(ctx.recipe.exhaust_m3_s, float)

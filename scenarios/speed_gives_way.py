@@ -1,21 +1,23 @@
-"""Where speed must give way: the highest steady speed the economic target finds, against the runs' speed.
+"""Where speed must give way: the speeds the economic target settles at, against the runs' speed.
 
 For a scenario whose plan asks for more speed than the line can hold within its limits (``nmc_nmp_exhaust_saturated``:
 the exhausts saturate at the LEL limit), the economic target's steady-state optimisation (the NMPC's
-:class:`controllers.nmpc.SteadyTarget`, default ``[controllers.nmpc.target]`` settings, nominal estimates) is
-continued in speed from the recipe's to the plan's last speed (:func:`controllers.pid_opt.highest_steady_speed`)
-on two parameter sets:
-
-Each is solved twice: with speed priced far above power (``speed_weight`` 50, ten times the default, a tenth of a m/s worth more than any power the dryer draws: the highest steady speed; far higher and the target buys speed with slack on its limits), and
-with the default economics (where the NMPC's target and ``pid_opt`` settle).
+:class:`controllers.nmpc.SteadyTarget`, nominal estimates) is continued in speed from the plan's first speed to its
+last (:func:`controllers.pid_opt.steady_speed_by_continuation`) on two parameter sets:
 
 * ``model``: the controllers' model (what the NMPC and ``pid_opt`` know before the run);
 * ``plant``: the simulated plant's own parameters and cells (what the line could really hold at the target's
   margins; no controller knows it).
 
+Each is solved twice: with the default ``[controllers.nmpc.target]`` settings (where the NMPC's target and
+``pid_opt`` settle: ``economic_speed_m_s``), and with speed priced at ``MAX_SPEED_WEIGHT`` (50, ten times the
+default: a tenth of a m/s worth more than any power the dryer draws; far higher and the target buys speed with
+slack on its limits): ``highest_steady_speed_m_s``. Each carries its solve's success flag.
+
 With ``--runs DIR`` (a ``scenarios/results_table.py`` output folder, ``DIR/SCENARIO/CONTROLLER/``), each
 controller's mean line speed over the last ``--window-s`` of the run and its time above the LEL limit are set
-beside both, with the ratio of the mean speed to the plant's highest steady speed. Writes JSON to ``--out``.
+beside them, with the ratio of the mean speed to each parameter set's highest steady speed where that solve
+succeeded, else to its economic speed (``of_*_reference`` and ``*_reference_is``). Writes JSON to ``--out``.
 
     python scenarios/speed_gives_way.py nmc_nmp_exhaust_saturated --runs runs/results \\
         --out runs/speed_gives_way.json
@@ -39,7 +41,7 @@ def reference_speeds(scenario: str) -> dict[str, dict[str, object]]:
 
     from controllers._common import lel_limit_in_force
     from controllers.nmpc import NmpcModel
-    from controllers.pid_opt import highest_steady_speed
+    from controllers.pid_opt import steady_speed_by_continuation
     from mpc.harness import controller_context
     from mpc.scenario import ModelSettings, TargetSettings, build_setup, load_scenario
     from scenarios import shipped_path
@@ -58,16 +60,17 @@ def reference_speeds(scenario: str) -> dict[str, dict[str, object]]:
         m = NmpcModel(ModelSettings().apply(params), setup.recipe)
         c = replace(ctx, model_params=params)
         # the highest speed: the target with speed priced far above power; and where the default economics settle
-        pt = highest_steady_speed(m, c, replace(TargetSettings(), speed_weight=MAX_SPEED_WEIGHT), v_plan, limit)
-        eco = highest_steady_speed(m, c, TargetSettings(), v_plan, limit)
+        pt = steady_speed_by_continuation(m, c, replace(TargetSettings(), speed_weight=MAX_SPEED_WEIGHT), v_plan, limit)
+        eco = steady_speed_by_continuation(m, c, TargetSettings(), v_plan, limit)
         L = m.layout
         out[name] = {
             "cells_per_zone": params.dryer.cells_per_zone,
             "plan_speed_m_s": v_plan,
             "lel_limit_frac": limit,
             "highest_steady_speed_m_s": pt.line_speed_m_s,
+            "highest_success": pt.success,
             "economic_speed_m_s": eco.line_speed_m_s,
-            "success": pt.success and eco.success,
+            "economic_success": eco.success,
             "exhaust_m3_s": np.round(pt.u[L.u_exhaust], 4).tolist(),
             "exhaust_max_m3_s": float(params.dryer.exhaust_max_m3_s),
             "air_temp_K": np.round(pt.x[L.air_temp], 2).tolist(),
@@ -100,17 +103,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--window-s", type=float, default=3600.0, help="the last part of each run the mean speed covers, s")
     ap.add_argument("--out", type=Path, required=True, help="JSON file to write")
     a = ap.parse_args(argv)
-    if a.out.exists() and a.out.suffix != ".json":
+    if a.out.suffix != ".json":
         raise SystemExit(f"--out {a.out}: expected a .json file")
     ref = reference_speeds(a.scenario)
     result: dict[str, object] = {"scenario": a.scenario, "reference": ref}
     if a.runs is not None:
         rows = run_speeds(a.runs, a.scenario, a.window_s)
-        v_plant = float(ref["plant"]["highest_steady_speed_m_s"])  # type: ignore[arg-type]
-        v_model = float(ref["model"]["highest_steady_speed_m_s"])  # type: ignore[arg-type]
-        for r in rows.values():
-            r["of_plant_reference"] = r["mean_speed_m_s"] / v_plant
-            r["of_model_reference"] = r["mean_speed_m_s"] / v_model
+        for name in ("plant", "model"):
+            r_ = ref[name]
+            key = "highest_steady_speed_m_s" if r_["highest_success"] else "economic_speed_m_s"
+            v_ref = float(r_[key])  # type: ignore[arg-type]
+            for r in rows.values():
+                r[f"of_{name}_reference"] = r["mean_speed_m_s"] / v_ref
+                r[f"{name}_reference_is"] = key  # type: ignore[assignment]
         result["runs"] = rows
         result["window_s"] = a.window_s
     a.out.parent.mkdir(parents=True, exist_ok=True)

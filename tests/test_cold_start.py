@@ -26,8 +26,10 @@ def test_a_cold_start_needs_the_line_standing_from_t0() -> None:
     data["disturbances"]["line_stops"] = []
     with pytest.raises(ScenarioError, match=r"start\.state = 'cold': expected an announced line stop from t_s = 0"):
         scenario_from_dict(data)
+    with pytest.raises(ScenarioError, match=r"found: none"):
+        scenario_from_dict(data)
     data["disturbances"]["line_stops"] = [{"t_s": 0.0, "duration_s": 600.0, "announced": False}]
-    with pytest.raises(ScenarioError, match="announced line stop"):
+    with pytest.raises(ScenarioError, match=r"announced line stop from t_s = 0 .*found: t_s = 0 \(not announced\)"):
         scenario_from_dict(data)
 
 
@@ -46,7 +48,7 @@ def test_the_plant_starts_cold_and_empty() -> None:
 
 
 def _obs(t_s: float, speed: float, stopped: bool, cw: float | None) -> Observation:
-    applied = np.zeros(18)
+    applied = np.zeros(14)
     applied[0] = speed
     fresh = {"coat_weight_kg_m2": cw is not None}
     meas = {"coat_weight_kg_m2": np.nan if cw is None else cw}
@@ -91,3 +93,27 @@ def test_the_nmpc_heats_the_dryer_and_starts_the_line() -> None:
     cw = late["coat_weight_die_kg_m2"].to_numpy() / setup.scenario.spec.coat_weight_target_kg_m2
     assert np.max(np.abs(cw - 1.0)) < setup.scenario.spec.coat_weight_tolerance_frac
     assert int(ts["solver_failure"].sum()) == 0
+
+
+def test_the_coat_weight_loop_acts_at_once_on_a_running_line_and_integrates_one_scan_after_a_restart() -> None:
+    """A run that starts running is not held; after a stop the first reading past the hold moves the ratio as one
+    scan's reading does (it integrated over the whole stop and hold before: a 1 % error after a 900 s stop stepped
+    the ratio by 5 %)."""
+    setup = short_setup("nmc_nmp_nominal.toml", 20.0)
+    ctx = controller_context(setup, "pid")
+    loop = CoatWeightLoop(ctx, pump_per_speed=1.0, gauge_scan_s=10.0, restart_skip_m=60.0)
+    dt = ctx.dt_s
+    first = loop.ratio(_obs(0.0, 0.5, False, 0.198))  # running from t = 0: acts on its first reading
+    assert first > 1.0
+    one_scan = first - 1.0
+    t = dt
+    for _ in range(450):  # a 900 s stop
+        loop.ratio(_obs(t, 0.0, True, None))
+        t += dt
+    before = loop.ratio(_obs(t, 0.5, False, None))
+    t += dt
+    while loop.position_m + 0.5 * dt < loop.hold_until_m:  # held: the readings (1 % light) are not used
+        assert loop.ratio(_obs(t, 0.5, False, 0.198)) == pytest.approx(before)
+        t += dt
+    after = loop.ratio(_obs(t, 0.5, False, 0.198))  # the first reading used
+    assert 0.0 < after - before <= 1.5 * one_scan  # integrated over the stop and the hold: about 0.05

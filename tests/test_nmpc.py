@@ -590,10 +590,26 @@ def test_the_tuned_ipopt_is_retried_afresh_when_it_fails() -> None:
     quiet = {"ipopt.print_level": 0, "ipopt.sb": "yes", "print_time": False}
     tuned = ca.nlpsol("t", "ipopt", nlp, {**quiet, "ipopt.max_iter": 2})
     retry = ca.nlpsol("r", "ipopt", nlp, {**quiet, "ipopt.max_iter": 200})
-    S = _IpoptRetry(tuned, retry)
-    kw = {"x0": [-1.2, 1.0], "lbg": -10.0, "ubg": 10.0, "lam_x0": [0.0, 0.0], "lam_g0": [0.0]}
+
+    class Recorded:  # what the retry is given
+        def __init__(self, f):
+            self.f, self.calls = f, []
+
+        def __call__(self, **kw):
+            self.calls.append(kw)
+            return self.f(**kw)
+
+        def stats(self):
+            return self.f.stats()
+
+    rec = Recorded(retry)
+    S = _IpoptRetry(tuned, rec)
+    kw = {"x0": [-1.2, 1.0], "lbg": -10.0, "ubg": 10.0, "lam_x0": [5.0, -3.0], "lam_g0": [7.0]}
     r = S(**kw)
     assert S.stats()["success"] and S.fallbacks == 1
+    # from the same primal point, without the multipliers the tuned solve was warm-started with
+    assert len(rec.calls) == 1 and rec.calls[0]["x0"] == kw["x0"]
+    assert "lam_x0" not in rec.calls[0] and "lam_g0" not in rec.calls[0]
     np.testing.assert_allclose(np.asarray(r["x"]).ravel(), [1.0, 1.0], atol=1e-6)
     # a solve the tuned solver finishes is not retried
     S.tuned = retry

@@ -1,7 +1,7 @@
 """Where speed must give way: ``nmc_nmp_exhaust_saturated``'s plan asks for more than the exhausts can ventilate.
 
-The economic target's continuation in speed (:func:`controllers.pid_opt.highest_steady_speed`) finds the
-highest steady speed within every limit; ``pid_opt`` runs the line there; the NMPC gives way in closed loop
+The economic target continued in speed (:func:`controllers.pid_opt.steady_speed_by_continuation`) settles below
+the plan's speed, within every limit; ``pid_opt`` runs the line there (and warns); the NMPC gives way in closed loop
 without crossing the LEL limit, with its OCP tracking the target's speed and the pump ratio written at the
 plan's next speed (the coat weight holds through the ramp).
 """
@@ -13,8 +13,9 @@ import pytest
 from _closed_loop import max_lel, short_setup
 
 from controllers.nmpc import NmpcModel
-from controllers.pid_opt import PidOptController, highest_steady_speed
+from controllers.pid_opt import PidOptController, steady_speed_by_continuation
 from controllers.registry import make_controller
+from mpc.errors import CalmlineWarning
 from mpc.harness import controller_context, run_closed_loop
 from mpc.interfaces import Observation
 from mpc.scenario import ModelSettings, TargetSettings
@@ -33,7 +34,7 @@ def test_the_target_gives_way_where_the_exhausts_saturate() -> None:
     L = m.layout
     limit = setup.scenario.spec.lel_limit_frac  # no analyser credit: 25 %
     assert not setup.scenario.spec.analyser_allows_50pct
-    fast = highest_steady_speed(m, ctx, TargetSettings(), 1.2, limit)
+    fast = steady_speed_by_continuation(m, ctx, TargetSettings(), 1.2, limit)
     ex_max = setup.model_params.dryer.exhaust_max_m3_s
     assert fast.success and not fast.usable  # within every limit, but not at the speed asked
     assert 0.6 < fast.line_speed_m_s < 1.2
@@ -44,7 +45,7 @@ def test_the_target_gives_way_where_the_exhausts_saturate() -> None:
     assert np.any(at_limit & saturated)
     assert np.all(levels < TargetSettings().lel_margin * limit * (1 + 1e-6))
     # a plan the line can hold is held
-    slow = highest_steady_speed(m, ctx, TargetSettings(), 0.55, limit)
+    slow = steady_speed_by_continuation(m, ctx, TargetSettings(), 0.55, limit)
     assert slow.usable and slow.line_speed_m_s == pytest.approx(0.55, rel=1e-6)
     assert fast.line_speed_m_s > slow.line_speed_m_s
 
@@ -54,13 +55,14 @@ def _obs(t_s: float, n_inputs: int, target: float, cap: float) -> Observation:
                        speed_cap_m_s=cap, line_stopped=False, applied=np.zeros(n_inputs))
 
 
-def test_pid_opt_runs_the_line_at_the_targets_highest_steady_speed() -> None:
+def test_pid_opt_runs_the_line_where_the_target_settles_continued_in_speed() -> None:
     _setup, m, ctx = _model_and_ctx()
     ctrl = PidOptController()
-    ctrl.reset(ctx)
+    with pytest.warns(CalmlineWarning, match=r"pid_opt: the plan's 1\.2 m/s cannot be held .* at 0\.80\d+ m/s"):
+        ctrl.reset(ctx)
     assert ctrl.manages_speed
     gave_way = ctrl.sets[(1.2, True)]
-    ref = highest_steady_speed(m, ctx, TargetSettings(), 1.2, 0.25)
+    ref = steady_speed_by_continuation(m, ctx, TargetSettings(), 1.2, 0.25)
     assert float(gave_way.speed_m_s) == pytest.approx(ref.line_speed_m_s, rel=1e-9)
     assert float(ctrl.sets[(0.5, True)].speed_m_s) == 0.5
     key = ctrl.keys["speed"]
@@ -109,7 +111,7 @@ def test_where_the_target_gives_way_does_not_depend_on_how_much_more_the_plan_as
     """The target prices a m/s by the recipe's speed: past what the line can hold, a plan asking for 1.0 or 1.2 m/s
     settles at the same speed (priced by the plan's own speed, the 1.2 m/s plan's settled 2 % lower)."""
     _setup, m, ctx = _model_and_ctx()
-    a = highest_steady_speed(m, ctx, TargetSettings(), 1.0, 0.25)
-    b = highest_steady_speed(m, ctx, TargetSettings(), 1.2, 0.25)
+    a = steady_speed_by_continuation(m, ctx, TargetSettings(), 1.0, 0.25)
+    b = steady_speed_by_continuation(m, ctx, TargetSettings(), 1.2, 0.25)
     assert a.success and b.success and a.line_speed_m_s < 0.95
     assert b.line_speed_m_s == pytest.approx(a.line_speed_m_s, rel=2e-3)

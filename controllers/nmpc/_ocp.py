@@ -268,8 +268,8 @@ class DynamicOcp:
 
     @property
     def fallbacks(self) -> int:
-        """Solves the first solver did not finish: ``"sqp"`` or ``"fatrop"`` finished by IPOPT, ``"tuned"`` by its retry
-        (0 otherwise)."""
+        """Solves the first solver did not finish and handed on: ``"sqp"`` or ``"fatrop"`` to IPOPT, ``"tuned"`` to its
+        retry, whether that converged or not (0 otherwise)."""
         return getattr(self.mpc.S, "fallbacks", 0)
 
 

@@ -42,7 +42,7 @@ from plants.sensors import Reading
 from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
 
-__all__ = ["RunResult", "run_closed_loop", "sensor_truth_map"]
+__all__ = ["RunResult", "controller_context", "run_closed_loop", "sensor_truth_map"]
 
 
 @dataclass

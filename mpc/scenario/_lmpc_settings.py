@@ -65,7 +65,8 @@ class LmpcSettings(Settings):
     """Lowest speed the lmpc may choose, fraction of the plan's target (of the recipe's speed where the plan asks
     for more)."""
     speed_weight: float = setting(5.0, ge=0.0)
-    """Target: reward for running at the plan's speed, per unit of v / v_target (as the NMPC)."""
+    """Target: reward for running at the plan's speed, per unit of v / v_target (the NMPC's target prices speed per
+    unit of v over the recipe's speed since 2026-12-07)."""
     energy_ref_W: float = setting(5e5, gt=0.0)
     """Target: heater power that costs one unit of the objective (full speed earns ``speed_weight`` units), W."""
     target_move_weight: float = setting(1e-3, ge=0.0)

@@ -76,7 +76,8 @@ class OcpSettings(Settings):
     input_weight: float = setting(1.0, ge=0.0)
     """Weight on the scaled inputs' distance from the target."""
     speed_weight: float = setting(1e4, ge=0.0)
-    """Weight on (v / v_target - 1)^2: speed stays at the plan unless a constraint needs it lower."""
+    """Weight on (v / v_target - 1)^2, ``v_target`` the plan's speed, or the economic target's where it gives way
+    (a limit the target cannot meet at the plan's speed)."""
     coat_weight_weight: float = setting(10.0, ge=0.0)
     """Weight on the die coat weight's distance from its target, in units of its tolerance, squared."""
     terminal_weight: float = setting(10.0, ge=0.0)

@@ -376,9 +376,12 @@ class Scenario(_Model):
                 raise ValueError(f"recipe.{key} has {len(getattr(self.recipe, key))} values, recipe.air_temp_K has {n}")
         if self.start.state == "cold" and not any(
                 st.t_s == 0.0 and st.announced for st in self.disturbances.line_stops):
+            stops = self.disturbances.line_stops
+            found = ("none" if not stops else ", ".join(
+                f"t_s = {st.t_s:g}{'' if st.announced else ' (not announced)'}" for st in stops))
             raise ValueError("start.state = 'cold': expected an announced line stop from t_s = 0 in "
-                             "[[disturbances.line_stops]] (the dryer heats up while the line stands; the plan "
-                             "starts the line when it ends)")
+                             f"[[disturbances.line_stops]] (found: {found}; the dryer heats up while the line "
+                             "stands, the plan starts the line when it ends)")
         plc, dt = self.plc, self.control_interval_s
         ratio = dt / plc.scan_s
         if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 1:
