@@ -82,16 +82,18 @@ def plc_loop(ctx: ControllerContext, name: str) -> LoopSpec:
     raise KeyError(f"the line's PLC has no loop {name!r}")
 
 
-def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, heater_manual: bool = False) -> dict[str, float]:
+def setpoints_from_inputs(ctx: ControllerContext, u: np.ndarray, *, heater_manual: bool = False,
+                          ratio_speed_m_s: float | None = None) -> dict[str, float]:
     """PLC set points for a plan made in plant inputs ``u`` (ordered as ``ctx.input_names``).
 
     Line speed, fan speeds and exhausts are the plan's values; the pump ratio is the plan's pump flow
-    over its speed (not written while the plan stands the line); with ``heater_manual`` each zone's
-    heater power is written as its air-temperature loop's manual output (else the loop is not written).
+    over its speed, or over ``ratio_speed_m_s`` where given (not written while that speed stands the
+    line); with ``heater_manual`` each zone's heater power is written as its air-temperature loop's
+    manual output (else the loop is not written).
     """
     out: dict[str, float] = {}
     idx = {n: i for i, n in enumerate(ctx.input_names)}
-    speed = float(u[idx["speed_m_s"]])
+    speed = float(u[idx["speed_m_s"]]) if ratio_speed_m_s is None else float(ratio_speed_m_s)
     for lp in ctx.plc_loops:
         v = float(u[idx[lp.output]])
         if lp.kind == "direct":

@@ -30,7 +30,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-CONTROLLERS = ("recipe", "pid", "pid_opt", "nmpc", "lmpc")
 MAX_SPEED_WEIGHT = 50.0
 """``[controllers.nmpc.target] speed_weight`` for the highest steady speed (the default, 5, trades speed for power)."""
 
@@ -83,8 +82,10 @@ def run_speeds(runs: Path, scenario: str, window_s: float) -> dict[str, dict[str
     """Each controller's mean line speed over the last ``window_s`` of its run, and its time above the LEL limit."""
     import pandas as pd
 
+    from controllers.registry import controller_names
+
     rows: dict[str, dict[str, float]] = {}
-    for c in CONTROLLERS:
+    for c in controller_names():
         folder = runs / scenario / c
         if not (folder / "timeseries.parquet").is_file():
             continue

@@ -280,16 +280,20 @@ class NmpcController(Controller):
         return info
 
     def _command(self, failure: bool, fallback: bool, solved: bool) -> Command:
+        ratio_speed = self._ratio_speed()
         if self.m.loops is None:  # the plan's heater powers as the loops' manual outputs
-            sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True)
+            sp = setpoints_from_inputs(self.ctx, self.u, heater_manual=True, ratio_speed_m_s=ratio_speed)
         else:
             # the feedforwards first: a loop that turns remote with this write takes its new one without a bump
             sp = {k: float(v) for k, v in zip(self.ff_keys, self.u[self.L.u_heater], strict=True)}
-            sp.update(setpoints_from_inputs(self.ctx, self.u))
+            sp.update(setpoints_from_inputs(self.ctx, self.u, ratio_speed_m_s=ratio_speed))
             sp.update({k: float(v) for k, v in zip(self.air_keys, self.m.setpoints_K(self.v), strict=True)})
-        if self.ratio_key in sp and self.ratio_speed > 1e-6:
-            sp[self.ratio_key] = float(self.u[self.L.u_pump]) / self.ratio_speed
         return Command(setpoints=sp, solver_failure=failure, fallback=fallback, solved=solved, info=self._info())
+
+    def _ratio_speed(self) -> float:
+        """The speed the pump-to-speed ratio is written at: the plan's next stage's after a good solve (see
+        ``_solve``), else the move's own."""
+        return self.ratio_speed if self.ratio_speed > 1e-6 else float(self.u[self.L.u_speed])
 
     def _update_lel_bias(self, obs: Observation, y: np.ndarray) -> None:
         """``[controllers.nmpc.estimator] output_biases = "lel_filter"``: measured-minus-model LEL per zone (after the
@@ -365,7 +369,7 @@ class NmpcController(Controller):
             prev_nozzle = self.u[L.u_nozzle].copy()
             if d.stopped_now and self.u[L.u_speed] > 0.0:
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
-                self.restart_ratio = (float(self.u[L.u_pump] / self.u[L.u_speed]), self.gauge.b)
+                self.restart_ratio = (float(self.u[L.u_pump]) / self._ratio_speed(), self.gauge.b)
             self.u = self.u.copy()
             self.ratio_speed = 0.0
             self.u[L.u_speed] = 0.0

@@ -27,6 +27,7 @@ interval.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,8 +36,8 @@ import pandas as pd
 
 from mpc.interfaces import Command, Controller, ControllerContext, DisturbanceSource, Observation
 from mpc.scenario import ScenarioSetup, run_duration_s, warmup_used_s, warn_about_duration
-from plants.line import LineModel
-from plants.plc import PlcWriteError
+from plants.line import LineLayout, LineModel
+from plants.plc import LoopSpec, PlcWriteError
 from plants.properties import air_density_kg_m3
 from plants.sensors import Reading
 from plants.simulate import AdaptiveStepper
@@ -107,11 +108,16 @@ def _cold_state(model: LineModel, x_ss: np.ndarray, u_ss: np.ndarray) -> tuple[n
     return x, u
 
 
-def controller_context(setup: ScenarioSetup, controller_name: str) -> ControllerContext:
-    """What the harness tells controller ``controller_name`` of the scenario at its reset (``Controller.reset``)."""
+def controller_context(setup: ScenarioSetup, controller_name: str,
+                       plc_loops: Sequence[LoopSpec] | None = None) -> ControllerContext:
+    """What the harness tells controller ``controller_name`` of the scenario at its reset (``Controller.reset``).
+
+    ``plc_loops``: the line PLC's loops, where the caller has built them already (building them runs the PLC's
+    step tests, about a second); default: built here (:meth:`ScenarioSetup.plc_loops`).
+    """
     sc = setup.scenario
     bank = setup.actuators()
-    model = LineModel(setup.plant_params)
+    dr = setup.plant_params.dryer
     return ControllerContext(
         controller_name=controller_name,
         dt_s=sc.control_interval_s,
@@ -119,7 +125,7 @@ def controller_context(setup: ScenarioSetup, controller_name: str) -> Controller
         recipe=setup.recipe,
         spec=sc.spec,
         schedule=setup.schedule,
-        input_names=tuple(model.layout.input_names()),
+        input_names=tuple(LineLayout(dr.n_zones, dr.cells_per_zone).input_names()),
         measurement_names=tuple(setup.sensor_specs),
         input_lower=bank.lower.copy(),
         input_upper=bank.upper.copy(),
@@ -128,7 +134,7 @@ def controller_context(setup: ScenarioSetup, controller_name: str) -> Controller
         source=setup.source,
         primary_factor_heater=sc.energy.factor(setup.model_params.dryer.heater_carrier),
         primary_factor_electricity=sc.energy.primary_factor_electricity,
-        plc_loops=tuple(setup.plc().specs),
+        plc_loops=tuple(setup.plc_loops() if plc_loops is None else plc_loops),
         thermocouple_lag_s=sc.plc.thermocouple_lag_s,
     )
 
@@ -172,7 +178,7 @@ def run_closed_loop(
     if missing:
         raise RuntimeError(f"the PLC's loops read {missing}, which the line has no sensor for")
 
-    ctx = controller_context(setup, controller.name)
+    ctx = controller_context(setup, controller.name, plc_specs)
     controller.reset(ctx)
     # actuators and the PLC's loops start where the plant sits
     bank.apply(0.0, u0, scan)
