@@ -3,7 +3,7 @@
 For a scenario whose plan asks for more speed than the line can hold within its limits (``nmc_nmp_exhaust_saturated``:
 the exhausts saturate at the LEL limit), the economic target's steady-state optimisation (the NMPC's
 :class:`controllers.nmpc.SteadyTarget`, nominal estimates) is continued in speed from the plan's first speed to its
-last (:func:`controllers.pid_opt.steady_speed_by_continuation`) on two parameter sets:
+last (:func:`controllers.nmpc.steady_speed_by_continuation`) on two parameter sets:
 
 * ``model``: the controllers' model (what the NMPC and ``pid_opt`` know before the run);
 * ``plant``: the simulated plant's own parameters and cells (what the line could really hold at the target's
@@ -39,8 +39,7 @@ def reference_speeds(scenario: str) -> dict[str, dict[str, object]]:
     import numpy as np
 
     from controllers._common import lel_limit_in_force
-    from controllers.nmpc import NmpcModel
-    from controllers.pid_opt import steady_speed_by_continuation
+    from controllers.nmpc import NmpcModel, steady_speed_by_continuation
     from mpc.harness import controller_context
     from mpc.scenario import ModelSettings, TargetSettings, build_setup, load_scenario
     from scenarios import shipped_path

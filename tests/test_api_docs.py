@@ -18,6 +18,7 @@ PACKAGES = (
     ("mpc.errors", "the error and warning base classes"),
     ("mpc.machine", "machine and package versions for every figure"),
     ("mpc.outputs", "output safety: calmline's own files only, never the user's (docs/outputs.md)"),
+    ("mpc.edge", "the edge runtime: exported controller parts on numpy and ctypes (docs/edge.md)"),
     ("controllers", "the controllers by name and the baselines"),
     ("controllers.nmpc", "the NMPC on the physics model"),
     ("controllers.lmpc", "the identified-model MPC"),
@@ -28,6 +29,8 @@ PACKAGES = (
     ("mpc.calibrate", "grey-box calibration"),
     ("mpc.historian", "historian replay"),
     ("mpc.regress", "the regression suite"),
+    ("mpc.export", "`calmline export`: a controller's edge artifact (docs/edge.md)"),
+    ("mpc.edge_verify", "`calmline edge verify`: an artifact against the design machine's controller"),
     ("scenarios", "the shipped scenarios"),
 )
 

@@ -119,6 +119,9 @@ def _distinct(cls: type[Settings]) -> dict[str, object]:
             out[f.name] = _distinct(tp)
             continue
         b = f.metadata["bounds"]
+        if tp is bool:
+            out[f.name] = not f.default
+            continue
         if tp is str:
             if b.choices:
                 out[f.name] = next(c for c in b.choices if c != f.default and c != "default")

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from _closed_loop import max_lel, short_setup
 
-from controllers.nmpc import NmpcModel, SteadyTarget
-from controllers.pid_opt import VIA_SPEED_FACTORS, PidOptController
+from controllers.nmpc import VIA_SPEED_FACTORS, NmpcModel, SteadyTarget
+from controllers.pid_opt import PidOptController
 from controllers.registry import make_controller
 from mpc.errors import CalmlineWarning
 from mpc.harness import run_closed_loop

@@ -1,6 +1,6 @@
 """Where speed must give way: ``nmc_nmp_exhaust_saturated``'s plan asks for more than the exhausts can ventilate.
 
-The economic target continued in speed (:func:`controllers.pid_opt.steady_speed_by_continuation`) settles below
+The economic target continued in speed (:func:`controllers.nmpc.steady_speed_by_continuation`) settles below
 the plan's speed, within every limit; ``pid_opt`` runs the line there (and warns); the NMPC gives way in closed loop
 without crossing the LEL limit, with its OCP tracking the target's speed and the pump ratio written at the
 plan's next speed (the coat weight holds through the ramp).
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from _closed_loop import max_lel, short_setup
 
-from controllers.nmpc import NmpcModel
-from controllers.pid_opt import PidOptController, steady_speed_by_continuation
+from controllers.nmpc import NmpcModel, steady_speed_by_continuation
+from controllers.pid_opt import PidOptController
 from controllers.registry import make_controller
 from mpc.errors import CalmlineWarning
 from mpc.harness import controller_context, run_closed_loop

@@ -57,6 +57,7 @@ from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_m
 from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
 from controllers.nmpc._model import NmpcModel, TemperatureLoops
 from controllers.nmpc._ocp import DynamicOcp
+from controllers.nmpc._offline import optimised_starts
 from controllers.nmpc._target import SteadyTarget
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import (
@@ -159,6 +160,7 @@ class NmpcController(Controller):
                               self.v_lb, self.v_ub, ocp)
         self.target = SteadyTarget(m, spec.residual_usl_kg_kg, spec.film_temp_max_K, tgt,
                                    primary_factors=(ctx.primary_factor_heater, ctx.primary_factor_electricity))
+        self.target_starts = optimised_starts(m, ctx, tgt) if tgt.offline_starts else []
         self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
                                   disturbance_q=4e-6 if self.disturbance_states else 0.0,
                                   bias_tau_s=st.estimator.output_bias_tau_s,
@@ -190,6 +192,8 @@ class NmpcController(Controller):
         self.ratio_speed = 0.0
         """The speed the pump-to-speed ratio is written at (see ``_solve``); 0 until the first solve."""
         self.target_speed_m_s = float("nan")  # the last good target's line speed
+        self.target_ok = False  # whether the target's last solve converged
+        self.v_floor_m_s = max(float(ctx.input_lower[L.u_speed]), 0.01 * float(ctx.recipe.speed_m_s))
         self.k = 0
         self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
         self.position = 0.0
@@ -432,19 +436,23 @@ class NmpcController(Controller):
             xt, ut, ok_t, _ = self.target.solve(
                 est, float(targets[-1]), float(caps[-1]), lel_limit, ctx.spec.coat_weight_target_kg_m2,
                 u_prev_s, self.u_lb_s, np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed,
-                out_bias=self.out_bias, out_gain=self.out_gain, trust=same_key,
+                out_bias=self.out_bias, out_gain=self.out_gain, trust=same_key, starts=self.target_starts,
             )
             if ok_t:
                 self.last_target = (xt, ut)
                 self.target_plant = self.target.plant_outputs(est, self.out_bias)
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
+            self.target_ok = ok_t
         xt, ut = self.last_target
         # where the target gives way (its speed under the plan's, a limit binding), the plan's stages track the
-        # target's speed: the OCP's pull toward the plan's speed would otherwise outweigh its soft LEL limit
+        # target's speed: the OCP's pull toward the plan's speed would otherwise outweigh its soft LEL limit. Only
+        # a target whose last solve converged: after a failed solve the last good one may be stale (solved for
+        # another plan or limit), and the OCP then pulls toward the plan's speed; never below the drive's lowest
+        # speed (the OCP's speed term divides by it)
         v_target = self.target_speed_m_s = float(ut[L.u_speed] * m.u_scale[L.u_speed])
-        if v_target < float(targets[-1]) * (1.0 - 1e-3):
-            targets = np.minimum(targets, v_target)
+        if self.target_ok and v_target < float(targets[-1]) * (1.0 - 1e-3):
+            targets = np.minimum(targets, max(v_target, self.v_floor_m_s))
         # the target in the OCP's terms: each loop's set point and thermocouple at the target's air temperature, its
         # feedforward the target's heater power and its integral zero
         if m.loops is None:

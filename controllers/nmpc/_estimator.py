@@ -49,7 +49,8 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
-from plants.simulate import n_substeps, substep_bound_s
+from mpc.edge import KalmanCore, Outputs, Step, StepValue, SubstepEkf
+from plants.simulate import n_substeps
 
 __all__ = ["DisturbanceEKF", "GaugeBiasFilter", "augmented_rank_condition"]
 
@@ -110,14 +111,9 @@ class DisturbanceEKF:
         self._sym = (zs, us, solids, est)
         self.dt_s = dt_s
         self._steppers: dict[int, tuple[ca.Function, ca.Function]] = {}
-        self.n_sub = n_substeps(dt_s, m.substep_s)
-        """RK4 sub-steps of the time update: raised (never lowered) when the model gets stiffer."""
         self._jac = m.scaled_jacobian_fn()
         self.check_every = max(1, round(10.0 / dt_s))
-        self._F, self._F0 = self._stepper(self.n_sub)
         self.jacobian_every = 5
-        self._A: np.ndarray | None = None
-        self._calls = 0
         y = m.outputs_fn()(zs[: self.n], us, est)
         ix = m.output_index
         rows, self.names, r_diag = [], [], []
@@ -154,13 +150,29 @@ class DisturbanceEKF:
         b_unit = np.where(self.relative, self.gain_scale * typical, b_scale)  # a bias state's unit in its output
         r_bias = np.array([self.R[self.names.index(b)] for b in self.bias_names]) / b_unit**2
         self.bias_q = r_bias * (dt_s / bias_tau_s) ** 2 if bias_tau_s > 0 else np.zeros(self.nb)
-        self.Q = np.diag(np.r_[q, np.full(self.ne, disturbance_q), self.bias_q])
-        self.z = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:], np.zeros(self.nb)]
+        Q = np.diag(np.r_[q, np.full(self.ne, disturbance_q), self.bias_q])
+        z0 = np.r_[m.ss.x / m.x_scale, m.nominal_estimate()[1:], np.zeros(self.nb)]
         p0 = np.full(self.n, 1e-3)
         p0[L.slurry_water] = 0.0
         # the biases' initial uncertainty: ten measurement standard deviations (they learn the recipe's mismatch
         # within the hand-back, before the NMPC moves the line far)
-        self.P = np.diag(np.r_[p0, np.full(self.ne, 1e-3), 100.0 * r_bias])
+        P0 = np.diag(np.r_[p0, np.full(self.ne, 1e-3), 100.0 * r_bias])
+        # physical bounds, applied after every measurement update: the disturbance factors', a zone's correction
+        # within a halving and a quadrupling, and no negative loading, solvent or vapour
+        lower, upper = np.full(nz, -np.inf), np.full(nz, np.inf)
+        n, nzones = self.n, L.n_zones
+        lower[n], upper[n] = 0.3, 3.0
+        lower[n + 1 : n + 1 + 2 * nzones], upper[n + 1 : n + 1 + 2 * nzones] = 0.05, 1.2
+        rel = n + self.ne + np.flatnonzero(self.relative)
+        lower[rel], upper[rel] = -0.5 / self.gain_scale, 3.0 / self.gain_scale
+        for blk in (L.dry_loading, L.solvent_load, L.zone_conc):
+            lower[blk] = 0.0
+        self.lower, self.upper = lower, upper
+        self.core = KalmanCore(z0, P0, Q, self.R, self.names, lower, upper, self.jacobian_every)
+        """State, covariance and tuning (:class:`mpc.edge.KalmanCore`, the edge's too)."""
+        self.filter = SubstepEkf(self.core, _CasadiModel(self), dt_s, n_substeps(dt_s, m.substep_s), self.n,
+                                 self.ne, self.check_every)
+        """The filter's logic (:class:`mpc.edge.SubstepEkf`, the edge's too)."""
 
     def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
         if n_sub not in self._steppers:
@@ -172,15 +184,6 @@ class DisturbanceEKF:
                 ca.Function("ekf_F0", [zs, us, solids], [zn]),
             )
         return self._steppers[n_sub]
-
-    def _check_substeps(self, us: np.ndarray, solids: float) -> None:
-        """Raise the RK4 sub-steps when the model's fastest mode needs it (as the plant's stepper does)."""
-        est = np.r_[solids, self.e]
-        need = n_substeps(self.dt_s, substep_bound_s(self._jac(self.xs, us, est)))
-        if need > self.n_sub:
-            self.n_sub = need
-            self._F, self._F0 = self._stepper(need)
-            self._A = None
 
     @staticmethod
     def _noise_var(name: str, typical: float) -> float:
@@ -226,45 +229,54 @@ class DisturbanceEKF:
         out[self.bias_index[rel] - 1] = self.gain_scale * self.z[self.n + self.ne :][rel]
         return out
 
+    @property
+    def z(self) -> np.ndarray:
+        """Scaled line states, disturbance estimates and output biases (the filter's state)."""
+        return self.core.z
+
+    @property
+    def P(self) -> np.ndarray:
+        """The state's covariance."""
+        return self.core.P
+
+    @property
+    def Q(self) -> np.ndarray:
+        """The process-noise covariance per step."""
+        return self.core.Q
+
+    @property
+    def n_sub(self) -> int:
+        """RK4 sub-steps of the time update: raised (never lowered) when the model gets stiffer."""
+        return self.filter.n_sub
+
+    @property
+    def _F(self) -> ca.Function:
+        """The time update with its Jacobian at the present sub-step count (CasADi)."""
+        return self._stepper(self.n_sub)[0]
+
     def predict(self, us: np.ndarray, solids: float) -> None:
         """Time update; the Jacobian is refreshed every ``jacobian_every`` calls (it changes slowly)."""
-        if self._calls % self.check_every == 0:
-            self._check_substeps(us, solids)
-        if self._A is None or self._calls % self.jacobian_every == 0:
-            zn, A = self._F(self.z, us, solids)
-            self._A = np.asarray(A)
-        else:
-            zn = self._F0(self.z, us, solids)
-        self._calls += 1
-        A = self._A
-        self.z = np.asarray(zn).ravel()
-        self.P = A @ self.P @ A.T + self.Q
+        self.filter.predict(us, solids)
 
     def update(self, us: np.ndarray, solids: float, meas: Mapping[str, float], fresh: Mapping[str, bool]) -> None:
-        use = [i for i, n in enumerate(self.names) if fresh.get(n, False) and np.isfinite(meas.get(n, np.nan))]
-        if not use:
-            return
-        h, H = self._H(self.z, us, solids)
-        h = np.asarray(h).ravel()[use]
-        H = np.asarray(H)[use]
-        yv = np.array([meas[self.names[i]] for i in use])
-        Rk = np.diag(self.R[use])
-        S = H @ self.P @ H.T + Rk
-        K = np.linalg.solve(S, H @ self.P).T
-        self.z = self.z + K @ (yv - h)
-        IKH = np.eye(self.P.shape[0]) - K @ H
-        self.P = IKH @ self.P @ IKH.T + K @ Rk @ K.T  # Joseph form: right for any gain
-        self.P = 0.5 * (self.P + self.P.T)
-        # physical bounds of the disturbance states
-        n, nz = self.n, self.m.layout.n_zones
-        self.z[n] = np.clip(self.z[n], 0.3, 3.0)
-        self.z[n + 1 : n + 1 + 2 * nz] = np.clip(self.z[n + 1 : n + 1 + 2 * nz], 0.05, 1.2)
-        for j in np.flatnonzero(self.relative):  # a zone's correction within a halving and a quadrupling
-            k = n + self.ne + j
-            self.z[k] = np.clip(self.z[k], -0.5 / self.gain_scale, 3.0 / self.gain_scale)
-        L = self.m.layout
-        for blk in (L.dry_loading, L.solvent_load, L.zone_conc):
-            self.z[blk] = np.maximum(self.z[blk], 0.0)
+        """Measurement update from the fresh readings, then the physical bounds."""
+        self.filter.update(us, solids, meas, fresh)
+
+
+class _CasadiModel:
+    """:class:`mpc.edge.EkfModel` on the estimator's CasADi functions."""
+
+    def __init__(self, ekf: DisturbanceEKF) -> None:
+        self.ekf = ekf
+
+    def step(self, n_sub: int) -> tuple[Step, StepValue]:
+        return self.ekf._stepper(n_sub)
+
+    def outputs(self) -> Outputs:
+        return self.ekf._H
+
+    def state_jacobian(self, xs: np.ndarray, us: np.ndarray, est: np.ndarray) -> np.ndarray:
+        return np.asarray(self.ekf._jac(xs, us, est), float)
 
 
 class GaugeBiasFilter:

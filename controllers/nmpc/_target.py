@@ -29,6 +29,8 @@ linear models", AIChE J. 39 (1993) 262-287 (target calculation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import casadi as ca
 import numpy as np
 
@@ -139,6 +141,10 @@ class SteadyTarget:
         """Solves the monotone update redid (only before the first good target)."""
         self.failures = 0
         """Solves that did not converge (the last good target is kept)."""
+        self.objective = float("nan")
+        """The objective of the last good target."""
+        self.start_wins = 0
+        """Solves where one of the ``starts`` gave a lower objective than the warm start (or the only converged solve)."""
         self.z = np.r_[m.ss.x / m.x_scale, m.ss.u / m.u_scale, np.zeros(4)]
         self.lam_g = None
         self.lam_x = None
@@ -159,7 +165,8 @@ class SteadyTarget:
 
     def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
               u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float],
-              out_bias: np.ndarray | None = None, trust: bool = False, out_gain: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
+              out_bias: np.ndarray | None = None, trust: bool = False, out_gain: np.ndarray | None = None,
+              starts: Sequence[np.ndarray] = ()) -> tuple[np.ndarray, np.ndarray, bool, np.ndarray]:
         """Return ``(xs_target, us_target, success, slacks)``; warm-started from the last target.
 
         IPOPT with the adaptive barrier update; if it fails before any solve has succeeded, again from
@@ -168,7 +175,10 @@ class SteadyTarget:
         inputs stay within ``max_move_scaled`` of the last good target's. ``out_bias``: the estimator's output
         biases (:attr:`NmpcModel.bias_outputs`, physical units; default zero), added to the model's outputs in
         the constraints; ``out_gain``: the zones' relative corrections (default zero), the zones' outputs
-        multiplied by ``1 + out_gain`` first.
+        multiplied by ``1 + out_gain`` first. ``starts``: further initial points (scaled states and inputs, as
+        :attr:`OptimisedPoint.x` and ``u`` over the model's scales), tried only where the trust region does not
+        apply; of the converged solves the one of least objective is taken (:attr:`start_wins` counts the solves
+        a start won).
         """
         lbx, ubx = self.bounds(u_lb, u_ub, x_fixed)
         if trust and self.has_target and np.isfinite(self.s.max_move_scaled):
@@ -190,11 +200,20 @@ class SteadyTarget:
             ok = bool(self.solver_monotone.stats()["success"])
         z = np.asarray(r["x"]).ravel()
         ok = ok and bool(np.all(np.isfinite(z)))
+        if not (trust and self.has_target):
+            for start in starts:
+                zs = np.clip(np.r_[np.asarray(start, float), np.zeros(len(self.z) - len(start))], lbx, ubx)
+                rs = self.solver(**{**kw, "x0": zs})
+                good = bool(self.solver.stats()["success"]) and bool(np.all(np.isfinite(np.asarray(rs["x"]))))
+                if good and (not ok or float(rs["f"]) < float(r["f"])):
+                    r, z, ok = rs, np.asarray(rs["x"]).ravel(), True
+                    self.start_wins += 1
         if not ok:
             self.failures += 1
         if ok:
             self.has_target = True
             self.z = z
+            self.objective = float(r["f"])
             self.lam_x = np.asarray(r["lam_x"]).ravel()
             self.lam_g = np.asarray(r["lam_g"]).ravel()
         else:

@@ -21,6 +21,8 @@ SUBCOMMANDS = {
     "lmpc": "mpc.cli._lmpc:lmpc",
     "calibrate": "mpc.cli._calibrate:calibrate",
     "bench": "mpc.cli._bench:bench",
+    "export": "mpc.cli._export:export",
+    "edge": "mpc.cli._export:edge",
 }
 """Subcommands in the order ``calmline --help`` lists them: the main job first."""
 

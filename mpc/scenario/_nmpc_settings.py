@@ -145,6 +145,16 @@ class TargetSettings(Settings):
     """Exact (L1) penalty on the slacks of the limits (the target exists when a limit cannot be met)."""
     every_s: float = setting(60.0, gt=0.0)
     """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
+    offline_starts: bool = setting(False)
+    """Where the target is solved afresh (its first solve, a step of the plan's speed, a change of the LEL limit
+    in force, a restart: where the trust region below does not apply), solve it also from the plan's optimised
+    points (each speed of the plan at each LEL limit, the least primary power over several starts at nominal
+    estimates, solved before the run: :func:`controllers.nmpc.best_optimised_point`, what ``pid_opt`` runs at)
+    and take the converged solve of least objective. Not the default: on the anode it starts the target in the
+    optimum of least power, with zone 4's air a few kelvin under the film's limit, from which the target then
+    drifts with the estimates; measured on eight anode scenarios (``docs/nmpc.md``) it cut
+    ``graphite_water_unannounced_lot`` from 0.148 to 0.115 kWh/good m2 but raised six others by 1-10 % and made
+    227 m of film-temperature scrap on the nominal shift."""
     max_move_scaled: float = setting(0.1, gt=0.0, allow_inf=True)
     """Trust region: the largest change of any scaled input (1 = its recipe value; heaters: half their
     capacity) from the last good target, while the LEL limit in force stays the same and the speed plan

@@ -1,0 +1,131 @@
+"""Generate and compile the C of the NMPC's estimator for the edge (``calmline export``).
+
+From the estimator's own CasADi expressions (:class:`controllers.nmpc.DisturbanceEKF`, on the controller's
+model: no second copy of an equation) CasADi's code generator writes four dense functions:
+
+* ``ekf_substep(z, us, solids, h) -> (z_next, dz_next/dz)``: one RK4 sub-step of ``h`` seconds (the
+  disturbances and biases as random walks), the integrator of :func:`plants.simulate.rk4_step`;
+* ``ekf_substep_value``: the same without the Jacobian;
+* ``ekf_outputs(z, us, solids) -> (h, dh/dz)``: the measured outputs, biases applied;
+* ``ekf_state_jacobian(xs, us, est)``: the model's scaled Jacobian, whose eigenvalues set the stable sub-step.
+
+and, at the estimator's sub-step count when exported, the whole interval's time update
+``ekf_step_n{n_sub}`` (and ``ekf_step_value_n{n_sub}``): the design machine's own expression. The edge uses
+it at that count and runs the sub-step otherwise (:class:`mpc.edge.EdgeEstimator`), so an artifact serves
+whatever sub-step count the model's stiffness asks for. The C is compiled with the system's C
+compiler (``$CC``, else ``cc``) into one shared library that needs only libc and libm.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from controllers.nmpc._estimator import DisturbanceEKF
+from plants.simulate import rk4_step
+
+__all__ = ["ESTIMATOR_FUNCTIONS", "LIBRARY", "SOURCE", "compile_library", "estimator_manifest",
+           "generate_estimator_c", "step_names"]
+
+SOURCE = "estimator.c"
+"""The generated C's file name in the artifact."""
+LIBRARY = "libcalmline_edge.so"
+"""The compiled library's file name in the artifact."""
+ESTIMATOR_FUNCTIONS = {"substep": "ekf_substep", "substep_value": "ekf_substep_value", "outputs": "ekf_outputs",
+                       "state_jacobian": "ekf_state_jacobian"}
+"""The generated functions, by their role in :class:`mpc.edge.EdgeEstimator`."""
+
+
+def step_names(n_sub: int) -> dict[str, str]:
+    """The generated names of the whole interval's time update at ``n_sub`` sub-steps (with its Jacobian, and
+    without)."""
+    return {"step": f"ekf_step_n{n_sub}", "step_value": f"ekf_step_value_n{n_sub}"}
+
+
+def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
+    m, n = ekf.m, ekf.n
+    zs, us, solids, est = ekf._sym
+    h = ca.SX.sym("h")
+    zn = ca.vertcat(rk4_step(m.scaled_rhs(), zs[:n], us, est, h, 1), zs[n:])
+    hy, Hy = ekf._H(zs, us, solids)
+    xs = ca.SX.sym("xs", n)
+    e = ca.SX.sym("est", m.n_est)
+    names = ESTIMATOR_FUNCTIONS
+    # the interval's time update at the estimator's sub-step count, the very expressions the design machine
+    # evaluates: the filter is sensitive enough (its innovation covariance spans many decades) that the
+    # sub-step loop's Jacobian product, different from the expression's own in the last bit, moved the states
+    # by 1e-10 of their scales within ten steps
+    F, F0 = ekf._stepper(ekf.n_sub)
+    whole = step_names(ekf.n_sub)
+    return [
+        ca.Function(whole["step"], [zs, us, solids], [ca.densify(o) for o in F(zs, us, solids)]),
+        ca.Function(whole["step_value"], [zs, us, solids], [ca.densify(F0(zs, us, solids))]),
+        ca.Function(names["substep"], [zs, us, solids, h], [zn, ca.densify(ca.jacobian(zn, zs))]),
+        ca.Function(names["substep_value"], [zs, us, solids, h], [zn]),
+        ca.Function(names["outputs"], [zs, us, solids], [ca.densify(hy), ca.densify(Hy)]),
+        ca.Function(names["state_jacobian"], [xs, us, e], [ca.densify(ekf._jac(xs, us, e))]),
+    ]
+
+
+def generate_estimator_c(ekf: DisturbanceEKF, out_dir: Path) -> Path:
+    """Write the estimator's generated C into ``out_dir`` (:data:`SOURCE`); return its path."""
+    cg = ca.CodeGenerator(SOURCE, {"with_header": False, "casadi_int": "long long int", "casadi_real": "double"})
+    for f in _functions(ekf):
+        cg.add(f)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cg.generate(str(out_dir) + os.sep)
+    return out_dir / SOURCE
+
+
+def compile_library(source: Path, out_dir: Path, *, cflags: tuple[str, ...] = ("-O2",)) -> Path:
+    """Compile ``source`` into :data:`LIBRARY` in ``out_dir`` with ``$CC`` (else ``cc``); return its path.
+
+    Raises
+    ------
+    RuntimeError
+        No C compiler was found, or it failed (its message included).
+    """
+    cc = os.environ.get("CC", "cc")
+    if shutil.which(cc) is None:
+        raise RuntimeError(f"no C compiler {cc!r} on PATH: `calmline export` compiles the generated C with the "
+                           f"system's compiler (set CC to choose one)")
+    lib = out_dir / LIBRARY
+    cmd = [cc, *cflags, "-fPIC", "-shared", str(source), "-o", str(lib), "-lm"]
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
+    return lib
+
+
+def _bounds(a: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in a]
+
+
+def estimator_manifest(ekf: DisturbanceEKF, u_scale: np.ndarray, input_names: list[str]) -> dict[str, Any]:
+    """The manifest's ``estimator`` section: everything the edge filter needs besides the library."""
+    return {
+        "dt_s": float(ekf.dt_s),
+        "n_sub": int(ekf.n_sub),
+        "n_states": int(ekf.n),
+        "n_est": int(ekf.ne),
+        "n_bias": int(ekf.nb),
+        "check_every": int(ekf.check_every),
+        "jacobian_every": int(ekf.jacobian_every),
+        "names": list(ekf.names),
+        "bias_names": list(ekf.bias_names),
+        "R": [float(v) for v in ekf.R],
+        "Q": np.asarray(ekf.Q, float).tolist(),
+        "P0": np.asarray(ekf.P, float).tolist(),
+        "z0": [float(v) for v in ekf.z],
+        "bounds": {"lower": _bounds(ekf.lower), "upper": _bounds(ekf.upper)},
+        "x_scale": [float(v) for v in ekf.m.x_scale],
+        "u_scale": [float(v) for v in u_scale],
+        "input_names": list(input_names),
+        "functions_note": "z = line states / x_scale, disturbance estimates, output biases; us = inputs / u_scale",
+    }

@@ -1,0 +1,71 @@
+"""``calmline export`` and ``calmline edge``: controllers for the edge PC, and checks of what was exported."""
+
+from __future__ import annotations
+
+import click
+
+from mpc.cli._common import FORCE_FOLDER_HELP, echo_json, stderr, user_errors
+
+__all__ = ["edge", "export"]
+
+
+@click.command("export")
+@click.option("--controller", "controller", required=True, type=click.Choice(["nmpc"]),
+              help="Controller to export (the NMPC's estimator today; docs/edge.md).")
+@click.option("--scenario", "scenario", required=True, type=click.Path(dir_okay=False),
+              help="Scenario the controller is built on (its settings tables, model and tuning).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Artifact folder (created if missing; one holding files needs --force).")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as one JSON object.")
+def export(controller: str, scenario: str, out_dir: str, force: bool, as_json: bool) -> None:
+    """Generate C for the controller's edge parts, compile it, and write an artifact folder.
+
+    The folder holds the generated C, its shared library (libc and libm only), manifest.json (signals,
+    scales, tuning, versions, the sha256 of every file) and manifest.sha256. Needs a C compiler ($CC, else cc).
+    """
+    from mpc.export import export_controller
+
+    with user_errors():
+        stderr(f"exporting {controller} on {scenario} (generating and compiling C: about two minutes)")
+        man = export_controller(scenario, controller, out_dir, force=force)
+    stderr(f"wrote {out_dir}/manifest.json, manifest.sha256, {', '.join(sorted(man['files']))}")
+    if as_json:
+        echo_json(man)
+
+
+@click.group("edge")
+def edge() -> None:
+    """Check and verify edge artifacts written by `calmline export`."""
+
+
+@edge.command("verify")
+@click.argument("artifact", type=click.Path(file_okay=False, exists=True))
+@click.option("--scenario", "scenario", required=True, type=click.Path(dir_okay=False),
+              help="The scenario the artifact was exported on.")
+@click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def verify(artifact: str, scenario: str, duration_s: float | None, as_json: bool) -> None:
+    """Run the NMPC with the artifact's estimator beside its own; report their largest difference.
+
+    Exits 0 whenever the run completed (the difference is a field, not a verdict); 2 on a refused
+    artifact (a hash that does not match, a missing file) or another scenario than the export's.
+    """
+    from mpc.edge import ArtifactError
+    from mpc.edge_verify import verify_estimator
+    from mpc.errors import CalmlineError
+
+    with user_errors():
+        try:
+            res = verify_estimator(artifact, scenario, duration_s=duration_s, progress=not as_json)
+        except ArtifactError as exc:
+            raise CalmlineError(str(exc)) from exc
+    if as_json:
+        echo_json(res)
+        return
+    click.echo(f"{res['scenario']}: {res['steps']} estimator steps")
+    click.echo(f"  largest state difference (scaled)  {res['estimator_max_abs_diff']:.3g} "
+               f"(state {res['estimator_max_diff_state']})")
+    for who in ("edge_estimator", "python_estimator"):
+        p = res[who]
+        click.echo(f"  {who:34s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")

@@ -1,0 +1,105 @@
+"""``calmline export``: a controller's parts for the edge, generated, compiled and hashed into one folder.
+
+Today the NMPC's estimator is exported (its EKF with the disturbance and bias states:
+:mod:`controllers.nmpc._export`); the tracking OCP as a stage-structured QP and the lmpc follow
+(``docs/edge.md``, "What is exported"). The controller is built exactly as ``calmline run`` builds it on
+the scenario (its settings tables applied, reset on the scenario's context), and the artifact records
+what it was built from: the scenario file's sha256, a hash of the controller model's parameters and
+recipe, and the versions of calmline and CasADi.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from mpc.edge import FORMAT, file_sha256
+from mpc.errors import CalmlineError
+from mpc.harness import controller_context
+from mpc.machine import package_versions
+from mpc.outputs import OutputFolder
+from mpc.scenario import build_setup, load_scenario, resolve_scenario_path
+
+__all__ = ["EXPORTABLE", "export_controller"]
+
+EXPORTABLE = ("nmpc",)
+"""Controllers ``calmline export`` exports today."""
+
+_FILES = ("estimator.c", "libcalmline_edge.so", "manifest.json", "manifest.sha256")
+
+
+def _model_sha256(setup: Any) -> str:
+    """A hash of what the controller's model is built from: its parameters and the recipe."""
+    text = json.dumps({"model_params": asdict(setup.model_params), "recipe": asdict(setup.recipe)},
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def export_controller(scenario: str | Path, controller: str, out_dir: str | Path, *, force: bool = False,
+                      cflags: tuple[str, ...] = ("-O2",)) -> dict[str, Any]:
+    """Export ``controller``'s edge parts as built on ``scenario`` into ``out_dir``; return the manifest.
+
+    Raises
+    ------
+    CalmlineError
+        The controller cannot be exported (yet), the scenario is not valid, the output folder is refused
+        (:mod:`mpc.outputs`), or the C compiler is missing or failed.
+    """
+    if controller not in EXPORTABLE:
+        raise CalmlineError(f"--controller {controller!r}: calmline export exports {', '.join(EXPORTABLE)} today "
+                            f"(the lmpc follows: docs/edge.md)")
+    from controllers.nmpc import NmpcController
+    from controllers.nmpc._export import (
+        ESTIMATOR_FUNCTIONS,
+        LIBRARY,
+        SOURCE,
+        compile_library,
+        estimator_manifest,
+        generate_estimator_c,
+        step_names,
+    )
+
+    path = resolve_scenario_path(scenario)
+    sc = load_scenario(path)
+    setup = build_setup(sc, source=str(path))
+    folder = OutputFolder(out_dir, list(_FILES), force=force, inputs=[path])  # checked now, before the work
+    ctx = controller_context(setup, controller)
+    ctrl = NmpcController()
+    ctrl.reset(ctx)
+    with tempfile.TemporaryDirectory(prefix="calmline-export-") as tmp:
+        work = Path(tmp)
+        source = generate_estimator_c(ctrl.ekf, work)
+        try:
+            lib = compile_library(source, work, cflags=cflags)
+        except RuntimeError as exc:
+            raise CalmlineError(str(exc)) from exc
+        versions = package_versions()
+        manifest = {
+            "format": FORMAT,
+            "parts": ["estimator"],
+            "controller": controller,
+            "scenario": sc.name,
+            "scenario_file": path.name,
+            "scenario_sha256": file_sha256(path),
+            "model_sha256": _model_sha256(setup),
+            "versions": {**{k: versions[k] for k in ("calmline", "casadi", "do-mpc", "numpy")},
+                         "python": platform.python_version()},
+            "compiler_flags": list(cflags),
+            "library": LIBRARY,
+            "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
+            "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
+            "files": {SOURCE: file_sha256(source), LIBRARY: file_sha256(lib)},
+        }
+        text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        with folder:
+            folder.write_bytes(SOURCE, source.read_bytes())
+            folder.write_bytes(LIBRARY, lib.read_bytes())
+            folder.write_text("manifest.json", text)
+            folder.write_text("manifest.sha256", f"{digest}  manifest.json\n")
+    return manifest

@@ -1,0 +1,160 @@
+"""The edge export: the NMPC's estimator generated as C, compiled, hashed, and run without CasADi or do-mpc.
+
+One artifact is exported for the module (``-O1``: the flags change the compiler's work, not the arithmetic's
+order, and cut its time from about a minute to about ten seconds here).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from mpc.cli._main import main
+from mpc.edge import ArtifactError, EdgeEstimator, read_artifact
+from mpc.edge_verify import verify_estimator
+from mpc.export import export_controller
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
+
+pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("edge") / "nmpc"
+    export_controller(SCENARIO, "nmpc", out, cflags=("-O1",))
+    return out
+
+
+def test_the_artifact_lists_and_hashes_every_file(artifact: Path) -> None:
+    files = sorted(p.name for p in artifact.iterdir())
+    assert files == [".calmline-manifest.json", "estimator.c", "libcalmline_edge.so", "manifest.json",
+                     "manifest.sha256"]
+    art = read_artifact(artifact, "estimator")
+    man = art.manifest
+    assert set(man["files"]) == {"estimator.c", "libcalmline_edge.so"}
+    assert man["format"] == "calmline-edge/1" and man["parts"] == ["estimator"]
+    assert man["scenario"] == "nmc_nmp_nominal" and len(man["scenario_sha256"]) == 64
+    assert {"calmline", "casadi", "numpy", "python"} <= set(man["versions"])
+    e = man["estimator"]
+    n = e["n_states"] + e["n_est"] + e["n_bias"]
+    assert len(e["z0"]) == n and np.asarray(e["P0"]).shape == (n, n) and len(e["R"]) == len(e["names"])
+    assert "zone1_lel_frac" in e["names"] and e["dt_s"] == 2.0
+    # the generated C allocates nothing: every work vector is the caller's
+    src = (artifact / "estimator.c").read_text()
+    assert "malloc" not in src and "calloc" not in src
+
+
+@pytest.mark.parametrize(("victim", "match"), [
+    ("libcalmline_edge.so", "libcalmline_edge.so: sha256 does not match"),
+    ("estimator.c", "estimator.c: sha256 does not match"),
+    ("manifest.json", "manifest was changed after export"),
+])
+def test_a_changed_file_is_refused(artifact: Path, tmp_path: Path, victim: str, match: str) -> None:
+    copy = tmp_path / "a"
+    shutil.copytree(artifact, copy)
+    with (copy / victim).open("ab") as f:
+        f.write(b" ")
+    with pytest.raises(ArtifactError, match=match):
+        EdgeEstimator(copy)
+
+
+def test_a_missing_file_is_refused(artifact: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "a"
+    shutil.copytree(artifact, copy)
+    (copy / "libcalmline_edge.so").unlink()
+    with pytest.raises(ArtifactError, match=r"libcalmline_edge.so: missing"):
+        EdgeEstimator(copy)
+
+
+def test_the_runtime_imports_neither_casadi_nor_do_mpc(artifact: Path) -> None:
+    code = textwrap.dedent(f"""
+        import sys
+        import numpy as np
+        from mpc.edge import EdgeEstimator
+        e = EdgeEstimator({str(artifact)!r})
+        us = np.ones(len(e.u_scale))
+        z0 = e.z.copy()
+        e.predict(us, 0.6)
+        e.update(us, 0.6, {{"zone1_air_temp_K": 350.0}}, {{"zone1_air_temp_K": True}})
+        assert np.all(np.isfinite(e.z)) and not np.array_equal(e.z, z0)
+        print(sorted(m for m in sys.modules if m.split(".")[0] in ("casadi", "do_mpc")))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "[]"
+
+
+def test_the_edge_estimator_equals_the_nmpcs_over_two_hours(artifact: Path) -> None:
+    """Fed the NMPC's own inputs, solids and readings at every step of a 2 h closed loop, the compiled filter's
+    states stay within 1e-9 of the NMPC's EKF's (scaled units: each state over its scale)."""
+    res = verify_estimator(artifact, SCENARIO, duration_s=7200.0)
+    assert res["steps"] == 3600
+    assert res["estimator_max_abs_diff"] <= 1e-9, res  # measured: 0 (the same expressions, compiled)
+    assert res["kpis"]["time_above_lel_limit_s"] == 0.0
+
+
+def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: Path) -> None:
+    """The comparison can fail: an artifact whose process noise was changed (and re-hashed, as a wrong export
+    would be) drifts away from the NMPC's filter."""
+    import hashlib
+
+    copy = tmp_path / "a"
+    shutil.copytree(artifact, copy)
+    man = json.loads((copy / "manifest.json").read_text())
+    Q = np.asarray(man["estimator"]["Q"])
+    man["estimator"]["Q"] = (Q * 4.0).tolist()
+    text = json.dumps(man, indent=1, sort_keys=True) + "\n"
+    (copy / "manifest.json").write_text(text)
+    (copy / "manifest.sha256").write_text(hashlib.sha256(text.encode()).hexdigest() + "  manifest.json\n")
+    res = verify_estimator(copy, SCENARIO, duration_s=600.0)
+    assert res["estimator_max_abs_diff"] > 1e-6
+
+
+def test_cli_export_refuses_a_folder_it_did_not_write_and_verify_refuses_another_scenario(
+        artifact: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    (tmp_path / "mine.txt").write_text("keep me")
+    res = runner.invoke(main, ["export", "--controller", "nmpc", "--scenario", str(SCENARIO), "--out", str(tmp_path)])
+    assert res.exit_code == 2 and "already holds" in res.output
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+    other = ROOT / "scenarios" / "nmc_nmp_batch_change.toml"
+    res = runner.invoke(main, ["edge", "verify", str(artifact), "--scenario", str(other), "--json"])
+    assert res.exit_code == 2 and "not the scenario the artifact" in res.output
+    res = runner.invoke(main, ["export", "--controller", "pid", "--scenario", str(SCENARIO), "--out",
+                               str(tmp_path / "x")])
+    assert res.exit_code == 2 and "'pid'" in res.output
+
+
+def test_a_sub_step_count_not_exported_runs_the_exported_sub_step(artifact: Path) -> None:
+    """The model may stiffen beyond the sub-step count exported: the edge then runs the exported RK4 sub-step
+    that many times and multiplies their Jacobians; one interval agrees with the design machine's expression
+    to rounding."""
+    from _closed_loop import short_setup
+
+    from controllers.nmpc import NmpcController
+    from mpc.harness import controller_context
+
+    setup = short_setup(SCENARIO.name, 4.0)
+    ctrl = NmpcController()
+    ctrl.reset(controller_context(setup, "nmpc"))
+    ekf = ctrl.ekf
+    edge = EdgeEstimator(artifact)
+    exported = {int(k) for k in edge.artifact.manifest["functions"]["steps"]}
+    assert exported == {ekf.n_sub}
+    n = ekf.n_sub + 1
+    us, solids = ctrl.m.ss.u / ctrl.m.u_scale, 0.6
+    z_py, A_py = (np.asarray(a) for a in ekf._stepper(n)[0](ekf.z, us, solids))
+    z_edge, A_edge = edge.ekf.model.step(n)[0](ekf.z.copy(), us, solids)
+    np.testing.assert_allclose(z_edge, z_py.ravel(), rtol=0, atol=1e-13)
+    np.testing.assert_allclose(A_edge, A_py, rtol=0, atol=1e-13 * np.abs(A_py).max())
+    assert np.abs(A_py).max() > 0.5  # a real Jacobian, not zeros
