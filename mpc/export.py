@@ -59,6 +59,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
         LIBRARY,
         SOURCE,
         compile_library,
+        estimation_manifest,
         estimator_manifest,
         generate_estimator_c,
         step_names,
@@ -93,6 +94,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             "library": LIBRARY,
             "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
             "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
+            "estimation": estimation_manifest(ctrl.est),
             "files": {SOURCE: file_sha256(source), LIBRARY: file_sha256(lib)},
         }
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"

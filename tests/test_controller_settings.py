@@ -53,7 +53,7 @@ READERS: dict[type[Settings], list[str]] = {
     RecipeSettings: ["controllers/recipe.py"],
     PidSettings: ["controllers/pid.py"],
     PidOptSettings: ["controllers/pid_opt.py"],
-    SupervisorSettings: ["controllers/_supervisor.py"],
+    SupervisorSettings: ["mpc/edge/_supervisor.py"],
     OcpSettings: ["controllers/nmpc/_ocp.py", "controllers/nmpc/_controller.py"],
     TargetSettings: ["controllers/nmpc/_target.py", "controllers/nmpc/_controller.py"],
     ModelSettings: ["mpc/scenario/_nmpc_settings.py", "controllers/nmpc/_controller.py"],  # apply(); temperature_loops

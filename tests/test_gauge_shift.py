@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from controllers.nmpc import GaugeBiasFilter
+from mpc.edge import GaugeBiasFilter
 
 GAUGE_M = 60.0
 SENS = 0.3  # kg/m2 of coat weight per unit solids fraction (about 0.2 / 0.65)

@@ -18,9 +18,9 @@ from controllers.nmpc import (
     TemperatureLoops,
     augmented_rank_condition,
 )
-from controllers.nmpc._estimator import GaugeBiasFilter
 from controllers.nmpc._model import HEATER_SMOOTHING_FRAC
 from controllers.nmpc._prediction import _collocation_step
+from mpc.edge import GaugeBiasFilter
 from mpc.harness import run_closed_loop
 from mpc.runner import run_setup
 from mpc.scenario import build_setup, load_scenario

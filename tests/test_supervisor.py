@@ -1,4 +1,4 @@
-"""The MPCs' supervisor (``controllers/_supervisor.py``): every transition, the LEL limit to plan for,
+"""The MPCs' supervisor (``mpc/edge/_supervisor.py``): every transition, the LEL limit to plan for,
 the speed preview and the fallback, on hand-made observations (no plant, no solver)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from controllers._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
+from mpc.edge import MODES, Decision, PlanMemory, Supervisor, fallback_move
 from mpc.interfaces import Observation
 from mpc.scenario import AnnouncedSchedule, SupervisorSettings
 
@@ -168,7 +168,7 @@ def test_the_supervisor_is_deterministic() -> None:
 
 def test_the_supervisor_is_pure_numpy() -> None:
     """No solver, no plant: the edge runtime has to reproduce it (imports checked in the source)."""
-    tree = ast.parse((ROOT / "controllers" / "_supervisor.py").read_text(encoding="utf-8"))
+    tree = ast.parse((ROOT / "mpc" / "edge" / "_supervisor.py").read_text(encoding="utf-8"))
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     assert imported <= {"__future__", "dataclasses", "numpy", "mpc.interfaces", "mpc.scenario"}, imported

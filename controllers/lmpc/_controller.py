@@ -21,8 +21,8 @@ What a plant's own MPC engineer builds when no physics model is at hand:
   outputs of the model: its energy, and kept inside the heaters' range;
 * success is checked on every solve; a failed solve takes the next move of
   the last good plan, else steps toward the target within the move limits
-  (:func:`controllers._supervisor.fallback_move`, shared with the NMPC);
-* the supervisor (:mod:`controllers._supervisor`, shared with the NMPC) says
+  (:func:`mpc.edge.fallback_move`, shared with the NMPC);
+* the supervisor (:mod:`mpc.edge`, shared with the NMPC) says
   when the line is stopped or in its start-up phase (``restart_guard_s``
   after a restart): then the recipe runs (the linear model knows nothing of a
   standing film), and the estimator restarts from the readings at the
@@ -43,12 +43,12 @@ from pathlib import Path
 import numpy as np
 
 from controllers._common import setpoints_from_inputs
-from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
 from controllers.lmpc._kalman import OffsetFreeKalman
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
 from controllers.lmpc._ocp import LinearOcp, _Weights
 from controllers.lmpc._target import LinearTarget, rows_of
 from controllers.recipe import RecipeController
+from mpc.edge import Decision, PlanMemory, Supervisor, fallback_move
 from mpc.errors import CalmlineError
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import LmpcSettings

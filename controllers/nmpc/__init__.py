@@ -1,7 +1,7 @@
 """do-mpc NMPC on the physics model (see :mod:`controllers.nmpc._controller`)."""
 
 from controllers.nmpc._controller import NmpcController
-from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter, augmented_rank_condition
+from controllers.nmpc._estimator import DisturbanceEKF, augmented_rank_condition
 from controllers.nmpc._model import NmpcModel, TemperatureLoops
 from controllers.nmpc._ocp import DynamicOcp
 from controllers.nmpc._offline import (
@@ -21,7 +21,6 @@ __all__ = [
     "DisturbanceEKF",
     "DynamicOcp",
     "EstimatorSettings",
-    "GaugeBiasFilter",
     "ModelSettings",
     "NmpcController",
     "NmpcModel",

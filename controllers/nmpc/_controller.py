@@ -20,7 +20,7 @@ the controller
    ``fallbacks``.
 
 Line stop, start-up phase, hand-back, the LEL limit to plan for and analyser
-health are the supervisor's (:mod:`controllers._supervisor`, shared with the
+health are the supervisor's (:mod:`mpc.edge`, shared with the
 lmpc); the NMPC decides what the line gets in each mode. Its settings are
 ``[controllers.nmpc.ocp]``, ``.target``, ``.model``, ``.estimator`` and
 ``.supervisor`` (:class:`mpc.scenario.NmpcSettings`, ``docs/controllers.md``),
@@ -53,12 +53,19 @@ from __future__ import annotations
 import numpy as np
 
 from controllers._common import plc_loop, setpoints_from_inputs
-from controllers._supervisor import Decision, PlanMemory, Supervisor, fallback_move
-from controllers.nmpc._estimator import DisturbanceEKF, GaugeBiasFilter
+from controllers.nmpc._estimator import DisturbanceEKF
 from controllers.nmpc._model import NmpcModel, TemperatureLoops
 from controllers.nmpc._ocp import DynamicOcp
 from controllers.nmpc._offline import optimised_starts
 from controllers.nmpc._target import SteadyTarget
+from mpc.edge import (
+    Decision,
+    EstimationStep,
+    GaugeBiasFilter,
+    PlanMemory,
+    Supervisor,
+    fallback_move,
+)
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import (
     EstimatorSettings,
@@ -179,14 +186,20 @@ class NmpcController(Controller):
         xs, us = ca.SX.sym("xs", L.n_states), ca.SX.sym("us", L.n_inputs)
         est = ca.SX.sym("est", m.n_est)
         cw = m.outputs_fn()(xs, us, est)[m.output_index["coat_weight_die_kg_m2"]]
-        self._cw = ca.Function("cw_sens", [xs, us, est], [cw, ca.jacobian(cw, est)[0]])
-        self._y = m.outputs_fn()
+        cw_fn = ca.Function("cw_sens", [xs, us, est], [cw, ca.jacobian(cw, est)[0]])
+        y_fn = m.outputs_fn()
+
+        def cw_sens(xs: np.ndarray, us: np.ndarray, est: np.ndarray) -> tuple[float, float]:
+            c, dc = cw_fn(xs, us, est)
+            return float(c), float(dc)
+
         self.flammable = ctx.model_params.solvent.lel_vol_frac > 0
-        self.out_bias = np.zeros(m.n_bias)  # ordered as m.bias_outputs
-        self.out_gain = np.zeros(L.n_zones)  # the zones' relative corrections ("ekf" output biases)
-        self.lel_bias_tau_s = 60.0  # the "lel_filter" biases' time constant
+        self.est = EstimationStep(
+            self.ekf, self.gauge, lambda xs, us, est: np.asarray(y_fn(xs, us, est)).ravel(), cw_sens,
+            m.output_index, m.n_bias, L.n_zones, self.flammable, ctx.dt_s,
+            ctx.model_params.coater.solids_frac_nominal, ctx.schedule.batch_changes, lel_bias_tau_s=60.0)
+        """The estimation block of every step (:class:`mpc.edge.EstimationStep`, the edge's too)."""
         self.target_plant = (np.nan, np.nan)  # the exit residual and film temperature the target settles the plant at
-        self.est_plant = (np.nan, np.nan)  # and as the estimator has them now
         self.u = m.ss.u.copy()
         self.plan = PlanMemory()
         self.ratio_speed = 0.0
@@ -196,9 +209,7 @@ class NmpcController(Controller):
         self.v_floor_m_s = max(float(ctx.input_lower[L.u_speed]), 0.01 * float(ctx.recipe.speed_m_s))
         self.k = 0
         self.k_phase = 0  # the NMPC solves at k = k_phase (mod every): re-phased at the hand-back
-        self.position = 0.0
         self.solves = 0
-        self.batch_times = [t for t, _ in ctx.schedule.batch_changes]
         self.v = m.ocp_inputs(m.ss.u / m.u_scale, np.asarray(ctx.recipe.air_temp_K, float))
         self.integral = np.zeros(L.n_zones)
         self.reading = np.asarray(ctx.recipe.air_temp_K, float).copy()  # the loops' thermocouple readings
@@ -209,7 +220,6 @@ class NmpcController(Controller):
         self.target_key: tuple[float, float, float] | None = None
         self.recipe_exhaust = np.asarray(ctx.recipe.exhaust_m3_s, float)
         self.restart_ratio = (float(m.ss.u[L.u_pump] / m.ss.u[L.u_speed]), 0.0)
-        self.cw_rel_sens = 0.0
         # the start-up recipe's dryer: the PLC's fan and air-temperature loops in recipe mode (while the line stands
         # and during the start-up phase), the exhausts written
         n = L.n_zones
@@ -278,7 +288,8 @@ class NmpcController(Controller):
         and the estimator's output biases."""
         info = {"target_speed_m_s": self.target_speed_m_s,
                 "target_exit_residual_kg_kg": self.target_plant[0], "target_exit_film_temp_K": self.target_plant[1],
-                "est_exit_residual_kg_kg": float(self.est_plant[0]), "est_exit_film_temp_K": float(self.est_plant[1])}
+                "est_exit_residual_kg_kg": float(self.est.est_plant[0]),
+                "est_exit_film_temp_K": float(self.est.est_plant[1])}
         info.update({f"bias_{name}": float(b) for name, b in zip(self.m.bias_outputs, self.out_bias, strict=True)})
         info.update({f"gain_{name}": float(g) for name, g in zip(self.m.bias_outputs[1:], self.out_gain, strict=True)})
         return info
@@ -299,66 +310,22 @@ class NmpcController(Controller):
         ``_solve``), else the move's own."""
         return self.ratio_speed if self.ratio_speed > 1e-6 else float(self.u[self.L.u_speed])
 
-    def _update_lel_bias(self, obs: Observation, y: np.ndarray) -> None:
-        """``[controllers.nmpc.estimator] output_biases = "lel_filter"``: measured-minus-model LEL per zone (after the
-        EKF's update; ``y`` the model's outputs at the estimate), low-pass filtered, into the zones' entries of the
-        output biases.
+    @property
+    def out_bias(self) -> np.ndarray:
+        """The output corrections the target and the OCP plan with (the estimation block's)."""
+        return self.est.out_bias
 
-        The coarse model cannot place every gram of evaporation in the right
-        zone; the bias moves each zone's LEL constraint by what its analyser
-        says the model misses (a failed analyser keeps its last bias).
-        """
-        if not self.flammable:
-            return
-        alpha = self.ctx.dt_s / (self.lel_bias_tau_s + self.ctx.dt_s)
-        lel = self.out_bias[1:]  # a view: the zones' entries
-        for i in range(self.L.n_zones):
-            name = f"zone{i + 1}_lel_frac"
-            meas = obs.measurements.get(name, np.nan)
-            if obs.fresh.get(name, False) and obs.healthy.get(name, True) and np.isfinite(meas):
-                err = float(meas) - float(y[self.m.output_index[name]])
-                lel[i] += alpha * (err - lel[i])
-        np.clip(lel, -0.1, 0.2, out=lel)
-
-    def _announced_solids(self, t_s: float) -> float:
-        val = self.ctx.model_params.coater.solids_frac_nominal
-        for t0, sol in self.ctx.schedule.batch_changes:
-            if t_s >= t0:
-                val = sol
-        return val
-
-    def _estimate(self, t_s: float) -> np.ndarray:
-        return np.r_[self._announced_solids(t_s) + self.gauge.b, self.ekf.e]
+    @property
+    def out_gain(self) -> np.ndarray:
+        """The zones' relative corrections (the estimation block's)."""
+        return self.est.out_gain
 
     # ------------------------------------------------------------------
     def step(self, obs: Observation) -> Command:
         m, L, ctx = self.m, self.L, self.ctx
         dt = ctx.dt_s
         us_applied = obs.applied / m.u_scale
-        if self.k > 0:
-            self.position += max(float(obs.applied[L.u_speed]), 0.0) * dt
-            self.ekf.predict(us_applied, self._announced_solids(obs.t_s - dt) + self.gauge.b)
-        solids = self._announced_solids(obs.t_s) + self.gauge.b
-        self.ekf.update(us_applied, solids, obs.measurements, obs.fresh)
-        self.gauge.time_update(dt)
-        if any(obs.t_s - dt < tb <= obs.t_s for tb in self.batch_times):
-            self.gauge.inflate((0.01) ** 2, at_position_m=self.position)
-        est = self._estimate(obs.t_s)
-        y_est = np.asarray(self._y(self.ekf.xs, us_applied, est)).ravel()  # the model's outputs at the estimate
-        if self.ekf.nb:
-            self.out_bias = self.ekf.output_bias()
-            self.out_gain = self.ekf.output_gain()
-        else:
-            self._update_lel_bias(obs, y_est)
-        ix = m.output_index
-        self.est_plant = (y_est[ix["exit_residual_kg_kg"]] + self.out_bias[0], y_est[ix["exit_film_temp_K"]])
-        cw, sens = self._cw(self.ekf.xs, us_applied, est)
-        self.gauge.record(self.position, float(cw), float(sens))
-        if float(cw) > 0.0:
-            self.cw_rel_sens = float(sens) / float(cw)
-        cw_meas = obs.measurements.get("coat_weight_kg_m2", np.nan)
-        if obs.fresh.get("coat_weight_kg_m2", False) and np.isfinite(cw_meas):
-            self.gauge.update(self.position, float(cw_meas))
+        self.est.step(obs, us_applied, float(obs.applied[L.u_speed]))
         k = self.k
         self.k += 1
         self._readback(obs)
@@ -373,7 +340,7 @@ class NmpcController(Controller):
             prev_nozzle = self.u[L.u_nozzle].copy()
             if d.stopped_now and self.u[L.u_speed] > 0.0:
                 # the pump-to-speed ratio the NMPC ran at (it holds the solids estimate) and that estimate
-                self.restart_ratio = (float(self.u[L.u_pump]) / self._ratio_speed(), self.gauge.b)
+                self.restart_ratio = (float(self.u[L.u_pump]) / self._ratio_speed(), self.est.gauge.b)
             self.u = self.u.copy()
             self.ratio_speed = 0.0
             self.u[L.u_speed] = 0.0
@@ -386,7 +353,7 @@ class NmpcController(Controller):
             self.plan.clear()
             return self._startup_command(None, fans=True)
         if d.restarted:  # the gauge filter does not learn from the web coated while pump and drive come up
-            self.gauge.skip_web(self.position + self.settings.estimator.restart_skip_m)
+            self.est.restarted(self.settings.estimator.restart_skip_m)
         if d.mode == "startup":
             # restart: run the recipe's steady-state inputs (the line's start-up recipe) while the
             # estimator catches up with a film that stood in the dryer; then hand back to the NMPC
@@ -398,7 +365,7 @@ class NmpcController(Controller):
             v_next = min(speed, float(obs.applied[L.u_speed]) + float(ctx.input_rate_limit[L.u_speed]) * dt)
             # pump: the ratio the NMPC ran at before the stop, corrected for what the gauge has said since
             ratio, b0 = self.restart_ratio
-            ratio = ratio / (1.0 + self.cw_rel_sens * (self.gauge.b - b0))
+            ratio = ratio / (1.0 + self.est.cw_rel_sens * (self.est.gauge.b - b0))
             self.u[L.u_pump] = ratio * v_next
             self._startup_dryer(obs, self.u)
             self.v = m.ocp_inputs(self.u / m.u_scale, self.working_sp)
@@ -423,7 +390,7 @@ class NmpcController(Controller):
         # the plan's target is what it asks for: no stage runs above it (nor above the cap)
         targets, caps = self.supervisor.speed_preview(t, obs.speed_cap_m_s, s.t_step_s, s.n_horizon)
         lel_limit = d.lel_limit_frac
-        est = self._estimate(t)
+        est = self.est.estimate(t)
         u_prev_s = self.u / m.u_scale
         fixed = {L.room_w: float(self.ekf.xs[L.room_w]), L.slurry_water: float(self.ekf.xs[L.slurry_water])}
         key = (round(float(targets[-1]), 6), round(float(caps[-1]), 6), lel_limit)

@@ -7,7 +7,9 @@ model: no second copy of an equation) CasADi's code generator writes four dense 
   disturbances and biases as random walks), the integrator of :func:`plants.simulate.rk4_step`;
 * ``ekf_substep_value``: the same without the Jacobian;
 * ``ekf_outputs(z, us, solids) -> (h, dh/dz)``: the measured outputs, biases applied;
-* ``ekf_state_jacobian(xs, us, est)``: the model's scaled Jacobian, whose eigenvalues set the stable sub-step.
+* ``ekf_state_jacobian(xs, us, est)``: the model's scaled Jacobian, whose eigenvalues set the stable sub-step;
+* ``model_outputs(xs, us, est)``: every output of the model (the estimation block's output corrections);
+* ``cw_sens(xs, us, est)``: the die coat weight and its derivative in the solids (the gauge filter's).
 
 and, at the estimator's sub-step count when exported, the whole interval's time update
 ``ekf_step_n{n_sub}`` (and ``ekf_step_value_n{n_sub}``): the design machine's own expression. The edge uses
@@ -28,17 +30,19 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._estimator import DisturbanceEKF
+from mpc.edge import EstimationStep
 from plants.simulate import rk4_step
 
-__all__ = ["ESTIMATOR_FUNCTIONS", "LIBRARY", "SOURCE", "compile_library", "estimator_manifest",
-           "generate_estimator_c", "step_names"]
+__all__ = ["ESTIMATOR_FUNCTIONS", "LIBRARY", "SOURCE", "compile_library", "estimation_manifest",
+           "estimator_manifest", "generate_estimator_c", "step_names"]
 
 SOURCE = "estimator.c"
 """The generated C's file name in the artifact."""
 LIBRARY = "libcalmline_edge.so"
 """The compiled library's file name in the artifact."""
 ESTIMATOR_FUNCTIONS = {"substep": "ekf_substep", "substep_value": "ekf_substep_value", "outputs": "ekf_outputs",
-                       "state_jacobian": "ekf_state_jacobian"}
+                       "state_jacobian": "ekf_state_jacobian", "model_outputs": "model_outputs",
+                       "cw_sens": "cw_sens"}
 """The generated functions, by their role in :class:`mpc.edge.EdgeEstimator`."""
 
 
@@ -56,6 +60,8 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     hy, Hy = ekf._H(zs, us, solids)
     xs = ca.SX.sym("xs", n)
     e = ca.SX.sym("est", m.n_est)
+    y = m.outputs_fn()(xs, us, e)  # every output (the estimation block's) and the die coat weight (the gauge's)
+    cw = y[m.output_index["coat_weight_die_kg_m2"]]
     names = ESTIMATOR_FUNCTIONS
     # the interval's time update at the estimator's sub-step count, the very expressions the design machine
     # evaluates: the filter is sensitive enough (its innovation covariance spans many decades) that the
@@ -70,6 +76,8 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
         ca.Function(names["substep_value"], [zs, us, solids, h], [zn]),
         ca.Function(names["outputs"], [zs, us, solids], [ca.densify(hy), ca.densify(Hy)]),
         ca.Function(names["state_jacobian"], [xs, us, e], [ca.densify(ekf._jac(xs, us, e))]),
+        ca.Function(names["model_outputs"], [xs, us, e], [ca.densify(y)]),
+        ca.Function(names["cw_sens"], [xs, us, e], [ca.densify(cw), ca.densify(ca.jacobian(cw, e)[0])]),
     ]
 
 
@@ -107,9 +115,31 @@ def _bounds(a: np.ndarray) -> list[float | None]:
     return [None if not np.isfinite(v) else float(v) for v in a]
 
 
+def estimation_manifest(est: EstimationStep) -> dict[str, Any]:
+    """The manifest's ``estimation`` section: the estimation block's settings and the gauge filter's tuning and
+    initial state (the batch plan is the line's, given at run time)."""
+    g = est.gauge
+    return {
+        "output_index": dict(est.output_index),
+        "n_bias": len(est.out_bias),
+        "n_zones": est.n_zones,
+        "flammable": est.flammable,
+        "dt_s": est.dt_s,
+        "solids_nominal": est.solids_nominal,
+        "lel_bias_tau_s": est.lel_bias_tau_s,
+        "gauge": {"gauge_m": float(g.gauge_m), "q_per_s": float(g.q), "r": float(g.r_rel), "p0": float(g.var),
+                  "gate_sigma": float(g.gate_sigma), "shift_after": int(g.shift_after),
+                  "cusum_k": float(g.cusum_k), "cusum_h": float(g.cusum_h)},
+    }
+
+
 def estimator_manifest(ekf: DisturbanceEKF, u_scale: np.ndarray, input_names: list[str]) -> dict[str, Any]:
     """The manifest's ``estimator`` section: everything the edge filter needs besides the library."""
+    b = ekf.filter.biases
     return {
+        "biases": {"index": [int(i) for i in b.index], "relative": [bool(r) for r in b.relative],
+                   "scale": [float(v) for v in b.scale], "gain_scale": float(b.gain_scale),
+                   "n_bias": int(b.n_bias), "n_zones": int(b.n_zones)},
         "dt_s": float(ekf.dt_s),
         "n_sub": int(ekf.n_sub),
         "n_states": int(ekf.n),

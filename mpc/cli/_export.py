@@ -46,7 +46,7 @@ def edge() -> None:
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def verify(artifact: str, scenario: str, duration_s: float | None, as_json: bool) -> None:
-    """Run the NMPC with the artifact's estimator beside its own; report their largest difference.
+    """Run the NMPC with the artifact's estimation block beside its own; report their largest differences.
 
     Exits 0 whenever the run completed (the difference is a field, not a verdict); 2 on a refused
     artifact (a hash that does not match, a missing file) or another scenario than the export's.
@@ -63,9 +63,9 @@ def verify(artifact: str, scenario: str, duration_s: float | None, as_json: bool
     if as_json:
         echo_json(res)
         return
-    click.echo(f"{res['scenario']}: {res['steps']} estimator steps")
-    click.echo(f"  largest state difference (scaled)  {res['estimator_max_abs_diff']:.3g} "
-               f"(state {res['estimator_max_diff_state']})")
-    for who in ("edge_estimator", "python_estimator"):
+    click.echo(f"{res['scenario']}: {res['steps']} estimation steps, the design machine's and the artifact's")
+    for what, diff in res["max_abs_diff"].items():
+        click.echo(f"  largest difference, {what:20s} {diff:.3g}")
+    for who in ("edge_estimation", "design_estimation"):
         p = res[who]
-        click.echo(f"  {who:34s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")
+        click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")

@@ -1,27 +1,43 @@
 """The edge runtime: exported controller parts, loaded and run with numpy and ctypes only.
 
+Here too the parts both sides run from one copy: the EKF's logic (:class:`SubstepEkf`), the delayed-gauge
+filter (:class:`GaugeBiasFilter`) and the MPCs' supervisor (:class:`Supervisor`).
+
 Importing this package imports neither CasADi nor do-mpc (``tests/test_edge.py`` checks it in a fresh
 interpreter). ``calmline export`` writes the artifacts (``docs/edge.md``).
 """
 
 from mpc.edge._artifact import FORMAT, Artifact, ArtifactError, file_sha256, read_artifact
 from mpc.edge._compiled import CompiledFunction, load_library
-from mpc.edge._ekf import EkfModel, SubstepEkf
-from mpc.edge._estimator import EdgeEstimator
+from mpc.edge._ekf import BiasLayout, EkfModel, FilterView, SubstepEkf
+from mpc.edge._estimation import EstimationStep
+from mpc.edge._estimator import EdgeEstimator, edge_estimation
+from mpc.edge._gauge import GaugeBiasFilter
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
+from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
 
 __all__ = [
     "FORMAT",
+    "MODES",
     "Artifact",
     "ArtifactError",
+    "BiasLayout",
     "CompiledFunction",
+    "Decision",
     "EdgeEstimator",
     "EkfModel",
+    "EstimationStep",
+    "FilterView",
+    "GaugeBiasFilter",
     "KalmanCore",
     "Outputs",
+    "PlanMemory",
     "Step",
     "StepValue",
     "SubstepEkf",
+    "Supervisor",
+    "edge_estimation",
+    "fallback_move",
     "file_sha256",
     "load_library",
     "read_artifact",

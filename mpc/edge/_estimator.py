@@ -9,17 +9,19 @@ it was exported at, the interval's update is the design machine's own expression
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from mpc.edge._artifact import Artifact, read_artifact
 from mpc.edge._compiled import CompiledFunction, load_library
-from mpc.edge._ekf import SubstepEkf
+from mpc.edge._ekf import BiasLayout, FilterView, SubstepEkf
+from mpc.edge._estimation import EstimationStep
+from mpc.edge._gauge import GaugeBiasFilter
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
 
-__all__ = ["EdgeEstimator"]
+__all__ = ["EdgeEstimator", "edge_estimation"]
 
 
 class _CompiledModel:
@@ -32,6 +34,8 @@ class _CompiledModel:
         self.substep_value = CompiledFunction(lib, fn["substep_value"])
         self._outputs = CompiledFunction(lib, fn["outputs"])
         self._jac = CompiledFunction(lib, fn["state_jacobian"])
+        self._y = CompiledFunction(lib, fn["model_outputs"])
+        self._cw = CompiledFunction(lib, fn["cw_sens"])
         self.dt_s = float(art.manifest["estimator"]["dt_s"])
         self._steps: dict[int, tuple[Step, StepValue]] = {}
         for k, names in fn.get("steps", {}).items():  # the whole interval's update, exported at these counts
@@ -84,8 +88,17 @@ class _CompiledModel:
     def state_jacobian(self, xs: np.ndarray, us: np.ndarray, est: np.ndarray) -> np.ndarray:
         return self._jac(xs, us, est)[0].copy()
 
+    def model_outputs(self, xs: np.ndarray, us: np.ndarray, est: np.ndarray) -> np.ndarray:
+        """Every output of the model, physical units."""
+        return self._y(xs, us, est)[0].ravel().copy()
 
-class EdgeEstimator:
+    def cw_sens(self, xs: np.ndarray, us: np.ndarray, est: np.ndarray) -> tuple[float, float]:
+        """The die coat weight and its derivative in the solids."""
+        cw, dcw = self._cw(xs, us, est)
+        return float(cw[0, 0]), float(dcw[0, 0])
+
+
+class EdgeEstimator(FilterView):
     """The NMPC's EKF from an edge artifact.
 
     Parameters
@@ -105,27 +118,30 @@ class EdgeEstimator:
         lower, upper = art.bounds("estimator", "bounds")
         core = KalmanCore(art.array("estimator", "z0"), art.array("estimator", "P0"), art.array("estimator", "Q"),
                           art.array("estimator", "R"), e["names"], lower, upper, int(e["jacobian_every"]))
-        self.ekf = SubstepEkf(core, _CompiledModel(art), float(e["dt_s"]), int(e["n_sub"]), int(e["n_states"]),
-                              int(e["n_est"]), int(e["check_every"]))
+        b = e["biases"]
+        biases = BiasLayout(np.asarray(b["index"], int), np.asarray(b["relative"], bool), np.asarray(b["scale"], float),
+                            float(b["gain_scale"]), int(b["n_bias"]), int(b["n_zones"]))
+        self.model = _CompiledModel(art)
+        self.filter = SubstepEkf(core, self.model, float(e["dt_s"]), int(e["n_sub"]), int(e["n_states"]),
+                                 int(e["n_est"]), int(e["check_every"]), biases)
+        self.nb = self.filter.nb
+        """Output-bias states."""
         self.u_scale = art.array("estimator", "u_scale")
         """Each input's scale: the filter takes the applied inputs over it."""
         self.names: list[str] = list(e["names"])
         """The measurements the filter reads, in its order."""
 
-    @property
-    def z(self) -> np.ndarray:
-        """Scaled line states, disturbance estimates and output biases."""
-        return self.ekf.core.z
 
-    @property
-    def P(self) -> np.ndarray:
-        """Their covariance."""
-        return self.ekf.core.P
-
-    def predict(self, us: np.ndarray, solids: float) -> None:
-        """Time update over one control interval at the applied inputs ``us`` (scaled) and the solids."""
-        self.ekf.predict(np.asarray(us, float), float(solids))
-
-    def update(self, us: np.ndarray, solids: float, meas: Mapping[str, float], fresh: Mapping[str, bool]) -> None:
-        """Measurement update from the fresh, finite readings."""
-        self.ekf.update(np.asarray(us, float), float(solids), meas, fresh)
+def edge_estimation(path: str | Path, batch_changes: Sequence[tuple[float, float]] = ()) -> EstimationStep:
+    """The NMPC's whole estimation block from an artifact: its EKF, the delayed-gauge filter and the output
+    corrections (:class:`mpc.edge.EstimationStep`, the design machine's object), with the line's announced
+    ``batch_changes`` (``(t_s, solids)``; the batch plan is the line's, not the artifact's)."""
+    ekf = EdgeEstimator(path)
+    e = ekf.artifact.manifest["estimation"]
+    g = e["gauge"]
+    gauge = GaugeBiasFilter(float(g["gauge_m"]), q_per_s=float(g["q_per_s"]), r=float(g["r"]), p0=float(g["p0"]),
+                            gate_sigma=float(g["gate_sigma"]), shift_after=int(g["shift_after"]),
+                            cusum_k=float(g["cusum_k"]), cusum_h=float(g["cusum_h"]))
+    return EstimationStep(ekf, gauge, ekf.model.model_outputs, ekf.model.cw_sens, e["output_index"],
+                          int(e["n_bias"]), int(e["n_zones"]), bool(e["flammable"]), float(e["dt_s"]),
+                          float(e["solids_nominal"]), batch_changes, lel_bias_tau_s=float(e["lel_bias_tau_s"]))

@@ -2,7 +2,7 @@
 the MPCs' supervisor.
 
 Each class is read by the controller it names (``controllers/recipe.py``,
-``controllers/pid.py``, ``controllers/pid_opt.py``, ``controllers/_supervisor.py``); the mechanism is
+``controllers/pid.py``, ``controllers/pid_opt.py``, ``mpc/edge/_supervisor.py``); the mechanism is
 :mod:`mpc.scenario._settings`. ``docs/controllers.md`` is generated from them.
 """
 
@@ -97,7 +97,7 @@ class SupervisorSettings(Settings):
     """The MPCs' supervisor (``[controllers.nmpc.supervisor]``, ``[controllers.lmpc.supervisor]``).
 
     After a line stop the MPC hands the line to its start-up phase for ``restart_guard_s``,
-    then takes it back (``controllers/_supervisor.py``).
+    then takes it back (``mpc/edge/_supervisor.py``).
     """
 
     restart_guard_s: float = setting(300.0, ge=0.0)

@@ -5,7 +5,7 @@ controller: ``.ocp`` (the dynamic problem, ``controllers/nmpc/_ocp.py``),
 ``.target`` (the economic steady-state target, ``_target.py``), ``.model``
 (the controller's copy of the physics, ``_model.py``), ``.estimator`` (the
 delayed-gauge filter, ``_estimator.py``) and ``.supervisor`` (line stop and
-restart, ``controllers/_supervisor.py``). The OCP and the target share some
+restart, ``mpc/edge/_supervisor.py``). The OCP and the target share some
 names (``lel_margin``, ``speed_weight``...) with different defaults; each
 table sets its own.
 """
