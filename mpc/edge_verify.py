@@ -23,8 +23,17 @@ __all__ = ["verify_estimator"]
 
 
 def _state(est: EstimationStep) -> dict[str, np.ndarray]:
-    return {"ekf_state": np.asarray(est.ekf.z, float), "gauge_solids": np.array([est.gauge.b]),
-            "output_corrections": np.r_[est.out_bias, est.out_gain]}
+    return {"ekf_state": np.asarray(est.ekf.z, float), "ekf_covariance": np.asarray(est.ekf.P, float),
+            "gauge_solids": np.array([est.gauge.b, est.gauge.var]),
+            "output_corrections": np.r_[est.out_bias, est.out_gain, est.cw_rel_sens]}
+
+
+def _diff(a: np.ndarray, b: np.ndarray) -> float:
+    """The largest difference; infinite where only one side is not a number (a NaN must never read as 0)."""
+    d = np.abs(a - b)
+    d[np.isnan(d) & ~(np.isnan(a) & np.isnan(b))] = np.inf
+    d[np.isnan(d)] = 0.0  # NaN on both sides: the same
+    return float(d.max()) if d.size else 0.0
 
 
 class _Tee:
@@ -44,7 +53,7 @@ class _Tee:
     def _compare(self) -> None:
         a, b = _state(self._design), _state(self._edge)
         for k in a:
-            self.max_diff[k] = max(self.max_diff[k], float(np.max(np.abs(a[k] - b[k]))))
+            self.max_diff[k] = max(self.max_diff[k], _diff(a[k], b[k]))
 
     def restarted(self, skip_m: float) -> None:
         self._design.restarted(skip_m)
@@ -75,8 +84,9 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
     Returns
     -------
     dict
-        ``steps``; ``max_abs_diff``: the largest difference over the run of the EKF's state (scaled units), the
-        gauge filter's solids offset (mass fraction) and the output corrections (physical units);
+        ``steps``; ``max_abs_diff``: the largest difference over the run of the EKF's state (scaled units) and
+        its covariance, the gauge filter's solids offset and its variance, and the output corrections (physical
+        units, with the coat weight's relative sensitivity to the solids); infinite where one side is NaN;
         ``estimator_max_abs_diff``: the largest of them; ``edge_estimation`` and ``design_estimation``: each
         side's step time (median, p95, p99, max, ms); ``kpis``: the run's.
 
@@ -90,6 +100,7 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
     from controllers.nmpc import NmpcController
     from mpc.edge import file_sha256, read_artifact
     from mpc.errors import CalmlineError
+    from mpc.export import model_sha256
     from mpc.runner import run_setup
     from mpc.scenario import build_setup, load_scenario, resolve_scenario_path
 
@@ -108,8 +119,11 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
             self.est = tee["t"]  # type: ignore[assignment]
 
     sc = load_scenario(path)
-    res = run_setup(build_setup(sc, source=str(path)), _Verified(), duration_s=duration_s, progress=progress,
-                    source=str(path))
+    setup = build_setup(sc, source=str(path))
+    if model_sha256(setup) != man["model_sha256"]:
+        raise CalmlineError(f"{path}: the controller's model built from it (parameters and recipe, files it names "
+                            f"included) is not the one the artifact {artifact} was exported with")
+    res = run_setup(setup, _Verified(), duration_s=duration_s, progress=progress, source=str(path))
     t = tee["t"]
     return {
         "artifact": str(artifact),

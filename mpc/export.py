@@ -25,7 +25,7 @@ from mpc.machine import package_versions
 from mpc.outputs import OutputFolder
 from mpc.scenario import build_setup, load_scenario, resolve_scenario_path
 
-__all__ = ["EXPORTABLE", "export_controller"]
+__all__ = ["EXPORTABLE", "export_controller", "model_sha256"]
 
 EXPORTABLE = ("nmpc",)
 """Controllers ``calmline export`` exports today."""
@@ -33,7 +33,7 @@ EXPORTABLE = ("nmpc",)
 _FILES = ("estimator.c", "libcalmline_edge.so", "manifest.json", "manifest.sha256")
 
 
-def _model_sha256(setup: Any) -> str:
+def model_sha256(setup: Any) -> str:
     """A hash of what the controller's model is built from: its parameters and the recipe."""
     text = json.dumps({"model_params": asdict(setup.model_params), "recipe": asdict(setup.recipe)},
                       sort_keys=True, default=repr)
@@ -87,7 +87,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             "scenario": sc.name,
             "scenario_file": path.name,
             "scenario_sha256": file_sha256(path),
-            "model_sha256": _model_sha256(setup),
+            "model_sha256": model_sha256(setup),
             "versions": {**{k: versions[k] for k in ("calmline", "casadi", "do-mpc", "numpy")},
                          "python": platform.python_version()},
             "compiler_flags": list(cflags),

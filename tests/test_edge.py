@@ -101,7 +101,7 @@ def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: 
     res = verify_estimator(artifact, SCENARIO, duration_s=8700.0)  # the restart at 8100 s, and 600 s after it
     assert res["steps"] == 4350
     assert res["kpis"]["restarts"] == 1
-    assert set(res["max_abs_diff"]) == {"ekf_state", "gauge_solids", "output_corrections"}
+    assert set(res["max_abs_diff"]) == {"ekf_state", "ekf_covariance", "gauge_solids", "output_corrections"}
     assert res["estimator_max_abs_diff"] <= 1e-9, res  # measured: 0 (the same expressions, compiled)
     assert res["kpis"]["time_above_lel_limit_s"] == 0.0
 
@@ -109,16 +109,7 @@ def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: 
 def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: Path) -> None:
     """The comparison can fail: an artifact whose process noise was changed (and re-hashed, as a wrong export
     would be) drifts away from the NMPC's filter."""
-    import hashlib
-
-    copy = tmp_path / "a"
-    shutil.copytree(artifact, copy)
-    man = json.loads((copy / "manifest.json").read_text())
-    Q = np.asarray(man["estimator"]["Q"])
-    man["estimator"]["Q"] = (Q * 4.0).tolist()
-    text = json.dumps(man, indent=1, sort_keys=True) + "\n"
-    (copy / "manifest.json").write_text(text)
-    (copy / "manifest.sha256").write_text(hashlib.sha256(text.encode()).hexdigest() + "  manifest.json\n")
+    copy = _rehashed(artifact, tmp_path, lambda m: m["estimator"].update(Q=(4.0 * np.asarray(m["estimator"]["Q"])).tolist()))
     res = verify_estimator(copy, SCENARIO, duration_s=600.0)
     assert res["estimator_max_abs_diff"] > 1e-6
 
@@ -161,3 +152,42 @@ def test_a_sub_step_count_not_exported_runs_the_exported_sub_step(artifact: Path
     np.testing.assert_allclose(z_edge, z_py.ravel(), rtol=0, atol=1e-13)
     np.testing.assert_allclose(A_edge, A_py, rtol=0, atol=1e-13 * np.abs(A_py).max())
     assert np.abs(A_py).max() > 0.5  # a real Jacobian, not zeros
+
+
+def _rehashed(artifact: Path, tmp_path: Path, change) -> Path:
+    """A copy of the artifact whose manifest ``change`` edits, re-hashed as an export would write it."""
+    import hashlib
+
+    copy = tmp_path / "a"
+    shutil.copytree(artifact, copy)
+    man = json.loads((copy / "manifest.json").read_text())
+    change(man)
+    text = json.dumps(man, indent=1, sort_keys=True) + "\n"
+    (copy / "manifest.json").write_text(text)
+    (copy / "manifest.sha256").write_text(hashlib.sha256(text.encode()).hexdigest() + "  manifest.json\n")
+    return copy
+
+
+def test_a_manifest_without_a_section_or_function_is_refused(artifact: Path, tmp_path: Path) -> None:
+    copy = _rehashed(artifact, tmp_path, lambda m: m.pop("estimation"))
+    with pytest.raises(ArtifactError, match=r"section 'estimation' lacks output_index"):
+        EdgeEstimator(copy)
+    shutil.rmtree(copy)
+    copy = _rehashed(artifact, tmp_path, lambda m: m["functions"].update(outputs="no_such_function"))
+    with pytest.raises(ArtifactError, match=r"no generated function 'no_such_function'"):
+        EdgeEstimator(copy)
+
+
+def test_a_nan_on_one_side_is_never_a_zero_difference() -> None:
+    from mpc.edge_verify import _diff
+
+    assert _diff(np.array([1.0, np.nan]), np.array([1.0, 2.0])) == np.inf
+    assert _diff(np.array([np.nan]), np.array([np.nan])) == 0.0
+    assert _diff(np.array([1.0, 2.0]), np.array([1.5, 2.0])) == 0.5
+
+
+def test_a_compiled_function_checks_its_arguments(artifact: Path) -> None:
+    edge = EdgeEstimator(artifact)
+    f = edge.model._outputs
+    with pytest.raises(ValueError, match=r"ekf_outputs: argument 0 has 1 values, expected \d+"):
+        f(1.0, np.ones(len(edge.u_scale)), 0.6)

@@ -20,7 +20,7 @@
   temperature, room RH, pump flow); only fresh readings update it, so
   sample-and-hold sensors are not counted twice, and a failed analyser simply
   drops out (its bias is kept).
-* :class:`GaugeBiasFilter`: the coat-weight gauge sees web coated
+* :class:`mpc.edge.GaugeBiasFilter` (in :mod:`mpc.edge`, the edge's too): the coat-weight gauge sees web coated
   ``coater_to_gauge_m`` of web ago (a speed-dependent delay, zero while the
   line stands). The filter keeps, per web position, the coat weight the model
   predicted at the die and its sensitivity to the slurry-solids estimate;

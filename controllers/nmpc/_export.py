@@ -1,7 +1,7 @@
 """Generate and compile the C of the NMPC's estimator for the edge (``calmline export``).
 
 From the estimator's own CasADi expressions (:class:`controllers.nmpc.DisturbanceEKF`, on the controller's
-model: no second copy of an equation) CasADi's code generator writes four dense functions:
+model: no second copy of an equation) CasADi's code generator writes dense functions (every output densified):
 
 * ``ekf_substep(z, us, solids, h) -> (z_next, dz_next/dz)``: one RK4 sub-step of ``h`` seconds (the
   disturbances and biases as random walks), the integrator of :func:`plants.simulate.rk4_step`;
@@ -72,8 +72,8 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     return [
         ca.Function(whole["step"], [zs, us, solids], [ca.densify(o) for o in F(zs, us, solids)]),
         ca.Function(whole["step_value"], [zs, us, solids], [ca.densify(F0(zs, us, solids))]),
-        ca.Function(names["substep"], [zs, us, solids, h], [zn, ca.densify(ca.jacobian(zn, zs))]),
-        ca.Function(names["substep_value"], [zs, us, solids, h], [zn]),
+        ca.Function(names["substep"], [zs, us, solids, h], [ca.densify(zn), ca.densify(ca.jacobian(zn, zs))]),
+        ca.Function(names["substep_value"], [zs, us, solids, h], [ca.densify(zn)]),
         ca.Function(names["outputs"], [zs, us, solids], [ca.densify(hy), ca.densify(Hy)]),
         ca.Function(names["state_jacobian"], [xs, us, e], [ca.densify(ekf._jac(xs, us, e))]),
         ca.Function(names["model_outputs"], [xs, us, e], [ca.densify(y)]),

@@ -201,13 +201,14 @@ class SteadyTarget:
         z = np.asarray(r["x"]).ravel()
         ok = ok and bool(np.all(np.isfinite(z)))
         if not (trust and self.has_target):
+            won = False
             for start in starts:
                 zs = np.clip(np.r_[np.asarray(start, float), np.zeros(len(self.z) - len(start))], lbx, ubx)
                 rs = self.solver(**{**kw, "x0": zs})
                 good = bool(self.solver.stats()["success"]) and bool(np.all(np.isfinite(np.asarray(rs["x"]))))
                 if good and (not ok or float(rs["f"]) < float(r["f"])):
-                    r, z, ok = rs, np.asarray(rs["x"]).ravel(), True
-                    self.start_wins += 1
+                    r, z, ok, won = rs, np.asarray(rs["x"]).ravel(), True, True
+            self.start_wins += won
         if not ok:
             self.failures += 1
         if ok:

@@ -1,4 +1,4 @@
-"""The edge runtime: exported controller parts, loaded and run with numpy and ctypes only.
+"""The edge runtime: exported controller parts, loaded with ctypes and run on numpy, without CasADi or do-mpc.
 
 Here too the parts both sides run from one copy: the EKF's logic (:class:`SubstepEkf`), the delayed-gauge
 filter (:class:`GaugeBiasFilter`) and the MPCs' supervisor (:class:`Supervisor`).
@@ -7,7 +7,15 @@ Importing this package imports neither CasADi nor do-mpc (``tests/test_edge.py``
 interpreter). ``calmline export`` writes the artifacts (``docs/edge.md``).
 """
 
-from mpc.edge._artifact import FORMAT, Artifact, ArtifactError, file_sha256, read_artifact
+from mpc.edge._artifact import (
+    FORMAT,
+    REQUIRED,
+    Artifact,
+    ArtifactError,
+    file_sha256,
+    private_library,
+    read_artifact,
+)
 from mpc.edge._compiled import CompiledFunction, load_library
 from mpc.edge._ekf import BiasLayout, EkfModel, FilterView, SubstepEkf
 from mpc.edge._estimation import EstimationStep
@@ -19,6 +27,7 @@ from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallba
 __all__ = [
     "FORMAT",
     "MODES",
+    "REQUIRED",
     "Artifact",
     "ArtifactError",
     "BiasLayout",
@@ -40,5 +49,6 @@ __all__ = [
     "fallback_move",
     "file_sha256",
     "load_library",
+    "private_library",
     "read_artifact",
 ]

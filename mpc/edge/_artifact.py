@@ -8,12 +8,16 @@ The folder ``calmline export`` writes (``docs/edge.md``)::
     estimator.c            the generated C (CasADi's code generator)
     libcalmline_edge.so    compiled from it with the system's C compiler
 
-Nothing is unpickled: the manifest is JSON, the library is loaded by ctypes after its hash matched.
+Nothing is unpickled: the manifest is JSON, and the library is loaded by ctypes from a private copy whose
+hash matched. The hashes catch accidents (a copy gone wrong, an edit), not an attacker who can rewrite the
+folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +26,7 @@ import numpy as np
 
 from mpc.outputs import file_digest
 
-__all__ = ["FORMAT", "Artifact", "ArtifactError", "file_sha256", "read_artifact"]
+__all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "file_sha256", "private_library", "read_artifact"]
 
 FORMAT = "calmline-edge/1"
 """The manifest's format; a runtime refuses any other."""
@@ -66,17 +70,36 @@ class Artifact:
         return lo, hi
 
 
+REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
+    "estimator": {
+        "functions": ("substep", "substep_value", "outputs", "state_jacobian", "model_outputs", "cw_sens", "steps"),
+        "estimator": ("dt_s", "n_sub", "n_states", "n_est", "n_bias", "check_every", "jacobian_every", "names",
+                      "R", "Q", "P0", "z0", "bounds", "u_scale", "biases"),
+        "estimation": ("output_index", "n_bias", "n_zones", "flammable", "dt_s", "solids_nominal", "lel_bias_tau_s",
+                       "gauge"),
+    },
+}
+"""The manifest's sections and keys each part needs (a manifest without them is refused, not half-used)."""
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def read_artifact(path: str | Path, part: str) -> Artifact:
     """Open the artifact at ``path`` and check it before anything in it is used.
 
-    Checked: the manifest's own hash (``manifest.sha256``), its format, that it holds ``part``, and the
-    sha256 of every file it lists.
+    Checked: the manifest's own hash (``manifest.sha256``; the manifest is read once, and the bytes hashed are
+    the bytes parsed), its format, that it holds ``part`` with every section and key the part needs, and the
+    sha256 of every file it lists. The hashes catch a file changed, truncated or swapped after export (a copy
+    gone wrong, an edit); they are not a signature: whoever can rewrite the library can rewrite the manifest
+    and its hash too.
 
     Raises
     ------
     ArtifactError
-        A file is missing, a hash does not match, or the format or part is not the expected one; the message
-        names the file and what was found.
+        A file is missing, a hash does not match, or the format, part or a section is not the expected one; the
+        message names the file and what was found.
     """
     root = Path(path)
     man_path = root / "manifest.json"
@@ -84,27 +107,54 @@ def read_artifact(path: str | Path, part: str) -> Artifact:
     for p in (man_path, sum_path):
         if not p.is_file():
             raise ArtifactError(f"{p}: missing; an edge artifact is a folder written by `calmline export`")
-    want = sum_path.read_text(encoding="utf-8").split()[0] if sum_path.read_text(encoding="utf-8").split() else ""
-    got = file_sha256(man_path)
+    words = sum_path.read_text(encoding="utf-8").split()
+    want = words[0] if words else ""
+    data = man_path.read_bytes()
+    got = _digest(data)
     if got != want:
         raise ArtifactError(f"{man_path}: sha256 {got} does not match {sum_path.name} ({want or 'empty'}): the "
                             f"manifest was changed after export")
     try:
-        manifest = json.loads(man_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        manifest = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ArtifactError(f"{man_path}: not JSON ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise ArtifactError(f"{man_path}: expected a JSON object, found {type(manifest).__name__}")
     if manifest.get("format") != FORMAT:
         raise ArtifactError(f"{man_path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
     if part not in manifest.get("parts", []):
         raise ArtifactError(f"{man_path}: parts {manifest.get('parts')!r} do not include {part!r}")
-    for name, digest in manifest.get("files", {}).items():
-        f = root / name
-        if Path(name).name != name:
+    for section, keys in REQUIRED.get(part, {}).items():
+        node = manifest.get(section)
+        missing = [k for k in keys if not isinstance(node, dict) or k not in node]
+        if missing:
+            raise ArtifactError(f"{man_path}: section {section!r} lacks {', '.join(missing)} (written by another "
+                                f"calmline version? export it again)")
+    files = manifest.get("files", {})
+    if not isinstance(files, dict):
+        raise ArtifactError(f"{man_path}: files: expected an object of file name to sha256")
+    for name, digest in files.items():
+        if Path(name).name != name or name in (".", ".."):
             raise ArtifactError(f"{man_path}: files: {name!r} is not a plain file name in the artifact's folder")
+        f = root / name
         if not f.is_file():
             raise ArtifactError(f"{f}: missing (listed in {man_path.name})")
         if file_sha256(f) != digest:
             raise ArtifactError(f"{f}: sha256 does not match {man_path.name}: the file was changed after export")
-    if manifest.get("library") not in manifest.get("files", {}):
+    if manifest.get("library") not in files:
         raise ArtifactError(f"{man_path}: library {manifest.get('library')!r} is not among its hashed files")
     return Artifact(root, manifest)
+
+
+def private_library(art: Artifact) -> Path:
+    """A private copy of the artifact's library, hashed again after copying: what is loaded is exactly what was
+    checked (the library in the folder may change after the check), under a name no other load has used (the
+    dynamic loader reuses a library already loaded from the same path)."""
+    src = art.library
+    data = src.read_bytes()
+    if _digest(data) != art.manifest["files"][art.manifest["library"]]:
+        raise ArtifactError(f"{src}: sha256 does not match manifest.json: the file was changed after export")
+    folder = Path(tempfile.mkdtemp(prefix="calmline-edge-"))
+    copy = folder / src.name
+    copy.write_bytes(data)
+    return copy

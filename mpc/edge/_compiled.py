@@ -97,7 +97,10 @@ class CompiledFunction:
         """Evaluate at ``args`` (one per input, any array of the input's size); return the outputs' buffers."""
         if len(args) != len(self._in):
             raise ValueError(f"{self.name}: {len(args)} arguments given, {len(self._in)} expected")
-        for buf, a in zip(self._in, args, strict=True):
+        for k, (buf, a) in enumerate(zip(self._in, args, strict=True)):
+            if np.size(a) != buf.size:
+                raise ValueError(f"{self.name}: argument {k} has {np.size(a)} values, expected {buf.size} "
+                                 f"({buf.shape[0]} x {buf.shape[1]})")
             buf.reshape(-1, order="F")[:] = np.ravel(a, order="F")
         if self._f(self._arg, self._res, self._iw, self._w, self._mem) != 0:
             raise RuntimeError(f"{self.name}: the generated function returned an error")

@@ -1,7 +1,7 @@
 """The NMPC's estimator on the edge: the exported functions, compiled, under the one EKF logic.
 
 Loads an artifact written by ``calmline export`` (:func:`mpc.edge.read_artifact` checks it first) with
-numpy and ctypes only: neither CasADi nor do-mpc is imported. The time update over one control interval
+ctypes and numpy (and calmline's own core modules): neither CasADi nor do-mpc is imported. The time update over one control interval
 runs the exported RK4 sub-step ``n_sub`` times and multiplies the sub-steps' Jacobians; the filter's logic
 is :class:`mpc.edge.SubstepEkf`, the same object the design machine's estimator runs. At the sub-step count
 it was exported at, the interval's update is the design machine's own expression, compiled.
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mpc.edge._artifact import Artifact, read_artifact
+from mpc.edge._artifact import Artifact, ArtifactError, private_library, read_artifact
 from mpc.edge._compiled import CompiledFunction, load_library
 from mpc.edge._ekf import BiasLayout, FilterView, SubstepEkf
 from mpc.edge._estimation import EstimationStep
@@ -28,8 +29,17 @@ class _CompiledModel:
     """:class:`mpc.edge.EkfModel` on the artifact's compiled functions."""
 
     def __init__(self, art: Artifact) -> None:
-        lib = load_library(art.library)
+        copy = private_library(art)
+        lib = load_library(copy)
+        copy.unlink()  # the loader holds its mapping; nothing stays behind in the temporary folder
+        copy.parent.rmdir()
         fn = art.manifest["functions"]
+        try:
+            self._load(lib, fn, art)
+        except ValueError as exc:  # a function missing or not as exported
+            raise ArtifactError(f"{art.library}: {exc}") from exc
+
+    def _load(self, lib: Any, fn: dict[str, Any], art: Artifact) -> None:
         self.substep = CompiledFunction(lib, fn["substep"])
         self.substep_value = CompiledFunction(lib, fn["substep_value"])
         self._outputs = CompiledFunction(lib, fn["outputs"])
