@@ -177,10 +177,10 @@ class NmpcController(Controller):
         if not self.disturbance_states:  # input disturbances and output biases frozen at zero
             self.ekf.P[self.ekf.n :, self.ekf.n :] = 0.0
             self.ekf.Q[self.ekf.n :, self.ekf.n :] = 0.0
-        self.gauge = GaugeBiasFilter(ctx.model_params.coater.coater_to_gauge_m)
+        gauge = GaugeBiasFilter(ctx.model_params.coater.coater_to_gauge_m)
         if not self.disturbance_states:
-            self.gauge.q = 0.0
-            self.gauge.var = 0.0
+            gauge.q = 0.0
+            gauge.var = 0.0
         import casadi as ca
 
         xs, us = ca.SX.sym("xs", L.n_states), ca.SX.sym("us", L.n_inputs)
@@ -193,10 +193,10 @@ class NmpcController(Controller):
             c, dc = cw_fn(xs, us, est)
             return float(c), float(dc)
 
-        self.flammable = ctx.model_params.solvent.lel_vol_frac > 0
+        flammable = ctx.model_params.solvent.lel_vol_frac > 0
         self.est = EstimationStep(
-            self.ekf, self.gauge, lambda xs, us, est: np.asarray(y_fn(xs, us, est)).ravel(), cw_sens,
-            m.output_index, m.n_bias, L.n_zones, self.flammable, ctx.dt_s,
+            self.ekf, gauge, lambda xs, us, est: np.asarray(y_fn(xs, us, est)).ravel(), cw_sens,
+            m.output_index, m.n_bias, L.n_zones, flammable, ctx.dt_s,
             ctx.model_params.coater.solids_frac_nominal, ctx.schedule.batch_changes, lel_bias_tau_s=60.0)
         """The estimation block of every step (:class:`mpc.edge.EstimationStep`, the edge's too)."""
         self.target_plant = (np.nan, np.nan)  # the exit residual and film temperature the target settles the plant at

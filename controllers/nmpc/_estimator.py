@@ -164,7 +164,6 @@ class DisturbanceEKF(FilterView):
         lower[rel], upper[rel] = -0.5 / self.gain_scale, 3.0 / self.gain_scale
         for blk in (L.dry_loading, L.solvent_load, L.zone_conc):
             lower[blk] = 0.0
-        self.lower, self.upper = lower, upper
         self.core = KalmanCore(z0, P0, Q, self.R, self.names, lower, upper, self.jacobian_every)
         """State, covariance and tuning (:class:`mpc.edge.KalmanCore`, the edge's too)."""
         self.filter = SubstepEkf(self.core, _CasadiModel(self), dt_s, n_substeps(dt_s, m.substep_s), self.n,

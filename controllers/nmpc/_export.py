@@ -153,7 +153,7 @@ def estimator_manifest(ekf: DisturbanceEKF, u_scale: np.ndarray, input_names: li
         "Q": np.asarray(ekf.Q, float).tolist(),
         "P0": np.asarray(ekf.P, float).tolist(),
         "z0": [float(v) for v in ekf.z],
-        "bounds": {"lower": _bounds(ekf.lower), "upper": _bounds(ekf.upper)},
+        "bounds": {"lower": _bounds(ekf.core.lower), "upper": _bounds(ekf.core.upper)},
         "x_scale": [float(v) for v in ekf.m.x_scale],
         "u_scale": [float(v) for v in u_scale],
         "input_names": list(input_names),

@@ -138,8 +138,11 @@ class EdgeEstimator(FilterView):
         """Output-bias states."""
         self.u_scale = art.array("estimator", "u_scale")
         """Each input's scale: the filter takes the applied inputs over it."""
-        self.names: list[str] = list(e["names"])
+
+    @property
+    def names(self) -> list[str]:
         """The measurements the filter reads, in its order."""
+        return self.filter.core.names
 
 
 def edge_estimation(path: str | Path, batch_changes: Sequence[tuple[float, float]] = ()) -> EstimationStep:
