@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from mpc.errors import CalmlineError
 from mpc.interfaces import Controller
 
-__all__ = ["CONTROLLERS", "controller_names", "make_controller"]
+__all__ = ["CONTROLLERS", "controller_label", "controller_names", "make_controller"]
 
 
 def _recipe() -> Controller:
@@ -54,8 +55,23 @@ def controller_names() -> list[str]:
     return list(CONTROLLERS)
 
 
+def controller_label(name: str) -> str:
+    """The name a run of ``name`` is filed under: the name itself, or ``edge-<folder name>`` for ``edge:DIR``."""
+    if name.startswith("edge:"):
+        return "edge-" + Path(name[len("edge:"):].rstrip("/\\")).name
+    return name
+
+
 def make_controller(name: str) -> Controller:
-    """A fresh controller by name; an unknown name lists the known ones."""
+    """A fresh controller by name, or ``edge:DIR`` (the NMPC on an exported artifact's edge core); an unknown name
+    lists the known ones."""
+    if name.startswith("edge:"):
+        from controllers.nmpc._edge import EdgeNmpcController
+
+        folder = name[len("edge:"):]
+        if not folder:
+            raise CalmlineError("--controller edge:DIR: the artifact folder is missing after 'edge:'")
+        return EdgeNmpcController(folder)
     try:
         return CONTROLLERS[name]()
     except KeyError:

@@ -1,11 +1,17 @@
 """``calmline edge verify``: the edge artifact against the design machine's controller on the same closed loop.
 
-Today it verifies the exported estimation block: the NMPC runs the scenario as ``calmline run`` runs it, and at
-every control step its estimation block (EKF, delayed-gauge filter, output corrections) and the artifact's
-(:func:`mpc.edge.edge_estimation`) are given the same observation and applied inputs; the largest difference
-of what they hold is reported (the EKF's states in their scaled units, the gauge filter's solids offset, the
-output corrections in physical units) with the run's KPIs and the time of each estimation step on both sides.
-The tracking OCP and the lmpc join when they are exported (``docs/edge.md``).
+The NMPC runs the scenario as ``calmline run`` runs it, and
+
+* at every control step its estimation block (EKF, delayed-gauge filter, output corrections) and the artifact's
+  (:func:`mpc.edge.edge_estimation`) are given the same observation and applied inputs; the largest difference
+  of what they hold is reported (the EKF's states in their scaled units, the gauge filter's solids offset, the
+  output corrections in physical units);
+* at every OCP solve the artifact's OCP (:class:`mpc.edge.EdgeOcp`, RTI on HPIPM) is given what do-mpc's is
+  given (the estimated state, the parameters, the applied input, the stage bounds) and the two first moves are
+  compared relative to each input's range; the edge OCP keeps its own warm start (its own last solution).
+
+with the run's KPIs and each side's step times. The do-mpc controller drives the plant: the edge's moves are
+compared, not applied (``docs/edge.md``).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import numpy as np
 from mpc.edge import EstimationStep, edge_estimation
 from mpc.interfaces import Observation
 
-__all__ = ["verify_estimator"]
+__all__ = ["verify_artifact"]
 
 
 def _state(est: EstimationStep) -> dict[str, np.ndarray]:
@@ -71,15 +77,68 @@ class _Tee:
         self._compare()
 
 
+class _OcpTee:
+    """The NMPC's do-mpc OCP, with every solve repeated on the edge's from the same inputs and the moves compared."""
+
+    def __init__(self, design: Any, edge: Any) -> None:
+        self._design = design
+        self._edge = edge
+        self._guess: tuple[np.ndarray, np.ndarray] | None = None
+        self.rel_diff: list[float] = []
+        self.edge_ms: list[float] = []
+        self.design_ms: list[float] = []
+        self.edge_failures = 0
+        self.design_failures = 0
+        self.iterations: list[int] = []
+        self.records: list[dict[str, Any]] = []
+        self.tvp_diff = 0.0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._design, name)
+
+    def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray, *, reset_duals: bool = False) -> None:
+        self._design.set_initial_guess(xs0, us0, reset_duals=reset_duals)
+        self._edge.set_guess(xs0, us0)
+
+    def solve(self, xs0: np.ndarray) -> tuple[np.ndarray, bool, np.ndarray]:
+        d = self._design
+        mpc = d.mpc
+        N = d.s.n_horizon
+        values = dict(d._tvp_values)
+        tv = d._tvp_fun(0.0)
+        want = np.array([np.asarray(tv["_tvp", k], float).ravel() for k in range(N + 1)])
+        u_prev = np.asarray(mpc._u0.cat, float).ravel()
+        lbu = np.array([np.asarray(mpc._lb_opt_x["_u", k, 0], float).ravel() for k in range(N)])
+        ubu = np.array([np.asarray(mpc._ub_opt_x["_u", k, 0], float).ravel() for k in range(N)])
+        t0 = time.perf_counter()
+        r = self._edge.solve_with(np.asarray(xs0, float), values, u_prev, lbu, ubu)
+        t1 = time.perf_counter()
+        u0, ok, plan = d.solve(xs0)
+        t2 = time.perf_counter()
+        self.tvp_diff = max(self.tvp_diff, float(np.abs(self._edge._tvp - want).max()))  # the edge's packing
+        rng = np.maximum(d.u_ub_s - d.u_lb_s, 1e-12)
+        self.rel_diff.append(_diff(r.u0 / rng, np.asarray(u0, float) / rng))
+        self.edge_ms.append((t1 - t0) * 1e3)
+        self.design_ms.append((t2 - t1) * 1e3)
+        self.iterations.append(r.iterations)
+        self.edge_failures += not r.ok
+        self.design_failures += not ok
+        self.records.append({"solve": len(self.rel_diff) - 1, "rel_move_diff": self.rel_diff[-1], "edge_ok": r.ok,
+                             "dompc_ok": bool(ok), "iterations": r.iterations, "qp_status": r.qp.status,
+                             "qp_iterations": r.qp.iterations, "last_step": r.step})
+        return u0, ok, plan
+
+
 def _percentiles(ms: list[float]) -> dict[str, float]:
     a = np.asarray(ms, float) if ms else np.zeros(1)
     return {"median_ms": float(np.median(a)), "p95_ms": float(np.percentile(a, 95)),
             "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max())}
 
 
-def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: float | None = None,
-                     progress: bool = False) -> dict[str, Any]:
-    """Run the NMPC on ``scenario`` with the artifact's estimation block beside its own; return the comparison.
+def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: float | None = None,
+                    progress: bool = False, ocp_iterations: int = 10, edge_run: bool = True) -> dict[str, Any]:
+    """Run the NMPC on ``scenario`` with the artifact's estimation block and OCP beside its own, then (with
+    ``edge_run``) the NMPC on the artifact's edge core alone (``--controller edge:DIR``); return the comparison.
 
     Returns
     -------
@@ -88,7 +147,11 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
         its covariance, the gauge filter's solids offset and its variance, and the output corrections (physical
         units, with the coat weight's relative sensitivity to the solids); infinite where one side is NaN;
         ``estimator_max_abs_diff``: the largest of them; ``edge_estimation`` and ``design_estimation``: each
-        side's step time (median, p95, p99, max, ms); ``kpis``: the run's.
+        side's step time (median, p95, p99, max, ms); ``ocp``: the first moves' largest difference relative to
+        each input's range (``max_rel_move_diff``), the share of solves within 1e-3, each side's solve time and
+        failures and the worst solves; ``kpis``: ``{"dompc": the first run's (do-mpc's moves applied), "edge":
+        the second's (the edge core's moves applied; ``None`` without ``edge_run``)}``; ``kpi_diff``: edge minus
+        do-mpc for energy (relative), coat-weight Cpk, scrap and time above the LEL limit.
 
     Raises
     ------
@@ -98,7 +161,7 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
         The scenario is not the one the artifact was exported on (its file's sha256 differs).
     """
     from controllers.nmpc import NmpcController
-    from mpc.edge import file_sha256, read_artifact
+    from mpc.edge import EdgeOcp, file_sha256, read_artifact
     from mpc.errors import CalmlineError
     from mpc.export import model_sha256
     from mpc.runner import run_setup
@@ -117,14 +180,27 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
             super().reset(ctx)
             tee["t"] = _Tee(self.est, edge_estimation(artifact, ctx.schedule.batch_changes))
             self.est = tee["t"]  # type: ignore[assignment]
+            tee["o"] = _OcpTee(self.ocp, edge_ocp)
+            self.ocp = tee["o"]  # type: ignore[assignment]
+            m = self.m
+            tee["o"]._edge.set_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
 
+    edge_ocp = EdgeOcp(artifact, max_iter=ocp_iterations)
     sc = load_scenario(path)
     setup = build_setup(sc, source=str(path))
     if model_sha256(setup) != man["model_sha256"]:
         raise CalmlineError(f"{path}: the controller's model built from it (parameters and recipe, files it names "
                             f"included) is not the one the artifact {artifact} was exported with")
     res = run_setup(setup, _Verified(), duration_s=duration_s, progress=progress, source=str(path))
+    edge_kpis = None
+    if edge_run:
+        from controllers.nmpc._edge import EdgeNmpcController
+
+        edge_kpis = run_setup(setup, EdgeNmpcController(artifact, ocp_iterations=ocp_iterations),
+                              duration_s=duration_s, progress=progress, source=str(path)).kpis
     t = tee["t"]
+    o = tee["o"]
+    rel = np.asarray(o.rel_diff, float)
     return {
         "artifact": str(artifact),
         "scenario": sc.name,
@@ -134,5 +210,33 @@ def verify_estimator(artifact: str | Path, scenario: str | Path, *, duration_s: 
         "estimator_n_sub": int(t._edge.ekf.n_sub),
         "edge_estimation": _percentiles(t.edge_ms),
         "design_estimation": _percentiles(t.design_ms),
-        "kpis": res.kpis,
+        "ocp": {
+            "solves": int(rel.size),
+            "iterations": ocp_iterations,
+            "max_rel_move_diff": float(rel.max()) if rel.size else float("nan"),
+            "share_within_1e-3": float(np.mean(rel <= 1e-3)) if rel.size else float("nan"),
+            "edge_solve": _percentiles(o.edge_ms),
+            "dompc_solve": _percentiles(o.design_ms),
+            "edge_iterations_mean": float(np.mean(o.iterations)) if o.iterations else float("nan"),
+            "edge_failures": o.edge_failures,
+            "dompc_failures": o.design_failures,
+            "tvp_pack_max_abs_diff": o.tvp_diff,
+            "qp_memory_bytes": int(edge_ocp.solver.qp.memory_bytes),
+            "worst": sorted(o.records, key=lambda r: (r["edge_ok"], -r["rel_move_diff"]))[:5],
+        },
+        "kpis": {"dompc": res.kpis, "edge": edge_kpis},
+        "kpi_diff": _kpi_diff(res.kpis, edge_kpis),
     }
+
+
+def _kpi_diff(dompc: dict[str, Any], edge: dict[str, Any] | None) -> dict[str, float] | None:
+    """Edge minus do-mpc on the figures the edge must hold (energy relative, the others absolute)."""
+    if edge is None:
+        return None
+    e0, e1 = float(dompc["energy_kwh_per_m2"]), float(edge["energy_kwh_per_m2"])
+    return {"energy_rel": (e1 - e0) / e0 if e0 else float("nan"),
+            "coat_weight_cpk": float(edge["coat_weight_cpk"]) - float(dompc["coat_weight_cpk"]),
+            "scrap_m": float(edge["scrap_m"]) - float(dompc["scrap_m"]),
+            "time_above_lel_limit_s": float(edge["time_above_lel_limit_s"]) - float(dompc["time_above_lel_limit_s"]),
+            "solver_failures": float(edge["solver_failures"]) - float(dompc["solver_failures"]),
+            "fallbacks": float(edge["fallbacks"]) - float(dompc["fallbacks"])}

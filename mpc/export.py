@@ -14,11 +14,10 @@ import hashlib
 import json
 import platform
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from mpc.edge import FORMAT, file_sha256
+from mpc.edge import FORMAT, file_sha256, model_sha256
 from mpc.errors import CalmlineError
 from mpc.harness import controller_context
 from mpc.machine import package_versions
@@ -30,14 +29,11 @@ __all__ = ["EXPORTABLE", "export_controller", "model_sha256"]
 EXPORTABLE = ("nmpc",)
 """Controllers ``calmline export`` exports today."""
 
-_FILES = ("estimator.c", "libcalmline_edge.so", "manifest.json", "manifest.sha256")
+_FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhpipm.so", "libblasfeo.so.0",
+          "manifest.json", "manifest.sha256")
 
 
-def model_sha256(setup: Any) -> str:
-    """A hash of what the controller's model is built from: its parameters and the recipe."""
-    text = json.dumps({"model_params": asdict(setup.model_params), "recipe": asdict(setup.recipe)},
-                      sort_keys=True, default=repr)
-    return hashlib.sha256(text.encode()).hexdigest()
+
 
 
 def export_controller(scenario: str | Path, controller: str, out_dir: str | Path, *, force: bool = False,
@@ -64,6 +60,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
         generate_estimator_c,
         step_names,
     )
+    from controllers.nmpc._export_ocp import QP_SOURCE, generate_ocp_c, hpipm_files, ocp_manifest
 
     path = resolve_scenario_path(scenario)
     sc = load_scenario(path)
@@ -75,14 +72,21 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
     with tempfile.TemporaryDirectory(prefix="calmline-export-") as tmp:
         work = Path(tmp)
         source = generate_estimator_c(ctrl.ekf, work)
+        ocp_source = generate_ocp_c(ctrl.ocp, work)
+        include, solver_libs, driver = hpipm_files()
+        qp_source = work / QP_SOURCE
+        qp_source.write_bytes(driver.read_bytes())
+        for f in solver_libs:
+            (work / f.name).write_bytes(f.read_bytes())
         try:
-            lib = compile_library(source, work, cflags=cflags)
+            lib = compile_library([source, ocp_source, qp_source], work, cflags=cflags, include_dirs=(include,),
+                                  lib_dirs=(work,), libs=("hpipm",))
         except RuntimeError as exc:
             raise CalmlineError(str(exc)) from exc
         versions = package_versions()
         manifest = {
             "format": FORMAT,
-            "parts": ["estimator"],
+            "parts": ["estimator", "ocp"],
             "controller": controller,
             "scenario": sc.name,
             "scenario_file": path.name,
@@ -95,13 +99,16 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
             "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
             "estimation": estimation_manifest(ctrl.est),
-            "files": {SOURCE: file_sha256(source), LIBRARY: file_sha256(lib)},
+            "ocp": ocp_manifest(ctrl.ocp),
+            "files": {SOURCE: file_sha256(source), LIBRARY: file_sha256(lib), ocp_source.name: file_sha256(ocp_source),
+                      QP_SOURCE: file_sha256(qp_source),
+                      **{f.name: file_sha256(work / f.name) for f in solver_libs}},
         }
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         digest = hashlib.sha256(text.encode()).hexdigest()
         with folder:
-            folder.write_bytes(SOURCE, source.read_bytes())
-            folder.write_bytes(LIBRARY, lib.read_bytes())
+            for name in manifest["files"]:
+                folder.write_bytes(name, (work / name).read_bytes())
             folder.write_text("manifest.json", text)
             folder.write_text("manifest.sha256", f"{digest}  manifest.json\n")
     return manifest

@@ -105,6 +105,8 @@ class Controller(ABC):
     """A controller the harness can drive, whatever is inside it."""
 
     name: str = "controller"
+    settings_table: str | None = None
+    """The scenario's ``[controllers.<table>]`` this controller reads (``None``: its :attr:`name`'s)."""
 
     @abstractmethod
     def reset(self, ctx: ControllerContext) -> None:

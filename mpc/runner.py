@@ -313,7 +313,7 @@ def compare_scenario(
         or not reusable; :class:`~mpc.errors.OutputExistsError` for the
         output folder. Raised before anything runs or is written.
     """
-    from controllers.registry import make_controller
+    from controllers.registry import controller_label, make_controller
     from mpc.report import COMPARE_REPORT_FILES, comparison_table, write_compare_report
 
     dup = sorted({c for c in controllers if list(controllers).count(c) > 1})
@@ -322,41 +322,47 @@ def compare_scenario(
                             "expected each controller once")
     for name in controllers:
         make_controller(name)  # unknown names fail before anything runs
+    label = {c: controller_label(c) for c in controllers}
+    clash = sorted({label[c] for c in controllers if list(label.values()).count(label[c]) > 1})
+    if clash:
+        raise CalmlineError(f"controllers {','.join(controllers)}: more than one would be filed as "
+                            f"{', '.join(clash)}; give the artifacts' folders different names")
     out = Path(out_dir)
     unknown = [r for r in reuse if r not in controllers]
     if unknown:
         raise CalmlineError(f"reuse: {', '.join(unknown)} not among the compared controllers")
     names = ["comparison.csv", *COMPARE_REPORT_FILES]
-    names += [f"{c}/{n}" for c in controllers if c not in reuse for n in _run_files()]
+    names += [f"{label[c]}/{n}" for c in controllers if c not in reuse for n in _run_files()]
     ins = [*inputs, *scenario_inputs(scenario, controllers)]
     prep = _prepare(scenario)  # a bad scenario or duration fails before anything is written
     run_duration_s(prep.scenario, duration_s)
-    folder = OutputFolder(out, names, force=force, inputs=ins, keep=reuse)
+    folder = OutputFolder(out, names, force=force, inputs=ins, keep=[label[c] for c in reuse])
     kept: dict[str, Any] = {}
     if reuse:
         sc = prep.scenario
         want = sc.model_dump(mode="json")
         dur = float(duration_s if duration_s is not None else sc.duration_s)
         for name in reuse:
-            ts, kpis, meta, sc_json = load_saved_run(out / name)
+            ts, kpis, meta, sc_json = load_saved_run(out / label[name])
             try:  # through today's schema: fields added since (at their defaults) compare equal
                 saved = Scenario.model_validate(json.loads(sc_json)).model_dump(mode="json")
             except ValueError:
                 saved = None
             if saved != want or abs(float(kpis.get("duration_s", -1.0)) - dur) > 1e-6:
-                raise CalmlineError(f"saved run {str(out / name)!r} was made on a different scenario or duration; "
+                raise CalmlineError(f"saved run {str(out / label[name])!r} was made on a different scenario or duration; "
                                  f"run it again (drop {name!r} from reuse)")
-            kept[name] = (ts, kpis, {k: v for k, v in meta.items() if k != "kpi_spec"})
+            kept[label[name]] = (ts, kpis, {k: v for k, v in meta.items() if k != "kpi_spec"})
     runs: dict[str, Any] = {}
     with folder:
         for name in controllers:
-            if name in kept:
-                runs[name] = kept[name]
+            key = label[name]
+            if key in kept:
+                runs[key] = kept[key]
                 continue
             res = run_setup(prep.setup, make_controller(name), duration_s=duration_s, progress=progress,
                             source=prep.source)
-            write_run(res, folder.sub(name))
-            runs[name] = (res.timeseries, res.kpis, _report_meta(res))
+            write_run(res, folder.sub(key))
+            runs[key] = (res.timeseries, res.kpis, _report_meta(res))
         table = comparison_table(runs)
         folder.write_with("comparison.csv", lambda p: table.to_csv(p, index=False))
         write_compare_report(folder, runs)

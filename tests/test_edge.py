@@ -19,7 +19,7 @@ from click.testing import CliRunner
 
 from mpc.cli._main import main
 from mpc.edge import ArtifactError, EdgeEstimator, read_artifact
-from mpc.edge_verify import verify_estimator
+from mpc.edge_verify import verify_artifact
 from mpc.export import export_controller
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,12 +37,16 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_the_artifact_lists_and_hashes_every_file(artifact: Path) -> None:
     files = sorted(p.name for p in artifact.iterdir())
-    assert files == [".calmline-manifest.json", "estimator.c", "libcalmline_edge.so", "manifest.json",
-                     "manifest.sha256"]
+    assert files == [".calmline-manifest.json", "calmline_qp.c", "estimator.c", "libblasfeo.so.0",
+                     "libcalmline_edge.so", "libhpipm.so", "manifest.json", "manifest.sha256", "ocp.c"]
     art = read_artifact(artifact, "estimator")
     man = art.manifest
-    assert set(man["files"]) == {"estimator.c", "libcalmline_edge.so"}
-    assert man["format"] == "calmline-edge/1" and man["parts"] == ["estimator"]
+    assert set(man["files"]) == set(files) - {".calmline-manifest.json", "manifest.json", "manifest.sha256"}
+    assert man["format"] == "calmline-edge/1" and man["parts"] == ["estimator", "ocp"]
+    o = read_artifact(artifact, "ocp").manifest["ocp"]
+    assert (o["n_horizon"], o["t_step_s"], o["n_inputs"]) == (6, 20.0, 18)
+    assert len(o["penalties"]) == len(o["constraints"]) == len(o["constraint_ub"]) > 0
+    assert {n for n, _ in o["tvp"]} == set(o["initial_parameters"])
     assert man["scenario"] == "nmc_nmp_line_stop" and len(man["scenario_sha256"]) == 64
     assert {"calmline", "casadi", "numpy", "python"} <= set(man["versions"])
     e = man["estimator"]
@@ -50,13 +54,15 @@ def test_the_artifact_lists_and_hashes_every_file(artifact: Path) -> None:
     assert len(e["z0"]) == n and np.asarray(e["P0"]).shape == (n, n) and len(e["R"]) == len(e["names"])
     assert "zone1_lel_frac" in e["names"] and e["dt_s"] == 2.0
     # the generated C allocates nothing: every work vector is the caller's
-    src = (artifact / "estimator.c").read_text()
-    assert "malloc" not in src and "calloc" not in src
+    for name in ("estimator.c", "ocp.c"):
+        src = (artifact / name).read_text()
+        assert "malloc" not in src and "calloc" not in src, name
 
 
 @pytest.mark.parametrize(("victim", "match"), [
     ("libcalmline_edge.so", "libcalmline_edge.so: sha256 does not match"),
     ("estimator.c", "estimator.c: sha256 does not match"),
+    ("libhpipm.so", "libhpipm.so: sha256 does not match"),
     ("manifest.json", "manifest was changed after export"),
 ])
 def test_a_changed_file_is_refused(artifact: Path, tmp_path: Path, victim: str, match: str) -> None:
@@ -87,6 +93,14 @@ def test_the_runtime_imports_neither_casadi_nor_do_mpc(artifact: Path) -> None:
         e.predict(us, 0.6)
         e.update(us, 0.6, {{"zone1_air_temp_K": 350.0}}, {{"zone1_air_temp_K": True}})
         assert np.all(np.isfinite(e.z)) and not np.array_equal(e.z, z0)
+        from mpc.edge import EdgeOcp
+        o = EdgeOcp({str(artifact)!r}, max_iter=2)
+        m = o.manifest
+        x, u = np.asarray(m["initial_guess"]["x"]), np.asarray(m["initial_guess"]["u"])
+        o.set_guess(x, u)
+        lo, hi = np.asarray(m["input_lower"]), np.asarray(m["input_upper"])
+        r = o.solve_with(x, m["initial_parameters"], u, np.tile(lo, (o.N, 1)), np.tile(hi, (o.N, 1)))
+        assert r.ok and r.iterations >= 1 and np.all((r.u0 >= lo - 1e-9) & (r.u0 <= hi + 1e-9)), r
         print(sorted(m for m in sys.modules if m.split(".")[0] in ("casadi", "do_mpc")))
     """)
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
@@ -98,19 +112,29 @@ def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: 
     """Fed the NMPC's own observations and applied inputs at every step of a 2 h closed loop, the artifact's
     estimation block (EKF, gauge filter, output corrections) stays within 1e-9 of the NMPC's (the EKF's states
     in scaled units: each state over its scale) over 2 h of running, a 900 s stop and the restart."""
-    res = verify_estimator(artifact, SCENARIO, duration_s=8700.0)  # the restart at 8100 s, and 600 s after it
+    res = verify_artifact(artifact, SCENARIO, duration_s=8700.0)  # the restart at 8100 s, and 600 s after it
     assert res["steps"] == 4350
-    assert res["kpis"]["restarts"] == 1
+    assert res["kpis"]["dompc"]["restarts"] == res["kpis"]["edge"]["restarts"] == 1
     assert set(res["max_abs_diff"]) == {"ekf_state", "ekf_covariance", "gauge_solids", "output_corrections"}
     assert res["estimator_max_abs_diff"] <= 1e-9, res  # measured: 0 (the same expressions, compiled)
-    assert res["kpis"]["time_above_lel_limit_s"] == 0.0
+    assert res["kpis"]["dompc"]["time_above_lel_limit_s"] == 0.0
+    # the edge OCP, fed what do-mpc's is fed at each of the 375 solves, 10 SQP iterations at most
+    o = res["ocp"]
+    assert o["solves"] == 375 and o["tvp_pack_max_abs_diff"] == 0.0  # the edge packs the parameters as do-mpc
+    assert o["dompc_failures"] == 0
+    assert o["edge_failures"] <= 2, o["worst"]  # measured 2: HPIPM's iteration limit after the restart
+    assert o["share_within_1e-3"] >= 0.98, o  # measured 0.987
+    # the second run: the NMPC on the edge core alone, its KPIs within the issue's bands of do-mpc's
+    d = res["kpi_diff"]
+    assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and abs(d["scrap_m"]) <= 10.0, d
+    assert res["kpis"]["edge"]["time_above_lel_limit_s"] == 0.0
 
 
 def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: Path) -> None:
     """The comparison can fail: an artifact whose process noise was changed (and re-hashed, as a wrong export
     would be) drifts away from the NMPC's filter."""
     copy = _rehashed(artifact, tmp_path, lambda m: m["estimator"].update(Q=(4.0 * np.asarray(m["estimator"]["Q"])).tolist()))
-    res = verify_estimator(copy, SCENARIO, duration_s=600.0)
+    res = verify_artifact(copy, SCENARIO, duration_s=600.0, edge_run=False)
     assert res["estimator_max_abs_diff"] > 1e-6
 
 
@@ -191,3 +215,23 @@ def test_a_compiled_function_checks_its_arguments(artifact: Path) -> None:
     f = edge.model._outputs
     with pytest.raises(ValueError, match=r"ekf_outputs: argument 0 has 1 values, expected \d+"):
         f(1.0, np.ones(len(edge.u_scale)), 0.6)
+
+
+def test_the_edge_controller_refuses_another_tuning_and_is_filed_under_its_folder(artifact: Path,
+                                                                                   tmp_path: Path) -> None:
+    """``--controller edge:DIR`` reads the NMPC's settings tables (the artifact was exported with them) and refuses
+    a scenario whose tables build another OCP; ``compare`` files its run under ``edge-<folder>``."""
+    from controllers.registry import controller_label, make_controller
+    from mpc.errors import CalmlineError
+    from mpc.runner import run_scenario
+
+    other = tmp_path / "retuned.toml"
+    other.write_text(SCENARIO.read_text() + "\n[controllers.nmpc.ocp]\nmove_weight = 0.7\n")
+    with pytest.raises(CalmlineError, match="move_weights"):
+        run_scenario(other, f"edge:{artifact}", duration_s=60.0)
+    assert controller_label(f"edge:{artifact}/") == f"edge-{artifact.name}"
+    with pytest.raises(CalmlineError, match="artifact folder is missing"):
+        make_controller("edge:")
+    res = CliRunner().invoke(main, ["run", str(SCENARIO), "--controller", f"edge:{tmp_path / 'nothing'}", "--out",
+                                    str(tmp_path / "o"), "--duration", "60"])
+    assert res.exit_code == 2 and "manifest.json: missing" in res.output

@@ -33,8 +33,17 @@ from controllers.nmpc._estimator import DisturbanceEKF
 from mpc.edge import EstimationStep
 from plants.simulate import rk4_step
 
-__all__ = ["ESTIMATOR_FUNCTIONS", "LIBRARY", "SOURCE", "compile_library", "estimation_manifest",
-           "estimator_manifest", "generate_estimator_c", "step_names"]
+__all__ = [
+    "ESTIMATOR_FUNCTIONS",
+    "LIBRARY",
+    "SOURCE",
+    "compile_library",
+    "estimation_manifest",
+    "estimator_manifest",
+    "generate_c",
+    "generate_estimator_c",
+    "step_names",
+]
 
 SOURCE = "estimator.c"
 """The generated C's file name in the artifact."""
@@ -81,18 +90,29 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     ]
 
 
-def generate_estimator_c(ekf: DisturbanceEKF, out_dir: Path) -> Path:
-    """Write the estimator's generated C into ``out_dir`` (:data:`SOURCE`); return its path."""
-    cg = ca.CodeGenerator(SOURCE, {"with_header": False, "casadi_int": "long long int", "casadi_real": "double"})
-    for f in _functions(ekf):
+def generate_c(source: str, functions: list[ca.Function], out_dir: Path) -> Path:
+    """Write ``functions``' generated C into ``out_dir / source`` (no header; ``casadi_int`` as ``long long
+    int``, which :class:`mpc.edge.CompiledFunction` reads); return its path."""
+    cg = ca.CodeGenerator(source, {"with_header": False, "casadi_int": "long long int", "casadi_real": "double"})
+    for f in functions:
         cg.add(f)
     out_dir.mkdir(parents=True, exist_ok=True)
     cg.generate(str(out_dir) + os.sep)
-    return out_dir / SOURCE
+    return out_dir / source
 
 
-def compile_library(source: Path, out_dir: Path, *, cflags: tuple[str, ...] = ("-O2",)) -> Path:
-    """Compile ``source`` into :data:`LIBRARY` in ``out_dir`` with ``$CC`` (else ``cc``); return its path.
+def generate_estimator_c(ekf: DisturbanceEKF, out_dir: Path) -> Path:
+    """Write the estimator's generated C into ``out_dir`` (:data:`SOURCE`); return its path."""
+    return generate_c(SOURCE, _functions(ekf), out_dir)
+
+
+def compile_library(sources: list[Path], out_dir: Path, *, cflags: tuple[str, ...] = ("-O2",),
+                    include_dirs: tuple[Path, ...] = (), lib_dirs: tuple[Path, ...] = (),
+                    libs: tuple[str, ...] = ()) -> Path:
+    """Compile ``sources`` into :data:`LIBRARY` in ``out_dir`` with ``$CC`` (else ``cc``); return its path.
+
+    The library finds the libraries it links (``libs``, copied beside it) in its own folder (``rpath
+    $ORIGIN``).
 
     Raises
     ------
@@ -104,7 +124,8 @@ def compile_library(source: Path, out_dir: Path, *, cflags: tuple[str, ...] = ("
         raise RuntimeError(f"no C compiler {cc!r} on PATH: `calmline export` compiles the generated C with the "
                            f"system's compiler (set CC to choose one)")
     lib = out_dir / LIBRARY
-    cmd = [cc, *cflags, "-fPIC", "-shared", str(source), "-o", str(lib), "-lm"]
+    cmd = [cc, *cflags, "-fPIC", "-shared", *[f"-I{d}" for d in include_dirs], *map(str, sources), "-o", str(lib),
+           *[f"-L{d}" for d in lib_dirs], *[f"-l{name}" for name in libs], "-Wl,-rpath,$ORIGIN", "-lm"]
     res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")

@@ -44,6 +44,7 @@ import casadi as ca
 import numpy as np
 
 from controllers.nmpc._model import NmpcModel
+from mpc.edge import stage_input_bounds
 from mpc.scenario import OcpSettings
 
 __all__ = ["HEATER_MARGIN", "DynamicOcp"]
@@ -83,12 +84,17 @@ class DynamicOcp:
         # the line's states are tracked; the PLC loops' integrals (augmented model) are not: at the target they
         # settle where the tracked heater powers put them
         n = L.n_states
-        track = (
-            s.state_weight * ca.sumsqr(xs[:n] - tv["xt"][:n])
-            + s.input_weight * ca.sumsqr(us - tv["ut"])
-            + s.coat_weight_weight * ((cw / tv["cw_target"] - 1.0) / cw_tol_frac) ** 2
-            + s.speed_weight * (us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0) ** 2
-        )
+        self.track_terms = [
+            (s.state_weight, xs[:n] - tv["xt"][:n]),
+            (s.input_weight, us - tv["ut"]),
+            (s.coat_weight_weight, (cw / tv["cw_target"] - 1.0) / cw_tol_frac),
+            (s.speed_weight, us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0),
+        ]
+        """The stage cost as weighted sums of squares ``[(weight, residual), ...]``: do-mpc's ``lterm`` and the
+        edge's Gauss-Newton Hessian (:mod:`controllers.nmpc._export_ocp`) are both built from it."""
+        track = self.track_terms[0][0] * ca.sumsqr(self.track_terms[0][1])
+        for w, e in self.track_terms[1:]:
+            track = track + w * ca.sumsqr(e)
         if self.lqr:
             dx = xs - tv["xt"]
             mterm = ca.bilin(tv["P_term"], dx, dx)
@@ -209,14 +215,11 @@ class DynamicOcp:
         input in one NMPC step (exhaust may open fast but closes slowly).
         """
         mpc = self.mpc
-        L = self.m.layout
+        lo, hi = stage_input_bounds(u_prev_s, rate_up_s, rate_down_s, np.asarray(cap_s, float)[: self.s.n_horizon],
+                                    self.u_lb_s, self.u_ub_s, self.m.layout.u_speed)
         for k in range(self.s.n_horizon):
-            lo = np.maximum(self.u_lb_s, u_prev_s - (k + 1) * rate_down_s)
-            hi = np.minimum(self.u_ub_s, u_prev_s + (k + 1) * rate_up_s)
-            hi[L.u_speed] = min(hi[L.u_speed], cap_s[k])
-            lo = np.minimum(lo, hi)
-            mpc._lb_opt_x["_u", k, 0] = lo
-            mpc._ub_opt_x["_u", k, 0] = hi
+            mpc._lb_opt_x["_u", k, 0] = lo[k]
+            mpc._ub_opt_x["_u", k, 0] = hi[k]
 
     def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray, *, reset_duals: bool = False) -> None:
         """Every stage at ``(xs0, us0)``; ``reset_duals`` also drops the last solution's multipliers.

@@ -12,6 +12,7 @@ BENCHES = {
     "nmpc": "mpc.cli._bench_nmpc:bench_nmpc",
     "prediction": "mpc.cli._bench_prediction:bench_prediction",
     "identify": "mpc.cli._identify:bench_identify",
+    "edge": "mpc.cli._bench_edge:bench_edge",
 }
 
 

@@ -138,8 +138,23 @@ def user_errors() -> Iterator[None]:
 
 
 
+class _ControllerName(click.Choice):
+    """A controller name (``controllers.controller_names()``) or ``edge:DIR`` (an exported artifact's edge core)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
+        if isinstance(value, str) and value.startswith("edge:"):
+            if not value[len("edge:"):]:
+                self.fail("edge:DIR needs the artifact's folder after 'edge:'", param, ctx)
+            return value
+        return super().convert(value, param, ctx)
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
+        return "[" + "|".join([*self.choices, "edge:DIR"]) + "]"
+
+
 def controller_choice() -> click.Choice:
-    """The controller names ``--controller`` accepts (``controllers.controller_names()``), for click."""
+    """The controller names ``--controller`` accepts (``controllers.controller_names()``, or ``edge:DIR``), for
+    click."""
     from controllers.registry import controller_names
 
-    return click.Choice(controller_names())
+    return _ControllerName(controller_names())

@@ -11,7 +11,7 @@ __all__ = ["edge", "export"]
 
 @click.command("export")
 @click.option("--controller", "controller", required=True, type=click.Choice(["nmpc"]),
-              help="Controller to export (the NMPC's estimator today; docs/edge.md).")
+              help="Controller to export (the NMPC's estimator and tracking OCP today; docs/edge.md).")
 @click.option("--scenario", "scenario", required=True, type=click.Path(dir_okay=False),
               help="Scenario the controller is built on (its settings tables, model and tuning).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -44,20 +44,26 @@ def edge() -> None:
 @click.option("--scenario", "scenario", required=True, type=click.Path(dir_okay=False),
               help="The scenario the artifact was exported on.")
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
+@click.option("--ocp-iterations", "ocp_iterations", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="SQP iterations at most per edge OCP solve (RTI: 1; stops early on a step under 1e-8).")
+@click.option("--no-edge-run", "no_edge_run", is_flag=True,
+              help="Skip the second run, the NMPC on the artifact's edge core alone (its KPIs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def verify(artifact: str, scenario: str, duration_s: float | None, as_json: bool) -> None:
-    """Run the NMPC with the artifact's estimation block beside its own; report their largest differences.
+def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iterations: int, no_edge_run: bool,
+           as_json: bool) -> None:
+    """Run the NMPC with the artifact's estimation block and OCP beside its own; report their differences.
 
     Exits 0 whenever the run completed (the difference is a field, not a verdict); 2 on a refused
     artifact (a hash that does not match, a missing file) or another scenario than the export's.
     """
     from mpc.edge import ArtifactError
-    from mpc.edge_verify import verify_estimator
+    from mpc.edge_verify import verify_artifact
     from mpc.errors import CalmlineError
 
     with user_errors():
         try:
-            res = verify_estimator(artifact, scenario, duration_s=duration_s, progress=not as_json)
+            res = verify_artifact(artifact, scenario, duration_s=duration_s, progress=not as_json,
+                                  ocp_iterations=ocp_iterations, edge_run=not no_edge_run)
         except ArtifactError as exc:
             raise CalmlineError(str(exc)) from exc
     if as_json:
@@ -68,4 +74,16 @@ def verify(artifact: str, scenario: str, duration_s: float | None, as_json: bool
         click.echo(f"  largest difference, {what:20s} {diff:.3g}")
     for who in ("edge_estimation", "design_estimation"):
         p = res[who]
+        click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")
+    o = res["ocp"]
+    d = res["kpi_diff"]
+    if d is not None:
+        click.echo(f"  closed loop on the edge core, edge minus do-mpc: energy {100 * d['energy_rel']:+.3f} %, "
+                   f"coat-weight Cpk {d['coat_weight_cpk']:+.3f}, scrap {d['scrap_m']:+.1f} m, time above the LEL "
+                   f"limit {d['time_above_lel_limit_s']:+.0f} s")
+    click.echo(f"  OCP: {o['solves']} solves; first moves' largest difference {o['max_rel_move_diff']:.3g} of the "
+               f"input's range, {100 * o['share_within_1e-3']:.1f} % within 1e-3; failures edge "
+               f"{o['edge_failures']}, do-mpc {o['dompc_failures']}")
+    for who in ("edge_solve", "dompc_solve"):
+        p = o[who]
         click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")

@@ -90,6 +90,7 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     column per KPI, and the columns violation, violation_reason, targets_met and targets_missed) and
     OUT/report.html.
     """
+    from controllers.registry import controller_label
     from mpc.runner import compare_scenario
 
     names = [c.strip() for c in controllers.split(",") if c.strip()]
@@ -103,9 +104,10 @@ def compare(scenario: str, controllers: str, out_dir: str, duration_s: float | N
     rows = table.set_index("controller")
     if as_json:
         echo_json({"scenario": str(scenario), "controllers": names,
-                   "kpis": {c: rows.loc[c].to_dict() for c in names}})
+                   "kpis": {c: rows.loc[controller_label(c)].to_dict() for c in names}})
     else:
         cols = [key for key, _, _ in _HEADLINE if key in rows.columns]
         click.echo(rows[cols].astype(object).T.to_string())
-    violations = {c: [str(rows.at[c, "violation_reason"])] for c in names if rows.at[c, "violation"]}
+    labels = [controller_label(c) for c in names]
+    violations = {c: [str(rows.at[c, "violation_reason"])] for c in labels if rows.at[c, "violation"]}
     exit_on_violations(violations, exit_code=strict)

@@ -13,15 +13,21 @@ from mpc.edge._artifact import (
     Artifact,
     ArtifactError,
     file_sha256,
+    model_sha256,
+    open_library,
     private_library,
     read_artifact,
 )
+from mpc.edge._bounds import stage_input_bounds
 from mpc.edge._compiled import CompiledFunction, load_library
 from mpc.edge._ekf import BiasLayout, EkfModel, FilterView, SubstepEkf
 from mpc.edge._estimation import EstimationStep
 from mpc.edge._estimator import EdgeEstimator, edge_estimation
 from mpc.edge._gauge import GaugeBiasFilter
+from mpc.edge._hpipm import QpStatus, StageQp
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
+from mpc.edge._ocp import EdgeOcp
+from mpc.edge._rti import RtiResult, RtiSolver
 from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
 
 __all__ = [
@@ -34,6 +40,7 @@ __all__ = [
     "CompiledFunction",
     "Decision",
     "EdgeEstimator",
+    "EdgeOcp",
     "EkfModel",
     "EstimationStep",
     "FilterView",
@@ -41,6 +48,10 @@ __all__ = [
     "KalmanCore",
     "Outputs",
     "PlanMemory",
+    "QpStatus",
+    "RtiResult",
+    "RtiSolver",
+    "StageQp",
     "Step",
     "StepValue",
     "SubstepEkf",
@@ -49,6 +60,9 @@ __all__ = [
     "fallback_move",
     "file_sha256",
     "load_library",
+    "model_sha256",
+    "open_library",
     "private_library",
     "read_artifact",
+    "stage_input_bounds",
 ]

@@ -15,10 +15,12 @@ folder.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ import numpy as np
 
 from mpc.outputs import file_digest
 
-__all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "file_sha256", "private_library", "read_artifact"]
+__all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "file_sha256", "model_sha256", "open_library",
+           "private_library", "read_artifact"]
 
 FORMAT = "calmline-edge/1"
 """The manifest's format; a runtime refuses any other."""
@@ -78,8 +81,21 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
         "estimation": ("output_index", "n_bias", "n_zones", "flammable", "dt_s", "solids_nominal", "lel_bias_tau_s",
                        "gauge"),
     },
+    "ocp": {
+        "ocp": ("n_states", "n_inputs", "n_colloc", "n_horizon", "t_step_s", "tvp", "constraints", "constraint_ub",
+                "penalties", "move_weights", "speed_index", "input_lower", "input_upper", "initial_parameters",
+                "initial_guess", "functions", "solver_libraries"),
+    },
 }
 """The manifest's sections and keys each part needs (a manifest without them is refused, not half-used)."""
+
+
+def model_sha256(setup: Any) -> str:
+    """A hash of what a controller's model is built from: its parameters and the recipe (of a scenario setup or a
+    controller context: anything with ``model_params`` and ``recipe``)."""
+    text = json.dumps({"model_params": asdict(setup.model_params), "recipe": asdict(setup.recipe)},
+                      sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _digest(data: bytes) -> str:
@@ -146,15 +162,37 @@ def read_artifact(path: str | Path, part: str) -> Artifact:
     return Artifact(root, manifest)
 
 
-def private_library(art: Artifact) -> Path:
-    """A private copy of the artifact's library, hashed again after copying: what is loaded is exactly what was
-    checked (the library in the folder may change after the check), under a name no other load has used (the
-    dynamic loader reuses a library already loaded from the same path)."""
-    src = art.library
+def private_library(art: Artifact, name: str | None = None) -> Path:
+    """A private copy of one of the artifact's files (the library by default), hashed again after copying: what is
+    loaded is exactly what was checked (the file in the folder may change after the check), under a name no other
+    load has used (the dynamic loader reuses a library already loaded from the same path)."""
+    name = name or art.manifest["library"]
+    src = art.path / name
     data = src.read_bytes()
-    if _digest(data) != art.manifest["files"][art.manifest["library"]]:
+    if _digest(data) != art.manifest["files"].get(name):
         raise ArtifactError(f"{src}: sha256 does not match manifest.json: the file was changed after export")
     folder = Path(tempfile.mkdtemp(prefix="calmline-edge-"))
     copy = folder / src.name
     copy.write_bytes(data)
     return copy
+
+
+def open_library(art: Artifact) -> ctypes.CDLL:
+    """Load the artifact's library from private copies (:func:`private_library`), the solver libraries it links
+    first (``ocp.solver_libraries``, in order, each found by the next through its name); the copies are removed
+    once loaded (the loader holds its mappings)."""
+    folder = Path(tempfile.mkdtemp(prefix="calmline-edge-"))
+    try:
+        names = [*art.manifest.get("ocp", {}).get("solver_libraries", []), art.manifest["library"]]
+        lib = None
+        for name in names:
+            copy = private_library(art, name)
+            target = folder / name
+            shutil.move(str(copy), target)
+            copy.parent.rmdir()
+            solver = name != art.manifest["library"]  # a solver library: global, so the next one finds it
+            lib = ctypes.CDLL(str(target), mode=ctypes.RTLD_GLOBAL if solver else ctypes.DEFAULT_MODE)
+        assert lib is not None
+        return lib
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

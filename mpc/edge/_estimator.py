@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from mpc.edge._artifact import Artifact, ArtifactError, private_library, read_artifact
-from mpc.edge._compiled import CompiledFunction, load_library
+from mpc.edge._artifact import Artifact, ArtifactError, open_library, read_artifact
+from mpc.edge._compiled import CompiledFunction
 from mpc.edge._ekf import BiasLayout, FilterView, SubstepEkf
 from mpc.edge._estimation import EstimationStep
 from mpc.edge._gauge import GaugeBiasFilter
@@ -29,10 +29,7 @@ class _CompiledModel:
     """:class:`mpc.edge.EkfModel` on the artifact's compiled functions."""
 
     def __init__(self, art: Artifact) -> None:
-        copy = private_library(art)
-        lib = load_library(copy)
-        copy.unlink()  # the loader holds its mapping; nothing stays behind in the temporary folder
-        copy.parent.rmdir()
+        lib = open_library(art)
         fn = art.manifest["functions"]
         try:
             self._load(lib, fn, art)

@@ -178,7 +178,7 @@ def run_closed_loop(
     if missing:
         raise RuntimeError(f"the PLC's loops read {missing}, which the line has no sensor for")
 
-    ctx = controller_context(setup, controller.name, plc_specs)
+    ctx = controller_context(setup, getattr(controller, "settings_table", None) or controller.name, plc_specs)
     controller.reset(ctx)
     # actuators and the PLC's loops start where the plant sits
     bank.apply(0.0, u0, scan)

@@ -1,0 +1,209 @@
+"""The NMPC's tracking OCP as stage functions for the edge's real-time iteration (``calmline export``).
+
+Everything is taken from the do-mpc controller itself (:class:`controllers.nmpc.DynamicOcp`), so that the edge
+solves the very NLP do-mpc builds: do-mpc's own discretisation function (its collocation equations and the
+interval's end state, any degree and number of elements), its stage and terminal costs, its move-suppression
+factors, its soft nonlinear constraints with their penalties. Per interval ``k`` the NLP has the node state
+``x_k``, the input ``u_k``, the collocation states ``c_k`` and one slack per soft constraint; do-mpc evaluates
+the stage cost and the path constraints at ``(x_k, u_k)`` (``path_constraints = "interval_start"``) and the
+terminal cost at ``x_N``.
+
+The generated function ``ocp_stage(x, u, c, tvp)`` linearises one interval for a Gauss-Newton SQP step
+(Bock & Plitt 1984; Diehl, Bock & Schloder 2005, "A real-time iteration scheme for nonlinear optimization in
+optimal feedback control", SIAM J. Control Optim. 43(5)): the collocation equations ``G(x, c, u) = 0`` are
+condensed into the interval (``dc = -G_c^{-1} (G + G_x dx + G_u du)``, a sparse QR in the generated C), which
+leaves
+
+* the linearised end state ``x_end ~ f0 + A dx + B du``;
+* the collocation update ``dc = K [1; dx; du]``;
+* the stage cost's gradient and its Gauss-Newton Hessian ``2 J' J`` (the cost is a weighted sum of squares,
+  :attr:`DynamicOcp.track_terms`);
+* the soft constraints ``h`` and their Jacobians;
+* the stage cost, the interval's end state and the collocation equations' residual (the line search's merit).
+
+``ocp_terminal(x, tvp)`` gives the terminal cost's gradient and Hessian (quadratic: exact). The QP is solved
+by HPIPM (:mod:`mpc.edge`, ``csrc/calmline_qp.c``), the slacks its own soft constraints.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import casadi as ca
+import numpy as np
+
+from controllers.nmpc._export import generate_c
+from controllers.nmpc._ocp import DynamicOcp
+from mpc.errors import CalmlineError
+
+__all__ = ["OCP_FUNCTIONS", "OCP_SOURCE", "QP_SOURCE", "SOLVER_LIBRARIES", "generate_ocp_c", "hpipm_files",
+           "ocp_functions", "ocp_manifest"]
+
+OCP_FUNCTIONS = {"stage": "ocp_stage", "terminal": "ocp_terminal"}
+"""The generated functions of the tracking OCP, by role."""
+OCP_SOURCE = "ocp.c"
+"""The OCP's generated C in the artifact."""
+QP_SOURCE = "calmline_qp.c"
+"""calmline's QP driver (``mpc/edge/csrc``), copied into the artifact beside the library built from it."""
+SOLVER_LIBRARIES = ("libblasfeo.so.0", "libhpipm.so")
+"""The solver libraries an artifact carries, in the order they are loaded (HPIPM needs BLASFEO)."""
+
+
+def hpipm_files() -> tuple[Path, list[Path], Path]:
+    """HPIPM's headers, its and BLASFEO's libraries (from the CasADi wheel) and calmline's QP driver.
+
+    Raises
+    ------
+    CalmlineError
+        The CasADi installation has no HPIPM (its wheel ships it on Linux).
+    """
+    root = Path(ca.__file__).parent
+    libs = [root / name for name in SOLVER_LIBRARIES]
+    include = root / "include"
+    missing = [str(p) for p in (*libs, include / "hpipm_d_ocp_qp_ipm.h") if not p.exists()]
+    if missing:
+        raise CalmlineError(f"the edge QP needs HPIPM and BLASFEO from the CasADi installation; missing: "
+                            f"{', '.join(missing)}")
+    driver = Path(str(resources.files("mpc.edge") / "csrc" / QP_SOURCE))
+    return include, libs, driver
+
+
+def generate_ocp_c(ocp: DynamicOcp, out_dir: Path) -> Path:
+    """Write the OCP's generated C into ``out_dir`` (:data:`OCP_SOURCE`); return its path."""
+    return generate_c(OCP_SOURCE, ocp_functions(ocp), out_dir)
+
+
+def _check(ocp: DynamicOcp) -> None:
+    mpc = ocp.mpc
+    st = mpc.settings
+    why = []
+    if st.state_discretization != "collocation":
+        why.append(f"state_discretization = {st.state_discretization!r} (collocation expected)")
+    if st.nl_cons_check_colloc_points:
+        why.append("path_constraints = 'collocation_points' (the edge QP checks them at each interval's start)")
+    if st.n_robust or mpc.model.n_z or mpc.model.n_p or st.nl_cons_single_slack or mpc.flags["rterm_fun"]:
+        why.append("scenarios, algebraic states, parameters, a single slack or a custom rterm")
+    if not (np.all(np.asarray(mpc._x_scaling.cat) == 1) and np.all(np.asarray(mpc._u_scaling.cat) == 1)):
+        why.append("do-mpc variable scaling (the NMPC's model is scaled already)")
+    soft = {d["slack_name"] for d in mpc.slack_vars_list}
+    hard = [d["expr_name"] for d in mpc.nl_cons_list if d["expr_name"] not in soft]
+    if hard:
+        why.append(f"hard nonlinear constraints {hard}")
+    if any(np.any(np.isfinite(np.asarray(d["ub"], float))) for d in mpc.slack_vars_list):
+        why.append("a bounded slack (maximum_violation)")
+    if why:
+        raise CalmlineError("the NMPC's OCP cannot be exported to the edge QP: " + "; ".join(why))
+
+
+def _tvp_layout(model: Any) -> list[tuple[str, int]]:
+    """The time-varying parameters' names and sizes, in do-mpc's order (``default`` excluded)."""
+    out = []
+    for name in model._tvp.keys():
+        if name == "default":
+            continue
+        out.append((name, int(np.prod(model._tvp[name].shape))))
+    return out
+
+
+def ocp_functions(ocp: DynamicOcp) -> list[ca.Function]:
+    """The tracking OCP's stage and terminal functions (dense outputs) for the edge's RTI."""
+    _check(ocp)
+    mpc = ocp.mpc
+    model = mpc.model
+    ifcn, n_coll = mpc._setup_discretization()
+    nx, nu = model.n_x, model.n_u
+    x = ca.SX.sym("x", nx)
+    u = ca.SX.sym("u", nu)
+    c = ca.SX.sym("c", nx * n_coll)
+    tvp = ca.SX.sym("tvp", model.n_tvp)
+    z = ca.SX(model.n_z * n_coll, 1)
+    p = ca.SX(model.n_p, 1)
+    w = ca.SX(model.n_w, 1)
+    G, xf = ifcn(x, c, u, z, tvp, p, w)
+    # the collocation equations condensed into the interval (a sparse QR in the generated code)
+    Gc = ca.jacobian(G, c)
+    rhs = ca.horzcat(G, ca.jacobian(G, x), ca.jacobian(G, u))
+    Gc_m = ca.MX.sym("Gc", Gc.sparsity())
+    rhs_m = ca.MX.sym("rhs", rhs.sparsity())
+    solve = ca.Function("colloc_solve", [Gc_m, rhs_m], [-ca.solve(Gc_m, ca.densify(rhs_m), "qr")])
+    # the stage cost as the weighted residuals rho (lterm = rho' rho), do-mpc's lterm its sum of squares
+    xs_m, us_m, tv_m = model._x, model._u, model._tvp
+    rho = ca.vertcat(*[np.sqrt(wt) * e for wt, e in ocp.track_terms])
+    rho_fn = ca.Function("rho", [xs_m, us_m, tv_m], [rho])
+    r = rho_fn(x, u, tvp)
+    Jx, Ju = ca.jacobian(r, x), ca.jacobian(r, u)
+    h = mpc._nl_cons_fun(x, u, ca.SX(model.n_z, 1), tvp, p, ca.SX.zeros(mpc.n_eps))
+    xm, tvm = ca.SX.sym("x", nx), ca.SX.sym("tvp", model.n_tvp)
+    m = mpc.mterm_fun(xm, tvm, p)
+    Hm, gm = ca.hessian(m, xm)
+    xf_c = ca.jacobian(xf, c)
+    # the stage's symbolic part, then the condensation in MX around it
+    sym = ca.Function("stage_sx", [x, u, c, tvp],
+                      [Gc, rhs, xf, xf_c, ca.jacobian(xf, x), ca.jacobian(xf, u), r, Jx, Ju, h,
+                       ca.jacobian(h, x), ca.jacobian(h, u), G])
+    X, U, C, T = (ca.MX.sym(n, k) for n, k in (("x", nx), ("u", nu), ("c", nx * n_coll), ("tvp", model.n_tvp)))
+    Gc_v, rhs_v, xf_v, xfc_v, xfx_v, xfu_v, r_v, Jx_v, Ju_v, h_v, hx_v, hu_v, G_v = sym(X, U, C, T)
+    K = solve(Gc_v, rhs_v)  # dc = K [1; dx; du]
+    lin = xfc_v @ K
+    f0 = xf_v + lin[:, 0]
+    A = xfx_v + lin[:, 1:1 + nx]
+    B = xfu_v + lin[:, 1 + nx:]
+    d = ca.densify
+    stage = ca.Function(
+        OCP_FUNCTIONS["stage"], [X, U, C, T],
+        [d(f0), d(A), d(B), d(K), d(2 * Jx_v.T @ r_v), d(2 * Ju_v.T @ r_v), d(2 * Jx_v.T @ Jx_v),
+         d(2 * Ju_v.T @ Jx_v), d(2 * Ju_v.T @ Ju_v), d(h_v), d(hx_v), d(hu_v), d(ca.sumsqr(r_v)), d(ca.norm_inf(G_v)),
+         d(xf_v), d(ca.norm_1(G_v))],
+        ["x", "u", "c", "tvp"],
+        ["f0", "A", "B", "K", "gx", "gu", "Hxx", "Hux", "Huu", "h", "hx", "hu", "lterm", "colloc_residual", "x_end",
+         "colloc_l1"])
+    terminal = ca.Function(OCP_FUNCTIONS["terminal"], [xm, tvm], [d(m), d(gm), d(Hm)],
+                           ["x", "tvp"], ["mterm", "gx", "Hxx"])
+    return [stage, terminal]
+
+
+def ocp_manifest(ocp: DynamicOcp) -> dict[str, Any]:
+    """The manifest's ``ocp`` section: dimensions, the parameters' layout, penalties and settings, the parameters
+    and guess the controller starts with (the recipe's steady state: the edge's target before any is
+    published)."""
+    _check(ocp)
+    if ocp.lqr:
+        raise CalmlineError("[controllers.nmpc.ocp] terminal_cost = 'lqr' is not exported to the edge yet (its "
+                            "terminal matrix is solved on the design machine); export with 'identity'")
+    mpc = ocp.mpc
+    model = mpc.model
+    _, n_coll = mpc._setup_discretization()
+    penalties: list[float] = []
+    names: list[str] = []
+    soft = {d["slack_name"]: d for d in mpc.slack_vars_list}
+    for d in mpc.nl_cons_list:
+        size = int(np.prod(d["expr"].shape))
+        penalties += [float(soft[d["expr_name"]]["penalty"])] * size
+        names += [d["expr_name"] if size == 1 else f"{d['expr_name']}[{i}]" for i in range(size)]
+    ub = np.asarray(mpc._nl_cons_ub.cat, float).ravel()
+    s = ocp.s
+    return {
+        "n_states": int(model.n_x),
+        "n_inputs": int(model.n_u),
+        "n_colloc": int(model.n_x * n_coll),
+        "n_horizon": int(s.n_horizon),
+        "t_step_s": float(s.t_step_s),
+        "collocation_degree": int(mpc.settings.collocation_deg),
+        "collocation_elements": int(mpc.settings.collocation_ni),
+        "collocation": str(mpc.settings.collocation_type),
+        "tvp": [[n, k] for n, k in _tvp_layout(model)],
+        "constraints": names,
+        "constraint_ub": [float(v) for v in ub],
+        "penalties": penalties,
+        "move_weights": [float(v) for v in np.asarray(mpc.rterm_factor.cat, float).ravel()],
+        "speed_index": int(ocp.m.layout.u_speed),
+        "input_lower": [float(v) for v in ocp.u_lb_s],
+        "input_upper": [float(v) for v in ocp.u_ub_s],
+        "initial_parameters": {k: np.asarray(v, float).ravel(order="F").tolist() for k, v in ocp._tvp_values.items()},
+        "initial_guess": {"x": np.asarray(ocp.mpc.x0.cat, float).ravel().tolist(),
+                          "u": np.asarray(ocp.mpc.u0.cat, float).ravel().tolist()},
+        "functions": dict(OCP_FUNCTIONS),
+        "solver_libraries": list(SOLVER_LIBRARIES),
+    }

@@ -1,0 +1,140 @@
+"""calmline's HPIPM driver (``mpc/edge/csrc/calmline_qp.c``) on small QPs whose solutions are known.
+
+The driver is compiled here against the CasADi wheel's HPIPM, as ``calmline export`` compiles it into an
+artifact. Each QP is also solved as one dense KKT system (numpy) or checked against its optimality conditions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mpc.edge import StageQp
+
+ROOT = Path(__file__).resolve().parents[1]
+DRIVER = ROOT / "mpc" / "edge" / "csrc" / "calmline_qp.c"
+
+
+@pytest.fixture(scope="module")
+def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
+    from controllers.nmpc._export_ocp import hpipm_files
+
+    include, libs, driver = hpipm_files()
+    assert driver == DRIVER.resolve()
+    out = tmp_path_factory.mktemp("qp")
+    for f in libs:
+        shutil.copy(f, out / f.name)
+    so = out / "libqp.so"
+    subprocess.run(["cc", "-O1", "-fPIC", "-shared", f"-I{include}", str(driver), "-o", str(so), f"-L{out}",
+                    "-lhpipm", "-Wl,-rpath,$ORIGIN", "-lm"], check=True)
+    for f in libs:
+        ctypes.CDLL(str(out / f.name), mode=ctypes.RTLD_GLOBAL)
+    return ctypes.CDLL(str(so))
+
+
+def _double_integrator(qp: StageQp, N: int, x0: np.ndarray) -> None:
+    """x+ = A x + B u from x0 (eliminated: stage 0 has no state), cost sum x'Qx + u'Ru (halved)."""
+    A = np.array([[1.0, 1.0], [0.0, 1.0]])
+    B = np.array([[0.5], [1.0]])
+    st = qp.stage
+    for k in range(N):
+        st["B"][k][:] = B
+        st["b"][k][:] = A @ x0 if k == 0 else 0.0
+        if k > 0:
+            st["A"][k][:] = A
+            st["Q"][k][:] = np.eye(2)
+        st["R"][k][:] = 0.1
+        st["lbu"][k][:] = -10.0
+        st["ubu"][k][:] = 10.0
+    st["Q"][N][:] = np.eye(2)
+
+
+def _kkt_solution(N: int, x0: np.ndarray) -> np.ndarray:
+    """The unconstrained optimum's inputs by one dense solve (the inputs' condensed Hessian)."""
+    A = np.array([[1.0, 1.0], [0.0, 1.0]])
+    B = np.array([[0.5], [1.0]])
+    # x_k = A^k x0 + sum_j A^(k-1-j) B u_j
+    G = np.zeros((2 * N, N))
+    f = np.zeros(2 * N)
+    for k in range(1, N + 1):
+        f[2 * (k - 1):2 * k] = np.linalg.matrix_power(A, k) @ x0
+        for j in range(k):
+            G[2 * (k - 1):2 * k, j] = (np.linalg.matrix_power(A, k - 1 - j) @ B).ravel()
+    H = G.T @ G + 0.1 * np.eye(N)
+    return np.linalg.solve(H, -G.T @ f)
+
+
+@pytest.mark.parametrize("condense", [False, True])
+def test_an_unconstrained_qp_equals_its_kkt_solution(lib: ctypes.CDLL, condense: bool) -> None:
+    N, x0 = 5, np.array([1.0, -0.5])
+    qp = StageQp(lib, [0] + [2] * N, [1] * N + [0], [0] * (N + 1), [0] * (N + 1), condense=condense)
+    _double_integrator(qp, N, x0)
+    st = qp.solve()
+    assert st.ok and st.iterations >= 1
+    u = np.array([qp.stage["u"][k][0] for k in range(N)])
+    np.testing.assert_allclose(u, _kkt_solution(N, x0), atol=1e-7)
+    assert qp.memory_bytes > 0
+
+
+@pytest.mark.parametrize("condense", [False, True])
+def test_a_soft_constraint_is_an_exact_penalty(lib: ctypes.CDLL, condense: bool) -> None:
+    """x_1[0] <= ug softened with penalty z: held exactly while the penalty exceeds the constraint's multiplier,
+    violated (slack > 0, multiplier = z) when it does not."""
+    N, x0 = 3, np.array([1.0, -0.5])
+    free = _kkt_solution(N, x0)
+    x1_free = (np.array([[1.0, 1.0], [0.0, 1.0]]) @ x0 + np.array([0.5, 1.0]) * free[0])[0]
+    bound = x1_free - 0.2  # binding
+    for z, held in ((1e3, True), (1e-3, False)):
+        qp = StageQp(lib, [0] + [2] * N, [1] * N + [0], [0] * (N + 1), [0, 1, 0, 0], condense=condense)
+        _double_integrator(qp, N, x0)
+        qp.stage["C"][1][:] = [[1.0, 0.0]]
+        qp.stage["ug"][1][:] = bound
+        qp.stage["zu"][1][:] = z
+        assert qp.solve().ok
+        x1 = qp.stage["x"][1][0]
+        s = qp.stage["s"][1][0]
+        if held:
+            assert x1 <= bound + 1e-7 and s <= 1e-7
+        else:
+            # the constraint x1 - s <= bound is held to the interior point's complementarity: its gap times its
+            # multiplier (z) is at most the tolerance (1e-8), so the gap is at most 1e-8 / z = 1e-5
+            assert x1 > bound + 1e-3 and s == pytest.approx(x1 - bound, abs=1e-8 / z)
+            assert qp.stage["lam"][1][0] == pytest.approx(z, rel=1e-4)
+
+
+def test_bad_dimensions_are_refused(lib: ctypes.CDLL) -> None:
+    with pytest.raises(ValueError, match="refused the dimensions"):
+        StageQp(lib, [2, 2, 2], [1, 1, 0], [0, 0, 0], [0, 0, 0], condense=True)  # condensing needs nx[0] = 0
+    with pytest.raises(ValueError, match="QP mode"):
+        StageQp(lib, [0, 2], [1, 0], [0, 0], [0, 0], mode="fast")
+
+
+def test_the_driver_allocates_only_when_created() -> None:
+    """Every malloc is in cl_qp_create: a solve allocates nothing (HPIPM's own solve works in the memory given)."""
+    src = DRIVER.read_text()
+    bodies = dict(re.findall(r"\n(?:void \*|int |long |void )(cl_qp_\w+)\(.*?\{(.*?)\n\}", src, re.S))
+    assert set(bodies) >= {"cl_qp_create", "cl_qp_solve", "cl_qp_free", "cl_qp_memory_bytes"}
+    assert "malloc" in bodies["cl_qp_create"]
+    for name, body in bodies.items():
+        if name != "cl_qp_create":
+            assert "malloc" not in body and "calloc" not in body, name
+
+
+def test_stage_bounds_are_cumulative_move_limits_under_the_speed_cap() -> None:
+    from mpc.edge import stage_input_bounds
+
+    u = np.array([0.5, 0.2, 0.9])
+    up, down = np.array([0.1, 0.05, 0.2]), np.array([0.1, 0.01, 0.2])
+    lo, hi = stage_input_bounds(u, up, down, np.array([0.3, 0.4, 0.7]), np.zeros(3), np.ones(3), 0)
+    np.testing.assert_allclose(hi[:, 0], [0.3, 0.4, 0.7])  # the speed under its cap per stage
+    np.testing.assert_allclose(lo[:, 0], [0.3, 0.3, 0.2])  # stage 1: the cap below the move limit wins
+    np.testing.assert_allclose(lo[:, 1], [0.19, 0.18, 0.17])  # falls slowly, rises fast
+    np.testing.assert_allclose(hi[:, 1], [0.25, 0.3, 0.35])
+    np.testing.assert_allclose(hi[:, 2], [1.0, 1.0, 1.0])  # within the input's range
+    assert np.all(lo <= hi)  # the lower bound gives way where the cap is below it
