@@ -138,3 +138,76 @@ def test_stage_bounds_are_cumulative_move_limits_under_the_speed_cap() -> None:
     np.testing.assert_allclose(hi[:, 1], [0.25, 0.3, 0.35])
     np.testing.assert_allclose(hi[:, 2], [1.0, 1.0, 1.0])  # within the input's range
     assert np.all(lo <= hi)  # the lower bound gives way where the cap is below it
+
+
+_SHIM = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stddef.h>
+long calmline_malloc_count = 0;
+void *malloc(size_t n) {
+  static void *(*real)(size_t) = NULL;
+  if (!real) real = (void *(*)(size_t))dlsym(RTLD_NEXT, "malloc");
+  calmline_malloc_count++;
+  return real(n);
+}
+void *realloc(void *p, size_t n) {
+  static void *(*real)(void *, size_t) = NULL;
+  if (!real) real = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+  calmline_malloc_count++;
+  return real(p, n);
+}
+"""
+
+_PROGRAM = r"""
+#include <dlfcn.h>
+#include <stdio.h>
+void *cl_qp_create(int, const int *, const int *, const int *, const int *, int, int, double, double, int, int, int);
+int cl_qp_solve(void *, const double *, const double *, const double *, const double *, const double *,
+                const double *, const double *, const double *, const double *, const double *, const double *,
+                const double *, const double *, const double *, const double *, const double *, const double *,
+                double *, double *, double *, double *, double *);
+static double A[64], B[64], b[64], Q[64], S[64], R[64], q[64], r[64], lbx[64], ubx[64], lbu[64], ubu[64], C[64],
+    D[64], ug[64], Zu[64], zu[64], x[64], u[64], s[64], lam[64], st[6];
+int main(int argc, char **argv) {
+  int nx[3] = {0, 2, 2}, nu[3] = {1, 1, 0}, nbx[3] = {0, 0, 0}, ng[3] = {1, 1, 0};
+  int condense = argc > 1;
+  long *count = (long *)dlsym(RTLD_DEFAULT, "calmline_malloc_count");
+  if (!count) return 3;
+  long at_start = *count;
+  void *h = cl_qp_create(2, nx, nu, nbx, ng, 1, 30, 1e-8, 1e2, 1, condense, 2);
+  if (!h) return 2;
+  long created = *count - at_start;
+  for (int i = 0; i < 64; i++) { lbu[i] = -1.0; ubu[i] = 1.0; ug[i] = 1.0; zu[i] = 10.0; }
+  R[0] = R[1] = 1.0; Q[0] = Q[3] = Q[4] = Q[7] = 1.0; B[0] = 0.5; B[1] = 1.0; B[2] = 0.5; B[3] = 1.0;
+  A[0] = A[1] = A[3] = 1.0; b[0] = 1.0; b[1] = -0.5; D[0] = D[1] = 1.0;
+  long before = *count;
+  for (int i = 0; i < 20; i++) cl_qp_solve(h, A, B, b, Q, S, R, q, r, lbx, ubx, lbu, ubu, C, D, ug, Zu, zu, x, u, s, lam, st);
+  printf("%ld %ld %g\n", created, *count - before, st[0]);
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("condense", [False, True])
+def test_a_solve_calls_no_malloc_at_run_time(tmp_path: Path, condense: bool) -> None:
+    """Run for real, every malloc and realloc counted (an LD_PRELOAD shim): 20 solves after the QP's creation
+    call neither, in the driver, HPIPM or BLASFEO."""
+    from controllers.nmpc._export_ocp import hpipm_files
+
+    include, libs, driver = hpipm_files()
+    for f in libs:
+        shutil.copy(f, tmp_path / f.name)
+    (tmp_path / "shim.c").write_text(_SHIM)
+    (tmp_path / "main.c").write_text(_PROGRAM)
+    subprocess.run(["cc", "-O1", "-fPIC", "-shared", str(tmp_path / "shim.c"), "-o", str(tmp_path / "shim.so"),
+                    "-ldl"], check=True)
+    subprocess.run(["cc", "-O1", f"-I{include}", str(tmp_path / "main.c"), str(driver), "-o", str(tmp_path / "main"),
+                    f"-L{tmp_path}", "-lhpipm", "-Wl,-rpath,$ORIGIN", "-ldl", "-lm"], check=True)
+    env = {"LD_PRELOAD": str(tmp_path / "shim.so"), "PATH": "/usr/bin:/bin"}
+    res = subprocess.run([str(tmp_path / "main"), *(["condense"] if condense else [])], capture_output=True,
+                         text=True, env=env, check=False)
+    assert res.returncode == 0, res.stderr
+    created, mallocs, status = res.stdout.split()
+    assert int(created) >= 3  # the shim counts: creating the QP takes its memory
+    assert int(mallocs) == 0 and float(status) == 0.0, res.stdout

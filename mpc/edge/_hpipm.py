@@ -57,27 +57,33 @@ class StageQp:
         Condense the stages into one dense QP (HPIPM's full condensing; the first stage must have no states)
         and solve that with HPIPM's dense interior point: fewer operations per iteration where the states
         outnumber the inputs.
+    warm_start : {0, 1, 2, 3}
+        HPIPM's warm start from the last solution held: 0 none, 1 primal, 2 primal and dual, 3 hot start.
     """
 
     def __init__(self, lib: ctypes.CDLL, nx: list[int], nu: list[int], nbx: list[int], ng: list[int], *,
                  mode: str = "speed", iter_max: int = 30, tol: float = 1e-8, mu0: float = 1e2,
-                 ric_alg: int = 1, condense: bool = False) -> None:
+                 ric_alg: int = 1, condense: bool = False, warm_start: int = 0) -> None:
         if mode not in _MODES:
             raise ValueError(f"QP mode {mode!r}: expected one of {sorted(_MODES)}")
         self.N = N = len(nx) - 1
         self.nx, self.nu, self.nbx, self.ng = (list(map(int, a)) for a in (nx, nu, nbx, ng))
         for fn, res, args in (("cl_qp_create", ctypes.c_void_p, [ctypes.c_int, _I, _I, _I, _I, ctypes.c_int,
                                                                   ctypes.c_int, ctypes.c_double, ctypes.c_double,
-                                                                  ctypes.c_int, ctypes.c_int]),
+                                                                  ctypes.c_int, ctypes.c_int, ctypes.c_int]),
                               ("cl_qp_free", None, [ctypes.c_void_p]),
+                              ("cl_qp_set_warm_start", None, [ctypes.c_void_p, ctypes.c_int]),
                               ("cl_qp_memory_bytes", ctypes.c_long, [ctypes.c_void_p]),
                               ("cl_qp_solve", ctypes.c_int, [ctypes.c_void_p] + [_D] * 22)):
             f = getattr(lib, fn)
             f.restype, f.argtypes = res, args
         self._lib = lib
+        self.warm_start = int(warm_start)
+        self.cold_retries = 0
+        """Solves that failed warm-started and were solved again cold."""
         arr = [(ctypes.c_int * (N + 1))(*a) for a in (self.nx, self.nu, self.nbx, self.ng)]
         self._h = lib.cl_qp_create(N, *arr, _MODES[mode], int(iter_max), float(tol), float(mu0),
-                                  int(ric_alg), int(bool(condense)))
+                                  int(ric_alg), int(bool(condense)), int(warm_start))
         if not self._h:
             raise ValueError("the QP driver refused the dimensions (or is out of memory)")
         nx_, nu_, nbx_, ng_ = self.nx, self.nu, self.nbx, self.ng
@@ -121,8 +127,16 @@ class StageQp:
         return int(self._lib.cl_qp_memory_bytes(self._h))
 
     def solve(self) -> QpStatus:
-        """Solve the QP held in the stage buffers; the solution is in ``stage["x"]``, ``["u"]``, ``["s"]``."""
+        """Solve the QP held in the stage buffers; the solution is in ``stage["x"]``, ``["u"]``, ``["s"]``.
+
+        A warm-started solve that fails is solved again cold (a stale start, after the problem changed much,
+        can hold the interior point at its iteration limit)."""
         self._lib.cl_qp_solve(self._h, *self._args)
+        if self._stats[0] != 0 and self.warm_start:
+            self.cold_retries += 1
+            self._lib.cl_qp_set_warm_start(self._h, 0)
+            self._lib.cl_qp_solve(self._h, *self._args)
+            self._lib.cl_qp_set_warm_start(self._h, self.warm_start)
         st = self._stats
         return QpStatus(int(st[0]), int(st[1]), float(st[2]), float(st[3]), float(st[4]), float(st[5]))
 

@@ -69,9 +69,10 @@ void cl_qp_free(void *handle) {
 }
 
 /* mode: 0 speed_abs, 1 speed, 2 balance, 3 robust; ric_alg: 0 classical Riccati, 1 square-root; condense: 1
- * condenses the stages into one dense QP (needs nx[0] = 0). NULL on bad dimensions or no memory. */
+ * condenses the stages into one dense QP (needs nx[0] = 0); warm_start: HPIPM's (0 none, 1 the last solution's
+ * primal values, 2 primal and dual, 3 hot start). NULL on bad dimensions or no memory. */
 void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const int *ng, int mode, int iter_max,
-                   double tol, double mu0, int ric_alg, int condense) {
+                   double tol, double mu0, int ric_alg, int condense, int warm_start) {
   if (N < 1 || N > CL_MAX_N) return NULL;
   if (condense && (nx[0] != 0 || nbx[0] != 0)) return NULL;
   int nmax = 1;
@@ -107,6 +108,7 @@ void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const in
   d_ocp_qp_ipm_arg_set_tol_ineq(&tol, arg);
   d_ocp_qp_ipm_arg_set_tol_comp(&tol, arg);
   d_ocp_qp_ipm_arg_set_ric_alg(&ric_alg, arg);
+  d_ocp_qp_ipm_arg_set_warm_start(&warm_start, arg);
   size_t s_qp = al(d_ocp_qp_strsize()) + al(d_ocp_qp_memsize(dim));
   size_t s_sol = al(d_ocp_qp_sol_strsize()) + al(d_ocp_qp_sol_memsize(dim));
   size_t s_ws = al(d_ocp_qp_ipm_ws_strsize()) + al(d_ocp_qp_ipm_ws_memsize(dim, arg));
@@ -193,6 +195,7 @@ void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const in
     d_dense_qp_ipm_arg_set_tol_eq(&tol, da);
     d_dense_qp_ipm_arg_set_tol_ineq(&tol, da);
     d_dense_qp_ipm_arg_set_tol_comp(&tol, da);
+    d_dense_qp_ipm_arg_set_warm_start(&warm_start, da);
     size_t s_dw = al(sizeof(struct d_dense_qp_ipm_ws)) + al(d_dense_qp_ipm_ws_memsize(dd, da));
     void *m3 = malloc(s_dw + 64);
     if (!m3) { free(m1); free(m2); cl_qp_free(h); return NULL; }
@@ -212,6 +215,13 @@ void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const in
     h->cond_bytes = (long)(s_ca + s_dd + s_cw + s_cwm + s_dq + s_ds + s_da + s_dw);
   }
   return h;
+}
+
+/* HPIPM's warm start for the next solves (0 none, 1 primal, 2 primal and dual, 3 hot start). */
+void cl_qp_set_warm_start(void *handle, int warm_start) {
+  cl_qp *h = (cl_qp *)handle;
+  d_ocp_qp_ipm_arg_set_warm_start(&warm_start, h->arg);
+  if (h->condense) d_dense_qp_ipm_arg_set_warm_start(&warm_start, h->darg);
 }
 
 /* The stage dimensions' total memory HPIPM took (bytes), for the static-memory figure. */
