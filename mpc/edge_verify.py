@@ -136,9 +136,13 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: float | None = None,
-                    progress: bool = False, ocp_iterations: int = 10, edge_run: bool = True) -> dict[str, Any]:
+                    progress: bool = False, ocp_iterations: int = 10, edge_run: bool = True,
+                    force_failure_every: int = 0) -> dict[str, Any]:
     """Run the NMPC on ``scenario`` with the artifact's estimation block and OCP beside its own, then (with
     ``edge_run``) the NMPC on the artifact's edge core alone (``--controller edge:DIR``); return the comparison.
+
+    ``force_failure_every`` declares every n-th OCP solve failed in both runs (the NMPC's test hook), so that
+    the fallback chain runs on both sides: their failure and fallback counts are compared in ``kpi_diff``.
 
     Returns
     -------
@@ -191,13 +195,14 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
     if model_sha256(setup) != man["model_sha256"]:
         raise CalmlineError(f"{path}: the controller's model built from it (parameters and recipe, files it names "
                             f"included) is not the one the artifact {artifact} was exported with")
-    res = run_setup(setup, _Verified(), duration_s=duration_s, progress=progress, source=str(path))
+    res = run_setup(setup, _Verified(force_failure_every=force_failure_every), duration_s=duration_s,
+                    progress=progress, source=str(path))
     edge_kpis = None
     if edge_run:
         from controllers.nmpc._edge import EdgeNmpcController
 
-        edge_kpis = run_setup(setup, EdgeNmpcController(artifact, ocp_iterations=ocp_iterations),
-                              duration_s=duration_s, progress=progress, source=str(path)).kpis
+        edge = EdgeNmpcController(artifact, ocp_iterations=ocp_iterations, force_failure_every=force_failure_every)
+        edge_kpis = run_setup(setup, edge, duration_s=duration_s, progress=progress, source=str(path)).kpis
     t = tee["t"]
     o = tee["o"]
     rel = np.asarray(o.rel_diff, float)
@@ -226,6 +231,7 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
         },
         "kpis": {"dompc": res.kpis, "edge": edge_kpis},
         "kpi_diff": _kpi_diff(res.kpis, edge_kpis),
+        "force_failure_every": force_failure_every,
     }
 
 

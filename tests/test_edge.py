@@ -235,3 +235,13 @@ def test_the_edge_controller_refuses_another_tuning_and_is_filed_under_its_folde
     res = CliRunner().invoke(main, ["run", str(SCENARIO), "--controller", f"edge:{tmp_path / 'nothing'}", "--out",
                                     str(tmp_path / "o"), "--duration", "60"])
     assert res.exit_code == 2 and "manifest.json: missing" in res.output
+
+
+def test_forced_solver_failures_take_the_same_fallbacks_on_the_edge(artifact: Path) -> None:
+    """Every 5th OCP solve declared failed on both sides: the edge core's closed loop counts the same failures
+    and fallbacks as do-mpc's, and its KPIs stay within the bands."""
+    res = verify_artifact(artifact, SCENARIO, duration_s=1800.0, force_failure_every=5)
+    d, k = res["kpi_diff"], res["kpis"]
+    assert k["dompc"]["solver_failures"] >= 15 and k["dompc"]["fallbacks"] >= 15  # the hook fired
+    assert d["solver_failures"] == 0 and d["fallbacks"] == 0, (k["dompc"], k["edge"])
+    assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and d["time_above_lel_limit_s"] == 0

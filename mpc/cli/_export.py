@@ -46,11 +46,14 @@ def edge() -> None:
 @click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
 @click.option("--ocp-iterations", "ocp_iterations", type=click.IntRange(1, 100), default=10, show_default=True,
               help="SQP iterations at most per edge OCP solve (RTI: 1; stops early on a step under 1e-8).")
+@click.option("--force-failure-every", "force_failure_every", type=click.IntRange(0), default=0, show_default=True,
+              help="Declare every n-th OCP solve failed in both runs (0: never), so that the fallback chain runs "
+                   "on both sides and their counts are compared.")
 @click.option("--no-edge-run", "no_edge_run", is_flag=True,
               help="Skip the second run, the NMPC on the artifact's edge core alone (its KPIs).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iterations: int, no_edge_run: bool,
-           as_json: bool) -> None:
+def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iterations: int, force_failure_every: int,
+           no_edge_run: bool, as_json: bool) -> None:
     """Run the NMPC with the artifact's estimation block and OCP beside its own; report their differences.
 
     Exits 0 whenever the run completed (the difference is a field, not a verdict); 2 on a refused
@@ -63,7 +66,8 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
     with user_errors():
         try:
             res = verify_artifact(artifact, scenario, duration_s=duration_s, progress=not as_json,
-                                  ocp_iterations=ocp_iterations, edge_run=not no_edge_run)
+                                  ocp_iterations=ocp_iterations, edge_run=not no_edge_run,
+                                  force_failure_every=force_failure_every)
         except ArtifactError as exc:
             raise CalmlineError(str(exc)) from exc
     if as_json:
@@ -80,7 +84,8 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
     if d is not None:
         click.echo(f"  closed loop on the edge core, edge minus do-mpc: energy {100 * d['energy_rel']:+.3f} %, "
                    f"coat-weight Cpk {d['coat_weight_cpk']:+.3f}, scrap {d['scrap_m']:+.1f} m, time above the LEL "
-                   f"limit {d['time_above_lel_limit_s']:+.0f} s")
+                   f"limit {d['time_above_lel_limit_s']:+.0f} s, solver failures {d['solver_failures']:+.0f}, "
+                   f"fallbacks {d['fallbacks']:+.0f}")
     click.echo(f"  OCP: {o['solves']} solves; first moves' largest difference {o['max_rel_move_diff']:.3g} of the "
                f"input's range, {100 * o['share_within_1e-3']:.1f} % within 1e-3; failures edge "
                f"{o['edge_failures']}, do-mpc {o['dompc_failures']}")
