@@ -132,6 +132,8 @@ def _distinct(cls: type[Settings]) -> dict[str, object]:
             value = f.default - 1 if f.default > 2 else f.default + 1
         elif f.default == 0:
             value = 7.0
+        elif f.default == float("inf"):
+            value = 600.0
         else:
             value = f.default * 0.9
         assert b.admits(value), (cls.__name__, f.name, value)

@@ -215,6 +215,10 @@ class NmpcController(Controller):
         self.reading = np.asarray(ctx.recipe.air_temp_K, float).copy()  # the loops' thermocouple readings
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
+        self.target_time_s = 0.0
+        """When the last good target was solved (the recipe's steady state stands for it at the start), s."""
+        self.target_aged_out = 0
+        """Solves that tracked the recipe's steady state because the last good target was too old."""
         self.supervisor = Supervisor(st.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
         self.target_every = max(1, round(tgt.every_s / ocp.t_step_s))
         self.target_key: tuple[float, float, float] | None = None
@@ -407,11 +411,17 @@ class NmpcController(Controller):
             )
             if ok_t:
                 self.last_target = (xt, ut)
+                self.target_time_s = t
                 self.target_plant = self.target.plant_outputs(est, self.out_bias)
             else:  # counted as a solver failure: the plan below tracks the last good target
                 target_failed = True
             self.target_ok = ok_t
         xt, ut = self.last_target
+        if t - self.target_time_s > self.settings.target.max_age_s:
+            # no good target for longer than its age allows: the recipe's steady state, until a solve converges
+            xt, ut = m.ss.x / m.x_scale, m.ss.u / m.u_scale
+            self.target_ok = False
+            self.target_aged_out += 1
         # where the target gives way (its speed under the plan's, a limit binding), the plan's stages track the
         # target's speed: the OCP's pull toward the plan's speed would otherwise outweigh its soft LEL limit. Only
         # a target whose last solve converged: after a failed solve the last good one may be stale (solved for

@@ -145,6 +145,12 @@ class TargetSettings(Settings):
     """Exact (L1) penalty on the slacks of the limits (the target exists when a limit cannot be met)."""
     every_s: float = setting(60.0, gt=0.0)
     """How often the target is recomputed (and at once when the speed plan or the LEL limit changes), s."""
+    max_age_s: float = setting(float("inf"), gt=0.0, allow_inf=True)
+    """How long the last good target is tracked while the target's solves fail, s. Older than this, the dynamic
+    problem tracks the recipe's steady state (the start-up recipe's inputs) until a solve converges again.
+    ``inf`` (the default, the runs of ``docs/results.md``): the last good target is kept however old. An edge
+    deployment, where the target is published by a supervisory PC that may stop, sets a finite age
+    (``--controller edge:DIR`` reads this table too; ``docs/edge.md``)."""
     offline_starts: bool = setting(False)
     """Where the target is solved afresh (its first solve, a step of the plan's speed, a change of the LEL limit
     in force, a restart: where the trust region below does not apply), solve it also from the plan's optimised
