@@ -251,6 +251,9 @@ class RtiSolver:
                     alpha *= 0.5
                     self.line_search_steps += 1
                 step *= alpha
+            # a QP stopped at HPIPM's iteration limit still gives a step close to its solution: it is taken (the
+            # line-stop scenario's restart: 1 failed solve where leaving the point unmoved made 2), but the solve
+            # ends there, failed
             if not status.ok or step <= self.step_tol:
                 break
         ok = finite and status.ok and bool(np.all(np.isfinite(self.u)))
