@@ -8,7 +8,10 @@ from pathlib import Path
 from mpc.errors import CalmlineError
 from mpc.interfaces import Controller
 
-__all__ = ["CONTROLLERS", "controller_label", "controller_names", "make_controller"]
+__all__ = ["CONTROLLERS", "EDGE_PREFIX", "controller_label", "controller_names", "make_controller"]
+
+EDGE_PREFIX = "edge:"
+"""``--controller edge:DIR`` names an exported artifact's folder."""
 
 
 def _recipe() -> Controller:
@@ -57,18 +60,18 @@ def controller_names() -> list[str]:
 
 def controller_label(name: str) -> str:
     """The name a run of ``name`` is filed under: the name itself, or ``edge-<folder name>`` for ``edge:DIR``."""
-    if name.startswith("edge:"):
-        return "edge-" + Path(name[len("edge:"):].rstrip("/\\")).name
+    if name.startswith(EDGE_PREFIX):
+        return "edge-" + Path(name[len(EDGE_PREFIX):].rstrip("/\\")).name
     return name
 
 
 def make_controller(name: str) -> Controller:
     """A fresh controller by name, or ``edge:DIR`` (the NMPC on an exported artifact's edge core); an unknown name
     lists the known ones."""
-    if name.startswith("edge:"):
+    if name.startswith(EDGE_PREFIX):
         from controllers.nmpc._edge import EdgeNmpcController
 
-        folder = name[len("edge:"):]
+        folder = name[len(EDGE_PREFIX):]
         if not folder:
             raise CalmlineError("--controller edge:DIR: the artifact folder is missing after 'edge:'")
         return EdgeNmpcController(folder)

@@ -45,12 +45,9 @@ def recorded_problems(duration_s: float = 1800.0) -> SimpleNamespace:
             super().reset(ctx)
             self.recorded: list[tuple] = []
             ocp, solve = self.ocp, self.ocp.solve
-            n = ocp.s.n_horizon
 
             def recording_solve(x0: np.ndarray) -> tuple:
-                mpc = ocp.mpc
-                lo = np.array([np.asarray(mpc._lb_opt_x["_u", k, 0]).ravel() for k in range(n)])
-                hi = np.array([np.asarray(mpc._ub_opt_x["_u", k, 0]).ravel() for k in range(n)])
+                lo, hi = ocp.stage_bounds()
                 par = copy.deepcopy(ocp._tvp_values)
                 out = solve(x0)
                 self.recorded.append((np.asarray(x0, float).copy(), par, lo, hi, np.asarray(out[0]).copy()))

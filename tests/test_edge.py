@@ -245,3 +245,10 @@ def test_forced_solver_failures_take_the_same_fallbacks_on_the_edge(artifact: Pa
     assert k["dompc"]["solver_failures"] >= 15 and k["dompc"]["fallbacks"] >= 15  # the hook fired
     assert d["solver_failures"] == 0 and d["fallbacks"] == 0, (k["dompc"], k["edge"])
     assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and d["time_above_lel_limit_s"] == 0
+
+
+def test_bench_edge_refuses_an_artifact_of_another_scenario(artifact: Path) -> None:
+    """``calmline bench edge`` replays problems recorded on the nominal scenario: an artifact exported on another
+    is refused before anything runs (exit 2, the scenario named)."""
+    res = CliRunner().invoke(main, ["bench", "edge", str(artifact), "--json"])
+    assert res.exit_code == 2 and "nmc_nmp_line_stop" in res.output and "nmc_nmp_nominal" in res.output

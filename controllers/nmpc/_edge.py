@@ -14,10 +14,7 @@ from controllers.nmpc._controller import NmpcController
 from mpc.errors import CalmlineError
 from mpc.interfaces import ControllerContext
 
-__all__ = ["EDGE_PREFIX", "EdgeNmpcController"]
-
-EDGE_PREFIX = "edge:"
-"""``--controller edge:DIR`` names an artifact folder."""
+__all__ = ["EdgeNmpcController"]
 
 
 class EdgeNmpcController(NmpcController):

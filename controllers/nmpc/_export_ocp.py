@@ -85,6 +85,9 @@ def _check(ocp: DynamicOcp) -> None:
         why.append("path_constraints = 'collocation_points' (the edge QP checks them at each interval's start)")
     if st.n_robust or mpc.model.n_z or mpc.model.n_p or st.nl_cons_single_slack or mpc.flags["rterm_fun"]:
         why.append("scenarios, algebraic states, parameters, a single slack or a custom rterm")
+    if ocp.lqr:
+        why.append("terminal_cost = 'lqr' (its terminal matrix is solved on the design machine every solve; export "
+                   "with 'identity')")
     if not (np.all(np.asarray(mpc._x_scaling.cat) == 1) and np.all(np.asarray(mpc._u_scaling.cat) == 1)):
         why.append("do-mpc variable scaling (the NMPC's model is scaled already)")
     soft = {d["slack_name"] for d in mpc.slack_vars_list}
@@ -169,9 +172,6 @@ def ocp_manifest(ocp: DynamicOcp) -> dict[str, Any]:
     and guess the controller starts with (the recipe's steady state: the edge's target before any is
     published)."""
     _check(ocp)
-    if ocp.lqr:
-        raise CalmlineError("[controllers.nmpc.ocp] terminal_cost = 'lqr' is not exported to the edge yet (its "
-                            "terminal matrix is solved on the design machine); export with 'identity'")
     mpc = ocp.mpc
     model = mpc.model
     _, n_coll = mpc._setup_discretization()

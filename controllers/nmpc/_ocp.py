@@ -221,6 +221,13 @@ class DynamicOcp:
             mpc._lb_opt_x["_u", k, 0] = lo[k]
             mpc._ub_opt_x["_u", k, 0] = hi[k]
 
+    def stage_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        """The inputs' bounds per stage the next solve has, ``(lower, upper)``, each ``(n_horizon, n_v)``."""
+        mpc, n = self.mpc, self.s.n_horizon
+        lo = np.array([np.asarray(mpc._lb_opt_x["_u", k, 0], float).ravel() for k in range(n)])
+        hi = np.array([np.asarray(mpc._ub_opt_x["_u", k, 0], float).ravel() for k in range(n)])
+        return lo, hi
+
     def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray, *, reset_duals: bool = False) -> None:
         """Every stage at ``(xs0, us0)``; ``reset_duals`` also drops the last solution's multipliers.
 

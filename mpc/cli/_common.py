@@ -142,8 +142,10 @@ class _ControllerName(click.Choice):
     """A controller name (``controllers.controller_names()``) or ``edge:DIR`` (an exported artifact's edge core)."""
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> object:
-        if isinstance(value, str) and value.startswith("edge:"):
-            if not value[len("edge:"):]:
+        from controllers.registry import EDGE_PREFIX
+
+        if isinstance(value, str) and value.startswith(EDGE_PREFIX):
+            if not value[len(EDGE_PREFIX):]:
                 self.fail("edge:DIR needs the artifact's folder after 'edge:'", param, ctx)
             return value
         return super().convert(value, param, ctx)

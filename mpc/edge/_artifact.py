@@ -18,7 +18,6 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import json
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -179,20 +178,17 @@ def private_library(art: Artifact, name: str | None = None) -> Path:
 
 def open_library(art: Artifact) -> ctypes.CDLL:
     """Load the artifact's library from private copies (:func:`private_library`), the solver libraries it links
-    first (``ocp.solver_libraries``, in order, each found by the next through its name); the copies are removed
-    once loaded (the loader holds its mappings)."""
-    folder = Path(tempfile.mkdtemp(prefix="calmline-edge-"))
-    try:
-        names = [*art.manifest.get("ocp", {}).get("solver_libraries", []), art.manifest["library"]]
-        lib = None
-        for name in names:
-            copy = private_library(art, name)
-            target = folder / name
-            shutil.move(str(copy), target)
-            copy.parent.rmdir()
+    first (``ocp.solver_libraries``, in order: each is found by the next through its name, already loaded); the
+    copies are removed once loaded (the loader holds its mappings)."""
+    names = [*art.manifest.get("ocp", {}).get("solver_libraries", []), art.manifest["library"]]
+    lib = None
+    for name in names:
+        copy = private_library(art, name)
+        try:
             solver = name != art.manifest["library"]  # a solver library: global, so the next one finds it
-            lib = ctypes.CDLL(str(target), mode=ctypes.RTLD_GLOBAL if solver else ctypes.DEFAULT_MODE)
-        assert lib is not None
-        return lib
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+            lib = ctypes.CDLL(str(copy), mode=ctypes.RTLD_GLOBAL if solver else ctypes.DEFAULT_MODE)
+        finally:
+            copy.unlink()
+            copy.parent.rmdir()
+    assert lib is not None
+    return lib
