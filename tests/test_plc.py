@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from mpc.harness._loop import _initial_state
+from mpc.harness._line import _initial_state
 from mpc.scenario import build_setup, load_scenario, scenario_from_dict
 from plants.line import LineModel
 from plants.plc import MODE_MANUAL, MODE_RECIPE, MODE_REMOTE, Plc, PlcConfig, PlcWriteError
