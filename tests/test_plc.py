@@ -109,6 +109,50 @@ def test_stale_setpoint_returns_to_recipe_without_a_bump(setup, loop, key, value
     assert abs(plc.status()[loop].setpoint - spec.recipe_setpoint) < abs(value - spec.recipe_setpoint)
 
 
+def test_watchdog_hands_every_loop_back_when_the_heartbeat_stops_and_logs_it(setup):
+    plc, _ = _plc(setup)
+    wd = setup.scenario.plc.watchdog_s
+    assert wd < setup.scenario.plc.stale_after_s  # so that the trip is the watchdog's, not the stale rule's
+    keys = {"zone2_exhaust_setpoint_m3_s": 0.6, "zone1_fan_speed_setpoint_m_s": 8.0}
+    jumps, last, modes = [], None, []
+    for k in range(60):
+        t = float(k)
+        if k < 30:  # the controller writes and beats every 2 s ...
+            if k % 2 == 0:
+                plc.heartbeat(t)
+            plc.write(t, keys)
+        elif k < 40:  # ... then only writes: its set points stay fresh, its heartbeat does not
+            plc.write(t, keys)
+        u = plc.scan(t, 1.0, _pv(setup), setup.recipe.speed_m_s, False)
+        if last is not None:
+            jumps.append(np.abs(u - last))
+        last = u
+        modes.append(plc.status()["zone2_exhaust"].mode)
+    trip = next(e for e in plc.events if e.what == "watchdog")
+    assert 28.0 + wd < trip.t_s <= 28.0 + wd + 1.0  # the last heartbeat at 28 s
+    assert plc.watchdog_tripped
+    assert modes[int(trip.t_s)] == MODE_RECIPE and modes[int(trip.t_s) - 1] == MODE_REMOTE
+    assert plc.status()["zone1_fan_speed"].flag in ("watchdog", "")
+    rates = np.array([s.output_rate_per_s for s in sorted(plc.specs, key=lambda s: plc.input_names.index(s.output))])
+    assert (np.max(jumps, axis=0) <= rates * (1 + 1e-9)).all()  # bumpless
+    # writes while the watchdog is tripped do not take a loop back (the heartbeat must come first) ...
+    assert [e for e in plc.events if e.what == "remote" and e.t_s > trip.t_s] == []
+    # ... a heartbeat re-arms it and the next write takes over again
+    plc.heartbeat(60.0)
+    plc.write(60.0, keys)
+    assert plc.status()["zone2_exhaust"].mode == MODE_REMOTE and not plc.watchdog_tripped
+    whats = [e.what for e in plc.events]
+    assert whats.count("remote") == 4 and "heartbeat" in whats
+
+
+def test_an_in_process_controller_never_trips_the_watchdog(setup):
+    plc, _ = _plc(setup)
+    for k in range(30):
+        plc.write(float(k), {"zone2_exhaust_setpoint_m3_s": 0.6})
+        plc.scan(float(k), 1.0, _pv(setup), setup.recipe.speed_m_s, False)
+    assert not plc.watchdog_tripped and plc.status()["zone2_exhaust"].mode == MODE_REMOTE
+
+
 def test_release_and_manual_mode(setup):
     plc, _ = _plc(setup)
     spec = next(s for s in plc.specs if s.name == "zone1_air_temp")

@@ -236,7 +236,8 @@ class ScenarioSetup:
 
     def plc(self) -> Plc:
         """A fresh line PLC, every loop in recipe mode."""
-        return Plc(self.plc_loops(), [a.name for a in self.actuator_specs], self.scenario.plc.stale_after_s)
+        cfg = self.scenario.plc
+        return Plc(self.plc_loops(), [a.name for a in self.actuator_specs], cfg.stale_after_s, cfg.watchdog_s)
 
 
 def _sensor_specs(sc: Scenario, plant: LineParams) -> dict[str, SensorSpec]:

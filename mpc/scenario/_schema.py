@@ -390,6 +390,9 @@ class Scenario(_Model):
         if plc.stale_after_s < dt:
             raise ValueError(f"plc.stale_after_s = {plc.stale_after_s}: expected at least control_interval_s = {dt} s "
                              "(a controller writes once an interval)")
+        if plc.watchdog_s < dt:
+            raise ValueError(f"plc.watchdog_s = {plc.watchdog_s}: expected at least control_interval_s = {dt} s "
+                             "(a controller sends one heartbeat an interval)")
         if not plc.air_temp_setpoint_min_K < plc.air_temp_setpoint_max_K:
             raise ValueError(f"plc.air_temp_setpoint_min_K = {plc.air_temp_setpoint_min_K}: expected below "
                              f"plc.air_temp_setpoint_max_K = {plc.air_temp_setpoint_max_K}")

@@ -29,6 +29,12 @@ class PlcConfig(BaseModel):
         description="a remote set point older than this returns its loop to recipe mode, s (at least the "
         "scenario's control_interval_s)",
     )
+    watchdog_s: float = Field(
+        6.0, gt=0.0, le=3600.0,
+        description="a remote controller's heartbeat (the OPC UA link's heartbeat tag) older than this hands "
+        "every loop back to recipe mode, s (at least the scenario's control_interval_s; armed by the first "
+        "heartbeat, so an in-process run never trips it)",
+    )
     pump_ratio_trim_frac: float = Field(
         0.35, gt=0.0, le=1.0,
         description="the ratio station's trim limits: a remote pump-to-speed ratio is clamped to the recipe's "

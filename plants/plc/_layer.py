@@ -17,13 +17,22 @@ and gets the plant inputs back. The rules a plant's commissioning engineer would
   it was to the new one at the loop's set-point rate; a PI loop's integral absorbs the change of
   feedforward (Astrom & Hagglund 2006, section 3.5, bumpless transfer); every output moves at
   most its actuator's rate per scan;
-* **interlock**: while the line is stopped the drive and the pump get zero.
+* **interlock**: while the line is stopped the drive and the pump get zero;
+* **watchdog**: once a remote controller's heartbeat has been seen (:meth:`Plc.heartbeat`, the
+  OPC UA link's heartbeat tag), a heartbeat older than ``watchdog_s`` hands every loop back to
+  recipe mode at once (flag ``watchdog``), bumplessly as above, and set-point writes are refused
+  until the heartbeat comes back.
+
+Every change of mode, clamped or rejected write and watchdog trip is kept in :attr:`Plc.events`
+(the last ``EVENT_LOG_LENGTH``), for the link's event log.
 """
 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -37,7 +46,33 @@ from plants.plc._loops import (
 )
 from plants.plc._pi import PI
 
-__all__ = ["Plc", "PlcWriteError"]
+__all__ = ["EVENT_LOG_LENGTH", "Plc", "PlcEvent", "PlcWriteError"]
+
+EVENT_LOG_LENGTH = 10_000
+"""How many of the latest events :attr:`Plc.events` keeps."""
+
+
+@dataclass(frozen=True)
+class PlcEvent:
+    """One thing the PLC did on its own account or refused: a change of mode, a clamp, a rejection.
+
+    Attributes
+    ----------
+    t_s : float
+        When, s (the scan's or the write's time).
+    loop : str
+        The loop's name (``"plc"`` for the whole PLC, as a watchdog trip).
+    what : str
+        ``remote`` (taken over by a controller), ``manual``, ``released``, ``stale``, ``watchdog``,
+        ``clamped`` or ``rejected``.
+    detail : str
+        The value concerned, in words.
+    """
+
+    t_s: float
+    loop: str
+    what: str
+    detail: str = ""
 
 
 class PlcWriteError(KeyError):
@@ -102,15 +137,24 @@ class Plc:
         The plant's inputs, in the order :meth:`scan` returns them.
     stale_after_s : float
         Age at which a remote set point returns its loop to recipe mode, s.
+    watchdog_s : float
+        Age of the last controller heartbeat at which every loop returns to recipe mode, s; the
+        watchdog is armed by the first :meth:`heartbeat` (an in-process controller never sends one).
     """
 
-    def __init__(self, loops: Sequence[LoopSpec], input_names: Sequence[str], stale_after_s: float) -> None:
+    def __init__(self, loops: Sequence[LoopSpec], input_names: Sequence[str], stale_after_s: float,
+                 watchdog_s: float = math.inf) -> None:
         self.specs = tuple(loops)
         self.input_names = tuple(input_names)
         outs = [s.output for s in self.specs]
         if sorted(outs) != sorted(self.input_names):
             raise ValueError(f"PLC loops drive {outs}; the plant's inputs are {list(self.input_names)}")
         self.stale_after_s = float(stale_after_s)
+        self.watchdog_s = float(watchdog_s)
+        self._heartbeat_t = -math.inf
+        self._watchdog_tripped = False
+        self._refused_logged = False
+        self.events: deque[PlcEvent] = deque(maxlen=EVENT_LOG_LENGTH)
         self._loops = [_Loop(s) for s in self.specs]
         self._by_name = {lp.spec.name: lp for lp in self._loops}
         self._keys: dict[str, tuple[_Loop, str]] = {}
@@ -137,6 +181,7 @@ class Plc:
         """Every loop in recipe mode with its output at the plant's input ``u0`` (a bumpless start)."""
         u0 = np.asarray(u0, float)
         speed = float(u0[self._out_index[self._speed]])
+        self._heartbeat_t, self._watchdog_tripped = -math.inf, False
         for lp, j in zip(self._loops, self._out_index, strict=True):
             s = lp.spec
             lp.mode, lp.flag, lp.remote_sp, lp.remote_t, lp.remote_ff = MODE_RECIPE, "", math.nan, -math.inf, None
@@ -158,7 +203,20 @@ class Plc:
             if name not in self._by_name:
                 raise PlcWriteError(f"release of {name!r}: the PLC has no such loop; expected one of "
                                     f"{', '.join(self._by_name)}")
-            self._by_name[name].to_recipe()
+            lp = self._by_name[name]
+            if lp.mode != MODE_RECIPE:
+                self.events.append(PlcEvent(float(t_s), name, "released"))
+            lp.to_recipe()
+        if self._watchdog_tripped and setpoints:  # a controller whose heartbeat stopped must beat first
+            if not self._refused_logged:
+                self.events.append(PlcEvent(float(t_s), "plc", "refused",
+                                            f"{len(setpoints)} set points written while the watchdog is tripped"))
+                self._refused_logged = True
+            unknown = [k for k in setpoints if k not in self._keys]
+            if unknown:
+                raise PlcWriteError(f"set point {unknown[0]!r}: the PLC has no such set point; expected one of "
+                                    f"{', '.join(self._keys)}")
+            return
         for key, value in setpoints.items():
             if key not in self._keys:
                 raise PlcWriteError(f"set point {key!r}: the PLC has no such set point; expected one of "
@@ -168,6 +226,7 @@ class Plc:
             v = float(value)
             if not math.isfinite(v):
                 lp.flag = "rejected"
+                self.events.append(PlcEvent(float(t_s), s.name, "rejected", f"{key} = {v}"))
                 continue
             if what == "feedforward":
                 lp.remote_ff = min(max(v, s.output_lower), s.output_upper)
@@ -175,14 +234,21 @@ class Plc:
             if what == "output":
                 lp.flag = "clamped" if not s.output_lower <= v <= s.output_upper else ""
                 lp.manual_out = min(max(v, s.output_lower), s.output_upper)
+                if lp.flag:
+                    self.events.append(PlcEvent(float(t_s), s.name, "clamped",
+                                                f"{key} = {v:g} to {lp.manual_out:g}"))
+                if lp.mode != MODE_MANUAL:
+                    self.events.append(PlcEvent(float(t_s), s.name, "manual"))
                 lp.mode = MODE_MANUAL
                 lp.remote_t = float(t_s)
                 continue
             flag = ""
             if v < s.lower or v > s.upper:
-                v = min(max(v, s.lower), s.upper)
+                v_in, v = v, min(max(v, s.lower), s.upper)
                 flag = "clamped"
+                self.events.append(PlcEvent(float(t_s), s.name, "clamped", f"{key} = {v_in:g} to {v:g}"))
             if lp.mode == MODE_RECIPE:
+                self.events.append(PlcEvent(float(t_s), s.name, "remote"))
                 lp.mode = MODE_REMOTE
                 if lp.remote_ff is not None:
                     lp.set_bias(lp.remote_ff)
@@ -200,10 +266,22 @@ class Plc:
         """
         u = np.empty(len(self.input_names))
         speed_out = 0.0
+        if (self._heartbeat_t > -math.inf and t_s - self._heartbeat_t > self.watchdog_s
+                and not self._watchdog_tripped):
+            self._watchdog_tripped, self._refused_logged = True, False
+            held = [lp.spec.name for lp in self._loops if lp.mode != MODE_RECIPE]
+            self.events.append(PlcEvent(float(t_s), "plc", "watchdog",
+                                        f"no heartbeat for {t_s - self._heartbeat_t:g} s; recipe mode "
+                                        f"({len(held)} loops handed back)"))
+            for lp in self._loops:
+                if lp.mode != MODE_RECIPE:
+                    lp.to_recipe("watchdog")
         for i, lp in enumerate(self._loops):
             s = lp.spec
             if lp.mode != MODE_RECIPE and t_s - lp.remote_t > self.stale_after_s:
                 lp.to_recipe("stale")
+                self.events.append(PlcEvent(float(t_s), s.name, "stale",
+                                            f"last write {t_s - lp.remote_t:g} s ago"))
             if lp.mode == MODE_REMOTE:
                 target = lp.remote_sp
             elif lp.mode == MODE_MANUAL:
@@ -243,6 +321,18 @@ class Plc:
                 speed_out = out
             u[self._out_index[i]] = out
         return u
+
+    def heartbeat(self, t_s: float) -> None:
+        """A remote controller's heartbeat at ``t_s`` (arms the watchdog; re-arms it after a trip)."""
+        if self._watchdog_tripped:
+            self.events.append(PlcEvent(float(t_s), "plc", "heartbeat", "heartbeat back; watchdog re-armed"))
+        self._heartbeat_t = float(t_s)
+        self._watchdog_tripped = False
+
+    @property
+    def watchdog_tripped(self) -> bool:
+        """The heartbeat stopped for longer than ``watchdog_s`` and has not come back."""
+        return self._watchdog_tripped
 
     def status(self) -> dict[str, LoopStatus]:
         """Every loop's mode, working set point, output and health, by loop name."""
