@@ -40,6 +40,7 @@ from plants.capacity import cell_energy_kWh_per_m2
 __all__ = [
     "RUN_DATA_FILES",
     "OutputExistsError",
+    "attach_kpis",
     "compare_scenario",
     "kpi_spec",
     "load_saved_run",
@@ -119,7 +120,17 @@ def run_setup(
     and step tests all go through it.
     """
     res = run_closed_loop(setup, controller, duration_s=duration_s, progress=progress)
-    spec = kpi_spec(setup, controller.name, duration_s)
+    return attach_kpis(res, setup, duration_s=duration_s, source=source)
+
+
+def attach_kpis(res: RunResult, setup: ScenarioSetup, *, duration_s: float | None = None,
+                source: str = "<scenario>") -> RunResult:
+    """Compute a run's KPIs (and record versions, source and KPI spec in its metadata); returns ``res``.
+
+    Every run's KPIs come from here: in process (:func:`run_setup`) and over OPC UA
+    (``calmline line serve``).
+    """
+    spec = kpi_spec(setup, res.meta["controller"], duration_s)
     res.kpis = compute_kpis(res.timeseries, spec)
     res.meta["versions"] = package_versions()
     res.meta["source"] = source

@@ -36,7 +36,7 @@ def export(controller: str, scenario: str, out_dir: str, force: bool, as_json: b
 
 @click.group("edge")
 def edge() -> None:
-    """Check and verify edge artifacts written by `calmline export`."""
+    """Check, verify and run edge artifacts written by `calmline export`."""
 
 
 @edge.command("verify")
@@ -92,3 +92,36 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
     for who in ("edge_solve", "dompc_solve"):
         p = o[who]
         click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")
+
+
+@edge.command("run")
+@click.argument("artifact", type=click.Path(file_okay=False, exists=True))
+@click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line.")
+@click.option("--scenario", "scenario", default=None, type=click.Path(dir_okay=False),
+              help="The scenario the artifact was exported on (default: the manifest's, when it is a shipped one).")
+@click.option("--certs", type=click.Path(file_okay=False), default=None,
+              help="Certificate folder made by `calmline line certs` (signed and encrypted link).")
+@click.option("--insecure", is_flag=True, help="Run the link without security (loopback development only).")
+@click.option("--faults", type=click.Path(dir_okay=False), default=None,
+              help="Fault file: the client injects stall and out_of_range.")
+@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
+              help="Tag map (default scenarios/data/opcua/line.toml).")
+@click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
+              show_default=True, help="Wall seconds without reaching the line before giving up.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+def run_edge(artifact: str, url: str, scenario: str | None, certs: str | None, insecure: bool, faults: str | None,
+             tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+    """Close the loop over OPC UA with an exported artifact's edge core (`calmline line control
+    --controller edge:ARTIFACT`), until the line finishes."""
+    from mpc.cli._line import _control
+
+    if scenario is None:
+        from mpc.edge import ArtifactError, read_artifact
+        from mpc.errors import CalmlineError
+
+        with user_errors():
+            try:
+                scenario = str(read_artifact(artifact, "ocp").manifest["scenario"])
+            except ArtifactError as exc:
+                raise CalmlineError(str(exc)) from exc
+    _control(scenario, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json)

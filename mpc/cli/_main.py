@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "bench": "mpc.cli._bench:bench",
     "export": "mpc.cli._export:export",
     "edge": "mpc.cli._export:edge",
+    "line": "mpc.cli._line:line",
 }
 """Subcommands in the order ``calmline --help`` lists them: the main job first."""
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mpc.interfaces import Command, ControllerContext, DisturbanceSource, Observation
+from mpc.interfaces import Command, DisturbanceSource, Observation
 from mpc.scenario import ScenarioSetup, run_duration_s, warmup_used_s, warn_about_duration
 from plants.line import LineModel
 from plants.properties import air_density_kg_m3
@@ -221,6 +221,11 @@ class SimulatedLine:
         return dict(zip(self.output_names, self._y.tolist(), strict=True))
 
     @property
+    def web_position_m(self) -> float:
+        """Web coated so far (the drive's distance), m."""
+        return self._position
+
+    @property
     def applied(self) -> np.ndarray:
         """The plant inputs the PLC's loops gave over the last scan (ordered as :attr:`input_names`)."""
         return self._applied.copy()
@@ -338,7 +343,7 @@ class SimulatedLine:
         self._rec_info.append(cmd.info)
         self.k += 1
 
-    def result(self, controller_name: str, ctx: ControllerContext) -> RunResult:
+    def result(self, controller_name: str) -> RunResult:
         """The time series and metadata of the intervals advanced so far (a run cut short keeps what it ran)."""
         setup, sc = self.setup, self.setup.scenario
         spec = sc.spec
@@ -389,8 +394,8 @@ class SimulatedLine:
             "mismatch_note": sc.mismatch.note,
             "weather": self._dist.weather_note,
             "heater_carrier": setup.plant_params.dryer.heater_carrier,
-            "primary_factor_heater": ctx.primary_factor_heater,
-            "primary_factor_electricity": ctx.primary_factor_electricity,
+            "primary_factor_heater": sc.energy.factor(setup.model_params.dryer.heater_carrier),
+            "primary_factor_electricity": sc.energy.primary_factor_electricity,
             "scenario_json": sc.model_dump_json(),
         }
         return RunResult(timeseries=ts, meta=meta)

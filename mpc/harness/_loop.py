@@ -81,4 +81,4 @@ def run_closed_loop(
             bar.update(1)
     if bar is not None:
         bar.close()
-    return line.result(controller.name, ctx)
+    return line.result(controller.name)

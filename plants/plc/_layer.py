@@ -177,6 +177,11 @@ class Plc:
         order = sorted(range(len(self.specs)), key=lambda i: self._out_index[i])
         return tuple(self.specs[i].setpoint_key for i in order)
 
+    @property
+    def writable_names(self) -> tuple[str, ...]:
+        """Everything a controller may write: set points, PI feedforwards and manual outputs."""
+        return tuple(self._keys)
+
     def reset(self, u0: np.ndarray, plan_speed_m_s: float) -> None:
         """Every loop in recipe mode with its output at the plant's input ``u0`` (a bumpless start)."""
         u0 = np.asarray(u0, float)

@@ -1,0 +1,160 @@
+"""``calmline line``: the simulated line as an OPC UA server, a controller on it, and the link's certificates."""
+
+from __future__ import annotations
+
+import click
+
+from mpc.cli._common import (
+    FORCE_FOLDER_HELP,
+    controller_choice,
+    echo_json,
+    exit_on_violations,
+    stderr,
+    user_errors,
+)
+
+__all__ = ["line"]
+
+_SECURITY_HELP = ("Certificate folder made by `calmline line certs` (the link is then signed and encrypted, "
+                  "Basic256Sha256).")
+_INSECURE_HELP = "Run the link without security (loopback development only; anyone may write)."
+
+
+@click.group("line")
+def line() -> None:
+    """The line over OPC UA: serve a simulated line, close the loop on it, make the link's certificates.
+
+    \b
+    calmline line certs CERTS
+    calmline line serve SCENARIO --certs CERTS --out DIR [--live 127.0.0.1:8080]
+    calmline line control SCENARIO --controller nmpc --opcua URL --certs CERTS
+    (calmline edge run ARTIFACT --opcua URL --certs CERTS runs an exported edge core)
+    """
+
+
+def _hostport(value: str | None) -> tuple[str, int] | None:
+    if value is None:
+        return None
+    host, _, port = value.rpartition(":")
+    try:
+        return (host or "127.0.0.1", int(port))
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected HOST:PORT, as 127.0.0.1:8080") from None
+
+
+@line.command("serve")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the OPC UA server listens on.")
+@click.option("--port", default=4840, show_default=True, type=click.IntRange(0, 65535),
+              help="Its TCP port (0: a free one, printed).")
+@click.option("--duration", "duration_s", type=float, default=None, help="Override the scenario's duration, s.")
+@click.option("--pace", type=click.Choice(["realtime", "lockstep"]), default="realtime", show_default=True,
+              help="realtime: an interval lasts control_interval_s / --speed wall seconds whatever the controller "
+              "does; lockstep: an interval ends when the controller has answered it (or after --answer-timeout).")
+@click.option("--speed", type=click.FloatRange(min=0.0, min_open=True), default=1.0, show_default=True,
+              help="realtime: simulated seconds per wall second.")
+@click.option("--answer-timeout", "answer_timeout_s", type=click.FloatRange(min=0.0, min_open=True), default=2.0,
+              show_default=True, help="lockstep: wall seconds an interval waits for the controller's answer.")
+@click.option("--certs", type=click.Path(file_okay=False), default=None, help=_SECURITY_HELP)
+@click.option("--insecure", is_flag=True, help=_INSECURE_HELP)
+@click.option("--faults", type=click.Path(dir_okay=False), default=None,
+              help="Fault file (TOML, [[faults]]; docs/opcua.md): the line injects link_loss, stale_tags, nan_tag.")
+@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
+              help="Tag map (default scenarios/data/opcua/line.toml).")
+@click.option("--live", default=None, help="Serve the live view at HOST:PORT (e.g. 127.0.0.1:8080).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Write the run there: kpis.json, timeseries.parquet, report.html, plots, events.jsonl.")
+@click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print the KPI record as one JSON object.")
+def serve(scenario: str, host: str, port: int, duration_s: float | None, pace: str, speed: float,
+          answer_timeout_s: float, certs: str | None, insecure: bool, faults: str | None, tag_map: str | None,
+          live: str | None, out_dir: str | None, force: bool, as_json: bool) -> None:
+    """Run a scenario's line (plant + PLC) as an OPC UA server until its duration has run."""
+    from mpc.opcua import Pacing, serve_line
+    from mpc.report import run_violations
+
+    live_at = _hostport(live)
+
+    def ready(srv: object) -> None:
+        stderr(f"serving {getattr(srv, 'url', '')}")
+
+    with user_errors():
+        res = serve_line(scenario, host=host, port=port, duration_s=duration_s,
+                         pacing=Pacing(mode=pace, speed=speed, answer_timeout_s=answer_timeout_s),  # type: ignore[arg-type]
+                         faults=faults, tag_map=tag_map, certs=certs, insecure=insecure, out_dir=out_dir,
+                         force=force, live=live_at, on_ready=ready)
+    if out_dir is not None:
+        stderr(f"wrote {out_dir}/kpis.json, timeseries.parquet, report.html, events.jsonl")
+    if as_json:
+        echo_json(res.kpis)
+    else:
+        k = res.kpis
+        click.echo(f"{k['scenario']} / {k['controller']} over OPC UA: {res.meta['opcua']['answers']} answers, "
+                   f"{res.meta['opcua']['events']} events")
+    exit_on_violations({"": run_violations(res.kpis, res.timeseries)})
+
+
+@line.command("control")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--controller", required=True, type=controller_choice(), help="Controller to run (or edge:DIR).")
+@click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line.")
+@click.option("--certs", type=click.Path(file_okay=False), default=None, help=_SECURITY_HELP)
+@click.option("--insecure", is_flag=True, help=_INSECURE_HELP)
+@click.option("--faults", type=click.Path(dir_okay=False), default=None,
+              help="Fault file: the client injects stall and out_of_range.")
+@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
+              help="Tag map (default scenarios/data/opcua/line.toml).")
+@click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
+              show_default=True, help="Wall seconds without reaching the line before giving up.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+def control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
+            tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+    """Close the loop over OPC UA with a controller designed on SCENARIO, until the line finishes."""
+    _control(scenario, controller, url, certs, insecure, faults, tag_map, give_up_s, as_json)
+
+
+def _control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
+             tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+    import logging
+
+    from mpc.opcua import control_line
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for noisy in ("asyncua",):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    with user_errors():
+        summary = control_line(scenario, controller, url, certs=certs, insecure=insecure, faults=faults,
+                               tag_map=tag_map, give_up_s=give_up_s)
+    import numpy as np
+
+    ms = np.asarray(summary.step_ms)
+    out = {"steps": summary.steps, "reinitialisations": summary.reinitialisations,
+           "reconnects": summary.reconnects,
+           "step_ms_median": float(np.median(ms)) if ms.size else None,
+           "step_ms_max": float(ms.max()) if ms.size else None}
+    if as_json:
+        echo_json(out)
+    else:
+        click.echo(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items()))
+
+
+@line.command("certs")
+@click.argument("folder", type=click.Path(file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The line server's address, written into its certificate.")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650),
+              help="Validity of the certificates, days.")
+@click.option("--force", is_flag=True, help="Replace the certificates calmline wrote there before (never other files).")
+def certs(folder: str, host: str, days: int, force: bool) -> None:
+    """Make the link's certificates and trust lists in FOLDER (keep it out of version control).
+
+    Writes the line server's, the controller's and a read-only viewer's application certificates and keys,
+    the server's trust list (the clients it accepts a secure channel from) and the list of identities that
+    may write set points (the controller only).
+    """
+    from mpc.opcua import make_certificates
+
+    with user_errors():
+        made = make_certificates(folder, host=host, days=days, overwrite=force)
+    for name, path in made.items():
+        click.echo(f"{name}: {path}")

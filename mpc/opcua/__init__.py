@@ -1,0 +1,54 @@
+"""The line over OPC UA: the simulated line as a server, a controller's client, the link's security and a
+live view (``docs/opcua.md``).
+
+``calmline line serve`` runs :class:`LineServer` (plant + PLC, :class:`mpc.harness.SimulatedLine`);
+``calmline line control`` and ``calmline edge run`` run :class:`LineClient`; the tag map
+(``scenarios/data/opcua/line.toml``) binds calmline's signals to nodes.
+"""
+
+from mpc.opcua._client import ClientSummary, LineClient, LinkError
+from mpc.opcua._events import Event, EventLog
+from mpc.opcua._faults import (
+    CLIENT_FAULTS,
+    SERVER_FAULTS,
+    Fault,
+    FaultError,
+    FaultPlan,
+    load_faults,
+)
+from mpc.opcua._liveview import LiveHistory, LiveSample, live_view_app, start_live_view
+from mpc.opcua._run import EVENTS_FILE, LiveTap, control_line, serve_line
+from mpc.opcua._security import make_certificates
+from mpc.opcua._server import LineServer, Pacing, line_tag_map
+from mpc.opcua._tagmap import DEFAULT_TAG_MAP, Tag, TagMap, TagMapError, load_tag_map
+
+__all__ = [
+    "CLIENT_FAULTS",
+    "DEFAULT_TAG_MAP",
+    "EVENTS_FILE",
+    "SERVER_FAULTS",
+    "ClientSummary",
+    "Event",
+    "EventLog",
+    "Fault",
+    "FaultError",
+    "FaultPlan",
+    "LineClient",
+    "LineServer",
+    "LinkError",
+    "LiveHistory",
+    "LiveSample",
+    "LiveTap",
+    "Pacing",
+    "Tag",
+    "TagMap",
+    "TagMapError",
+    "control_line",
+    "line_tag_map",
+    "live_view_app",
+    "load_faults",
+    "load_tag_map",
+    "make_certificates",
+    "serve_line",
+    "start_live_view",
+]

@@ -1,0 +1,365 @@
+"""A controller closing the loop over OPC UA: ``calmline line control`` and ``calmline edge run``.
+
+The client waits for the line's ``cycle`` counter to move, reads every tag in one request, builds
+the :class:`~mpc.interfaces.Observation` a controller sees in process, steps the controller and
+writes, in one request, the set points it commands, the names it wrote (``written``), the loops it
+hands back (``release``), its health flags, its step time, a new heartbeat and last the cycle it
+answers (``cycle_ack``).
+
+What it does with bad data (``docs/opcua.md``, "Faults"):
+
+* a measurement whose source timestamp is older than ``max_tag_age_s`` beside the cycle's, or that
+  reads NaN while the line calls it healthy, reaches the controller as a sensor dropout does in
+  process (NaN, not healthy, not fresh); each such episode is logged once;
+* when every measurement is stale the client holds: no step, no heartbeat (the PLC's watchdog
+  hands the line back to its recipe);
+* a lost link (or a stall, or stale data) makes the client re-initialise the controller from the
+  measurements when it can act again (``Controller.reset``, then its first step), so that it takes
+  over from where the line is; the PLC's set-point ramps make the take-over bumpless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mpc.errors import CalmlineError
+from mpc.harness import controller_context
+from mpc.interfaces import Command, Controller, Observation
+from mpc.opcua._events import EventLog
+from mpc.opcua._faults import FaultPlan
+from mpc.opcua._server import _plain, line_tag_map
+from mpc.opcua._tagmap import TagMap
+from mpc.scenario import ScenarioSetup
+from plants.plc import LoopStatus
+
+__all__ = ["ClientSummary", "LineClient", "LinkError"]
+
+_MODES = {0: "recipe", 1: "remote", 2: "manual"}
+
+
+class LinkError(CalmlineError):
+    """The line's server cannot be reached, or it serves another line."""
+
+
+@dataclass
+class ClientSummary:
+    """What a client's run did.
+
+    Attributes
+    ----------
+    steps : int
+        Controller steps answered.
+    reinitialisations : int
+        Times the controller was re-initialised (the first start included).
+    reconnects : int
+        Times the link came back after being lost.
+    step_ms : list of float
+        Each step's controller time, ms.
+    """
+
+    steps: int = 0
+    reinitialisations: int = 0
+    reconnects: int = 0
+    step_ms: list[float] = field(default_factory=list)
+
+
+class LineClient:
+    """One controller on the line's OPC UA server.
+
+    Parameters
+    ----------
+    url : str
+        The line's endpoint (``opc.tcp://host:port/...``).
+    setup : ScenarioSetup
+        The scenario the controller was designed on (its model, recipe, plan and settings); the
+        line's plan and control interval are checked against it.
+    controller : Controller
+        The controller; its ``reset`` is its (re-)initialisation.
+    tag_map : path, optional
+        The tag map (default ``scenarios/data/opcua/line.toml``).
+    certs : path, optional
+        The certificate folder; the client then connects signed and encrypted as ``identity``.
+    identity : str
+        ``controller`` (may write) or ``viewer`` (read-only).
+    faults : FaultPlan
+        Client-side faults (``stall``, ``out_of_range``).
+    events : EventLog
+        Where events go.
+    max_tag_age_s : float, optional
+        Age beyond which a measurement is stale, simulated s (default two control intervals).
+    reconnect_s : float
+        Wall seconds between reconnection attempts.
+    give_up_s : float
+        Wall seconds without reaching the line after which :meth:`run` ends with :class:`LinkError`.
+    """
+
+    def __init__(self, url: str, setup: ScenarioSetup, controller: Controller, *,
+                 tag_map: str | Path | None = None, certs: str | Path | None = None,
+                 identity: str = "controller", faults: FaultPlan | None = None,
+                 events: EventLog | None = None, max_tag_age_s: float | None = None,
+                 reconnect_s: float = 0.2, give_up_s: float = 30.0) -> None:
+        self.url = url
+        self.setup = setup
+        self.controller = controller
+        self.tags: TagMap = line_tag_map(setup, tag_map)
+        self.certs = Path(certs) if certs is not None else None
+        self.identity = identity
+        self.faults = faults or FaultPlan()
+        self.events = events or EventLog()
+        dt = setup.scenario.control_interval_s
+        self.max_tag_age_s = 2.0 * dt if max_tag_age_s is None else float(max_tag_age_s)
+        if not self.max_tag_age_s > 0.0:
+            raise ValueError(f"max_tag_age_s = {self.max_tag_age_s}: expected > 0")
+        self.reconnect_s = float(reconnect_s)
+        self.give_up_s = float(give_up_s)
+        self.summary = ClientSummary()
+        self._plc_specs = setup.plc_loops()
+        self._input_names = list(setup.plc().input_names)
+        self._bad: set[str] = set()
+        self._heartbeat = 0.0
+        self._last_cycle = -1
+        self._last_t: float | None = None
+        self._need_init = True
+        self._stalled = False
+        self._oor_done: set[int] = set()
+
+    # ------------------------------------------------------------------ connection
+    async def _connect(self) -> Any:
+        from asyncua import Client
+
+        client = Client(self.url, timeout=4)
+        if self.certs is not None:
+            from mpc.opcua._security import secure_client
+
+            await secure_client(client, self.certs, identity=self.identity)
+        await client.connect()
+        ns = await client.get_namespace_index(self.tags.namespace_uri)
+        self._nodes = {(t.kind, name): client.get_node(f"ns={ns};s={t.node}")
+                       for kind in self.tags.tags for name, t in self.tags.of(kind).items()}
+        for kind, suffixes in (("measurements", (".Healthy", ".Fresh")),
+                               ("loops", (".Mode", ".WorkingSetpoint", ".Output", ".Flag"))):
+            for name, t in self.tags.of(kind).items():
+                for suf in suffixes:
+                    self._nodes[(kind, name + suf)] = client.get_node(f"ns={ns};s={t.node}{suf}")
+        if kind == "loops":  # loops have no value node of their own
+            for name in self.tags.of("loops"):
+                self._nodes.pop(("loops", name), None)
+        await self._check_line(client)
+        return client
+
+    async def _check_line(self, client: Any) -> None:
+        sc = self.setup.scenario
+        scen, dt, sched = await client.read_values([self._nodes[("line", n)] for n in
+                                                    ("scenario", "control_interval_s", "schedule_json")])
+        if float(dt) != sc.control_interval_s:
+            raise LinkError(f"{self.url}: the line's control interval is {dt} s; scenario {sc.name!r} has "
+                            f"{sc.control_interval_s} s")
+        mine = json.dumps(_plain(self.setup.schedule))
+        if json.loads(sched) != json.loads(mine):
+            raise LinkError(f"{self.url}: the line ({scen}) announces another plan than scenario {sc.name!r}: "
+                            f"{sched} (expected {mine})")
+
+    # ------------------------------------------------------------------ one cycle
+    def _read_order(self) -> list[tuple[str, str]]:
+        if not hasattr(self, "_order"):
+            self._order = [k for k in self._nodes if k[0] not in ("setpoints", "controller")]
+        return self._order
+
+    def _observation(self, vals: dict[tuple[str, str], Any], stamps: dict[tuple[str, str], Any],
+                     t: float, cycle_stamp: Any) -> tuple[Observation, int]:
+        meas: dict[str, float] = {}
+        fresh: dict[str, bool] = {}
+        healthy: dict[str, bool] = {}
+        n_stale = 0
+        for name in self.tags.of("measurements"):
+            v = vals[("measurements", name)]
+            ok = bool(vals[("measurements", name + ".Healthy")])
+            fr = bool(vals[("measurements", name + ".Fresh")])
+            st = stamps[("measurements", name)]
+            age = (cycle_stamp - st).total_seconds() if st is not None and cycle_stamp is not None else math.inf
+            why = ""
+            if age > self.max_tag_age_s:
+                why = f"stale ({age:.0f} s old)"
+                n_stale += 1
+            elif ok and not (isinstance(v, float) and math.isfinite(v)):
+                why = f"bad value {v!r} while the line calls it healthy"
+            if why:
+                if name not in self._bad:
+                    self._bad.add(name)
+                    self.events.log(t, "controller", "bad_tag", f"{name}: {why}; read as a dropout")
+                meas[name], fresh[name], healthy[name] = math.nan, False, False
+                continue
+            if name in self._bad:
+                self._bad.discard(name)
+                self.events.log(t, "controller", "bad_tag_end", f"{name} reads again")
+            meas[name], fresh[name], healthy[name] = float(v), fr, ok
+        loops = {}
+        for s in self._plc_specs:
+            flag = str(vals[("loops", s.name + ".Flag")] or "")
+            loops[s.name] = LoopStatus(mode=_MODES[int(vals[("loops", s.name + ".Mode")])],
+                                       setpoint=float(vals[("loops", s.name + ".WorkingSetpoint")]),
+                                       output=float(vals[("loops", s.name + ".Output")]),
+                                       healthy=flag == "", flag=flag)
+        applied = np.array([float(vals[("applied", n)]) for n in self._input_names])
+        obs = Observation(
+            t_s=t, measurements=meas, fresh=fresh, healthy=healthy,
+            lel_limit_frac=float(vals[("line", "lel_limit_frac")]),
+            speed_target_m_s=float(vals[("line", "speed_target_m_s")]),
+            speed_cap_m_s=float(vals[("line", "speed_cap_m_s")]),
+            line_stopped=bool(vals[("line", "line_stopped")]),
+            applied=applied, loops=loops)
+        return obs, n_stale
+
+    def _initialise(self, t: float, why: str) -> None:
+        ctx = controller_context(self.setup, getattr(self.controller, "settings_table", None)
+                                 or self.controller.name, self._plc_specs)
+        w0 = time.perf_counter()
+        self.controller.reset(ctx)
+        self.summary.reinitialisations += 1
+        self.events.log(t, "controller", "initialised",
+                        f"{self.controller.name}: {why} ({time.perf_counter() - w0:.1f} s)")
+        self._need_init = False
+
+    async def _answer(self, client: Any, k: int, obs: Observation) -> None:
+        t = obs.t_s
+        w0 = time.perf_counter()
+        cmd: Command = self.controller.step(obs)
+        step_ms = (time.perf_counter() - w0) * 1e3
+        setpoints = dict(cmd.setpoints)
+        for i, f in enumerate(self.faults.client_side()):
+            if f.kind == "out_of_range" and f.active(t) and i not in self._oor_done:
+                self._oor_done.add(i)
+                for key in f.tags:
+                    setpoints[key] = float(f.value)  # type: ignore[arg-type]
+                self.events.log(t, "fault", "out_of_range", f"{', '.join(f.tags)} written at {f.value}")
+        unknown = [key for key in setpoints if ("setpoints", key) not in self._nodes]
+        if unknown:
+            raise LinkError(f"controller {self.controller.name!r} wrote {unknown[0]!r}, which the tag map "
+                            f"{self.tags.source} has no node for")
+        self._heartbeat += 1.0
+        keys = list(setpoints)
+        nodes = [self._nodes[("setpoints", key)] for key in keys]
+        values: list[Any] = [float(setpoints[key]) for key in keys]
+        ctl = [("written", ",".join(keys)), ("release", ",".join(cmd.release)),
+               ("solver_failure", bool(cmd.solver_failure)), ("fallback", bool(cmd.fallback)),
+               ("solved", bool(cmd.solved)), ("step_time_ms", float(step_ms)),
+               ("name", self.controller.name), ("heartbeat", self._heartbeat), ("cycle_ack", float(k))]
+        nodes += [self._nodes[("controller", n)] for n, _ in ctl]
+        values += [v for _, v in ctl]
+        await client.write_values(nodes, values)
+        self.summary.steps += 1
+        self.summary.step_ms.append(step_ms)
+
+    async def _cycle(self, client: Any) -> bool:
+        """Wait for the next cycle and answer it; False when the line has finished."""
+        from asyncua import ua
+
+        cyc_node, fin_node = self._nodes[("line", "cycle")], self._nodes[("line", "finished")]
+        while True:
+            cyc, fin = await client.read_values([cyc_node, fin_node])
+            if fin:
+                return False
+            if cyc is not None and cyc > self._last_cycle:
+                break
+            await asyncio.sleep(0.002)
+        order = self._read_order()
+        dvs = await client.read_attributes([self._nodes[k] for k in order], ua.AttributeIds.Value)
+        vals = {key: (dv.Value.Value if dv.Value is not None else None) for key, dv in zip(order, dvs, strict=True)}
+        stamps = {key: dv.SourceTimestamp for key, dv in zip(order, dvs, strict=True)}
+        k = int(vals[("line", "cycle")])
+        t = float(vals[("line", "sim_time_s")])
+        self._last_cycle = k
+        if vals[("line", "finished")]:
+            return False
+        obs, n_stale = self._observation(vals, stamps, t, stamps[("line", "cycle")])
+        stall = [f for f in self.faults.client_side() if f.kind == "stall" and f.active(t)]
+        if stall:
+            if not self._stalled:
+                self._stalled = True
+                self.events.log(t, "fault", "stall", f"the controller stops answering for {stall[0].duration_s:g} s")
+            return True
+        if self._stalled:
+            self._stalled = False
+            self.events.log(t, "fault", "stall_end", "the controller answers again")
+            self._need_init = True
+        if n_stale == len(obs.measurements):
+            if not self._need_init:
+                self.events.log(t, "controller", "hold", "every measurement is stale: no step, no heartbeat")
+            self._need_init = True
+            return True
+        dt = self.setup.scenario.control_interval_s
+        if self._last_t is not None and t - self._last_t > 1.5 * dt and not self._need_init:
+            self._need_init = True
+            self.events.log(t, "controller", "gap", f"{t - self._last_t:g} s since the last step")
+        if self._need_init:
+            self._initialise(t, "first start" if self.summary.reinitialisations == 0 else "re-initialised from "
+                             "the measurements after a gap")
+        await self._answer(client, k, obs)
+        self._last_t = t
+        return True
+
+    async def run(self) -> ClientSummary:
+        """Close the loop until the line finishes; reconnect after a lost link."""
+        lost_at: float | None = None
+        while True:
+            try:
+                client = await self._connect()
+            except LinkError:
+                raise
+            except (OSError, TimeoutError, ConnectionError) as exc:
+                now = time.monotonic()
+                lost_at = now if lost_at is None else lost_at
+                if now - lost_at > self.give_up_s:
+                    raise LinkError(f"{self.url}: no connection for {self.give_up_s:g} s ({exc})") from None
+                await asyncio.sleep(self.reconnect_s)
+                continue
+            except Exception as exc:  # asyncua raises its own errors for a refused channel or session
+                if _is_security_refusal(exc):
+                    raise LinkError(f"{self.url}: the line refused the connection: {exc}") from None
+                now = time.monotonic()
+                lost_at = now if lost_at is None else lost_at
+                if now - lost_at > self.give_up_s:
+                    raise LinkError(f"{self.url}: no connection for {self.give_up_s:g} s ({exc})") from None
+                await asyncio.sleep(self.reconnect_s)
+                continue
+            if lost_at is not None or self.summary.reinitialisations > 0:
+                self.summary.reconnects += 1
+                self.events.log(math.nan, "controller", "link_up", "connected again")
+                self._need_init = True
+            lost_at = None
+            try:
+                while await self._cycle(client):
+                    pass
+                await _quiet_disconnect(client)
+                return self.summary
+            except LinkError:
+                await _quiet_disconnect(client)
+                raise
+            except Exception as exc:  # the link dropped mid-cycle
+                if isinstance(exc, KeyboardInterrupt | SystemExit):
+                    raise
+                self.events.log(math.nan, "controller", "link_down", f"{type(exc).__name__}: {exc}")
+                await _quiet_disconnect(client)
+                lost_at = time.monotonic()
+                self._need_init = True
+
+
+def _is_security_refusal(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    return any(s in text for s in ("BadSecurity", "BadCertificate", "BadIdentity", "BadUserAccessDenied",
+                                   "BadSecurityChecksFailed"))
+
+
+async def _quiet_disconnect(client: Any) -> None:
+    try:
+        await asyncio.wait_for(client.disconnect(), timeout=2.0)
+    except Exception:
+        pass

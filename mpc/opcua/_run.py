@@ -1,0 +1,193 @@
+"""The line's server with its live view and output folder, and a controller's client: what the CLI runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from mpc.errors import CalmlineError
+from mpc.harness import RunResult
+from mpc.opcua._client import ClientSummary, LineClient
+from mpc.opcua._events import EventLog
+from mpc.opcua._faults import FaultPlan, load_faults
+from mpc.opcua._liveview import LiveHistory, LiveSample, start_live_view
+from mpc.opcua._server import LineServer, Pacing
+
+__all__ = ["EVENTS_FILE", "LiveTap", "control_line", "serve_line"]
+
+EVENTS_FILE = "events.jsonl"
+"""The served run's event log, beside its ``kpis.json`` and ``timeseries.parquet``."""
+
+_J_PER_KWH = 3.6e6
+
+
+@dataclass
+class LiveTap:
+    """Feeds a :class:`LiveHistory` from the server after every interval (primary energy per coated m2 so far)."""
+
+    history: LiveHistory
+    width_m: float
+    primary_factor_heater: float
+    primary_factor_electricity: float
+    _energy_kwh: float = 0.0
+    _seen_events: int = 0
+
+    def __call__(self, srv: LineServer) -> None:
+        obs = srv.last_observation
+        if obs is None:
+            return
+        y = srv.line.outputs
+        dt = srv.line.dt_s
+        self._energy_kwh += dt / _J_PER_KWH * (
+            self.primary_factor_heater * y["heater_power_W"]
+            + self.primary_factor_electricity * (y["fan_power_W"] + y["solvent_recovery_power_W"]))
+        area = srv.line.web_position_m * self.width_m
+        new = srv.events.events[self._seen_events:]
+        self._seen_events = len(srv.events.events)
+        zones = sorted(n for n in obs.measurements if n.startswith("zone") and n.endswith("_lel_frac"))
+        cmd = srv.last_command
+        self.history.append(LiveSample(
+            t_s=obs.t_s,
+            coat_weight_kg_m2=float(obs.measurements.get("coat_weight_kg_m2", math.nan)),
+            coat_weight_fresh=bool(obs.fresh.get("coat_weight_kg_m2", False)),
+            zone_lel_frac=tuple(float(obs.measurements[n]) for n in zones),
+            lel_limit_frac=float(obs.lel_limit_frac),
+            energy_kWh_m2=self._energy_kwh / area if area > 0.0 else math.nan,
+            mode=srv.plc_mode,
+            controller_healthy=not srv.plc.watchdog_tripped and not cmd.solver_failure and srv.answers > 0,
+            events=tuple(f"{e.source} {e.what}: {e.detail}" if e.detail else f"{e.source} {e.what}" for e in new),
+        ))
+
+
+def _live_tap(srv: LineServer) -> LiveTap:
+    from mpc.runner import kpi_spec
+
+    setup = srv.setup
+    sc = setup.scenario
+    spec = kpi_spec(setup, "opcua")
+    tol = sc.spec.coat_weight_tolerance_frac
+    target = sc.spec.coat_weight_target_kg_m2
+    hist = LiveHistory(coat_weight_target_kg_m2=target, coat_weight_lsl_kg_m2=target * (1 - tol),
+                       coat_weight_usl_kg_m2=target * (1 + tol), scenario=sc.name)
+    return LiveTap(hist, spec.width_m, spec.primary_factor_heater, spec.primary_factor_electricity)
+
+
+async def _serve(srv: LineServer, live: tuple[str, int] | None, on_ready: Any = None) -> RunResult:
+    runner = None
+    tap = None
+    if live is not None:
+        tap = _live_tap(srv)
+        srv.on_interval = tap
+    await srv.start()
+    try:
+        if live is not None and tap is not None:
+            runner = await start_live_view(tap.history, live[0], live[1])
+            addrs = ", ".join(f"http://{a[0]}:{a[1]}/" for a in runner.addresses)
+            srv.events.log(0.0, "line", "live_view", addrs)
+        if on_ready is not None:
+            on_ready(srv)
+        return await srv.run()
+    finally:
+        if runner is not None:
+            await runner.cleanup()
+        await srv.stop()
+
+
+def serve_line(scenario: str | Path, *, host: str = "127.0.0.1", port: int = 4840,
+               duration_s: float | None = None, pacing: Pacing | None = None,
+               faults: str | Path | FaultPlan | None = None, tag_map: str | Path | None = None,
+               certs: str | Path | None = None, insecure: bool = False,
+               out_dir: str | Path | None = None, force: bool = False,
+               live: tuple[str, int] | None = None, on_ready: Any = None) -> RunResult:
+    """Serve a scenario's line over OPC UA until its duration has run; KPIs attached.
+
+    Parameters
+    ----------
+    scenario : str or Path
+        A scenario file or a shipped scenario's name.
+    host, port : str, int
+        Where the line listens.
+    duration_s : float, optional
+        How long the line runs, simulated s.
+    pacing : Pacing, optional
+        The clock (default: real time).
+    faults : path or FaultPlan, optional
+        Faults to inject (the line's share of them).
+    tag_map : path, optional
+        The tag map (default ``scenarios/data/opcua/line.toml``).
+    certs : path, optional
+        Certificate folder (``calmline line certs``); required unless ``insecure``.
+    insecure : bool
+        Serve without security (loopback development only).
+    out_dir : path, optional
+        Where to write the run (``kpis.json``, ``timeseries.parquet``, ``report.html``, plots and
+        ``events.jsonl``); checked before the line starts.
+    force : bool
+        Replace calmline's own files in ``out_dir``.
+    live : (host, port), optional
+        Serve the live view there.
+    on_ready : callable, optional
+        Called with the :class:`LineServer` once it listens (tests use it to learn the port).
+    """
+    from mpc.runner import _prepare, attach_kpis, write_run
+
+    if certs is None and not insecure:
+        raise CalmlineError("the line's link must be signed and encrypted: give --certs DIR (made by `calmline "
+                            "line certs DIR`), or --insecure for a loopback test without security")
+    if certs is not None and insecure:
+        raise CalmlineError("--certs and --insecure: give one of them")
+    if certs is not None and not Path(certs).is_dir():
+        raise CalmlineError(f"certificate folder {certs}: no such folder (make one with `calmline line certs DIR`)")
+    prep = _prepare(scenario)
+    plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
+    folder = None
+    if out_dir is not None:
+        from mpc.outputs import OutputFolder
+        from mpc.runner import _run_files
+
+        inputs = [prep.source, *(p for p in (faults, tag_map) if isinstance(p, str | Path))]
+        folder = OutputFolder(out_dir, [*_run_files(), EVENTS_FILE], force=force, inputs=inputs)
+    events = EventLog()
+    srv = LineServer(prep.setup, host=host, port=port, duration_s=duration_s,
+                     pacing=pacing or Pacing(mode="realtime"), faults=plan, tag_map=tag_map, certs=certs,
+                     events=events)
+    res = asyncio.run(_serve(srv, live, on_ready))
+    res = attach_kpis(res, prep.setup, duration_s=duration_s, source=prep.source)
+    res.meta["opcua"] = {"url": srv.url, "pacing": asdict(srv.pacing), "secure": certs is not None,
+                         "answers": srv.answers, "events": len(events.events)}
+    if folder is not None:
+        with folder:
+            write_run(res, folder)
+            folder.write_text(EVENTS_FILE, "".join(json.dumps(_event_record(e)) + "\n" for e in events.events))
+    return res
+
+
+def _event_record(e: Any) -> dict[str, Any]:
+    rec = asdict(e)
+    if isinstance(rec["t_s"], float) and math.isnan(rec["t_s"]):
+        rec["t_s"] = None
+    return rec
+
+
+def control_line(scenario: str | Path, controller: str, url: str, *, certs: str | Path | None = None,
+                 insecure: bool = False, identity: str = "controller",
+                 faults: str | Path | FaultPlan | None = None, tag_map: str | Path | None = None,
+                 events: EventLog | None = None, give_up_s: float = 30.0) -> ClientSummary:
+    """Close the loop over OPC UA with a controller (a name or ``edge:DIR``) designed on ``scenario``."""
+    from controllers.registry import make_controller
+    from mpc.runner import _prepare
+
+    if certs is None and not insecure:
+        raise CalmlineError("the link must be signed and encrypted: give --certs DIR (the folder `calmline line "
+                            "certs` made), or --insecure for a loopback test without security")
+    if certs is not None and insecure:
+        raise CalmlineError("--certs and --insecure: give one of them")
+    prep = _prepare(scenario)
+    plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
+    client = LineClient(url, prep.setup, make_controller(controller), tag_map=tag_map, certs=certs,
+                        identity=identity, faults=plan, events=events, give_up_s=give_up_s)
+    return asyncio.run(client.run())
