@@ -53,6 +53,7 @@ _MISC_COLUMNS = (
     "solver_failure",
     "fallback",
     "solved",
+    "controller_answered",
 )
 
 
@@ -288,10 +289,12 @@ class SimulatedLine:
             loops=self.plc.status(),
         )
 
-    def advance(self, cmd: Command, step_ms: float = float("nan")) -> None:
+    def advance(self, cmd: Command, step_ms: float = 0.0, *, answered: bool = True) -> None:
         """Write ``cmd`` to the PLC at the interval's start and run the interval's scans.
 
-        ``step_ms``: how long the controller took (recorded as ``step_time_ms``). Raises
+        ``step_ms``: how long the controller took (recorded as ``step_time_ms``); ``answered``:
+        False when no controller answered the interval (over OPC UA: a stall, a lost link; the
+        ``controller_answered`` column, whose zeros the step-time KPIs leave out). Raises
         :class:`plants.plc.PlcWriteError` for a set point or loop the PLC does not have (nothing
         is advanced then).
         """
@@ -339,6 +342,7 @@ class SimulatedLine:
             float(cmd.solver_failure),
             float(cmd.fallback),
             float(cmd.solved),
+            float(answered),
         )
         self._rec_info.append(cmd.info)
         self.k += 1
@@ -369,6 +373,7 @@ class SimulatedLine:
         ts["solver_failure"] = ts["solver_failure"].astype(int)
         ts["fallback"] = ts["fallback"].astype(int)
         ts["solved"] = ts["solved"].astype(int)
+        ts["controller_answered"] = ts["controller_answered"].astype(int)
         ts["coat_weight_target_kg_m2"] = spec.coat_weight_target_kg_m2
         ts["plc_loops_flagged"] = self._rec_flagged[:n].astype(int)
         duration = n * dt

@@ -34,6 +34,9 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
 _FLAGS = ("line_running", "solver_failure", "fallback")
 #: optional 0/1 column: the steps on which the controller ran its online optimisation (absent: none did)
 SOLVED_COLUMN = "solved"
+#: optional 0/1 column: the intervals a controller answered (absent: every one; over OPC UA a stalled or
+#: disconnected controller answers none); the step-time KPIs are over the answered ones
+ANSWERED_COLUMN = "controller_answered"
 _ZONE_LEL = re.compile(r"^zone(\d+)_lel_frac$")
 #: relative tolerance on the spread of the time step
 _DT_RTOL = 1e-6
@@ -61,6 +64,7 @@ class RunArrays:
     makeup_heat: FloatArray
     running: NDArray[np.bool_]
     step_ms: FloatArray
+    answered: NDArray[np.bool_]
     solver_failure: FloatArray
     fallback: FloatArray
     solved: NDArray[np.bool_]
@@ -160,9 +164,10 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
             )
     lel = np.column_stack([_column(ts, f"zone{z}_lel_frac", t) for z in zones])
     flags = list(_FLAGS)
-    if SOLVED_COLUMN in ts.columns:
-        cols[SOLVED_COLUMN] = _column(ts, SOLVED_COLUMN, t)
-        flags.append(SOLVED_COLUMN)
+    for optional in (SOLVED_COLUMN, ANSWERED_COLUMN):
+        if optional in ts.columns:
+            cols[optional] = _column(ts, optional, t)
+            flags.append(optional)
     for name in flags:
         a = cols[name]
         bad = (a != 0.0) & (a != 1.0)
@@ -207,4 +212,5 @@ def read_run(ts: pd.DataFrame) -> RunArrays:
         solver_failure=cols["solver_failure"],
         fallback=cols["fallback"],
         solved=cols[SOLVED_COLUMN] > 0.5 if SOLVED_COLUMN in cols else np.zeros(t.size, bool),
+        answered=cols[ANSWERED_COLUMN] > 0.5 if ANSWERED_COLUMN in cols else np.ones(t.size, bool),
     )

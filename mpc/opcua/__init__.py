@@ -16,6 +16,7 @@ from mpc.opcua._faults import (
     FaultPlan,
     load_faults,
 )
+from mpc.opcua._handover import Handover, handovers
 from mpc.opcua._liveview import LiveHistory, LiveSample, live_view_app, start_live_view
 from mpc.opcua._run import EVENTS_FILE, LiveTap, control_line, serve_line
 from mpc.opcua._security import make_certificates
@@ -33,6 +34,7 @@ __all__ = [
     "Fault",
     "FaultError",
     "FaultPlan",
+    "Handover",
     "LineClient",
     "LineServer",
     "LinkError",
@@ -44,6 +46,7 @@ __all__ = [
     "TagMap",
     "TagMapError",
     "control_line",
+    "handovers",
     "line_tag_map",
     "live_view_app",
     "load_faults",

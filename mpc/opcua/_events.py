@@ -31,6 +31,9 @@ class Event:
         One word: ``remote``, ``stale``, ``watchdog``, ``clamped``, ``refused``, ``link_down`` ...
     detail : str
         In words.
+    value : float
+        The event's figure where it has one (a watchdog trip: seconds since the last heartbeat),
+        else NaN.
     """
 
     t_s: float
@@ -38,6 +41,7 @@ class Event:
     source: str
     what: str
     detail: str = ""
+    value: float = math.nan
 
 
 class EventLog:
@@ -47,14 +51,15 @@ class EventLog:
         self.events: list[Event] = []
         self._fh: IO[str] | None = Path(path).open("a", encoding="utf-8") if path is not None else None
 
-    def log(self, t_s: float, source: str, what: str, detail: str = "") -> Event:
+    def log(self, t_s: float, source: str, what: str, detail: str = "", value: float = math.nan) -> Event:
         """Record one event (and log it on the ``calmline.opcua`` logger)."""
-        ev = Event(float(t_s), time.time(), source, what, detail)
+        ev = Event(float(t_s), time.time(), source, what, detail, float(value))
         self.events.append(ev)
         _log.info("t = %s s %s %s %s", "?" if math.isnan(ev.t_s) else f"{ev.t_s:.0f}", source, what, detail)
         if self._fh is not None:
             rec = asdict(ev)
             rec["t_s"] = None if math.isnan(ev.t_s) else ev.t_s
+            rec["value"] = None if math.isnan(ev.value) else ev.value
             self._fh.write(json.dumps(rec) + "\n")
             self._fh.flush()
         return ev

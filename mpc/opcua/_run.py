@@ -168,8 +168,9 @@ def serve_line(scenario: str | Path, *, host: str = "127.0.0.1", port: int = 484
 
 def _event_record(e: Any) -> dict[str, Any]:
     rec = asdict(e)
-    if isinstance(rec["t_s"], float) and math.isnan(rec["t_s"]):
-        rec["t_s"] = None
+    for key in ("t_s", "value"):
+        if isinstance(rec[key], float) and math.isnan(rec[key]):
+            rec[key] = None
     return rec
 
 

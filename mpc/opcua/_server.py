@@ -250,7 +250,10 @@ class LineServer:
             self._server = None
 
     def _refused(self, identity: str, node: str) -> None:
-        self.events.log(self.line.t_s, "security", "refused", f"write to {node} by {identity}")
+        name = next((f"{kind}.{tag.name}" for kind in self.tag_map.tags for tag in self.tag_map.of(kind).values()
+                     if f"s={tag.node} " in node + " " or f"s={tag.node})" in node), None)
+        what = f"{name} ({node})" if name else node
+        self.events.log(self.line.t_s, "security", "refused", f"write to {what} by {identity}")
 
     async def _put(self, kind: str, name: str, value: Any, t_s: float | None = None) -> None:
         from asyncua import ua
@@ -353,7 +356,7 @@ class LineServer:
         self._last_hb = hb
         ack = self._read("controller", "cycle_ack")
         if ack is None or not ack > self._last_ack:
-            return Command(), math.nan
+            return Command(), math.nan  # no answer: step time NaN
         self._last_ack = float(ack)
         self.answers += 1
         if ack < k:
@@ -384,7 +387,7 @@ class LineServer:
     def _drain_plc_events(self) -> None:
         while self.plc.events:
             ev = self.plc.events.popleft()
-            self.events.log(ev.t_s, "plc", ev.what, f"{ev.loop}: {ev.detail}" if ev.detail else ev.loop)
+            self.events.log(ev.t_s, "plc", ev.what, f"{ev.loop}: {ev.detail}" if ev.detail else ev.loop, ev.value)
 
     def _clients(self, t: float) -> None:
         n = len(self._server.bserver.clients) if not self._link_down else 0
@@ -407,11 +410,12 @@ class LineServer:
             await self._wait_answer(k, wall_start)
             cmd, step_ms = self._take_answer(k, t)
             self.last_command = cmd
+            answered = math.isfinite(step_ms)
             try:
-                line.advance(cmd, step_ms)
+                line.advance(cmd, step_ms if answered else 0.0, answered=answered)
             except PlcWriteError as exc:  # not reachable through the tag map; kept as a guard
                 self.events.log(t, "line", "refused", str(exc))
-                line.advance(Command(), math.nan)
+                line.advance(Command(), 0.0, answered=False)
             self._drain_plc_events()
             if self._server is not None and not self._link_down:
                 await self._put("line", "last_event", self._last_event_text(), t)

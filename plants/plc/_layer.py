@@ -67,12 +67,16 @@ class PlcEvent:
         ``clamped`` or ``rejected``.
     detail : str
         The value concerned, in words.
+    value : float
+        The event's figure where it has one (``watchdog``: seconds since the last heartbeat;
+        ``stale``: the set point's age), else NaN.
     """
 
     t_s: float
     loop: str
     what: str
     detail: str = ""
+    value: float = math.nan
 
 
 class PlcWriteError(KeyError):
@@ -277,7 +281,7 @@ class Plc:
             held = [lp.spec.name for lp in self._loops if lp.mode != MODE_RECIPE]
             self.events.append(PlcEvent(float(t_s), "plc", "watchdog",
                                         f"no heartbeat for {t_s - self._heartbeat_t:g} s; recipe mode "
-                                        f"({len(held)} loops handed back)"))
+                                        f"({len(held)} loops handed back)", t_s - self._heartbeat_t))
             for lp in self._loops:
                 if lp.mode != MODE_RECIPE:
                     lp.to_recipe("watchdog")
@@ -286,7 +290,7 @@ class Plc:
             if lp.mode != MODE_RECIPE and t_s - lp.remote_t > self.stale_after_s:
                 lp.to_recipe("stale")
                 self.events.append(PlcEvent(float(t_s), s.name, "stale",
-                                            f"last write {t_s - lp.remote_t:g} s ago"))
+                                            f"last write {t_s - lp.remote_t:g} s ago", t_s - lp.remote_t))
             if lp.mode == MODE_REMOTE:
                 target = lp.remote_sp
             elif lp.mode == MODE_MANUAL:
