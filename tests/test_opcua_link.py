@@ -22,12 +22,11 @@ import pytest
 from controllers.registry import make_controller
 from mpc.opcua import (
     EventLog,
-    Fault,
-    FaultPlan,
     LineClient,
     LineServer,
     Pacing,
     handovers,
+    load_faults,
     make_certificates,
 )
 from mpc.runner import _prepare, attach_kpis
@@ -36,18 +35,7 @@ SCENARIO = "nmc_nmp_nominal"
 DURATION_S = 600.0
 TIMEOUT_S = 300.0  # wall-clock guard of the whole run (it takes about 40 s on an idle 2-core machine)
 
-FAULTS = FaultPlan(faults=(
-    Fault(kind="stall", start_s=100.0, duration_s=20.0),
-    Fault(kind="link_loss", start_s=180.0, duration_s=30.0),
-    Fault(kind="stale_tags", start_s=260.0, duration_s=16.0, tags=("zone1_air_temp_K", "zone2_air_temp_K")),
-    Fault(kind="nan_tag", start_s=320.0, duration_s=20.0, tags=("zone3_lel_frac",)),
-    Fault(kind="out_of_range", start_s=380.0, tags=("zone2_exhaust_setpoint_m3_s",), value=99.0),
-    Fault(kind="out_of_range", start_s=382.0, tags=("zone1_air_temp_setpoint_K",), value=1000.0),
-    Fault(kind="stale_tags", start_s=440.0, duration_s=16.0, tags=(
-        "coat_weight_kg_m2", "exit_residual_kg_kg", "exit_film_temp_K", "speed_m_s", "pump_flow_m3_s",
-        "room_rh_frac", *(f"zone{i}_{s}" for i in range(1, 5)
-                          for s in ("air_temp_K", "nozzle_velocity_m_s", "lel_frac")))),
-))
+FAULTS = load_faults(Path(__file__).resolve().parents[1] / "scenarios" / "data" / "opcua" / "faults_example.toml")
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +176,47 @@ def test_a_read_only_client_cannot_write_and_the_line_keeps_its_mode(certs: Path
     assert refused and "viewer" in refused[0].detail and "zone2_exhaust_setpoint_m3_s" in refused[0].detail
     modes = res.timeseries[[s.mode_key for s in srv.plc.specs]].to_numpy()
     assert (modes == 0).all() and srv.answers == 0
+
+
+class _Reporting:
+    """A PID that reports a figure of itself (Command.info), to follow it over the link."""
+
+    def __init__(self) -> None:
+        self.inner = make_controller("pid")
+        self.name = "pid"
+        self.k = 0
+
+    def reset(self, ctx):
+        self.inner.reset(ctx)
+
+    def step(self, obs):
+        cmd = self.inner.step(obs)
+        self.k += 1
+        cmd.info = {"steps_taken": float(self.k), "zone1_air_temp_seen_K": obs.measurements["zone1_air_temp_K"]}
+        return cmd
+
+
+def test_a_lockstep_link_without_faults_is_the_in_process_loop_exactly():
+    """Same observation, same command: the served run's time series equals `calmline run`'s bit for bit
+    (but for the controller's wall time), the controller's own reports included."""
+    from mpc.runner import run_setup
+
+    prep = _prepare(SCENARIO)
+    duration = 300.0
+    ref = run_setup(prep.setup, _Reporting(), duration_s=duration).timeseries
+
+    async def main():
+        srv = LineServer(prep.setup, port=0, duration_s=duration, pacing=Pacing(answer_timeout_s=30.0))
+        await srv.start()
+        try:
+            cli = LineClient(srv.url, prep.setup, _Reporting())
+            return await asyncio.wait_for(asyncio.gather(srv.run(), cli.run()), TIMEOUT_S)
+        finally:
+            await srv.stop()
+
+    res, summary = asyncio.run(main())
+    got = res.timeseries
+    assert summary.steps == len(ref) and "ctrl_steps_taken" in got.columns
+    drop = ["step_time_ms"]
+    assert list(got.columns) == list(ref.columns)
+    assert got.drop(columns=drop).equals(ref.drop(columns=drop))

@@ -32,6 +32,15 @@ def line() -> None:
     """
 
 
+def _logging() -> None:
+    """The link's events on stderr, one line each; asyncua's own chatter only when it is an error."""
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    for noisy in ("asyncua", "asyncuagds", "aiohttp"):
+        logging.getLogger(noisy).setLevel(logging.CRITICAL)
+
+
 def _hostport(value: str | None) -> tuple[str, int] | None:
     if value is None:
         return None
@@ -73,6 +82,7 @@ def serve(scenario: str, host: str, port: int, duration_s: float | None, pace: s
     from mpc.opcua import Pacing, serve_line
     from mpc.report import run_violations
 
+    _logging()
     live_at = _hostport(live)
 
     def ready(srv: object) -> None:
@@ -85,12 +95,20 @@ def serve(scenario: str, host: str, port: int, duration_s: float | None, pace: s
                          force=force, live=live_at, on_ready=ready)
     if out_dir is not None:
         stderr(f"wrote {out_dir}/kpis.json, timeseries.parquet, report.html, events.jsonl")
+    o = res.meta["opcua"]
     if as_json:
-        echo_json(res.kpis)
+        echo_json({**res.kpis, "opcua": o})
     else:
         k = res.kpis
-        click.echo(f"{k['scenario']} / {k['controller']} over OPC UA: {res.meta['opcua']['answers']} answers, "
-                   f"{res.meta['opcua']['events']} events")
+        click.echo(f"{k['scenario']} / {k['controller']} over OPC UA: {o['answers']} of {o['intervals']} intervals "
+                   f"answered, {o['events']} events; time above the LEL limit {k['time_above_lel_limit_s']:.0f} s, "
+                   f"scrap {k['scrap_m']:.0f} m, coat-weight Cpk {k['coat_weight_cpk']:.2f}, "
+                   f"{k['energy_kwh_per_kwh_cell']:.3f} kWh per kWh of cell")
+        for h in o["handovers"]:
+            lat = "" if h["latency_s"] is None else f" {h['latency_s']:.0f} s after the heartbeat"
+            click.echo(f"  {h['t_s']:7.0f} s {h['kind']:9s} ({h['cause']}, {h['loops']} loops){lat}: largest step "
+                       f"{h['max_setpoint_step_frac']:.2f} of a set point's move limit ({h['worst_loop']}), "
+                       f"{h['max_input_step_frac']:.2f} of an input's")
     exit_on_violations({"": run_violations(res.kpis, res.timeseries)})
 
 
@@ -115,13 +133,9 @@ def control(scenario: str, controller: str, url: str, certs: str | None, insecur
 
 def _control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
              tag_map: str | None, give_up_s: float, as_json: bool) -> None:
-    import logging
-
     from mpc.opcua import control_line
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    for noisy in ("asyncua",):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    _logging()
     with user_errors():
         summary = control_line(scenario, controller, url, certs=certs, insecure=insecure, faults=faults,
                                tag_map=tag_map, give_up_s=give_up_s)

@@ -13,9 +13,11 @@ What it does with bad data (``docs/opcua.md``, "Faults"):
   process (NaN, not healthy, not fresh); each such episode is logged once;
 * when every measurement is stale the client holds: no step, no heartbeat (the PLC's watchdog
   hands the line back to its recipe);
-* a lost link (or a stall, or stale data) makes the client re-initialise the controller from the
-  measurements when it can act again (``Controller.reset``, then its first step), so that it takes
-  over from where the line is; the PLC's set-point ramps make the take-over bumpless.
+* after a lost link, a stall or stale data, once the PLC's watchdog has taken the line back to its
+  recipe, the client re-initialises the controller from the measurements when it can act again
+  (``Controller.reset``, then its first step), so that it takes over from where the line is; the
+  PLC's set-point ramps make the take-over bumpless. Intervals missed by a slow step, with the
+  line still in the controller's hands, are logged (``gap``) and the controller carries on.
 """
 
 from __future__ import annotations
@@ -251,7 +253,8 @@ class LineClient:
         ctl = [("written", ",".join(keys)), ("release", ",".join(cmd.release)),
                ("solver_failure", bool(cmd.solver_failure)), ("fallback", bool(cmd.fallback)),
                ("solved", bool(cmd.solved)), ("step_time_ms", float(step_ms)),
-               ("name", self.controller.name), ("heartbeat", self._heartbeat), ("cycle_ack", float(k))]
+               ("name", self.controller.name), ("info", json.dumps({k: float(v) for k, v in cmd.info.items()})),
+               ("heartbeat", self._heartbeat), ("cycle_ack", float(k))]
         nodes += [self._nodes[("controller", n)] for n, _ in ctl]
         values += [v for _, v in ctl]
         await client.write_values(nodes, values)
@@ -296,12 +299,17 @@ class LineClient:
             self._need_init = True
             return True
         dt = self.setup.scenario.control_interval_s
-        if self._last_t is not None and t - self._last_t > 1.5 * dt and not self._need_init:
+        wd = self.setup.scenario.plc.watchdog_s
+        away = math.inf if self._last_t is None else t - self._last_t
+        if vals[("line", "watchdog_tripped")] and away > wd and not self._need_init:
+            # the PLC took the line back while this controller was away: take over afresh
             self._need_init = True
-            self.events.log(t, "controller", "gap", f"{t - self._last_t:g} s since the last step")
+        elif away > 1.5 * dt and not self._need_init:  # missed intervals (a slow step): carry on
+            self.events.log(t, "controller", "gap", f"{away:g} s since the last step; the line is still in its "
+                            "hands")
         if self._need_init:
             self._initialise(t, "first start" if self.summary.reinitialisations == 0 else "re-initialised from "
-                             "the measurements after a gap")
+                             "the measurements: the line had gone back to its recipe")
         await self._answer(client, k, obs)
         self._last_t = t
         return True

@@ -14,6 +14,7 @@ from mpc.harness import RunResult
 from mpc.opcua._client import ClientSummary, LineClient
 from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultPlan, load_faults
+from mpc.opcua._handover import Handover, handovers
 from mpc.opcua._liveview import LiveHistory, LiveSample, start_live_view
 from mpc.opcua._server import LineServer, Pacing
 
@@ -157,13 +158,23 @@ def serve_line(scenario: str | Path, *, host: str = "127.0.0.1", port: int = 484
                      events=events)
     res = asyncio.run(_serve(srv, live, on_ready))
     res = attach_kpis(res, prep.setup, duration_s=duration_s, source=prep.source)
+    hs = handovers(res.timeseries, events.events, srv.plc.specs)
     res.meta["opcua"] = {"url": srv.url, "pacing": asdict(srv.pacing), "secure": certs is not None,
-                         "answers": srv.answers, "events": len(events.events)}
+                         "answers": srv.answers, "intervals": srv.line.n_steps, "events": len(events.events),
+                         "handovers": [_handover_record(h) for h in hs]}
     if folder is not None:
         with folder:
             write_run(res, folder)
             folder.write_text(EVENTS_FILE, "".join(json.dumps(_event_record(e)) + "\n" for e in events.events))
     return res
+
+
+def _handover_record(h: Handover) -> dict[str, Any]:
+    rec = asdict(h)
+    rec["loops"] = len(h.loops)
+    if math.isnan(rec["latency_s"]):
+        rec["latency_s"] = None
+    return rec
 
 
 def _event_record(e: Any) -> dict[str, Any]:

@@ -153,7 +153,8 @@ class LineServer:
         self._frozen: dict[str, Any] = {}
         self._n_clients = 0
         self._epoch = _dt.datetime.now(_dt.UTC).replace(microsecond=0)
-        self._done_out_of_range: set[int] = set()
+        self.finish_grace_s = 3.0
+        """Wall seconds the finished line waits for its clients to leave before it stops serving."""
 
     # ------------------------------------------------------------------ address space
     @property
@@ -219,7 +220,7 @@ class LineServer:
                 await var("line", name, tag.node, False, B)
             else:
                 await var("line", name, tag.node, -1.0 if name == "cycle" else math.nan, D, tag.unit)
-        text_ctl = {"written", "release", "name"}
+        text_ctl = {"written", "release", "name", "info"}
         bool_ctl = {"solver_failure", "fallback", "solved"}
         for name, tag in self.tag_map.of("controller").items():
             if name in text_ctl:
@@ -378,7 +379,14 @@ class LineServer:
             else:
                 release.append(name)
         step_ms = float(self._read("controller", "step_time_ms"))
-        cmd = Command(setpoints=setpoints, release=tuple(release),
+        info: dict[str, float] = {}
+        text = str(self._read("controller", "info") or "")
+        if text:
+            try:
+                info = {str(k): float(v) for k, v in json.loads(text).items()}
+            except (ValueError, TypeError, AttributeError):
+                self.events.log(t, "line", "refused", f"controller info is not a JSON object of numbers: {text[:80]!r}")
+        cmd = Command(setpoints=setpoints, release=tuple(release), info=info,
                       solver_failure=bool(self._read("controller", "solver_failure")),
                       fallback=bool(self._read("controller", "fallback")),
                       solved=bool(self._read("controller", "solved")))
@@ -424,6 +432,9 @@ class LineServer:
                 self.on_interval(self)
         await self._put("line", "finished", True, line.t_s)
         self.events.log(line.t_s, "line", "finished", f"{line.n_steps} intervals, {self.answers} answers")
+        end = time.monotonic() + self.finish_grace_s  # let the controller read that the line has finished
+        while not self._link_down and self._server.bserver.clients and time.monotonic() < end:
+            await asyncio.sleep(0.01)
         return line.result(self.controller_name)
 
     def _last_event_text(self) -> str:

@@ -27,7 +27,7 @@ _LINE_SIGNALS = ("cycle", "sim_time_s", "control_interval_s", "lel_limit_frac", 
                  "speed_cap_m_s", "line_stopped", "schedule_json", "scenario", "plc_mode",
                  "watchdog_tripped", "loops_flagged", "last_event", "finished")
 _CONTROLLER_SIGNALS = ("heartbeat", "cycle_ack", "written", "release", "solver_failure", "fallback",
-                       "solved", "step_time_ms", "name")
+                       "solved", "step_time_ms", "name", "info")
 
 # the unit each calmline name's suffix implies (the unit is the last part of the name)
 _SUFFIX_UNITS = {

@@ -1,0 +1,144 @@
+"""The OPC UA link's inputs: the tag map, the fault file, the CLI's refusals, and both commands end to end."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mpc.opcua import FaultError, TagMapError, line_tag_map, load_faults
+from mpc.runner import _prepare
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = ROOT / "scenarios" / "data" / "opcua" / "line.toml"
+CALMLINE = [sys.executable, "-c", "from mpc.cli import main; main(prog_name='calmline')"]
+
+
+@pytest.fixture(scope="module")
+def setup():
+    return _prepare("nmc_nmp_nominal").setup
+
+
+def test_the_shipped_tag_map_covers_the_line(setup):
+    tm = line_tag_map(setup)
+    meas = tm.of("measurements")
+    assert set(meas) == set(setup.sensor_specs)
+    assert meas["zone3_air_temp_K"].node == "Dryer.Zone3.AirTemp.PV" and meas["zone3_air_temp_K"].unit == "K"
+    plc = setup.plc()
+    assert set(tm.of("setpoints")) == set(plc.writable_names)
+    assert set(tm.of("loops")) == {s.name for s in plc.specs}
+    nodes = [t.node for kind in tm.tags for t in tm.of(kind).values()]
+    assert len(nodes) == len(set(nodes))
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda t: t.replace('exit_film_temp_K = { node = "Dryer.Exit.FilmTemp.PV", unit = "K" }\n', ""),
+     r"\[measurements\] has no entry for 'exit_film_temp_K'"),
+    (lambda t: t.replace('unit = "m3/s" }', 'unit = "m3/h" }', 1), r"unit = 'm3/h': the name ends in its unit, 'm3/s'"),
+    (lambda t: t.replace('"Coater.Pump.Flow.PV"', '"Line.Speed.PV"'), r"already the node of"),
+    (lambda t: t + "\n[alarms]\nx = 1\n", r"unknown key 'alarms'"),
+    (lambda t: t.replace("[measurements]", "[measurements]\nzone9_bogus_K = { node = \"X.Y\", unit = \"K\" }"),
+     r"measurements.zone9_bogus_K: the line has no such signal"),
+    (lambda t: t.replace('"Dryer.Zone{i}.LEL.PV"', '"Dryer Zone{i} LEL"'), r"expected letters, digits"),
+    (lambda t: t.replace('namespace_uri = "urn:calmline:line"', "namespace_uri = 3"), r"namespace_uri = 3"),
+])
+def test_a_wrong_tag_map_is_an_error_naming_the_file_and_entry(setup, tmp_path, edit, match):
+    bad = tmp_path / "map.toml"
+    bad.write_text(edit(SHIPPED.read_text()))
+    with pytest.raises(TagMapError, match=match) as err:
+        line_tag_map(setup, bad)
+    assert str(bad) in str(err.value)
+
+
+def test_a_missing_tag_map_is_an_error(setup, tmp_path):
+    with pytest.raises(TagMapError, match="no such file"):
+        line_tag_map(setup, tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("text, match", [
+    ('[[faults]]\nkind = "flood"\nstart_s = 1.0\nduration_s = 1.0\n', r"faults\[0\].kind"),
+    ('[[faults]]\nkind = "stall"\nstart_s = 1.0\n', r"expected duration_s > 0"),
+    ('[[faults]]\nkind = "nan_tag"\nstart_s = 1.0\nduration_s = 2.0\n', r"expected tags"),
+    ('[[faults]]\nkind = "out_of_range"\nstart_s = 1.0\ntags = ["a"]\n', r"expected value"),
+    ('[[faults]]\nkind = "stall"\nstart_s = -1.0\nduration_s = 2.0\n', r"faults\[0\].start_s"),
+    ('[[faults]]\nkind = "stall"\nstart_s = 1.0\nduration_s = 2.0\ncolour = "red"\n', r"faults\[0\].colour"),
+])
+def test_a_wrong_fault_file_is_an_error_naming_the_entry(tmp_path, text, match):
+    f = tmp_path / "faults.toml"
+    f.write_text(text)
+    with pytest.raises(FaultError, match=match) as err:
+        load_faults(f)
+    assert str(f) in str(err.value)
+
+
+def test_the_shipped_fault_file_loads_and_splits_by_side():
+    plan = load_faults(ROOT / "scenarios" / "data" / "opcua" / "faults_example.toml")
+    assert {f.kind for f in plan.server_side()} == {"link_loss", "stale_tags", "nan_tag"}
+    assert {f.kind for f in plan.client_side()} == {"stall", "out_of_range"}
+
+
+def _run(args: list[str], **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CALMLINE, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, **kw)
+
+
+def test_the_line_refuses_to_serve_without_security_unless_told(tmp_path):
+    r = _run(["line", "serve", "nmc_nmp_nominal", "--duration", "10"])
+    assert r.returncode == 2 and "--certs DIR" in r.stderr and "Traceback" not in r.stderr
+    r = _run(["line", "serve", "nmc_nmp_nominal", "--certs", str(tmp_path / "none")])
+    assert r.returncode == 2 and "no such folder" in r.stderr
+    r = _run(["line", "control", "nmc_nmp_nominal", "--controller", "pid", "--opcua", "opc.tcp://127.0.0.1:1/x"])
+    assert r.returncode == 2 and "--certs DIR" in r.stderr
+
+
+def test_certs_command_writes_the_folder_and_never_overwrites_unasked(tmp_path):
+    folder = tmp_path / "certs"
+    r = _run(["line", "certs", str(folder)])
+    assert r.returncode == 0, r.stderr
+    assert (folder / "controller" / "cert.der").is_file() and (folder / "trusted").is_dir()
+    r = _run(["line", "certs", str(folder)])
+    assert r.returncode == 2 and str(folder) in r.stderr
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_and_control_end_to_end_from_the_command_line(tmp_path):
+    port = _free_port()
+    out = tmp_path / "served"
+    serve = subprocess.Popen(
+        [*CALMLINE, "line", "serve", "nmc_nmp_nominal", "--insecure", "--port", str(port), "--pace", "lockstep",
+         "--duration", "300", "--out", str(out), "--json"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # wait until it listens
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        ctl = _run(["line", "control", "nmc_nmp_nominal", "--controller", "pid", "--insecure", "--opcua",
+                    f"opc.tcp://127.0.0.1:{port}/calmline/line", "--json"])
+        s_out, s_err = serve.communicate(timeout=120)
+    finally:
+        serve.kill()
+    assert ctl.returncode == 0, ctl.stderr
+    summary = json.loads(ctl.stdout)
+    assert summary["steps"] == 150 and summary["reinitialisations"] == 1 and summary["reconnects"] == 0
+    assert serve.returncode == 0, s_err
+    rec = json.loads(s_out)
+    assert rec["controller"] == "pid" and rec["opcua"]["answers"] == 150 and rec["opcua"]["intervals"] == 150
+    assert rec["time_above_lel_limit_s"] == 0.0
+    assert [h["kind"] for h in rec["opcua"]["handovers"]] == ["to_remote"]
+    for name in ("kpis.json", "timeseries.parquet", "report.html", "events.jsonl"):
+        assert (out / name).is_file(), name
+    events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
+    assert events[0]["what"] == "serving" and "NO SECURITY" in events[0]["detail"]
+    assert events[-1]["what"] == "finished"
