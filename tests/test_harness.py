@@ -112,7 +112,8 @@ def test_timeseries_columns_have_units_and_interlock_stops_the_line() -> None:
     pos = ts["web_position_m"].to_numpy()
     assert np.all(np.diff(pos) >= 0)
     assert pos[stopped].max() - pos[stopped].min() == pytest.approx(0.0)
-    unitless_ok = {"line_running", "analysers_healthy", "solver_failure", "fallback", "solved", "plc_loops_flagged"}
+    unitless_ok = {"line_running", "analysers_healthy", "solver_failure", "fallback", "solved", "plc_loops_flagged",
+                   "controller_answered"}
     units = ("_K", "_m_s", "_m3_s", "_W", "_kg_m2", "_kg_kg", "_frac", "_Pa", "_m", "_ms", "_Pa_s", "_kg_s", "_rel",
              "_factor", "_efficiency", "_ratio", "_margin", "_kg_m3", "_m3_m")
     setup = build_setup(scenario_from_dict(data))
