@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,17 @@ def test_certs_command_writes_the_folder_and_never_overwrites_unasked(tmp_path):
     assert (folder / "controller" / "cert.der").is_file() and (folder / "trusted").is_dir()
     r = _run(["line", "certs", str(folder)])
     assert r.returncode == 2 and str(folder) in r.stderr
+    assert "warning" not in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
+def test_certs_inside_a_git_tree_that_does_not_ignore_them_are_warned_about(tmp_path):
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    r = _run(["line", "certs", str(tmp_path / "keys")])
+    assert r.returncode == 0 and "add it to .gitignore" in r.stderr
+    (tmp_path / ".gitignore").write_text("/ok/\n")
+    r = _run(["line", "certs", str(tmp_path / "ok")])
+    assert r.returncode == 0 and "gitignore" not in r.stderr
 
 
 def _free_port() -> int:
@@ -142,3 +154,55 @@ def test_serve_and_control_end_to_end_from_the_command_line(tmp_path):
     events = [json.loads(line) for line in (out / "events.jsonl").read_text().splitlines()]
     assert events[0]["what"] == "serving" and "NO SECURITY" in events[0]["detail"]
     assert events[-1]["what"] == "finished"
+
+
+def test_fault_tags_are_checked_against_the_line_before_it_starts(setup):
+    from controllers.registry import make_controller
+    from mpc.opcua import Fault, FaultPlan, LineClient, LineServer
+
+    plan = FaultPlan(faults=(Fault(kind="nan_tag", start_s=1.0, duration_s=1.0, tags=("zone9_lel_frac",)),))
+    with pytest.raises(FaultError, match="'zone9_lel_frac' is not a measurement"):
+        LineServer(setup, port=0, duration_s=10.0, faults=plan)
+    plan = FaultPlan(faults=(Fault(kind="out_of_range", start_s=1.0, tags=("zone1_lel_frac",), value=1.0),))
+    with pytest.raises(FaultError, match="'zone1_lel_frac' is not a set point"):
+        LineClient("opc.tcp://127.0.0.1:1/x", setup, make_controller("pid"), faults=plan)
+
+
+def test_the_live_view_is_fed_what_the_line_did(setup):
+    """The live view's samples, built every interval from the served line, against the run's own record."""
+    import asyncio
+
+    import numpy as np
+
+    from controllers.registry import make_controller
+    from mpc.opcua import LineClient, LineServer, Pacing
+    from mpc.opcua._run import _live_tap
+
+    srv = LineServer(setup, port=0, duration_s=200.0, pacing=Pacing(answer_timeout_s=30.0))
+    tap = _live_tap(srv)
+    srv.on_interval = tap
+
+    async def main():
+        await srv.start()
+        try:
+            cli = LineClient(srv.url, setup, make_controller("pid"))
+            return (await asyncio.gather(srv.run(), cli.run()))[0]
+        finally:
+            await srv.stop()
+
+    ts = asyncio.run(main()).timeseries
+    samples = tap.history.samples()
+    assert len(samples) == len(ts)
+    assert [s.t_s for s in samples] == list(ts.index - srv.line.dt_s)  # each interval's observation time
+    rows = [i for i, s in enumerate(samples) if s.coat_weight_fresh]
+    assert len(rows) >= 10  # the gauge samples every few seconds of web
+    np.testing.assert_array_equal([samples[i].coat_weight_kg_m2 for i in rows],
+                                  ts["meas_coat_weight_kg_m2"].to_numpy()[rows])
+    np.testing.assert_allclose([s.lel_limit_frac for s in samples], ts["lel_limit_frac"])
+    np.testing.assert_allclose([s.zone_lel_frac[1] for s in samples], ts["meas_zone2_lel_frac"])
+    # energy: primary kWh over the coated area so far, the run's own columns integrated the same way
+    dt, width, pf_h, pf_e = srv.line.dt_s, tap.width_m, tap.primary_factor_heater, tap.primary_factor_electricity
+    kwh = np.cumsum(dt / 3.6e6 * (pf_h * ts["heater_power_W"] + pf_e * (ts["fan_power_W"]
+                                                                        + ts["solvent_recovery_power_W"])))
+    np.testing.assert_allclose(samples[-1].energy_kWh_m2, kwh.iloc[-1] / (ts["web_position_m"].iloc[-1] * width))
+    assert {s.mode for s in samples[1:]} == {"remote"} and samples[-1].controller_healthy

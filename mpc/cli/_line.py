@@ -172,3 +172,25 @@ def certs(folder: str, host: str, days: int, force: bool) -> None:
         made = make_certificates(folder, host=host, days=days, overwrite=force)
     for name, path in made.items():
         click.echo(f"{name}: {path}")
+    if _tracked_by_git(folder):
+        stderr(f"warning: {folder} is inside a git working tree and not ignored: add it to .gitignore; private "
+               "keys are never committed")
+
+
+def _tracked_by_git(folder: str) -> bool:
+    """The folder lies in a git working tree that does not ignore it (False where git is not installed)."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    git = shutil.which("git")
+    if git is None:
+        return False
+    p = Path(folder).resolve()
+    inside = subprocess.run([git, "-C", str(p), "rev-parse", "--is-inside-work-tree"], capture_output=True,
+                            text=True, check=False)
+    if inside.returncode != 0 or inside.stdout.strip() != "true":
+        return False
+    ignored = subprocess.run([git, "-C", str(p), "check-ignore", "-q", str(p / "controller" / "key.pem")],
+                             capture_output=True, check=False)
+    return ignored.returncode != 0

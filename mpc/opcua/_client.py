@@ -36,7 +36,7 @@ from mpc.errors import CalmlineError
 from mpc.harness import controller_context
 from mpc.interfaces import Command, Controller, Observation
 from mpc.opcua._events import EventLog
-from mpc.opcua._faults import FaultPlan
+from mpc.opcua._faults import FaultError, FaultPlan
 from mpc.opcua._server import _plain, line_tag_map
 from mpc.opcua._tagmap import TagMap
 from mpc.scenario import ScenarioSetup
@@ -115,6 +115,12 @@ class LineClient:
         self.certs = Path(certs) if certs is not None else None
         self.identity = identity
         self.faults = faults or FaultPlan()
+        writable = set(self.tags.of("setpoints"))
+        for f in self.faults.client_side():
+            unknown = [n for n in f.tags if n not in writable]
+            if unknown:
+                raise FaultError(f"fault {f.kind} at {f.start_s:g} s: tags {unknown[0]!r} is not a set point of the "
+                                 f"line; expected one of {', '.join(sorted(writable))}")
         self.events = events or EventLog()
         dt = setup.scenario.control_interval_s
         self.max_tag_age_s = 2.0 * dt if max_tag_age_s is None else float(max_tag_age_s)

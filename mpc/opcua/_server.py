@@ -33,7 +33,7 @@ from typing import Any, Literal
 from mpc.harness import RunResult, SimulatedLine
 from mpc.interfaces import Command, Observation
 from mpc.opcua._events import EventLog
-from mpc.opcua._faults import FaultPlan
+from mpc.opcua._faults import FaultError, FaultPlan
 from mpc.opcua._tagmap import TagMap, load_tag_map
 from mpc.scenario import ScenarioSetup
 from plants.plc import MODE_VALUES, PlcWriteError
@@ -138,6 +138,11 @@ class LineServer:
         self.host, self.port = host, int(port)
         self.pacing = pacing or Pacing()
         self.faults = faults or FaultPlan()
+        for f in self.faults.server_side():
+            unknown = [n for n in f.tags if n not in self.line.sensor_names]
+            if unknown:
+                raise FaultError(f"fault {f.kind} at {f.start_s:g} s: tags {unknown[0]!r} is not a measurement of the "
+                                 f"line; expected one of {', '.join(self.line.sensor_names)}")
         self.certs = Path(certs) if certs is not None else None
         self.events = events or EventLog()
         self.on_interval = on_interval
@@ -244,10 +249,10 @@ class LineServer:
     async def stop(self) -> None:
         """Stop listening."""
         if self._server is not None:
-            if not self._link_down:
-                await self._server.stop()
-            else:
-                await self._server.iserver.stop()
+            if self._link_down:  # a link fault outlasted the run: listen again so that the server stops whole
+                await self._server.bserver.start()
+                self._link_down = False
+            await self._server.stop()
             self._server = None
 
     def _refused(self, identity: str, node: str) -> None:
@@ -292,10 +297,6 @@ class LineServer:
     async def _publish(self, obs: Observation, k: int, t: float) -> None:
         stale = {n for f in self.faults.active("stale_tags", t) for n in f.tags}
         nan = {n for f in self.faults.active("nan_tag", t) for n in f.tags}
-        for n in sorted(stale | nan):
-            if n not in self.line.sensor_names:
-                raise ValueError(f"fault tags: {n!r} is not a measurement of the line; expected one of "
-                                 f"{', '.join(self.line.sensor_names)}")
         for name in self.line.sensor_names:
             if name in stale:
                 if name not in self._frozen:
