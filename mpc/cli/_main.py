@@ -12,6 +12,7 @@ from mpc.errors import CalmlineWarning
 SUBCOMMANDS = {
     "run": "mpc.cli._run:run",
     "compare": "mpc.cli._run:compare",
+    "sweep": "mpc.cli._sweep:sweep",
     "replay": "mpc.cli._replay:replay",
     "regress": "mpc.cli._regress:regress",
     "scenarios": "mpc.cli._scenarios:scenarios",

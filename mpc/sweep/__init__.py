@@ -1,0 +1,26 @@
+"""Monte Carlo sweeps: every controller on N draws of a scenario, locally or on Dask (``docs/sweep.md``)."""
+
+from mpc.sweep._dist import DIST_KINDS, Dist, SweepError, parse_dist, parse_vary
+from mpc.sweep._draws import ANALYSER_FAULT, Draw, default_dispersion, make_draws
+from mpc.sweep._exec import Task, run_dask, run_local, run_task
+from mpc.sweep._sweep import SWEEP_FILES, SweepResult, run_sweep, worst_runs
+
+__all__ = [
+    "ANALYSER_FAULT",
+    "DIST_KINDS",
+    "SWEEP_FILES",
+    "Dist",
+    "Draw",
+    "SweepError",
+    "SweepResult",
+    "Task",
+    "default_dispersion",
+    "make_draws",
+    "parse_dist",
+    "parse_vary",
+    "run_dask",
+    "run_local",
+    "run_sweep",
+    "run_task",
+    "worst_runs",
+]
