@@ -83,8 +83,16 @@ def test_the_shipped_fault_file_loads_and_splits_by_side():
     assert {f.kind for f in plan.client_side()} == {"stall", "out_of_range"}
 
 
-def _run(args: list[str], **kw) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CALMLINE, *args], capture_output=True, text=True, timeout=120, cwd=ROOT, **kw)
+def _run(args: list[str]):
+    """The command in process (click's runner): ``returncode``, ``stdout``, ``stderr``."""
+    from types import SimpleNamespace
+
+    from click.testing import CliRunner
+
+    from mpc.cli import main
+
+    r = CliRunner().invoke(main, args, catch_exceptions=False)
+    return SimpleNamespace(returncode=r.exit_code, stdout=r.stdout, stderr=r.stderr)
 
 
 def test_the_line_refuses_to_serve_without_security_unless_told(tmp_path):
@@ -136,8 +144,9 @@ def test_serve_and_control_end_to_end_from_the_command_line(tmp_path):
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        ctl = _run(["line", "control", "nmc_nmp_nominal", "--controller", "pid", "--insecure", "--opcua",
-                    f"opc.tcp://127.0.0.1:{port}/calmline/line", "--json"])
+        ctl = subprocess.run([*CALMLINE, "line", "control", "nmc_nmp_nominal", "--controller", "pid", "--insecure",
+                              "--opcua", f"opc.tcp://127.0.0.1:{port}/calmline/line", "--json"],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT)
         s_out, s_err = serve.communicate(timeout=120)
     finally:
         serve.kill()

@@ -13,6 +13,7 @@ BENCHES = {
     "prediction": "mpc.cli._bench_prediction:bench_prediction",
     "identify": "mpc.cli._identify:bench_identify",
     "edge": "mpc.cli._bench_edge:bench_edge",
+    "sweep": "mpc.cli._bench_sweep:bench_sweep",
 }
 
 
