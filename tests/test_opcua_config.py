@@ -215,3 +215,65 @@ def test_the_live_view_is_fed_what_the_line_did(setup):
                                                                         + ts["solvent_recovery_power_W"])))
     np.testing.assert_allclose(samples[-1].energy_kWh_m2, kwh.iloc[-1] / (ts["web_position_m"].iloc[-1] * width))
     assert {s.mode for s in samples[1:]} == {"remote"} and samples[-1].controller_healthy
+
+
+def test_a_controller_that_raises_ends_the_client_with_its_error_not_a_reconnection_loop(setup):
+    import asyncio
+
+    from controllers.registry import make_controller
+    from mpc.opcua import LineClient, LineServer, Pacing
+
+    srv = LineServer(setup, port=0, duration_s=20.0, pacing=Pacing(answer_timeout_s=0.05, start_timeout_s=5.0))
+    ctrl = make_controller("pid")
+    ctrl.step = lambda obs: (_ for _ in ()).throw(RuntimeError("solver exploded"))
+
+    async def main():
+        await srv.start()
+        try:
+            cli = LineClient(srv.url, setup, ctrl, give_up_s=60.0)
+            results = await asyncio.wait_for(asyncio.gather(srv.run(), cli.run(), return_exceptions=True), 60.0)
+            return results, cli
+        finally:
+            await srv.stop()
+
+    (_res, err), cli = asyncio.run(main())
+    assert isinstance(err, RuntimeError) and "solver exploded" in str(err)
+    assert cli.summary.reconnects == 0 and cli.events.of("link_down") == []
+    assert srv.answers == 0
+
+
+def test_a_tag_map_for_another_server_is_a_clear_error_at_once(setup, tmp_path):
+    import asyncio
+    import time as _time
+
+    from controllers.registry import make_controller
+    from mpc.opcua import LineClient, LineServer, LinkError, Pacing
+
+    other = tmp_path / "map.toml"
+    other.write_text(SHIPPED.read_text().replace('"urn:calmline:line"', '"urn:plant:other"'))
+    srv = LineServer(setup, port=0, duration_s=4.0, pacing=Pacing(answer_timeout_s=0.05, start_timeout_s=0.05))
+
+    async def main():
+        await srv.start()
+        try:
+            cli = LineClient(srv.url, setup, make_controller("recipe"), tag_map=other, give_up_s=30.0)
+            t0 = _time.monotonic()
+            with pytest.raises(LinkError, match="urn:plant:other"):
+                await cli.run()
+            return _time.monotonic() - t0
+        finally:
+            await srv.stop()
+
+    assert asyncio.run(main()) < 10.0
+
+
+def test_the_run_folder_never_holds_the_links_keys(tmp_path):
+    from mpc.errors import CalmlineError
+    from mpc.opcua import make_certificates, serve_line
+
+    certs = tmp_path / "certs"
+    make_certificates(certs)
+    for out in (certs, certs / "run", tmp_path):
+        with pytest.raises(CalmlineError, match="overlap"):
+            serve_line("nmc_nmp_nominal", certs=certs, out_dir=out, duration_s=10.0)
+    assert (certs / "controller" / "key.pem").is_file()

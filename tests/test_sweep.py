@@ -204,3 +204,10 @@ def test_sweep_json_records_the_arguments(local_sweep):
     man = json.loads((Path(local_sweep.folder) / "sweep.json").read_text())
     assert man["args"]["samples"] == 2 and man["args"]["controllers"] == ["recipe", "pid"]
     assert man["args"]["default_dispersion"] is True and "analyser_fault" in man["args"]["vary"]
+
+
+def test_the_order_of_vary_options_does_not_change_a_draw(base):
+    a = ["disturbances.slurry.solids_frac=normal(0.65,0.01)", "mismatch.plant.dryer.heat_transfer_multiplier=uniform(0.9,1)"]
+    d1 = make_draws(base, parse_vary(a), 3, seed=4, duration_s=DURATION)
+    d2 = make_draws(base, parse_vary(a[::-1]), 3, seed=4, duration_s=DURATION)
+    assert [d.values for d in d1] == [d.values for d in d2]

@@ -36,5 +36,6 @@ def bench_sweep(scenario: str, controller: str, samples: int, duration_s: float,
         echo_json(res)
         return
     for k, v in res["workers"].items():
+        eff = "n/a (no 1-worker run)" if v["scaling_efficiency"] is None else f"{v['scaling_efficiency']:.2f}"
         click.echo(f"{k} worker(s): {v['runs']} runs in {v['wall_s']:.1f} s, {v['runs_per_hour']:.0f} runs/h, "
-                   f"scaling efficiency {v['scaling_efficiency']:.2f}")
+                   f"scaling efficiency {eff}")

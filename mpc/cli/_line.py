@@ -46,9 +46,13 @@ def _hostport(value: str | None) -> tuple[str, int] | None:
         return None
     host, _, port = value.rpartition(":")
     try:
-        return (host or "127.0.0.1", int(port))
+        p = int(port)
     except ValueError:
-        raise click.BadParameter(f"{value!r}: expected HOST:PORT, as 127.0.0.1:8080") from None
+        p = -1
+    if not 0 <= p <= 65535:
+        raise click.BadParameter(f"{value!r}: expected HOST:PORT with a port 0-65535, as 127.0.0.1:8080",
+                                 param_hint="--live")
+    return (host or "127.0.0.1", p)
 
 
 @line.command("serve")
@@ -84,13 +88,17 @@ def serve(scenario: str, host: str, port: int, duration_s: float | None, pace: s
 
     _logging()
     live_at = _hostport(live)
+    try:
+        pacing = Pacing(mode=pace, speed=speed, answer_timeout_s=answer_timeout_s)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
     def ready(srv: object) -> None:
         stderr(f"serving {getattr(srv, 'url', '')}")
 
     with user_errors():
         res = serve_line(scenario, host=host, port=port, duration_s=duration_s,
-                         pacing=Pacing(mode=pace, speed=speed, answer_timeout_s=answer_timeout_s),  # type: ignore[arg-type]
+                         pacing=pacing,
                          faults=faults, tag_map=tag_map, certs=certs, insecure=insecure, out_dir=out_dir,
                          force=force, live=live_at, on_ready=ready)
     if out_dir is not None:

@@ -13,11 +13,14 @@ What it does with bad data (``docs/opcua.md``, "Faults"):
   process (NaN, not healthy, not fresh); each such episode is logged once;
 * when every measurement is stale the client holds: no step, no heartbeat (the PLC's watchdog
   hands the line back to its recipe);
-* after a lost link, a stall or stale data, once the PLC's watchdog has taken the line back to its
-  recipe, the client re-initialises the controller from the measurements when it can act again
-  (``Controller.reset``, then its first step), so that it takes over from where the line is; the
-  PLC's set-point ramps make the take-over bumpless. Intervals missed by a slow step, with the
-  line still in the controller's hands, are logged (``gap``) and the controller carries on.
+* when it can act again after a lost link, a stall or stale data, and the PLC's watchdog has taken
+  the line back to its recipe meanwhile, the client re-initialises the controller from the
+  measurements (``Controller.reset``, then its first step), so that it takes over from where the
+  line is; the PLC's set-point ramps make the take-over bumpless. An absence shorter than the
+  watchdog (or intervals missed by a slow step), with the line still in the controller's hands, is
+  logged (``gap``) and the controller carries on;
+* a controller that raises, or a certificate folder, tag map or scenario that does not fit the
+  line, ends the run with its error (never a reconnection loop).
 """
 
 from __future__ import annotations
@@ -135,7 +138,7 @@ class LineClient:
         self._heartbeat = 0.0
         self._last_cycle = -1
         self._last_t: float | None = None
-        self._need_init = True
+        self._holding = False
         self._stalled = False
         self._oor_done: set[int] = set()
 
@@ -149,18 +152,23 @@ class LineClient:
 
             await secure_client(client, self.certs, identity=self.identity)
         await client.connect()
-        ns = await client.get_namespace_index(self.tags.namespace_uri)
-        self._nodes = {(t.kind, name): client.get_node(f"ns={ns};s={t.node}")
-                       for kind in self.tags.tags for name, t in self.tags.of(kind).items()}
-        for kind, suffixes in (("measurements", (".Healthy", ".Fresh")),
-                               ("loops", (".Mode", ".WorkingSetpoint", ".Output", ".Flag"))):
-            for name, t in self.tags.of(kind).items():
-                for suf in suffixes:
-                    self._nodes[(kind, name + suf)] = client.get_node(f"ns={ns};s={t.node}{suf}")
-        if kind == "loops":  # loops have no value node of their own
-            for name in self.tags.of("loops"):
-                self._nodes.pop(("loops", name), None)
-        await self._check_line(client)
+        try:
+            try:
+                ns = await client.get_namespace_index(self.tags.namespace_uri)
+            except ValueError:
+                raise LinkError(f"{self.url}: the server has no namespace {self.tags.namespace_uri!r} (the tag map "
+                                f"{self.tags.source}'s namespace_uri)") from None
+            self._nodes = {(t.kind, name): client.get_node(f"ns={ns};s={t.node}")
+                           for kind in self.tags.tags if kind != "loops" for name, t in self.tags.of(kind).items()}
+            for kind, suffixes in (("measurements", (".Healthy", ".Fresh")),
+                                   ("loops", (".Mode", ".WorkingSetpoint", ".Output", ".Flag"))):
+                for name, t in self.tags.of(kind).items():
+                    for suf in suffixes:
+                        self._nodes[(kind, name + suf)] = client.get_node(f"ns={ns};s={t.node}{suf}")
+            await self._check_line(client)
+        except BaseException:
+            await _quiet_disconnect(client)
+            raise
         return client
 
     async def _check_line(self, client: Any) -> None:
@@ -234,7 +242,6 @@ class LineClient:
         self.summary.reinitialisations += 1
         self.events.log(t, "controller", "initialised",
                         f"{self.controller.name}: {why} ({time.perf_counter() - w0:.1f} s)")
-        self._need_init = False
 
     async def _answer(self, client: Any, k: int, obs: Observation) -> None:
         t = obs.t_s
@@ -243,7 +250,7 @@ class LineClient:
         step_ms = (time.perf_counter() - w0) * 1e3
         setpoints = dict(cmd.setpoints)
         for i, f in enumerate(self.faults.client_side()):
-            if f.kind == "out_of_range" and f.active(t) and i not in self._oor_done:
+            if f.kind == "out_of_range" and t >= f.start_s and i not in self._oor_done:
                 self._oor_done.add(i)
                 for key in f.tags:
                     setpoints[key] = float(f.value)  # type: ignore[arg-type]
@@ -298,44 +305,46 @@ class LineClient:
         if self._stalled:
             self._stalled = False
             self.events.log(t, "fault", "stall_end", "the controller answers again")
-            self._need_init = True
         if n_stale == len(obs.measurements):
-            if not self._need_init:
+            if not self._holding:
+                self._holding = True
                 self.events.log(t, "controller", "hold", "every measurement is stale: no step, no heartbeat")
-            self._need_init = True
             return True
+        self._holding = False
         dt = self.setup.scenario.control_interval_s
         wd = self.setup.scenario.plc.watchdog_s
         away = math.inf if self._last_t is None else t - self._last_t
-        if vals[("line", "watchdog_tripped")] and away > wd and not self._need_init:
-            # the PLC took the line back while this controller was away: take over afresh
-            self._need_init = True
-        elif away > 1.5 * dt and not self._need_init:  # missed intervals (a slow step): carry on
+        if self._last_t is None:
+            self._initialise(t, "first start")
+        elif vals[("line", "watchdog_tripped")] and away > wd:
+            # the PLC took the line back while this controller was away (stall, lost link, stale data):
+            # take over afresh from the measurements
+            self._initialise(t, "re-initialised from the measurements: the line had gone back to its recipe")
+        elif away > 1.5 * dt:  # missed intervals with the line still in its hands: carry on
             self.events.log(t, "controller", "gap", f"{away:g} s since the last step; the line is still in its "
                             "hands")
-        if self._need_init:
-            self._initialise(t, "first start" if self.summary.reinitialisations == 0 else "re-initialised from "
-                             "the measurements: the line had gone back to its recipe")
         await self._answer(client, k, obs)
         self._last_t = t
         return True
 
     async def run(self) -> ClientSummary:
-        """Close the loop until the line finishes; reconnect after a lost link."""
+        """Close the loop until the line finishes; reconnect after a lost link.
+
+        A lost link (a transport or OPC UA error) is retried every ``reconnect_s`` until ``give_up_s``; a
+        mistake (a certificate folder, a tag map or scenario that does not fit the line) or a controller
+        that raises ends the run with its error.
+        """
+        from asyncua import ua
+
+        link_errors = (ua.UaError, OSError, ConnectionError, TimeoutError)
         lost_at: float | None = None
+        connected_before = False
         while True:
             try:
                 client = await self._connect()
-            except LinkError:
+            except CalmlineError:
                 raise
-            except (OSError, TimeoutError, ConnectionError) as exc:
-                now = time.monotonic()
-                lost_at = now if lost_at is None else lost_at
-                if now - lost_at > self.give_up_s:
-                    raise LinkError(f"{self.url}: no connection for {self.give_up_s:g} s ({exc})") from None
-                await asyncio.sleep(self.reconnect_s)
-                continue
-            except Exception as exc:  # asyncua raises its own errors for a refused channel or session
+            except link_errors as exc:
                 if _is_security_refusal(exc):
                     raise LinkError(f"{self.url}: the line refused the connection: {exc}") from None
                 now = time.monotonic()
@@ -344,26 +353,24 @@ class LineClient:
                     raise LinkError(f"{self.url}: no connection for {self.give_up_s:g} s ({exc})") from None
                 await asyncio.sleep(self.reconnect_s)
                 continue
-            if lost_at is not None or self.summary.reinitialisations > 0:
+            if connected_before:
                 self.summary.reconnects += 1
                 self.events.log(math.nan, "controller", "link_up", "connected again")
-                self._need_init = True
+            connected_before = True
             lost_at = None
             try:
                 while await self._cycle(client):
                     pass
-                await _quiet_disconnect(client)
-                return self.summary
-            except LinkError:
-                await _quiet_disconnect(client)
-                raise
-            except Exception as exc:  # the link dropped mid-cycle
-                if isinstance(exc, KeyboardInterrupt | SystemExit):
-                    raise
+            except link_errors as exc:  # the link dropped mid-cycle
                 self.events.log(math.nan, "controller", "link_down", f"{type(exc).__name__}: {exc}")
                 await _quiet_disconnect(client)
                 lost_at = time.monotonic()
-                self._need_init = True
+                continue
+            except BaseException:
+                await _quiet_disconnect(client)
+                raise
+            await _quiet_disconnect(client)
+            return self.summary
 
 
 def _is_security_refusal(exc: BaseException) -> bool:

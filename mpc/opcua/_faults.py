@@ -12,7 +12,8 @@ measurement tags stop updating: value and source timestamp frozen) and ``nan_tag
 measurement tags read NaN while the line calls them healthy); the controller's client
 (``calmline line control`` / ``calmline edge run --faults``) injects ``stall`` (the controller
 stops answering: no set points, no heartbeat) and ``out_of_range`` (each named set point is
-written at ``value`` instead of the controller's, once, at ``start_s``).
+written at ``value`` instead of the controller's, once, at the first interval the controller
+answers at or after ``start_s``).
 """
 
 from __future__ import annotations

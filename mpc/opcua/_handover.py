@@ -99,7 +99,8 @@ def handovers(ts: pd.DataFrame, events: Sequence[Event], specs: Sequence[LoopSpe
                     latency = trip.value
             else:
                 cause = "remote"
-                back = [b for b in beats if b <= t1 + 1e-9]
+                since = max((h.t_s for h in out if h.kind == "to_recipe"), default=-math.inf)
+                back = [b for b in beats if since - dt - 1e-9 <= b <= t1 + 1e-9]
                 if back:
                     latency = max(t0 - back[-1], 0.0)
             lo, hi = max(i - 1, 0), min(max(i - 1, 0) + n_win, len(sp_frac))

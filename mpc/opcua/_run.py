@@ -143,6 +143,11 @@ def serve_line(scenario: str | Path, *, host: str = "127.0.0.1", port: int = 484
         raise CalmlineError("--certs and --insecure: give one of them")
     if certs is not None and not Path(certs).is_dir():
         raise CalmlineError(f"certificate folder {certs}: no such folder (make one with `calmline line certs DIR`)")
+    if certs is not None and out_dir is not None:
+        c, o = Path(certs).resolve(), Path(out_dir).resolve()
+        if c == o or c in o.parents or o in c.parents:
+            raise CalmlineError(f"--out {out_dir} and --certs {certs} overlap: the run's folder never holds the "
+                                "link's keys")
     prep = _prepare(scenario)
     plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
     folder = None

@@ -346,8 +346,7 @@ class LineServer:
         timeout = p.start_timeout_s if self.answers == 0 else p.answer_timeout_s
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            ack = self._read("controller", "cycle_ack")
-            if ack is not None and ack >= k:
+            if _number(self._read("controller", "cycle_ack")) >= k:
                 return
             await asyncio.sleep(0.001)
 
@@ -356,9 +355,9 @@ class LineServer:
         if self._last_hb is not None and hb != self._last_hb:
             self.plc.heartbeat(t)
         self._last_hb = hb
-        ack = self._read("controller", "cycle_ack")
-        if ack is None or not ack > self._last_ack:
-            return Command(), math.nan  # no answer: step time NaN
+        ack = _number(self._read("controller", "cycle_ack"))
+        if not ack > self._last_ack:  # no (new) answer; NaN compares False
+            return Command(), math.nan
         self._last_ack = float(ack)
         self.answers += 1
         if ack < k:
@@ -371,7 +370,7 @@ class LineServer:
             if key not in known:
                 self.events.log(t, "line", "refused", f"unknown set point {key!r} in the controller's answer")
                 continue
-            setpoints[key] = float(self._read("setpoints", key))
+            setpoints[key] = _number(self._read("setpoints", key))  # NaN for a Null: the PLC rejects and flags it
         loops = {s.name for s in self.plc.specs}
         release = []
         for name in (s for s in str(self._read("controller", "release") or "").split(",") if s):
@@ -379,7 +378,8 @@ class LineServer:
                 self.events.log(t, "line", "refused", f"release of unknown loop {name!r}")
             else:
                 release.append(name)
-        step_ms = float(self._read("controller", "step_time_ms"))
+        step_ms = _number(self._read("controller", "step_time_ms"))
+        step_ms = step_ms if math.isfinite(step_ms) and step_ms >= 0.0 else 0.0
         info: dict[str, float] = {}
         text = str(self._read("controller", "info") or "")
         if text:
@@ -444,3 +444,10 @@ class LineServer:
         e = self.events.events[-1]
         return f"{e.t_s:.0f} s {e.source} {e.what} {e.detail}"
 
+
+def _number(v: Any) -> float:
+    """A tag's value as a float; NaN for a Null or anything that is not a number."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan

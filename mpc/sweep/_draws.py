@@ -122,7 +122,7 @@ def make_draws(base: Scenario, vary: dict[str, Dist], n: int, seed: int, *, dura
             if key not in vary:
                 values[key] = int(rng.integers(0, 2**31 - 1))
                 _set(d, key, values[key])
-        for key, dist in vary.items():
+        for key, dist in sorted(vary.items()):  # the order of --vary options does not change a draw
             v = dist.sample(rng)
             values[key] = v
             if key == ANALYSER_FAULT:

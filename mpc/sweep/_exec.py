@@ -4,7 +4,8 @@ One task is one controller on one draw; it returns one row (``draw_id``, ``contr
 ``ok`` or ``failed``, ``error``, ``wall_s`` and the run's KPI record). A run that raises is a
 ``failed`` row with its text. A worker process that dies takes the runs it held with it: the local
 backend restarts its pool and runs each of them again, alone, once; one that kills its worker again
-is recorded ``failed`` ("worker died"); on Dask a ``KilledWorker`` is recorded the same way.
+is recorded ``failed`` ("worker died"); on Dask a ``KilledWorker`` is recorded the same way. At
+most ``workers`` runs are in flight locally, so a death touches only those.
 """
 
 from __future__ import annotations
@@ -75,40 +76,64 @@ def _died(task: Task, why: str) -> dict[str, Any]:
 
 def run_local(tasks: list[Task], workers: int, *, runner: Callable[[Task], dict[str, Any]] = run_task
               ) -> Iterator[dict[str, Any]]:
-    """Rows as the tasks finish, on ``workers`` local processes (1: in this process)."""
+    """Rows as the tasks finish, on ``workers`` local processes (1: in this process).
+
+    At most ``workers`` tasks are in flight, so a worker that dies takes only the runs it and its siblings
+    held: those are run again, each alone in a fresh one-worker pool, and the rest go on in a new full pool.
+    """
     if workers <= 1:
         for t in tasks:
             yield runner(t)
         return
     import multiprocessing as mp
+    from collections import deque
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
     from concurrent.futures.process import BrokenProcessPool
 
     ctx = mp.get_context("spawn")  # no fork after CasADi/JAX threads
-    pending = list(tasks)
-    suspects: list[Task] = []
-    while pending or suspects:
-        alone = bool(suspects) and not pending
-        batch, n_proc = (suspects[:1], 1) if alone else (pending, workers)
-        if alone:
-            suspects = suspects[1:]
-        else:
-            pending = []
+    queue = deque(tasks)
+    suspects: deque[Task] = deque()
+    while queue or suspects:
+        alone = bool(suspects)
+        n_proc = 1 if alone else workers
+        source = suspects if alone else queue
         broken: list[Task] = []
-        with ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx) as pool:
-            futs = {pool.submit(runner, t): t for t in batch}
-            remaining = set(futs)
-            while remaining:
-                done, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        pool = ProcessPoolExecutor(max_workers=n_proc, mp_context=ctx)
+        try:
+            futs: dict[Any, Task] = {}
+            while (source or futs) and not broken:
+                while source and len(futs) < n_proc and not broken:
+                    t = source.popleft()
+                    try:
+                        futs[pool.submit(runner, t)] = t
+                    except BrokenProcessPool:
+                        broken.append(t)
+                if not futs:
+                    break
+                done, _ = wait(futs, return_when=FIRST_COMPLETED)
                 for f in done:
+                    t = futs.pop(f)
                     try:
                         yield f.result()
                     except BrokenProcessPool:
-                        broken.append(futs[f])
-        if alone and broken:
-            yield _died(broken[0], "the run killed its worker process when run alone")
+                        broken.append(t)
+                if alone and not broken:
+                    break  # one suspect per pool
+            # the pool broke: every task still in it was in flight with the one that died
+            for f, t in futs.items():
+                try:
+                    yield f.result(timeout=0)
+                except Exception:
+                    broken.append(t)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        if alone:
+            if broken:
+                yield _died(broken[0], "the run killed its worker process when run alone")
         else:
-            suspects += broken
+            suspects.extend(broken)
 
 
 def run_dask(tasks: list[Task], address: str, *, runner: Callable[[Task], dict[str, Any]] = run_task
@@ -117,8 +142,13 @@ def run_dask(tasks: list[Task], address: str, *, runner: Callable[[Task], dict[s
     from distributed import Client, as_completed
 
     with Client(address, timeout="30s") as client:
-        futs = client.map(runner, tasks, pure=False, retries=0, key=[f"calmline-run-{t.draw_id}-{t.controller}"
-                                                                      for t in tasks])
+        import hashlib
+
+        def key(t: Task) -> str:  # unique to the draw's scenario: two sweeps on one scheduler never share one
+            token = hashlib.sha256(f"{t.scenario_json}|{t.source}|{t.duration_s}".encode()).hexdigest()[:16]
+            return f"calmline-run-{t.draw_id}-{t.controller}-{token}"
+
+        futs = client.map(runner, tasks, pure=False, retries=0, key=[key(t) for t in tasks])
         by_key = {f.key: t for f, t in zip(futs, tasks, strict=True)}
         for f in as_completed(futs):
             try:

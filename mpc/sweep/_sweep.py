@@ -52,7 +52,8 @@ class SweepResult:
 def _args(source: str, sha: str | None, controllers: Sequence[str], samples: int, seed: int,
           vary: dict[str, str], default: bool, duration_s: float) -> dict[str, Any]:
     return {"scenario": source, "scenario_sha256": sha, "controllers": list(controllers), "samples": samples,
-            "seed": seed, "vary": vary, "default_dispersion": default, "duration_s": duration_s}
+            "seed": seed, "vary": vary, "default_dispersion": default, "duration_s": duration_s,
+            "calmline": _versions().get("calmline", "?")}
 
 
 def worst_runs(runs: pd.DataFrame, n: int = WORST_PER_CONTROLLER) -> list[tuple[int, str, str]]:

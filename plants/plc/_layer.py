@@ -64,7 +64,8 @@ class PlcEvent:
         The loop's name (``"plc"`` for the whole PLC, as a watchdog trip).
     what : str
         ``remote`` (taken over by a controller), ``manual``, ``released``, ``stale``, ``watchdog``,
-        ``clamped`` or ``rejected``.
+        ``heartbeat`` (back after a trip), ``clamped``, ``rejected`` or ``refused`` (set points
+        written while the watchdog is tripped).
     detail : str
         The value concerned, in words.
     value : float
@@ -190,7 +191,8 @@ class Plc:
         """Every loop in recipe mode with its output at the plant's input ``u0`` (a bumpless start)."""
         u0 = np.asarray(u0, float)
         speed = float(u0[self._out_index[self._speed]])
-        self._heartbeat_t, self._watchdog_tripped = -math.inf, False
+        self._heartbeat_t, self._watchdog_tripped, self._refused_logged = -math.inf, False, False
+        self.events.clear()
         for lp, j in zip(self._loops, self._out_index, strict=True):
             s = lp.spec
             lp.mode, lp.flag, lp.remote_sp, lp.remote_t, lp.remote_ff = MODE_RECIPE, "", math.nan, -math.inf, None
@@ -216,6 +218,7 @@ class Plc:
             if lp.mode != MODE_RECIPE:
                 self.events.append(PlcEvent(float(t_s), name, "released"))
             lp.to_recipe()
+        self._watchdog(float(t_s))  # a write after the heartbeat's age passed the limit finds it tripped
         if self._watchdog_tripped and setpoints:  # a controller whose heartbeat stopped must beat first
             if not self._refused_logged:
                 self.events.append(PlcEvent(float(t_s), "plc", "refused",
@@ -275,16 +278,7 @@ class Plc:
         """
         u = np.empty(len(self.input_names))
         speed_out = 0.0
-        if (self._heartbeat_t > -math.inf and t_s - self._heartbeat_t > self.watchdog_s
-                and not self._watchdog_tripped):
-            self._watchdog_tripped, self._refused_logged = True, False
-            held = [lp.spec.name for lp in self._loops if lp.mode != MODE_RECIPE]
-            self.events.append(PlcEvent(float(t_s), "plc", "watchdog",
-                                        f"no heartbeat for {t_s - self._heartbeat_t:g} s; recipe mode "
-                                        f"({len(held)} loops handed back)", t_s - self._heartbeat_t))
-            for lp in self._loops:
-                if lp.mode != MODE_RECIPE:
-                    lp.to_recipe("watchdog")
+        self._watchdog(t_s)
         for i, lp in enumerate(self._loops):
             s = lp.spec
             if lp.mode != MODE_RECIPE and t_s - lp.remote_t > self.stale_after_s:
@@ -330,6 +324,19 @@ class Plc:
                 speed_out = out
             u[self._out_index[i]] = out
         return u
+
+    def _watchdog(self, t_s: float) -> None:
+        """Trip the watchdog if the heartbeat (once seen) is older than ``watchdog_s`` at ``t_s``."""
+        if (self._heartbeat_t > -math.inf and t_s - self._heartbeat_t > self.watchdog_s
+                and not self._watchdog_tripped):
+            self._watchdog_tripped, self._refused_logged = True, False
+            held = [lp.spec.name for lp in self._loops if lp.mode != MODE_RECIPE]
+            self.events.append(PlcEvent(float(t_s), "plc", "watchdog",
+                                        f"no heartbeat for {t_s - self._heartbeat_t:g} s; recipe mode "
+                                        f"({len(held)} loops handed back)", t_s - self._heartbeat_t))
+            for lp in self._loops:
+                if lp.mode != MODE_RECIPE:
+                    lp.to_recipe("watchdog")
 
     def heartbeat(self, t_s: float) -> None:
         """A remote controller's heartbeat at ``t_s`` (arms the watchdog; re-arms it after a trip)."""
