@@ -223,7 +223,7 @@ def test_a_controller_that_raises_ends_the_client_with_its_error_not_a_reconnect
     from controllers.registry import make_controller
     from mpc.opcua import LineClient, LineServer, Pacing
 
-    srv = LineServer(setup, port=0, duration_s=20.0, pacing=Pacing(answer_timeout_s=0.05, start_timeout_s=5.0))
+    srv = LineServer(setup, port=0, duration_s=20.0, pacing=Pacing(answer_timeout_s=0.05, start_timeout_s=1.0))
     ctrl = make_controller("pid")
     ctrl.step = lambda obs: (_ for _ in ()).throw(RuntimeError("solver exploded"))
 

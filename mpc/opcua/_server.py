@@ -343,7 +343,7 @@ class LineServer:
         if self._link_down:
             await asyncio.sleep(0)
             return
-        timeout = p.start_timeout_s if self.answers == 0 else p.answer_timeout_s
+        timeout = p.start_timeout_s if k == 0 else p.answer_timeout_s
         end = time.monotonic() + timeout
         while time.monotonic() < end:
             if _number(self._read("controller", "cycle_ack")) >= k:
