@@ -1,6 +1,6 @@
 """The line over OPC UA, end to end on loopback: the NMPC on the served line through every link fault.
 
-Ten simulated minutes of the cathode line, signed and encrypted, in lockstep (an interval waits for
+Five simulated minutes of the cathode line, signed and encrypted, in lockstep (an interval waits for
 the controller's answer, or 1.5 s of wall time: every assertion is in simulated time, so a loaded
 machine only makes the run slower). Injected: a stalled controller, a lost link, stale tags (two
 thermocouples, then every measurement), a NaN analyser tag and two out-of-range set points.
@@ -32,10 +32,10 @@ from mpc.opcua import (
 from mpc.runner import _prepare, attach_kpis
 
 SCENARIO = "nmc_nmp_nominal"
-DURATION_S = 600.0
+DURATION_S = 300.0
 TIMEOUT_S = 300.0  # wall-clock guard of the whole run (it takes about 40 s on an idle 2-core machine)
 
-FAULTS = load_faults(Path(__file__).resolve().parents[1] / "scenarios" / "data" / "opcua" / "faults_example.toml")
+FAULTS = load_faults(Path(__file__).resolve().parents[1] / "scenarios" / "data" / "opcua" / "faults_ci.toml")
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_the_nmpc_closes_the_loop_over_opcua_through_every_fault(served):
     # stall, lost link, every tag stale: the controller's heartbeat stops three times; the last heartbeat
     # is at most one interval before the fault (stale tags: before they are max_tag_age_s old)
     dt, age = srv.line.dt_s, 2.0 * srv.line.dt_s
-    windows = [(100.0, 100.0 + wd + scan), (180.0, 180.0 + wd + scan), (440.0, 440.0 + age + wd + scan)]
+    windows = [(60.0, 60.0 + wd + scan), (100.0, 100.0 + wd + scan), (220.0, 220.0 + age + wd + scan)]
     assert len(trips) == 3
     for e, (lo, hi) in zip(trips, windows, strict=True):
         assert lo - dt + wd < e.t_s <= hi, (e, lo, hi)
@@ -110,7 +110,7 @@ def test_the_nmpc_closes_the_loop_over_opcua_through_every_fault(served):
     spec = {s.name: s for s in srv.plc.specs}
     assert ts["zone2_exhaust_setpoint_m3_s"].max() <= spec["zone2_exhaust"].upper + 1e-12
     assert ts["zone1_air_temp_setpoint_K"].max() <= spec["zone1_air_temp"].upper + 1e-12
-    assert ts.loc[381.0:386.0, "plc_loops_flagged"].max() >= 1
+    assert ts.loc[191.0:196.0, "plc_loops_flagged"].max() >= 1
 
 
 def test_every_handover_is_bumpless_and_timed(served):
