@@ -242,7 +242,7 @@ def _need(path: Path, what: str) -> Path:
     if not path.exists():
         raise CertificateFolderError(
             f"{path}: {what} is missing; make the certificate folder with "
-            "mpc.opcua._security.make_certificates(folder) or give the folder that holds it"
+            "`calmline line certs DIR` or give the folder that holds it"
         )
     return path
 
@@ -253,7 +253,7 @@ def _folder(certs: str | os.PathLike[str]) -> Path:
         state = "is a file" if root.exists() else "does not exist"
         raise CertificateFolderError(
             f"certificate folder {root} {state}; make it with "
-            "mpc.opcua._security.make_certificates(folder)"
+            "`calmline line certs DIR`"
         )
     return root
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -223,8 +224,9 @@ def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *,
         for draw_id, ctrl, why in worst_runs(df):
             name = f"draws/draw_{draw_id:05d}.toml"
             path = folder.write_text(name, _draw_toml(by_id[draw_id], here))
-            cmd = (f"calmline run {path} --controller {ctrl} --duration {duration:g} "
-                   f"--out runs/draw{draw_id:05d}_{ctrl.replace(':', '_').replace('/', '_')}")
+            out_run = f"runs/draw{draw_id:05d}_{ctrl.replace(':', '_').replace('/', '_')}"
+            cmd = shlex.join(["calmline", "run", str(path), "--controller", ctrl, "--duration", f"{duration:g}",
+                              "--out", out_run])
             worst.append({"draw_id": draw_id, "controller": ctrl, "why": why, "command": cmd,
                           "values": by_id[draw_id].values})
         manifest = {**args, "calmline": _versions().get("calmline", "?"), "workers": where, "wall_s": wall}
