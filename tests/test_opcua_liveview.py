@@ -8,7 +8,6 @@ import dataclasses
 import itertools
 import math
 import re
-import shutil
 import subprocess
 import threading
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 import aiohttp
 import numpy as np
 import pytest
+from _chromium import CHROMIUM, chromium
 from aiohttp import web
 
 from mpc.opcua._liveview import (
@@ -30,8 +30,6 @@ from mpc.opcua._liveview import (
     render_page,
     start_live_view,
 )
-
-CHROMIUM = shutil.which("chromium")
 
 LSL, TARGET, USL = 0.196, 0.200, 0.204
 N = 300  # intervals of the synthetic run
@@ -315,21 +313,7 @@ def _serve_in_thread(app: web.Application) -> Iterator[str]:
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        CHROMIUM or "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+    return chromium([*args], profile)
 
 
 @pytest.mark.skipif(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import math
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from _chromium import CHROMIUM, chromium
 
 from mpc.report import (
     CHART_NAMES,
@@ -23,8 +23,6 @@ from mpc.report import (
 )
 from mpc.report import _units as units
 from mpc.report._series import change_points, minmax_decimate, true_intervals
-
-CHROMIUM = shutil.which("chromium")
 
 # ---------------------------------------------------------------- synthetic run
 
@@ -406,22 +404,7 @@ def test_compare_can_write_each_run_report(tmp_path: Path) -> None:
 
 
 def _chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        CHROMIUM or "chromium",
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        f"--user-data-dir={profile}",
-        "--virtual-time-budget=5000",
-        *args,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+    return chromium(["--virtual-time-budget=5000", *args], profile)
 
 
 @pytest.mark.skipif(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from mpc.cli._common import FORCE_FOLDER_HELP, echo_json, stderr, user_errors
+from mpc.cli._line import client_options
 
 __all__ = ["edge", "export"]
 
@@ -96,19 +97,9 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
 
 @edge.command("run")
 @click.argument("artifact", type=click.Path(file_okay=False, exists=True))
-@click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line.")
 @click.option("--scenario", "scenario", default=None, type=click.Path(dir_okay=False),
               help="The scenario the artifact was exported on (default: the manifest's, when it is a shipped one).")
-@click.option("--certs", type=click.Path(file_okay=False), default=None,
-              help="Certificate folder made by `calmline line certs` (signed and encrypted link).")
-@click.option("--insecure", is_flag=True, help="Run the link without security (loopback development only).")
-@click.option("--faults", type=click.Path(dir_okay=False), default=None,
-              help="Fault file: the client injects stall and out_of_range.")
-@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
-              help="Tag map (default scenarios/data/opcua/line.toml).")
-@click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
-              show_default=True, help="Wall seconds without reaching the line before giving up.")
-@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+@client_options
 def run_edge(artifact: str, url: str, scenario: str | None, certs: str | None, insecure: bool, faults: str | None,
              tag_map: str | None, give_up_s: float, as_json: bool) -> None:
     """Close the loop over OPC UA with an exported artifact's edge core (`calmline line control

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from mpc.cli._common import (
@@ -13,7 +16,9 @@ from mpc.cli._common import (
     user_errors,
 )
 
-__all__ = ["line"]
+__all__ = ["client_options", "line"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SECURITY_HELP = ("Certificate folder made by `calmline line certs` (the link is then signed and encrypted, "
                   "Basic256Sha256).")
@@ -120,19 +125,28 @@ def serve(scenario: str, host: str, port: int, duration_s: float | None, pace: s
     exit_on_violations({"": run_violations(res.kpis, res.timeseries)})
 
 
+def client_options(f: F) -> F:
+    """The options of a controller's OPC UA client (`line control`, `edge run`)."""
+    for opt in reversed((
+        click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line."),
+        click.option("--certs", type=click.Path(file_okay=False), default=None, help=_SECURITY_HELP),
+        click.option("--insecure", is_flag=True, help=_INSECURE_HELP),
+        click.option("--faults", type=click.Path(dir_okay=False), default=None,
+                     help="Fault file: the client injects stall and out_of_range."),
+        click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
+                     help="Tag map (default scenarios/data/opcua/line.toml)."),
+        click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
+                     show_default=True, help="Wall seconds without reaching the line before giving up."),
+        click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object."),
+    )):
+        f = opt(f)
+    return f
+
+
 @line.command("control")
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @click.option("--controller", required=True, type=controller_choice(), help="Controller to run (or edge:DIR).")
-@click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line.")
-@click.option("--certs", type=click.Path(file_okay=False), default=None, help=_SECURITY_HELP)
-@click.option("--insecure", is_flag=True, help=_INSECURE_HELP)
-@click.option("--faults", type=click.Path(dir_okay=False), default=None,
-              help="Fault file: the client injects stall and out_of_range.")
-@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
-              help="Tag map (default scenarios/data/opcua/line.toml).")
-@click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
-              show_default=True, help="Wall seconds without reaching the line before giving up.")
-@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+@client_options
 def control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
             tag_map: str | None, give_up_s: float, as_json: bool) -> None:
     """Close the loop over OPC UA with a controller designed on SCENARIO, until the line finishes."""

@@ -7,7 +7,7 @@ Definitions, units and directions: ``docs/kpis.md``.
 """
 
 from mpc.kpis._capability import S_REL_TOL, capability, capability_upper
-from mpc.kpis._compute import compute_kpis, per_metre_table
+from mpc.kpis._compute import compute_kpis, per_metre_table, primary_energy
 from mpc.kpis._errors import KpiInputError, KpiSpecError
 from mpc.kpis._input import REQUIRED_COLUMNS
 from mpc.kpis._io import write_kpis_json
@@ -28,6 +28,7 @@ __all__ = [
     "capability_upper",
     "compute_kpis",
     "per_metre_table",
+    "primary_energy",
     "resistance_proxy",
     "sample_metres",
     "write_kpis_json",

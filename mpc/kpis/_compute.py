@@ -17,7 +17,7 @@ from mpc.kpis._scrap import restart_positions, settling_mask
 from mpc.kpis._spec import KpiSpec
 from mpc.kpis._web import RangeMax, sample_metres
 
-__all__ = ["compute_kpis"]
+__all__ = ["compute_kpis", "primary_energy"]
 
 _J_PER_KWH = 3.6e6
 
@@ -33,6 +33,13 @@ def _std(x: NDArray[np.float64]) -> float:
 def _stat(f: Any, x: NDArray[np.float64]) -> float:
     """``f(x)`` as a float; 0 for no values (a controller that never solves keeps every KPI finite)."""
     return float(f(x)) if x.size else 0.0
+
+
+def primary_energy(heater: Any, fan: Any, recovery: Any, primary_factor_heater: float,
+                   primary_factor_electricity: float) -> Any:
+    """Primary energy (or power) of the drying: the heaters' carrier and the electricity of fans and solvent
+    recovery, each times its primary-energy factor (``docs/kpis.md``); arrays or scalars, in their unit."""
+    return primary_factor_heater * heater + primary_factor_electricity * (fan + recovery)
 
 
 def _assess(ts: pd.DataFrame, spec: KpiSpec) -> SimpleNamespace:
@@ -164,8 +171,8 @@ def compute_kpis(ts: pd.DataFrame, spec: KpiSpec) -> dict[str, Any]:
     heater_kwh = float(np.dot(run.heater_power, weight)) / _J_PER_KWH
     fan_kwh = float(np.dot(run.fan_power, weight)) / _J_PER_KWH
     recovery_kwh = float(np.dot(run.recovery_power, weight)) / _J_PER_KWH
-    primary_kwh = (spec.primary_factor_heater * heater_kwh
-                   + spec.primary_factor_electricity * (fan_kwh + recovery_kwh))
+    primary_kwh = primary_energy(heater_kwh, fan_kwh, recovery_kwh, spec.primary_factor_heater,
+                                 spec.primary_factor_electricity)
     good_m2 = n_good * spec.width_m
     # denominators floored at one metre of web: finite even when nothing was made
     total_m2 = max(web.n * spec.width_m, spec.width_m)

@@ -114,7 +114,8 @@ class LineClient:
         self.url = url
         self.setup = setup
         self.controller = controller
-        self.tags: TagMap = line_tag_map(setup, tag_map)
+        plc = setup.plc()  # once: building it runs the loops' step tests
+        self.tags: TagMap = line_tag_map(setup, tag_map, plc=plc)
         self.certs = Path(certs) if certs is not None else None
         self.identity = identity
         self.faults = faults or FaultPlan()
@@ -132,8 +133,8 @@ class LineClient:
         self.reconnect_s = float(reconnect_s)
         self.give_up_s = float(give_up_s)
         self.summary = ClientSummary()
-        self._plc_specs = setup.plc_loops()
-        self._input_names = list(setup.plc().input_names)
+        self._plc_specs = plc.specs
+        self._input_names = list(plc.input_names)
         self._bad: set[str] = set()
         self._heartbeat = 0.0
         self._last_cycle = -1

@@ -11,6 +11,7 @@ from typing import Any
 
 from mpc.errors import CalmlineError
 from mpc.harness import RunResult
+from mpc.kpis import primary_energy
 from mpc.opcua._client import ClientSummary, LineClient
 from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultPlan, load_faults
@@ -43,9 +44,9 @@ class LiveTap:
             return
         y = srv.line.outputs
         dt = srv.line.dt_s
-        self._energy_kwh += dt / _J_PER_KWH * (
-            self.primary_factor_heater * y["heater_power_W"]
-            + self.primary_factor_electricity * (y["fan_power_W"] + y["solvent_recovery_power_W"]))
+        self._energy_kwh += dt / _J_PER_KWH * primary_energy(
+            y["heater_power_W"], y["fan_power_W"], y["solvent_recovery_power_W"], self.primary_factor_heater,
+            self.primary_factor_electricity)
         area = srv.line.web_position_m * self.width_m
         new = srv.events.events[self._seen_events:]
         self._seen_events = len(srv.events.events)

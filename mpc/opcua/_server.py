@@ -36,7 +36,7 @@ from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultError, FaultPlan
 from mpc.opcua._tagmap import TagMap, load_tag_map
 from mpc.scenario import ScenarioSetup
-from plants.plc import MODE_VALUES, PlcWriteError
+from plants.plc import MODE_VALUES, Plc, PlcWriteError
 
 __all__ = ["LineServer", "Pacing", "line_tag_map"]
 
@@ -77,9 +77,13 @@ class Pacing:
                 raise ValueError(f"pacing {name} = {v}: expected a finite number > 0")
 
 
-def line_tag_map(setup: ScenarioSetup, path: str | Path | None = None) -> TagMap:
-    """The tag map of the scenario's line, checked against its sensors, PLC loops and plant inputs."""
-    plc = setup.plc()
+def line_tag_map(setup: ScenarioSetup, path: str | Path | None = None, *, plc: Plc | None = None) -> TagMap:
+    """The tag map of the scenario's line, checked against its sensors, PLC loops and plant inputs.
+
+    ``plc``: the line's PLC where the caller has built it already (building one runs the loops' step
+    tests); default: built here.
+    """
+    plc = setup.plc() if plc is None else plc
     required = {
         "measurements": list(setup.sensor_specs),
         "setpoints": list(plc.writable_names),
@@ -132,9 +136,9 @@ class LineServer:
                  certs: str | Path | None = None, events: EventLog | None = None,
                  on_interval: Callable[[LineServer], None] | None = None) -> None:
         self.setup = setup
-        self.tag_map = line_tag_map(setup, tag_map)
         self.line = SimulatedLine(setup, duration_s=duration_s, stacklevel=3)
         self.plc = self.line.plc
+        self.tag_map = line_tag_map(setup, tag_map, plc=self.plc)
         self.host, self.port = host, int(port)
         self.pacing = pacing or Pacing()
         self.faults = faults or FaultPlan()

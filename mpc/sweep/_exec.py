@@ -36,8 +36,6 @@ class Task:
 
 
 def _plain(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return v
     if hasattr(v, "item"):
         return v.item()
     return v

@@ -42,21 +42,11 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from mpc.report._charts_compare import CONTROLLER_COLORS
+
 __all__ = ["paired_bootstrap", "render_sweep_report"]
 
-#: The colour of each controller, in the manifest's order (matplotlib's tab10).
-_COLORS = (
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
+_COLORS = CONTROLLER_COLORS  # the run and compare reports' controller colours
 #: Failed runs listed on the page at most (``runs.parquet`` holds them all).
 _MAX_FAILED_ROWS = 100
 #: Bootstrap index matrix entries drawn at once (bounds memory for large sweeps).
