@@ -25,7 +25,7 @@ BENCH_INTERVAL_S = 2.0
 
 
 def _time_batch(sim: BatchSimulator, x0: np.ndarray, u: np.ndarray, d: np.ndarray, batch: int, steps: int,
-                rng: np.random.Generator, repeats: int) -> float:
+                rng: np.random.Generator, repeats: int, threads: int = 1) -> float:
     import jax
     import jax.numpy as jnp
 
@@ -37,11 +37,11 @@ def _time_batch(sim: BatchSimulator, x0: np.ndarray, u: np.ndarray, d: np.ndarra
     db[:, :, L.D_SOLIDS] += 0.01 * rng.standard_normal((batch, 1))
     db[:, :, L.D_PUMP_NOISE] = 0.005 * rng.standard_normal((batch, steps))
     ub_j, db_j = jnp.asarray(ub), jnp.asarray(db)
-    jax.block_until_ready(sim.final_state(xb, ub_j, db_j))  # compile
+    jax.block_until_ready(sim.final_state(xb, ub_j, db_j, threads=threads))  # compile
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
-        xf = sim.final_state(xb, ub_j, db_j)
+        xf = sim.final_state(xb, ub_j, db_j, threads=threads)
         jax.block_until_ready(xf)
         best = min(best, time.perf_counter() - t0)
     if not np.all(np.isfinite(np.asarray(xf))):
@@ -50,27 +50,33 @@ def _time_batch(sim: BatchSimulator, x0: np.ndarray, u: np.ndarray, d: np.ndarra
 
 
 def bench_plant(batches: tuple[int, ...] = (1, 1000), steps: int = 300, seed: int = 0,
-                repeats: int = 3) -> dict[str, Any]:
-    """Scenario-steps and state-steps per second of the batched JAX plant simulation."""
+                repeats: int = 3, threads: int | None = None) -> dict[str, Any]:
+    """Scenario-steps and state-steps per second of the batched JAX plant simulation: each batch on one
+    thread and, with more than one scenario, split over ``threads`` (default: the machine's cores)."""
+    import os
+
+    threads = (os.cpu_count() or 1) if threads is None else threads
+    load_before = os.getloadavg()[0]
     params = get_preset("nmc_nmp")
     model = LineModel(params)
     ss = steady_state(model, nominal_operating_point("nmc_nmp"))
     substep = stable_substep_s(model, ss.x, ss.u, ss.d)
     sim = BatchSimulator(model, BENCH_INTERVAL_S, max_substep_s=substep)
-    rng = np.random.default_rng(seed)
     n_states = model.layout.n_states
     rows = []
     for b in batches:
         n_steps = steps * (10 if b == 1 else 1)
-        dt = _time_batch(sim, ss.x, ss.u, ss.d, b, n_steps, rng, repeats)
-        sps = b * n_steps / dt
-        rows.append({
-            "scenarios": b,
-            "steps": n_steps,
-            "seconds": dt,
-            "scenario_steps_per_s": sps,
-            "state_steps_per_s": sps * n_states,
-        })
+        for th in sorted({1, min(threads, b)}):
+            dt = _time_batch(sim, ss.x, ss.u, ss.d, b, n_steps, np.random.default_rng(seed), repeats, th)
+            sps = b * n_steps / dt
+            rows.append({
+                "scenarios": b,
+                "threads": th,
+                "steps": n_steps,
+                "seconds": dt,
+                "scenario_steps_per_s": sps,
+                "state_steps_per_s": sps * n_states,
+            })
     return {
         "preset": "nmc_nmp",
         "n_states": n_states,
@@ -80,4 +86,6 @@ def bench_plant(batches: tuple[int, ...] = (1, 1000), steps: int = 300, seed: in
         "rk4_substeps": sim.n_sub,
         "results": rows,
         "target_state_steps_per_s_at_1000": 1e7,
+        "threads": threads,
+        "load_average_1min": {"before": load_before, "after": os.getloadavg()[0]},
     }

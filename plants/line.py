@@ -565,7 +565,14 @@ class LineModel:
 
     # ------------------------------------------------------------------
     def casadi_functions(self) -> tuple[Any, Any]:
-        """``(f, g)``: CasADi ``Function`` objects ``f(x,u,d) -> dx/dt``, ``g(x,u,d) -> y``."""
+        """``(f, g)``: CasADi ``Function`` objects ``f(x,u,d) -> dx/dt``, ``g(x,u,d) -> y`` (built once per model;
+        CasADi functions are immutable)."""
+        cached = self.__dict__.get("_casadi_fg")
+        if cached is None:
+            cached = self.__dict__["_casadi_fg"] = self._build_casadi_functions()
+        return cached
+
+    def _build_casadi_functions(self) -> tuple[Any, Any]:
         import casadi as ca
 
         ops = ops_by_name("casadi")

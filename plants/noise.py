@@ -248,6 +248,41 @@ class OrnsteinUhlenbeck(_PathSampler):
         self._t_last, self._x_last = t, np.asarray(x, dtype=float)
         return self._out(self._x_last)
 
+    def sample_many(self, times_s: NDArray[np.float64] | list[float]) -> NDArray[np.float64]:
+        """Sample at each of the non-decreasing ``times_s``: the values :meth:`sample` gives called once per
+        time, drawn in one call of the generator (a scalar process; channels go through :meth:`sample`)."""
+        ts = np.asarray(times_s, dtype=float)
+        if self.n_channels is not None or ts.ndim != 1 or ts.size == 0:
+            return super().sample_many(ts)
+        self._check_time(float(ts[0]))
+        steps = np.diff(ts)
+        if not np.all(np.isfinite(ts)) or np.any(steps < 0.0):
+            bad = int(np.argmax(~np.isfinite(ts) | np.r_[False, steps < 0.0]))
+            raise ValueError(f"{type(self).__name__}.sample_many: times_s[{bad}] = {ts[bad]!r} is not finite "
+                             "or goes back in time")
+        first_new = self._x_last is None
+        moves = [first_new and self.start == "stationary"]
+        t_prev = self._t_last
+        for t in ts.tolist():
+            moves.append(t_prev is not None and t != t_prev)
+            t_prev = t
+        xi = iter(self._rng.standard_normal(int(sum(moves))).tolist())
+        mean, std, tau = self.mean, self.std, self.corr_time_s
+        out = np.empty(ts.size)
+        t_last, x_last = self._t_last, None if first_new else float(self._x_last)
+        for i, t in enumerate(ts.tolist()):
+            if x_last is None:
+                x = mean + std * next(xi) if self.start == "stationary" else mean
+            elif t == t_last:
+                x = x_last
+            else:
+                a = math.exp(-(t - t_last) / tau)
+                x = mean + (x_last - mean) * a + std * math.sqrt(1.0 - a * a) * next(xi)
+            out[i] = x
+            t_last, x_last = t, x
+        self._t_last, self._x_last = t_last, np.asarray(x_last, dtype=float)
+        return out
+
 
 class PumpPulsation(_PathSampler):
     """Relative flow deviation of a metering pump: sinusoid plus coloured jitter.

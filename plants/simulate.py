@@ -256,6 +256,8 @@ class BatchSimulator:
             xf, _ = jax.lax.scan(stepf, x0, (us, ds))
             return xf
 
+        self._f, self._g = f, g
+        self._outputs_only: dict[tuple[int, ...], Any] = {}
         self._traj = jax.jit(jax.vmap(one))
         self._final = jax.jit(jax.vmap(final_only))
         self._out = jax.jit(jax.vmap(jax.vmap(g)))
@@ -267,12 +269,62 @@ class BatchSimulator:
         xs = self._traj(jnp.asarray(x0), jnp.asarray(us), jnp.asarray(ds))
         return np.concatenate([np.asarray(x0)[:, None, :], np.asarray(xs)], axis=1)
 
-    def final_state(self, x0: Any, us: Any, ds: Any) -> Any:
-        """Only the last state of each scenario (no trajectory kept), as a JAX array."""
-        return self._final(x0, us, ds)
+    def final_state(self, x0: Any, us: Any, ds: Any, *, threads: int = 1) -> Any:
+        """Only the last state of each scenario (no trajectory kept), as a JAX array; ``threads`` > 1 splits
+        the batch into that many parts run at once (one per core: XLA runs one computation on one core)."""
+        if threads <= 1:
+            return self._final(x0, us, ds)
+        import jax.numpy as jnp
+
+        return jnp.concatenate(_in_parts(self._final, threads, x0, us, ds))
 
     def outputs(self, xs: np.ndarray, us: np.ndarray, ds: np.ndarray) -> np.ndarray:
         """Outputs along trajectories, ``(batch, steps, n_outputs)`` (``xs`` without the initial state)."""
         import jax.numpy as jnp
 
         return np.asarray(self._out(jnp.asarray(xs), jnp.asarray(us), jnp.asarray(ds)))
+
+    def output_trajectories(self, x0: Any, us: Any, ds: Any, columns: tuple[int, ...], *,
+                            threads: int = 1) -> np.ndarray:
+        """The outputs ``columns`` at the end of every interval, ``(batch, steps, len(columns))``, without keeping
+        the states (what a long batched run needs in memory); ``threads`` as in :meth:`final_state`."""
+        import jax
+        import jax.numpy as jnp
+
+        key = tuple(int(c) for c in columns)
+        if key not in self._outputs_only:
+            f, g, dt, n_sub = self._f, self._g, self.dt_s, self.n_sub
+            idx = jnp.asarray(key)
+
+            def one(x0: Any, us: Any, ds: Any) -> Any:
+                def step(x: Any, ud: tuple[Any, Any]) -> tuple[Any, Any]:
+                    u, d = ud
+                    xn = rk4_step(f, x, u, d, dt, n_sub)
+                    return xn, g(xn, u, d)[idx]
+
+                _, ys = jax.lax.scan(step, x0, (us, ds))
+                return ys
+
+            self._outputs_only[key] = jax.jit(jax.vmap(one))
+        fn = self._outputs_only[key]
+        if threads <= 1:
+            return np.asarray(fn(jnp.asarray(x0), jnp.asarray(us), jnp.asarray(ds)))
+        return np.concatenate([np.asarray(p) for p in _in_parts(fn, threads, x0, us, ds)])
+
+
+def _in_parts(fn: Callable[..., Any], parts: int, *arrays: Any) -> list[Any]:
+    """``fn`` on ``parts`` equal slices of the batch (leading axis) at once, one thread each; results in order."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import jax
+    import jax.numpy as jnp
+
+    n = int(np.shape(arrays[0])[0])
+    bounds = np.linspace(0, n, min(parts, n) + 1).round().astype(int)
+
+    def one(i: int) -> Any:
+        a, b = bounds[i], bounds[i + 1]
+        return jax.block_until_ready(fn(*(jnp.asarray(x[a:b]) for x in arrays)))
+
+    with ThreadPoolExecutor(len(bounds) - 1) as pool:
+        return list(pool.map(one, range(len(bounds) - 1)))

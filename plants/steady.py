@@ -15,11 +15,20 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from plants import coater as cot
+from plants.backend import NUMPY
 from plants.building import hvac_supply_humidity_ratio, room_rh_frac
 from plants.line import LineModel
 from plants.params import ParameterError
 
-__all__ = ["OperatingPoint", "SteadyState", "nominal_disturbances", "steady_state"]
+__all__ = [
+    "OperatingPoint",
+    "SteadyProblem",
+    "SteadyState",
+    "nominal_disturbances",
+    "steady_from_free",
+    "steady_problem",
+    "steady_state",
+]
 
 
 @dataclass(frozen=True)
@@ -87,27 +96,45 @@ def _check_len(name: str, values: tuple[float, ...], n: int) -> np.ndarray:
     return arr
 
 
-def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None = None) -> SteadyState:
-    """Steady state of ``model`` under the recipe ``op``.
+@dataclass(frozen=True)
+class SteadyProblem:
+    """What :func:`steady_state` solves: the fixed part of the state, the inputs and disturbances, and the
+    states left free (every state but the air temperatures, which the recipe sets, and the heaters, which
+    follow from the heat balance).
 
-    The pump flow is set for the target coat weight at the slurry's actual
-    solids (including water taken up at the steady room humidity); heater
-    powers are whatever holds the air temperatures.
+    Attributes
+    ----------
+    x0 : numpy.ndarray
+        The start state (air temperatures at the recipe's, the coater's states from the recipe).
+    u, d : numpy.ndarray
+        Inputs (heater powers left at zero) and disturbances.
+    free : numpy.ndarray
+        Indices of the free states.
     """
-    import casadi as ca
 
+    x0: np.ndarray
+    u: np.ndarray
+    d: np.ndarray
+    free: np.ndarray
+
+
+def steady_problem(model: LineModel, op: OperatingPoint, *, critical_content_factor: float = 1.0) -> SteadyProblem:
+    """The equations of the steady state of ``model`` under ``op`` (see :func:`steady_state`).
+
+    ``critical_content_factor`` is the disturbance that scales the film's critical content (1: the model's).
+    """
     L = model.layout
     p = model.params
-    ops_np = __import__("plants.backend", fromlist=["NUMPY"]).NUMPY
     n = L.n_zones
     t_air = _check_len("air_temp_K", op.air_temp_K, n)
     noz = _check_len("nozzle_velocity_m_s", op.nozzle_velocity_m_s, n)
     exh = _check_len("exhaust_m3_s", op.exhaust_m3_s, n)
     d = nominal_disturbances(model, op)
+    d[L.D_XCR] = critical_content_factor
 
     # Building and slurry at steady state.
-    w_room = float(hvac_supply_humidity_ratio(ops_np, d[L.D_OUT_T], d[L.D_OUT_RH], p.building))
-    rh = float(room_rh_frac(ops_np, w_room, p.building))
+    w_room = float(hvac_supply_humidity_ratio(NUMPY, d[L.D_OUT_T], d[L.D_OUT_RH], p.building))
+    rh = float(room_rh_frac(NUMPY, w_room, p.building))
     water = p.coater.water_uptake_per_rh * rh
     solids = d[L.D_SOLIDS] * (1.0 - water)
     rho = float(cot.slurry_density_kg_m3(solids, p.coater, p.solvent))
@@ -128,18 +155,55 @@ def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None
     x0[L.nozzle] = noz
     x0[L.dry_loading] = op.coat_weight_kg_m2
     x0[L.solvent_load] = op.coat_weight_kg_m2 * (1.0 - solids) / solids
-
-    f, _ = model.casadi_functions()
-    xs = ca.SX.sym("x", L.n_states)
     fixed = np.zeros(L.n_states, bool)
     fixed[L.air_temp] = True
     fixed[L.heater] = True
-    rhs = f(xs, u, d)
-    free_rhs = ca.vertcat(*[rhs[i] for i in range(L.n_states) if not fixed[i]])
-    free_idx = np.flatnonzero(~fixed)
-    xf = ca.SX.sym("xf", free_idx.size)
-    full = ca.SX(x0)
-    for k, i in enumerate(free_idx):
+    return SteadyProblem(x0=x0, u=u, d=d, free=np.flatnonzero(~fixed))
+
+
+def steady_from_free(model: LineModel, prob: SteadyProblem, z: np.ndarray) -> SteadyState:
+    """The steady state whose free states are ``z``: the heater powers that hold each zone's air temperature
+    follow from the zone's heat balance."""
+    L = model.layout
+    p = model.params
+    x = prob.x0.copy()
+    x[prob.free] = z
+    u, d = prob.u.copy(), prob.d
+    bal_parts = model._algebra(NUMPY, x, u, d)
+    need = (
+        bal_parts["makeup_heat"] + bal_parts["q_web_zone"] + bal_parts["wall_loss"] - bal_parts["fan_power"]
+    )
+    heat = np.asarray(need, float) / (d[L.d_heater_eff] * p.dryer.heater_efficiency_nominal)
+    x[L.heater] = heat
+    u[L.u_heater] = heat
+    f, gfun = model.casadi_functions()
+    resid = np.asarray(f(x, u, d)).ravel()
+    yv = np.asarray(gfun(x, u, d)).ravel()
+    y = dict(zip(model.output_names(), yv.tolist(), strict=True))
+    return SteadyState(x=x, u=u, d=d, y=y, residual_norm=float(np.linalg.norm(resid / np.maximum(1.0, np.abs(x)))))
+
+
+def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None = None,
+                 critical_content_factor: float = 1.0) -> SteadyState:
+    """Steady state of ``model`` under the recipe ``op``.
+
+    The pump flow is set for the target coat weight at the slurry's actual
+    solids (including water taken up at the steady room humidity); heater
+    powers are whatever holds the air temperatures. ``critical_content_factor``
+    scales the film's critical content (the ``D_XCR`` disturbance; 1: the
+    model's).
+    """
+    import casadi as ca
+
+    L = model.layout
+    prob = steady_problem(model, op, critical_content_factor=critical_content_factor)
+    f, _ = model.casadi_functions()
+    xs = ca.SX.sym("x", L.n_states)
+    rhs = f(xs, prob.u, prob.d)
+    free_rhs = ca.vertcat(*[rhs[int(i)] for i in prob.free])
+    xf = ca.SX.sym("xf", prob.free.size)
+    full = ca.SX(prob.x0)
+    for k, i in enumerate(prob.free):
         full[int(i)] = xf[k]
     g = ca.substitute(free_rhs, xs, full)
 
@@ -147,25 +211,10 @@ def steady_state(model: LineModel, op: OperatingPoint, *, settle_s: float | None
     horizon = settle_s if settle_s is not None else 6.0 * residence + 600.0
     dae = {"x": xf, "ode": g}
     integ = ca.integrator("settle", "cvodes", dae, 0.0, horizon, {"abstol": 1e-10, "reltol": 1e-8})
-    z = np.asarray(integ(x0=x0[free_idx])["xf"]).ravel()
+    z = np.asarray(integ(x0=prob.x0[prob.free])["xf"]).ravel()
     newton = ca.rootfinder("polish", "newton", ca.Function("g", [xf], [g]), {"abstol": 1e-12, "max_iter": 50})
     try:
         z = np.asarray(newton(z)).ravel()
     except RuntimeError:
         pass
-    x = x0.copy()
-    x[free_idx] = z
-
-    # Heater input power that holds each zone's air temperature.
-    bal_parts = model._algebra(ops_np, x, u, d)
-    need = (
-        bal_parts["makeup_heat"] + bal_parts["q_web_zone"] + bal_parts["wall_loss"] - bal_parts["fan_power"]
-    )
-    heat = np.asarray(need, float) / (d[L.d_heater_eff] * p.dryer.heater_efficiency_nominal)
-    x[L.heater] = heat
-    u[L.u_heater] = heat
-    resid = np.asarray(f(x, u, d)).ravel()
-    _, gfun = model.casadi_functions()
-    yv = np.asarray(gfun(x, u, d)).ravel()
-    y = dict(zip(model.output_names(), yv.tolist(), strict=True))
-    return SteadyState(x=x, u=u, d=d, y=y, residual_norm=float(np.linalg.norm(resid / np.maximum(1.0, np.abs(x)))))
+    return steady_from_free(model, prob, z)

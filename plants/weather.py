@@ -57,6 +57,7 @@ S. Wilcox, W. Marion, "Users Manual for TMY3 Data Sets", NREL/TP-581-43156
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -357,6 +358,17 @@ def load_weather(
             f"load_weather: year = {year!r} is invalid: expected a non-leap year (int)"
         )
     path = _resolve(name, allow_reserved)
+    st = path.stat()
+    df = _parsed(path.resolve(), st.st_mtime_ns, st.st_size, year)
+    out = df.copy()
+    out.attrs = dict(df.attrs)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def _parsed(path: Path, mtime_ns: int, size: int, year: int) -> pd.DataFrame:
+    """The parsed file, once per process (keyed on its modification time and size, so an edited file is
+    read again); :func:`load_weather` hands out copies."""
     try:
         if path.suffix.lower() == ".tm2":
             df, station = _read_tmy2(path, year)

@@ -24,6 +24,9 @@ from mpc.scenario import build_setup, load_scenario
 from plants import LineModel, ParameterError, get_preset, load_params_file, write_params_file
 from plants.steady import nominal_disturbances, steady_state
 
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("calibrate")
+
 ROOT = Path(__file__).resolve().parents[1]
 NOMINAL = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
 CELLS = 1  # a coarse model keeps the synthetic tests fast

@@ -58,13 +58,14 @@ def test_simulate_json_and_refuses_to_overwrite(tmp_path) -> None:
 
 
 def test_bench_plant_json() -> None:
-    res = _runner().invoke(main, ["bench", "plant", "--steps", "3", "--repeats", "1", "--json"])
+    res = _runner().invoke(main, ["bench", "plant", "--steps", "3", "--repeats", "1", "--threads", "1", "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    assert data["n_states"] == 115
-    assert [r["scenarios"] for r in data["results"]] == [1, 1000]
+    assert data["n_states"] == 115 and data["threads"] == 1
+    assert [(r["scenarios"], r["threads"]) for r in data["results"]] == [(1, 1), (1000, 1)]
     for r in data["results"]:
         assert r["state_steps_per_s"] == r["scenario_steps_per_s"] * data["n_states"]
+    assert set(data["load_average_1min"]) == {"before", "after"}
 
 
 def test_bench_prediction_reports_each_step_and_output() -> None:

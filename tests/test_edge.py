@@ -25,7 +25,9 @@ from mpc.export import export_controller
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "scenarios" / "nmc_nmp_line_stop.toml"  # a 900 s stop at 2 h: the restart is verified too
 
-pytestmark = pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine")
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = [pytest.mark.skipif(shutil.which("cc") is None, reason="no C compiler (cc) on this machine"),
+              pytest.mark.xdist_group("edge")]
 
 
 @pytest.fixture(scope="module")

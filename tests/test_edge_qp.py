@@ -17,6 +17,9 @@ import pytest
 
 from mpc.edge import StageQp
 
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("edge_qp")
+
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT / "mpc" / "edge" / "csrc" / "calmline_qp.c"
 

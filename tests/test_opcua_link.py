@@ -31,6 +31,9 @@ from mpc.opcua import (
 )
 from mpc.runner import _prepare, attach_kpis
 
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("opcua_link")
+
 SCENARIO = "nmc_nmp_nominal"
 DURATION_S = 300.0
 TIMEOUT_S = 300.0  # wall-clock guard of the whole run (it takes about 40 s on an idle 2-core machine)

@@ -32,6 +32,9 @@ from mpc.outputs import (
     write_declared_file,
 )
 
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("outputs")
+
 ROOT = Path(__file__).resolve().parents[1]
 NOMINAL = ROOT / "scenarios" / "nmc_nmp_nominal.toml"
 LOG = ROOT / "scenarios" / "data" / "logs" / "greensboro_january_nmc.csv"

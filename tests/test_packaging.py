@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.slow
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("packaging")]
 
 # Run the CLI from the installed copy only: a calmline module loaded from anywhere else (the checkout,
 # an editable install's finder) fails the run with exit code 9.

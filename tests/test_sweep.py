@@ -23,6 +23,9 @@ from mpc.sweep import (
     run_sweep,
 )
 
+# costly module fixtures: one worker runs the whole module (pytest -n 2 with --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("sweep")
+
 SCENARIO = "nmc_nmp_nominal"
 DURATION = 600.0
 TIMING = ("kpi_step_time_ms_median", "kpi_step_time_ms_p95", "kpi_step_time_ms_max", "kpi_solve_time_ms_median",

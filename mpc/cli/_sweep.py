@@ -11,7 +11,8 @@ __all__ = ["sweep"]
 
 @click.command("sweep")
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@click.option("--controllers", required=True, help="Comma-separated controllers, each run on every draw.")
+@click.option("--controllers", default=None, help="Comma-separated controllers, each run on every draw "
+              "(required unless --plant-only).")
 @click.option("--samples", required=True, type=click.IntRange(min=1), help="Number of draws.")
 @click.option("--vary", "vary", multiple=True, metavar="NAME=DIST",
               help="Draw scenario key NAME (dotted, as disturbances.slurry.solids_frac) from normal(mu,sd), "
@@ -25,19 +26,27 @@ __all__ = ["sweep"]
               help="Local worker processes.")
 @click.option("--scheduler", default=None, help="Run on the Dask distributed scheduler at this address "
               "(tcp://host:8786) instead of local processes.")
+@click.option("--plant-only", "plant_only", is_flag=True,
+              help="No controller: the recipe held open loop on every draw, batched on the JAX plant in this "
+              "process (docs/sweep.md, 'Plant-only sweeps').")
 @click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print a summary per controller as one JSON object.")
-def sweep(scenario: str, controllers: str, samples: int, vary: tuple[str, ...], seed: int,
-          duration_s: float | None, out_dir: str, workers: int, scheduler: str | None, force: bool,
-          as_json: bool) -> None:
+def sweep(scenario: str, controllers: str | None, samples: int, vary: tuple[str, ...], seed: int,
+          duration_s: float | None, out_dir: str, workers: int, scheduler: str | None, plant_only: bool,
+          force: bool, as_json: bool) -> None:
     """Run every controller on SAMPLES draws of SCENARIO (identical disturbances per draw); write runs.parquet
     and report.html. Exits 0 once every run is recorded: a run that failed or broke a limit is data."""
-    from mpc.sweep import run_sweep
+    from mpc.sweep import PLANT_ONLY_POLICY, run_sweep
 
-    names = [c.strip() for c in controllers.split(",") if c.strip()]
+    if controllers is None and not plant_only:
+        raise click.UsageError("give --controllers a,b (or --plant-only for the open-loop recipe, batched)")
+    names = [c.strip() for c in (controllers or "").split(",") if c.strip()]
     with user_errors():
         res = run_sweep(scenario, names, samples, out_dir=out_dir, vary=vary, seed=seed, duration_s=duration_s,
-                        workers=workers, scheduler=scheduler, force=force, progress=not as_json)
+                        workers=workers, scheduler=scheduler, force=force, progress=not as_json,
+                        plant_only=plant_only)
+    if plant_only:
+        names = [PLANT_ONLY_POLICY]
     df = res.runs
     summary = {}
     for ctrl in names:

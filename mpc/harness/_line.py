@@ -40,7 +40,7 @@ from plants.sensors import Reading
 from plants.simulate import AdaptiveStepper
 from plants.steady import OperatingPoint, steady_state
 
-__all__ = ["RunResult", "SimulatedLine", "sensor_truth_map"]
+__all__ = ["RunResult", "SimulatedLine", "initial_operating_point", "sensor_truth_map", "start_state"]
 
 _MISC_COLUMNS = (
     "web_position_m",
@@ -76,10 +76,11 @@ def sensor_truth_map(sensor_names: list[str]) -> dict[str, str]:
     return {n: special.get(n, n) for n in sensor_names}
 
 
-def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    L = model.layout
+def initial_operating_point(setup: ScenarioSetup, d0: np.ndarray, layout: Any) -> OperatingPoint:
+    """The recipe at the run's first disturbances: the steady state a run starts from (warm start)."""
+    L = layout
     r = setup.recipe
-    op = OperatingPoint(
+    return OperatingPoint(
         speed_m_s=r.speed_m_s,
         coat_weight_kg_m2=r.coat_weight_kg_m2,
         air_temp_K=r.air_temp_K,
@@ -91,10 +92,20 @@ def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tu
         heater_efficiency=tuple(d0[L.d_heater_eff]),
         fan_flow_factor=tuple(d0[L.d_fan_factor]),
     )
-    ss = steady_state(model, op)
+
+
+def start_state(model: LineModel, setup: ScenarioSetup, x_ss: np.ndarray, u_ss: np.ndarray) -> tuple[
+        np.ndarray, np.ndarray]:
+    """The run's first state and inputs from the recipe's steady state: as they are, or a cold dryer
+    (``[start] state = "cold"``)."""
     if setup.scenario.start.state == "cold":
-        return _cold_state(model, ss.x, ss.u)
-    return ss.x, ss.u
+        return _cold_state(model, x_ss, u_ss)
+    return x_ss, u_ss
+
+
+def _initial_state(model: LineModel, setup: ScenarioSetup, d0: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    ss = steady_state(model, initial_operating_point(setup, d0, model.layout))
+    return start_state(model, setup, ss.x, ss.u)
 
 
 def _cold_state(model: LineModel, x_ss: np.ndarray, u_ss: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

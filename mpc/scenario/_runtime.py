@@ -190,6 +190,33 @@ class PlantDisturbances:
         d[L.d_fan_factor] = [float(s(t_s)) for s in self.fan_factor]
         return d
 
+    def matrix(self, n_steps: int) -> np.ndarray:
+        """The rows :meth:`vector` gives at ``t = k * dt_s``, ``k = 0 .. n_steps - 1``, in one call
+        (``(n_steps, n_disturbances)``; equal to those calls to rounding). The process-noise paths restart
+        (:meth:`reset`) before and after."""
+        L = self.layout
+        self.reset()
+        t = np.arange(n_steps) * self.dt_s
+        d = np.empty((n_steps, L.n_disturbances))
+        d[:, L.D_OUT_T] = self.outdoor_temp(t)
+        d[:, L.D_OUT_RH] = np.clip(self.outdoor_rh(t), 0.0, 1.0)
+        d[:, L.D_SOLIDS] = self.solids(t)
+        pump = self.pump_noise
+        sinus = pump.sinusoid(t)
+        jitter = (sinus + pump._jitter.sample_many(t)) - sinus
+        w = 2.0 * np.pi * pump.freq_Hz
+        mean = pump.rel_amplitude * (np.cos(w * t + pump.phase_rad) - np.cos(w * (t + self.dt_s) + pump.phase_rad)) / (
+            w * self.dt_s)
+        d[:, L.D_PUMP_NOISE] = mean + jitter
+        d[:, L.D_COAT_NOISE] = self.coat_noise.sample_many(t)
+        d[:, L.D_HTF] = np.maximum(1.0 + self.heat_transfer_noise.sample_many(t), 0.5)
+        lo, hi = CRITICAL_CONTENT_FACTOR_RANGE
+        d[:, L.D_XCR] = np.clip(1.0 + self.critical_content_noise.sample_many(t), lo, hi)
+        d[:, L.d_heater_eff] = np.column_stack([s(t) for s in self.heater_eff])
+        d[:, L.d_fan_factor] = np.column_stack([s(t) for s in self.fan_factor])
+        self.reset()
+        return d
+
     def stopped(self, t_s: float) -> bool:
         """The line is stopped by an event (planned stop or web break) at ``t_s``."""
         return bool(self.stops.stopped(t_s))

@@ -30,6 +30,12 @@ import pandas as pd
 from mpc.sweep._dist import SweepError, parse_vary
 from mpc.sweep._draws import Draw, default_dispersion, make_draws
 from mpc.sweep._exec import Task, run_dask, run_local
+from mpc.sweep._plant import (
+    PLANT_ONLY_POLICY,
+    check_plant_only_vary,
+    plant_only_dispersion,
+    plant_only_rows,
+)
 
 __all__ = ["SWEEP_FILES", "SweepResult", "run_sweep", "worst_runs"]
 
@@ -116,8 +122,12 @@ def _table(rows: list[dict[str, Any]], draws: list[Draw], controllers: Sequence[
 
 def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *, out_dir: str | Path,
               vary: Iterable[str] = (), seed: int = 0, duration_s: float | None = None, workers: int = 1,
-              scheduler: str | None = None, force: bool = False, progress: bool = False) -> SweepResult:
+              scheduler: str | None = None, force: bool = False, progress: bool = False,
+              plant_only: bool = False) -> SweepResult:
     """Run a sweep (module docstring); resume one with the same arguments in ``out_dir``.
+
+    ``plant_only``: no controller; the recipe held open loop on every draw, batched on the JAX plant
+    (:mod:`mpc.sweep._plant`; ``controllers`` must be empty, one process).
 
     Raises
     ------
@@ -136,6 +146,12 @@ def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *,
 
     controllers = list(controllers)
     known = controller_names()
+    if plant_only:
+        if controllers:
+            raise SweepError(f"--plant-only runs no controller; leave out --controllers {','.join(controllers)}")
+        if scheduler is not None or workers != 1:
+            raise SweepError("--plant-only runs batched in this process; leave out --scheduler and --workers")
+        controllers, known = [PLANT_ONLY_POLICY], [PLANT_ONLY_POLICY]
     if not controllers:
         raise SweepError("--controllers: expected at least one controller")
     for c in controllers:
@@ -150,13 +166,17 @@ def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *,
     duration = run_duration_s(base, duration_s)
     vary_d = parse_vary(list(vary))
     default = not vary_d
+    if plant_only:
+        check_plant_only_vary(vary_d)
     if default:
-        vary_d = default_dispersion(base)
+        vary_d = plant_only_dispersion(base) if plant_only else default_dispersion(base)
     draws = make_draws(base, vary_d, samples, seed, duration_s=duration, source=prep.source)
     src_path = Path(prep.source)
     sha = hashlib.sha256(src_path.read_bytes()).hexdigest() if src_path.is_file() else None
     args = _args(prep.source, sha, controllers, samples, seed, {k: d.text for k, d in vary_d.items()}, default,
                  duration)
+    if plant_only:
+        args["plant_only"] = True
     out = Path(out_dir)
     done_rows: list[dict[str, Any]] = []
     resume = False
@@ -182,7 +202,11 @@ def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *,
     done_rows = [r for r in done_rows if r["draw_id"] in valid_ids and r["controller"] in controllers]
     tasks = [Task(d.draw_id, c, d.scenario.model_dump_json(), prep.source, duration)
              for d in draws for c in controllers if (d.draw_id, c) not in keys]
-    if scheduler is not None:
+    if plant_only:
+        pending = [d for d in draws if (d.draw_id, PLANT_ONLY_POLICY) not in keys]
+        rows_iter = plant_only_rows(base, pending, duration)
+        where = "batched JAX plant in this process"
+    elif scheduler is not None:
         rows_iter = run_dask(tasks, scheduler)
         where = f"Dask scheduler {scheduler}"
     else:
@@ -224,9 +248,13 @@ def run_sweep(scenario: str | Path, controllers: Sequence[str], samples: int, *,
         for draw_id, ctrl, why in worst_runs(df):
             name = f"draws/draw_{draw_id:05d}.toml"
             path = folder.write_text(name, _draw_toml(by_id[draw_id], here))
-            out_run = f"runs/draw{draw_id:05d}_{ctrl.replace(':', '_').replace('/', '_')}"
-            cmd = shlex.join(["calmline", "run", str(path), "--controller", ctrl, "--duration", f"{duration:g}",
-                              "--out", out_run])
+            # a plant-only draw reproduces in closed loop with the recipe (the PLC's loops hold its set points)
+            run_ctrl = "recipe" if plant_only else ctrl
+            out_run = f"runs/draw{draw_id:05d}_{run_ctrl.replace(':', '_').replace('/', '_')}"
+            cmd = shlex.join(["calmline", "run", str(path), "--controller", run_ctrl, "--duration",
+                              f"{duration:g}", "--out", out_run])
+            if plant_only:
+                why += "; the command runs the draw in closed loop (the recipe with the PLC's loops)"
             worst.append({"draw_id": draw_id, "controller": ctrl, "why": why, "command": cmd,
                           "values": by_id[draw_id].values})
         manifest = {**args, "calmline": _versions().get("calmline", "?"), "workers": where, "wall_s": wall}
