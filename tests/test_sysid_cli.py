@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner, Result
 
-from mpc.cli._identify import bench_identify, identify
+from mpc.cli._bench_identify import bench_identify
+from mpc.cli._identify import identify
 
 HAIR = str(Path(__file__).parent / "data" / "daisy" / "daisy_dryer.dat")
 BASE = [HAIR, "--inputs", "c0", "--outputs", "c1", "--estimate", "0:500", "--validate",
@@ -87,13 +88,18 @@ def test_identify_nan_gap_reports_row(tmp_path: Path) -> None:
 
 def test_bench_identify_json_small() -> None:
     assert bench_identify.name == "identify"
-    res = _run(["--samples", "4000", "--pem-nfev", "2", "--json"], bench_identify)
+    res = _run(["--samples", "4000", "--pem-nfev", "2", "--auto-samples", "600", "--auto-size", "2",
+                "--auto-order", "2", "--json"], bench_identify)
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
-    for key in ("subspace_s", "pem_s", "machine", "pole_error_max", "subspace_target_s"):
+    for key in ("subspace_s", "pem_s", "machine", "pole_error_max", "subspace_target_s", "auto"):
         assert key in data
     assert {"node", "processor", "cpu_count", "numpy"} <= set(data["machine"])
     assert data["pole_error_max"] < 0.05
+    auto = data["auto"]
+    assert auto["samples"] == 600 and auto["inputs"] == auto["outputs"] == 2
+    assert auto["auto_target_s"] == 60.0 and auto["stable"] and auto["auto_s"] > 0.0
+    assert auto["fit_percent_mean"] > 50.0, auto  # a second-order system, 10 % noise
 
 
 def test_identify_time_column_sets_dt(tmp_path: Path) -> None:

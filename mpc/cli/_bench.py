@@ -11,7 +11,7 @@ BENCHES = {
     "harness": "mpc.cli._bench_harness:bench_harness",
     "nmpc": "mpc.cli._bench_nmpc:bench_nmpc",
     "prediction": "mpc.cli._bench_prediction:bench_prediction",
-    "identify": "mpc.cli._identify:bench_identify",
+    "identify": "mpc.cli._bench_identify:bench_identify",
     "edge": "mpc.cli._bench_edge:bench_edge",
     "sweep": "mpc.cli._bench_sweep:bench_sweep",
 }

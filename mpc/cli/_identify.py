@@ -1,4 +1,4 @@
-"""``calmline identify`` and ``calmline bench identify``.
+"""``calmline identify`` (the benchmark is in :mod:`mpc.cli._bench_identify`).
 
 ``identify`` is a thin layer over :func:`mpc.sysid.identify`: with ``--json``
 stdout holds exactly one JSON object and progress goes to stderr; a user
@@ -9,33 +9,25 @@ exits with code 2.
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 import click
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from mpc.cli._common import FORCE_FILE_HELP, UserError, user_errors
 from mpc.errors import CalmlineError
-from mpc.machine import machine_info
 from mpc.outputs import OutputFile
 from mpc.sysid import (
     METHODS,
     PROTOCOLS,
     IdentificationError,
     IdentifiedModel,
-    StateSpaceModel,
-    compare,
-    pem,
-    subspace,
 )
 from mpc.sysid import (
     identify as identify_model,
 )
 
-__all__ = ["bench_identify", "identify"]
+__all__ = ["identify"]
 
 
 def _one_line(text: str) -> str:
@@ -165,113 +157,3 @@ def identify(
         click.echo(json.dumps(payload))
     else:
         click.echo(_table(result))
-
-
-# --------------------------------------------------------------------------------------
-# benchmark
-
-
-def _random_system(n: int, m: int, p: int, rng: np.random.Generator) -> StateSpaceModel:
-    """Random stable real system: poles at radius 0.5-0.95, random orthogonal basis."""
-    blocks = []
-    k = 0
-    while k < n:
-        r = rng.uniform(0.5, 0.95)
-        if n - k >= 2 and rng.random() < 0.6:
-            th = rng.uniform(0.1, 1.2)
-            blocks.append(r * np.array([[np.cos(th), -np.sin(th)], [np.sin(th), np.cos(th)]]))
-            k += 2
-        else:
-            blocks.append(np.array([[r * rng.choice([-1.0, 1.0])]]))
-            k += 1
-    A = np.zeros((n, n))
-    pos = 0
-    for blk in blocks:
-        s = blk.shape[0]
-        A[pos : pos + s, pos : pos + s] = blk
-        pos += s
-    Q, _ = np.linalg.qr(rng.normal(size=(n, n)))
-    A = Q @ A @ Q.T
-    B = rng.normal(size=(n, m))
-    C = rng.normal(size=(p, n))
-    K = 0.2 * rng.normal(size=(n, p))
-    return StateSpaceModel(A, B, C, np.zeros((p, m)), K, np.zeros(n), 1.0)
-
-
-@click.command("identify")
-@click.option("--samples", type=click.IntRange(1000), default=100_000, show_default=True)
-@click.option("--order", type=click.IntRange(1, 30), default=6, show_default=True)
-@click.option("--inputs", "n_in", type=click.IntRange(1, 20), default=3, show_default=True)
-@click.option("--outputs", "n_out", type=click.IntRange(1, 20), default=3, show_default=True)
-@click.option("--noise", type=float, default=0.1, show_default=True,
-              help="Innovation standard deviation relative to the noise-free output's.")
-@click.option("--pem-nfev", type=click.IntRange(0), default=10, show_default=True,
-              help="Residual evaluations of the PEM refinement (0 skips it).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object on stdout.")
-def bench_identify(
-    samples: int, order: int, n_in: int, n_out: int, noise: float, pem_nfev: int, seed: int,
-    as_json: bool,
-) -> None:
-    """Time subspace identification (and a PEM refinement) on a seeded random system.
-
-    Target: the subspace step on 100,000 samples, 3 inputs x 3 outputs,
-    order 6, in at most 2 s. The times are this machine's; compare ratios
-    within one run only.
-    """
-    rng = np.random.default_rng(seed)
-    true = _random_system(order, n_in, n_out, rng)
-    u = rng.normal(size=(samples, n_in))
-    y0 = true.simulate(u)
-    e = noise * y0.std(axis=0) * rng.normal(size=y0.shape)
-    # innovation-form data: x+ = A x + B u + K e, y = C x + e
-    y = y0 + StateSpaceModel(true.A, true.K, true.C, np.eye(n_out), true.K, np.zeros(order),
-                             1.0).simulate(e)
-    t0 = time.perf_counter()
-    fit = subspace(y, u, order, method="moesp")
-    t_sub = time.perf_counter() - t0
-    model = fit.model
-    n_val = samples // 10
-    dist = np.abs(np.linalg.eigvals(true.A)[:, None] - np.linalg.eigvals(model.A)[None, :])
-    rows, cols = linear_sum_assignment(dist)  # pair each true pole with one estimate
-    pole_err = float(np.max(dist[rows, cols]))
-    fit_sub = compare(model, y0[-n_val:], u[-n_val:]).fit_percent
-    out: dict[str, Any] = {
-        "benchmark": "subspace identification (MOESP) + PEM refinement",
-        "samples": samples, "inputs": n_in, "outputs": n_out, "order": order, "seed": seed,
-        "noise_relative": noise,
-        "horizon": fit.future,
-        "subspace_s": t_sub,
-        "subspace_target_s": 2.0,
-        "subspace_meets_target": bool(t_sub <= 2.0),
-        "pole_error_max": pole_err,
-        "fit_percent_noise_free_last_10pct": [float(v) for v in fit_sub],
-        "machine": machine_info(),
-    }
-    if pem_nfev > 0:
-        t0 = time.perf_counter()
-        res = pem(model, y, u, criterion="simulation", max_nfev=pem_nfev, estimate_k=False)
-        t_pem = time.perf_counter() - t0
-        out.update({
-            "pem_s": t_pem,
-            "pem_nfev": res.nfev,
-            "pem_cost_initial": res.cost_initial,
-            "pem_cost_final": res.cost_final,
-            "pem_s_per_evaluation": t_pem / max(res.nfev, 1),
-            "fit_percent_noise_free_last_10pct_after_pem": [
-                float(v) for v in compare(res.model, y0[-n_val:], u[-n_val:]).fit_percent],
-        })
-    if as_json:
-        click.echo(json.dumps(out))
-        return
-    m = out["machine"]
-    click.echo(f"machine: {m['processor']} ({m['machine']}), {m['cpu_count']} CPUs, "
-               f"node {m['node']}, numpy {m['numpy']}")
-    click.echo(f"data: {samples} samples, {n_in} inputs x {n_out} outputs, order {order}, "
-               f"seed {seed}, noise {noise:g}")
-    click.echo(f"subspace (MOESP, f=p={fit.future}): {t_sub:.3f} s "
-               f"(target <= 2 s: {'met' if t_sub <= 2.0 else 'NOT met'}); "
-               f"max pole error {pole_err:.2e}")
-    if pem_nfev > 0:
-        click.echo(f"PEM output-error refinement: {out['pem_s']:.3f} s for {out['pem_nfev']} "
-                   f"evaluations ({out['pem_s_per_evaluation']:.3f} s each)")

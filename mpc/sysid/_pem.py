@@ -252,6 +252,7 @@ def pem(
     estimate_k: bool = True,
     max_nfev: int = 60,
     weights: np.ndarray | None = None,
+    ftol: float = 1e-7,
 ) -> PemResult:
     """Refine a state-space model by prediction-error minimisation.
 
@@ -275,6 +276,10 @@ def pem(
         Budget of residual evaluations.
     weights : numpy.ndarray, optional
         Output weights (default ``1 / ||y_j - mean(y_j)||``).
+    ftol : float
+        Stop when a step lowers the cost by less than this fraction of it
+        (``scipy.optimize.least_squares``); model selection screens
+        refinements with a looser value than the final fit.
 
     Returns
     -------
@@ -325,7 +330,7 @@ def pem(
     with blas_threads(1):
         sol = scipy.optimize.least_squares(
             fun, np.zeros(basis.shape[1]), jac=jac, method="trf", x_scale="jac",
-            tr_solver=solver, max_nfev=max_nfev, ftol=1e-7, xtol=1e-8, gtol=1e-10,
+            tr_solver=solver, max_nfev=max_nfev, ftol=ftol, xtol=1e-8, gtol=1e-10,
         )
     cost = float(sol.cost)
     if not np.isfinite(cost) or cost >= cost0:

@@ -20,6 +20,31 @@ deviations from each block's mean summed over the blocks), averaged over
 outputs, each output floored at -100 % so that one diverging output cannot
 dominate; a candidate that is unstable or fails on any fold is discarded.
 
+That score estimates the initial state of each held-out block from the
+block's own outputs (as :func:`mpc.sysid.compare` does on the validation
+rows). A model with lightly damped slow modes can then fit a short block
+through its initial state alone (a slow oscillation or drift of the
+outputs that the inputs do not explain), and win the cross-validation
+without predicting anything. Two rules guard the choice:
+
+* **carried-state check** (``mean`` and ``none`` protocols, where the
+  held-out block and the rows before it share one operating point): the
+  fold's model is also run into each held-out block from the state that
+  the block-length of estimation rows just before it gives (least-squares
+  initial state on those rows only; the first block, which has no rows
+  before it, estimates it on its own first quarter and is scored on the
+  rest). The pooled fit of these runs, computed like the score, must be
+  positive: the model must predict the held-out rows better than their
+  mean when its state comes from data it was allowed to see. Candidates
+  that fail are not chosen; if every candidate fails, the one with the
+  best carried-state fit is. Under ``segment-mean`` and
+  ``segment-linear`` every segment is detrended on its own, so there is
+  no common operating point to carry a state across and the check does
+  not apply.
+* **PEM kept only if it helps**: a prediction-error refinement is a
+  candidate only if its cross-validated score is higher than that of the
+  start it refines.
+
 Candidates (for ``method="auto"``):
 
 1. ARX on a grid of ``(na, nb, nk)`` (``1..4`` each, one ``nk`` for all
@@ -54,6 +79,7 @@ from mpc.sysid._detrend import apply_protocol_segments
 from mpc.sysid._errors import IdentificationError
 from mpc.sysid._model import StateSpaceModel
 from mpc.sysid._pem import estimate_kalman_gain, pem
+from mpc.sysid._simulate import estimate_x0, output_weights, simulate
 from mpc.sysid._subspace import (
     SUBSPACE_METHODS,
     SubspaceProjections,
@@ -137,6 +163,8 @@ class SelectionOptions:
     arx_nk: tuple[int, ...] = (1, 2, 3, 4)
     pem_max_nfev: int = 30
     final_pem_max_nfev: int = 100
+    #: relative cost decrease per step below which a refinement inside selection stops
+    pem_ftol: float = 1e-3
     dt: float = 1.0
 
 
@@ -148,21 +176,40 @@ class SelectionRecord:
     scores: dict[str, float] = field(default_factory=dict)
     fold_fits: dict[str, list[float]] = field(default_factory=dict)
     folds: list[tuple[list[tuple[int, int]], tuple[int, int]]] = field(default_factory=list)
+    #: pooled fit of the runs from the carried-over state (``mean``/``none`` protocols)
+    carried: dict[str, float] = field(default_factory=dict)
+    #: why a candidate was not eligible (label -> reason)
+    excluded: dict[str, str] = field(default_factory=dict)
+    reason: str = ""
 
     def to_dict(self, top: int = 12) -> dict[str, object]:
-        """The ``top`` best candidates with their per-fold scores."""
+        """The ``top`` best candidates with their scores, checks and per-fold fits."""
         ranked = sorted(self.scores.items(), key=lambda kv: -kv[1])
         return {
             "criterion": "cross-validated free-run fit (%): NRMSE fit of all held-out blocks "
                          "of the estimation rows together, mean over outputs",
+            "rules": [
+                "stable on every fold",
+                "carried-state check (mean/none protocols): the run into each held-out block "
+                "from the state the preceding estimation rows give has a pooled fit above 0 %",
+                "a PEM refinement only if its score beats its start's",
+            ] if self.carried else [
+                "stable on every fold",
+                "a PEM refinement only if its score beats its start's",
+            ],
             "chosen": self.chosen.label,
+            "chosen_score": self.scores.get(self.chosen.label),
+            "chosen_carried_state_fit": self.carried.get(self.chosen.label),
+            "reason": self.reason,
             "folds": [
                 {"train_rows": [f"{a}:{b}" for a, b in train], "test_rows": f"{test[0]}:{test[1]}"}
                 for train, test in self.folds
             ],
             "n_candidates": len(self.scores),
             "ranking": [
-                {"candidate": k, "score": v, "fold_fits": self.fold_fits.get(k, [])}
+                {"candidate": k, "score": v, "carried_state_fit": self.carried.get(k),
+                 "eligible": k not in self.excluded, "excluded_because": self.excluded.get(k),
+                 "fold_fits": self.fold_fits.get(k, [])}
                 for k, v in ranked[:top]
             ],
         }
@@ -200,7 +247,7 @@ def fit_candidate(
     if cand.refine is not None:
         budget = opts.pem_max_nfev if max_nfev is None else max_nfev
         refined = pem(model, y, u, criterion=cand.refine, max_nfev=budget,
-                      estimate_k=final).model
+                      estimate_k=final, ftol=1e-7 if final else opts.pem_ftol).model
         if not refined.stable and opts.stability != "none":
             A = enforce_stability(np.array(refined.A), mode=opts.stability)
             B, D, x0s = estimate_bd(A, np.array(refined.C), y, u,
@@ -220,6 +267,31 @@ def _errors(model: StateSpaceModel, y: np.ndarray, u: np.ndarray) -> np.ndarray:
     yhat = compare(model, y, u).yhat
     sse = np.sum((y - yhat) ** 2, axis=0)
     sst = np.sum((y - y.mean(axis=0)) ** 2, axis=0)
+    if not np.all(np.isfinite(sse)):
+        return np.full((2, y.shape[1]), np.inf)
+    return np.stack([sse, sst])
+
+
+def _carried_errors(model: StateSpaceModel, y: np.ndarray, u: np.ndarray, lead: int) -> np.ndarray:
+    """Errors of the run into a held-out block from a state the block's outputs did not fit.
+
+    ``y, u`` hold ``lead`` estimation rows before the block, then the block.
+    With ``lead > 0`` the initial state at the first row is the
+    least-squares estimate on the ``lead`` rows only and the block is scored;
+    with ``lead == 0`` (the first block) it is estimated on the block's first
+    quarter and the rest is scored.
+    """
+    if not model.stable:
+        return np.full((2, y.shape[1]), np.inf)
+    fit_rows = lead if lead > 0 else max(y.shape[0] // 4, 1)
+    A, B, C, D = (np.asarray(m) for m in (model.A, model.B, model.C, model.D))
+    ys, us = y[:fit_rows], u[:fit_rows]
+    x0 = estimate_x0(A, B, C, D, us, ys, weights=output_weights(y[fit_rows:]))
+    yhat = simulate(A, B, C, D, u, x0)[fit_rows:]
+    yb = y[fit_rows:]
+    with np.errstate(over="ignore", invalid="ignore"):
+        sse = np.sum((yb - yhat) ** 2, axis=0)
+    sst = np.sum((yb - yb.mean(axis=0)) ** 2, axis=0)
     if not np.all(np.isfinite(sse)):
         return np.full((2, y.shape[1]), np.inf)
     return np.stack([sse, sst])
@@ -343,11 +415,22 @@ def select_model(
     n_train = min(sum(s.stop - s.start for s in train) for train, _ in folds)
     cands = _base_candidates(opts, n_out, n_in, n_train)
     errs: dict[Candidate, list[np.ndarray]] = {c: [] for c in cands}
+    carry_errs: dict[Candidate, list[np.ndarray]] = {c: [] for c in cands}
+    # the carried-state check needs one operating point across the block's boundary
+    carry = protocol in ("mean", "none")
     data = []
+    carry_data: list[tuple[np.ndarray, np.ndarray, int]] = []
     for train, test in folds:
+        lead = min(test.start, test.stop - test.start)
+        window = slice(test.start - lead, test.stop)
         segs, (uv, yv) = apply_protocol_segments(
             protocol, [(u[s], y[s]) for s in train], (u[test], y[test]))
         data.append(([ys for _, ys in segs], [us for us, _ in segs], yv, uv))
+        if carry:
+            # the same offsets as the block (training means for "mean", none for "none")
+            _, (uw, yw) = apply_protocol_segments(
+                protocol, [(u[s], y[s]) for s in train], (u[window], y[window]))
+            carry_data.append((yw, uw, lead))
     say(f"selection: {len(cands)} candidate structures, {len(folds)}-fold cross-validation "
         "on the estimation rows")
     base_models: dict[tuple[Candidate, int], StateSpaceModel] = {}
@@ -368,8 +451,11 @@ def select_model(
                 model = fit_candidate(c, yt, ut, opts, projections=proj)
                 base_models[(c, k)] = model
                 errs[c].append(_errors(model, yv, uv))
+                if carry:
+                    carry_errs[c].append(_carried_errors(model, *carry_data[k]))
             except _FAIL:
                 errs[c].append(_FAILED)
+                carry_errs[c].append(_FAILED)
     scores = {c: _pooled_fit(v) for c, v in errs.items()}
     if opts.method in ("auto", "pem"):
         # PEM starts: the best subspace start of each order, for the top_k orders
@@ -388,13 +474,16 @@ def select_model(
         say(f"selection: refining the best start of {len(starts)} orders by PEM")
         for c in starts:
             rc = replace(c, refine=opts.pem_criterion)
-            errs[rc] = []
+            errs[rc], carry_errs[rc] = [], []
             for k, (yt, ut, yv, uv) in enumerate(data):
                 try:
                     model = fit_candidate(rc, yt, ut, opts, base_model=base_models[(c, k)])
                     errs[rc].append(_errors(model, yv, uv))
+                    if carry:
+                        carry_errs[rc].append(_carried_errors(model, *carry_data[k]))
                 except _FAIL:
                     errs[rc].append(_FAILED)
+                    carry_errs[rc].append(_FAILED)
             scores[rc] = _pooled_fit(errs[rc])
     if opts.method == "pem":
         pool = [c for c in scores if c.refine is not None]
@@ -405,13 +494,49 @@ def select_model(
             "no candidate model could be estimated and simulated stably on the estimation rows; "
             "check the data, or choose --method/--order explicitly"
         )
-    best = max(pool, key=lambda c: scores[c])
+    carried = {c: _pooled_fit(v) for c, v in carry_errs.items()} if carry else {}
+    best, excluded, reason = _choose(pool, scores, carried)
     record = SelectionRecord(
         chosen=best,
         scores={c.label: float(v) for c, v in scores.items()},
         fold_fits={c.label: [_fold_fit(e) for e in v] for c, v in errs.items()},
         folds=[([(s.start, s.stop) for s in train], (test.start, test.stop))
                for train, test in folds],
+        carried={c.label: float(v) for c, v in carried.items()},
+        excluded={c.label: why for c, why in excluded.items()},
+        reason=reason,
     )
-    say(f"selection: chose {best.label} (cross-validated fit {scores[best]:.1f} %)")
+    say(f"selection: chose {best.label} ({reason})")
     return best, record
+
+
+def _choose(
+    pool: list[Candidate], scores: dict[Candidate, float], carried: dict[Candidate, float]
+) -> tuple[Candidate, dict[Candidate, str], str]:
+    """The best eligible candidate, the reasons for the ineligible ones, and why."""
+    excluded: dict[Candidate, str] = {}
+    for c in pool:
+        if not np.isfinite(scores[c]):
+            excluded[c] = "unstable or failed on a fold"
+            continue
+        if c.refine is not None:
+            start = replace(c, refine=None)
+            if start in scores and not scores[c] > scores[start]:
+                excluded[c] = (f"PEM does not improve its start's score "
+                               f"({scores[c]:.1f} <= {scores[start]:.1f} %)")
+                continue
+        if carried and not carried[c] > 0.0:
+            excluded[c] = (f"carried-state fit {carried[c]:.1f} % <= 0: no better than the "
+                           "held-out rows' mean when its state comes from the preceding rows")
+    eligible = [c for c in pool if c not in excluded]
+    if eligible:
+        best = max(eligible, key=lambda c: scores[c])
+        reason = f"highest cross-validated fit {scores[best]:.1f} % among {len(eligible)} eligible"
+        if carried:
+            reason += f"; carried-state fit {carried[best]:.2f} %"
+        return best, excluded, reason
+    # nothing passes the carried-state check: the one that predicts best from a carried state
+    finite = [c for c in pool if np.isfinite(scores[c])]
+    best = max(finite, key=lambda c: carried[c])
+    return best, excluded, (f"no candidate passed the carried-state check; best carried-state "
+                            f"fit {carried[best]:.1f} % (cross-validated fit {scores[best]:.1f} %)")
