@@ -86,3 +86,29 @@ def test_the_json_says_why_the_model_was_chosen() -> None:
     assert max(e["score"] for e in sel["ranking"]) > chosen["score"]  # the check changed the choice
     # validation: the chosen model's free run does not diverge
     assert np.all(np.isfinite(r["rmse"])) and min(r["fits"]) > 0.0
+
+
+def test_choice_rules_on_given_scores() -> None:
+    from mpc.sysid._select import Candidate, _choose
+
+    sub = Candidate("n4sid", order=4, horizon=10)
+    ref = Candidate("n4sid", order=4, horizon=10, refine="simulation")
+    other = Candidate("moesp", order=2, horizon=10)
+    scores = {sub: 40.0, ref: 60.0, other: 30.0}
+    # the refinement wins the cross-validation and predicts from a carried state: chosen
+    best, excluded, reason = _choose(list(scores), scores, {sub: 10.0, ref: 20.0, other: 5.0})
+    assert best == ref and not excluded and "60.0" in reason
+    # its carried-state fit is below 0: the best eligible candidate instead
+    best, excluded, _ = _choose(list(scores), scores, {sub: 10.0, ref: -30.0, other: 5.0})
+    assert best == sub and "carried-state" in excluded[ref]
+    # nothing passes: the best carried-state fit
+    best, excluded, reason = _choose(list(scores), scores, {sub: -10.0, ref: -30.0, other: -5.0})
+    assert best == other and len(excluded) == 3 and "no candidate passed" in reason
+    # a refinement that does not beat its start is never eligible
+    worse = {sub: 40.0, ref: 39.0, other: 30.0}
+    best, excluded, _ = _choose(list(worse), worse, {})
+    assert best == sub and "does not improve" in excluded[ref]
+    # unstable candidates (score -inf) are never chosen, even by the fallback
+    bad = {sub: float("-inf"), other: 30.0}
+    best, excluded, _ = _choose(list(bad), bad, {sub: 50.0, other: -1.0})
+    assert best == other and "unstable" in excluded[sub]
