@@ -116,10 +116,12 @@ def identify(
         Sample time in seconds (else from ``time_column``, else 1).
     time_column : str, optional
         Column of uniform, increasing time stamps.
-    method : {"auto", "arx", "subspace", "pem", "n4sid", "moesp", "cva"}
+    method : {"auto", "arx", "subspace", "pem", "n4sid", "moesp", "cva", "tc"}
         ``auto`` picks among ARX, subspace variants and their PEM
         refinements; ``subspace`` among the three weightings; ``pem`` among
-        PEM refinements of ARX/subspace starts; a weighting name fixes it.
+        PEM refinements of ARX/subspace starts; a weighting name fixes it;
+        ``tc`` realises a TC-kernel regularised impulse response
+        (:mod:`mpc.sysid._kernel`) at the chosen order.
     order : int or "auto"
         State dimension of subspace/PEM models (``auto``: 1..``n_max``).
         ARX structures are set by ``arx_orders``.

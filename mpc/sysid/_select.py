@@ -77,6 +77,7 @@ import numpy as np
 from mpc.sysid._arx import ArxOrders, arx
 from mpc.sysid._detrend import apply_protocol_segments
 from mpc.sysid._errors import IdentificationError
+from mpc.sysid._kernel import TcImpulseResponse, tc_impulse_response
 from mpc.sysid._model import StateSpaceModel
 from mpc.sysid._pem import estimate_kalman_gain, pem
 from mpc.sysid._simulate import estimate_x0, output_weights, simulate
@@ -98,7 +99,7 @@ __all__ = [
     "select_model",
 ]
 
-METHODS: tuple[str, ...] = ("auto", "arx", "subspace", "pem", *SUBSPACE_METHODS)
+METHODS: tuple[str, ...] = ("auto", "arx", "subspace", "pem", *SUBSPACE_METHODS, "tc")
 _FIT_FLOOR = -100.0
 _FAIL = (IdentificationError, np.linalg.LinAlgError, ValueError, KeyError)
 
@@ -110,9 +111,10 @@ class Candidate:
     Attributes
     ----------
     method : str
-        ``"arx"``, ``"n4sid"``, ``"moesp"`` or ``"cva"`` (the initial estimate).
+        ``"arx"``, ``"n4sid"``, ``"moesp"``, ``"cva"`` or ``"tc"`` (TC-kernel
+        impulse response realised at ``order``) (the initial estimate).
     order : int
-        Subspace order (0 for ARX).
+        Subspace or realisation order (0 for ARX).
     horizon : int
         Subspace past = future horizon (0 for ARX).
     arx : ArxOrders or None
@@ -138,6 +140,8 @@ class Candidate:
         """Full label with orders and horizons."""
         if self.arx is not None:
             base = self.arx.label()
+        elif self.method == "tc":
+            base = f"TC-kernel impulse response n={self.order}"
         else:
             base = f"{self.method.upper()} n={self.order} f=p={self.horizon}"
         suffix = {None: "", "simulation": " + PEM (output error)", "prediction": " + PEM (1-step)"}
@@ -225,6 +229,7 @@ def fit_candidate(
     opts: SelectionOptions,
     *,
     projections: SubspaceProjections | None = None,
+    kernel: TcImpulseResponse | None = None,
     base_model: StateSpaceModel | None = None,
     max_nfev: int | None = None,
     final: bool = False,
@@ -238,6 +243,9 @@ def fit_candidate(
     if model is None:
         if cand.arx is not None:
             model = arx(y, u, cand.arx.na, cand.arx.nb, cand.arx.nk, dt=opts.dt)[0]
+        elif cand.method == "tc":
+            model = (kernel or tc_impulse_response(y, u)).model(
+                cand.order, y, u, dt=opts.dt, stability=opts.stability)
         else:
             model = subspace(
                 y, u, cand.order, method=cand.method, future=cand.horizon, past=cand.horizon,
@@ -366,6 +374,11 @@ def _base_candidates(opts: SelectionOptions, n_out: int, n_in: int, n_train: int
             for meth in methods:
                 for n in orders:
                     cands.append(Candidate(meth, order=n, horizon=h))
+    if opts.method == "tc":
+        # not among the automatic candidates: on the DaISy sets it never validated best and it
+        # took a third of the selection's time (docs/identification.md)
+        orders = (opts.order,) if opts.order else tuple(range(1, opts.n_max + 1))
+        cands += [Candidate("tc", order=n) for n in orders]
     return cands
 
 
@@ -436,10 +449,19 @@ def select_model(
     base_models: dict[tuple[Candidate, int], StateSpaceModel] = {}
     for k, (yt, ut, yv, uv) in enumerate(data):
         projections: dict[int, SubspaceProjections | None] = {}
+        kernel: list[TcImpulseResponse | None] = []
         for c in cands:
             try:
                 proj = None
-                if c.arx is None:
+                if c.method == "tc":
+                    if not kernel:
+                        try:
+                            kernel.append(tc_impulse_response(yt, ut))
+                        except IdentificationError:
+                            kernel.append(None)
+                    if kernel[0] is None or c.order > kernel[0].max_order:
+                        raise IdentificationError("too few samples for the kernel estimate")
+                elif c.arx is None:
                     if c.horizon not in projections:
                         try:
                             projections[c.horizon] = SubspaceProjections(yt, ut, c.horizon, c.horizon)
@@ -448,7 +470,8 @@ def select_model(
                     proj = projections[c.horizon]
                     if proj is None or c.order > proj.max_order:
                         raise IdentificationError("horizon too long for this fold")
-                model = fit_candidate(c, yt, ut, opts, projections=proj)
+                model = fit_candidate(c, yt, ut, opts, projections=proj,
+                                      kernel=kernel[0] if kernel else None)
                 base_models[(c, k)] = model
                 errs[c].append(_errors(model, yv, uv))
                 if carry:
