@@ -88,7 +88,7 @@ def test_identify_nan_gap_reports_row(tmp_path: Path) -> None:
 
 def test_bench_identify_json_small() -> None:
     assert bench_identify.name == "identify"
-    res = _run(["--samples", "4000", "--pem-nfev", "2", "--auto-samples", "600", "--auto-size", "2",
+    res = _run(["--samples", "4000", "--pem-nfev", "2", "--auto-samples", "400", "--auto-size", "1",
                 "--auto-order", "2", "--json"], bench_identify)
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
@@ -97,7 +97,7 @@ def test_bench_identify_json_small() -> None:
     assert {"node", "processor", "cpu_count", "numpy"} <= set(data["machine"])
     assert data["pole_error_max"] < 0.05
     auto = data["auto"]
-    assert auto["samples"] == 600 and auto["inputs"] == auto["outputs"] == 2
+    assert auto["samples"] == 400 and auto["inputs"] == auto["outputs"] == 1
     assert auto["auto_target_s"] == 60.0 and auto["stable"] and auto["auto_s"] > 0.0
     assert auto["fit_percent_mean"] > 50.0, auto  # a second-order system, 10 % noise
 
