@@ -102,6 +102,18 @@ def test_analyser_failure_plans_for_the_lower_limit_at_once_and_recovery_lifts_i
     assert sup.update(_obs(10.0, healthy=True, limit=0.5)).lel_limit_frac == 0.5
 
 
+def test_a_failed_analyser_can_be_planned_for_with_an_extra_margin() -> None:
+    """``failed_analyser_limit_frac`` scales the limit planned for only while an analyser is failed."""
+    sup = Supervisor(SupervisorSettings(failed_analyser_limit_frac=0.75), FLAT, 0.25)
+    assert sup.update(_obs(0.0, limit=0.5)).lel_limit_frac == 0.5
+    assert sup.update(_obs(2.0, healthy=False, limit=0.5)).lel_limit_frac == pytest.approx(0.1875)
+    assert sup.update(_obs(4.0, healthy=False, limit=0.2)).lel_limit_frac == pytest.approx(0.15)
+    assert sup.update(_obs(6.0, healthy=True, limit=0.25)).lel_limit_frac == 0.25
+    for bad in (0.0, 1.5):
+        with pytest.raises(ValueError, match="failed_analyser_limit_frac"):
+            SupervisorSettings(failed_analyser_limit_frac=bad)
+
+
 def test_health_is_followed_only_where_the_mpc_plans() -> None:
     """An analyser that fails while the line stands is reported at the hand-back, where the MPC plans again."""
     sup = Supervisor(SupervisorSettings(restart_guard_s=4.0), FLAT, 0.25)

@@ -56,7 +56,9 @@ Analyser health (every ``*_lel_frac`` sensor healthy) is followed in
 its next step). With a failed analyser the limit to plan for is at once
 the lower of the limit in force and the specification's limit without an
 analyser (NFPA 86: 25 %): the harness lowers the limit in force only after
-the purge allowance, and the plan should not wait for it.
+the purge allowance, and the plan should not wait for it. ``failed_analyser_limit_frac``
+(default 1) lowers it further while the analyser is failed: the zone is then
+known only from the model.
 
 Speed preview and fallback
 --------------------------
@@ -155,7 +157,7 @@ class Supervisor:
                 self.analysers_healthy = healthy
         limit = obs.lel_limit_frac
         if not self.analysers_healthy:
-            limit = min(limit, self.lel_limit_without_analyser_frac)
+            limit = min(limit, self.lel_limit_without_analyser_frac) * self.settings.failed_analyser_limit_frac
         return Decision(mode=self.mode, stopped_now=stopped_now, restarted=restarted, lel_limit_frac=limit,
                         analysers_healthy=self.analysers_healthy, health_changed=health_changed,
                         handback_window=t < self.handback_until_s)

@@ -114,3 +114,9 @@ class SupervisorSettings(Settings):
     """Hand-back window at the start of a run (taking over from the recipe) and after each restart's start-up
     phase, s: the NMPC moves nozzles and heaters, and closes exhausts, at ``[controllers.nmpc.ocp]
     handback_rate_frac`` of their move limits in it (the lmpc does not use it)."""
+    failed_analyser_limit_frac: float = setting(1.0, gt=0.0, le=1.0)
+    """While an LEL analyser is failed, the LEL limit the MPC plans for is this fraction of the specification's
+    limit without an analyser (its own margins apply on top). The failed zone is then known only from the
+    model, which on a plant drying 4-10 % slower than it under-predicted the zone's LEL by up to a third
+    (``docs/sweep.md``): 0.75 took the four such excursions of a 200-draw sweep to 0 s. 1: no extra margin
+    (the default, on which the shipped results were measured)."""
