@@ -136,7 +136,7 @@ def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: P
     """The comparison can fail: an artifact whose process noise was changed (and re-hashed, as a wrong export
     would be) drifts away from the NMPC's filter."""
     copy = _rehashed(artifact, tmp_path, lambda m: m["estimator"].update(Q=(4.0 * np.asarray(m["estimator"]["Q"])).tolist()))
-    res = verify_artifact(copy, SCENARIO, duration_s=600.0, edge_run=False)
+    res = verify_artifact(copy, SCENARIO, duration_s=300.0, edge_run=False)  # measured 0.029 (0.031 at 600 s)
     assert res["estimator_max_abs_diff"] > 1e-6
 
 

@@ -41,15 +41,25 @@ def test_feedback_controllers_correct_an_unannounced_step(preset: str, controlle
 
 
 def test_replayed_lot_changes_cost_the_nmpc_no_more_coat_weight_scrap_than_the_recipe() -> None:
-    """The historian log's lots are unannounced in a replay (the log carries the solids); 2 h holding one change."""
-    from mpc.historian import replay_log
-    from scenarios import shipped_path
+    """The historian log's lots are unannounced in a replay (the log carries the solids). The July log's first
+    1.5 h hold a +1 wt% change at 0:50; the regression suite replays exactly that for the recipe and the NMPC,
+    and ``tests/test_regress.py::test_suite_passes_against_committed_goldens`` checks that today's code gives
+    its golden KPIs (coat-weight scrap within 10 m or 5 %). So the relation is read from those goldens here
+    rather than replayed a second time (measured by replaying: 1163 m against 74 m)."""
+    import json
 
-    log = shipped_path("data/logs/greensboro_july_nmc.csv")
-    recipe = replay_log(log, "recipe", window_s=7200.0).kpis
-    nmpc = replay_log(log, "nmpc", window_s=7200.0).kpis
+    from mpc.regress import load_suite
+
+    suite = load_suite()
+    kpis = {}
+    for ctrl in ("recipe", "nmpc"):
+        case = suite.case(f"greensboro_july_nmc_{ctrl}")
+        assert case.controller == ctrl and case.log.endswith("greensboro_july_nmc.csv") and case.window_s == 5400.0
+        kpis[ctrl] = json.loads(suite.golden_path(case).read_text())["kpis"]
+    recipe, nmpc = kpis["recipe"], kpis["nmpc"]
     assert recipe["scrap_coat_weight_m"] > 0
-    assert nmpc["scrap_coat_weight_m"] <= recipe["scrap_coat_weight_m"]
+    # beyond the suite's tolerance on either side: the relation cannot flip while the goldens pass
+    assert nmpc["scrap_coat_weight_m"] + 10.0 < 0.95 * recipe["scrap_coat_weight_m"] - 10.0
     assert nmpc["time_above_lel_limit_s"] == 0.0
 
 
