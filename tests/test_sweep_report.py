@@ -5,7 +5,6 @@ from __future__ import annotations
 import html
 import math
 import re
-import time
 from html.parser import HTMLParser
 
 import numpy as np
@@ -273,14 +272,11 @@ def test_self_contained(page: str) -> None:
     assert len(ids) == len(set(ids)), "duplicate element ids"
 
 
-def test_deterministic_and_fast() -> None:
-    """400 draws x 2 controllers render in under 2 s, twice to the same text."""
+def test_deterministic() -> None:
+    """400 draws x 2 controllers render twice to the same text (no timing here: the machines are shared)."""
     big = _runs(n_draws=400)
-    t0 = time.perf_counter()
     first = render_sweep_report(big, _manifest(), WORST)
-    elapsed = time.perf_counter() - t0
     assert render_sweep_report(big, _manifest(), WORST) == first
-    assert elapsed < 2.0
 
 
 def test_single_controller() -> None:
