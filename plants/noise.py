@@ -362,16 +362,27 @@ class PumpPulsation(_PathSampler):
             2.0 * math.pi * self.freq_Hz * np.asarray(t_s) + self.phase_rad
         )
 
-    def interval_mean_sinusoid(self, t0_s: float, t1_s: float) -> float:
-        """Exact mean of the sinusoidal part over ``[t0_s, t1_s]`` (``t1_s > t0_s``)."""
-        if not t1_s > t0_s:
+    def interval_mean_sinusoid(
+        self, t0_s: float | NDArray[np.float64], t1_s: float | NDArray[np.float64]
+    ) -> float | NDArray[np.float64]:
+        """Exact mean of the sinusoidal part over ``[t0_s, t1_s]`` (``t1_s > t0_s``; arrays elementwise)."""
+        t0, t1 = np.asarray(t0_s, dtype=float), np.asarray(t1_s, dtype=float)
+        if not np.all(t1 > t0):
             raise ValueError(
                 f"PumpPulsation.interval_mean_sinusoid: need t1_s > t0_s, got {t0_s!r}, {t1_s!r}"
             )
         w = 2.0 * math.pi * self.freq_Hz
-        c0 = math.cos(w * t0_s + self.phase_rad)
-        c1 = math.cos(w * t1_s + self.phase_rad)
-        return self.rel_amplitude * (c0 - c1) / (w * (t1_s - t0_s))
+        mean = self.rel_amplitude * (np.cos(w * t0 + self.phase_rad) - np.cos(w * t1 + self.phase_rad)) / (
+            w * (t1 - t0))
+        return float(mean) if mean.ndim == 0 else mean
+
+    def sample_many(self, times_s: NDArray[np.float64] | list[float]) -> NDArray[np.float64]:
+        """:meth:`sample` at each of the non-decreasing ``times_s``, the jitter drawn in one call."""
+        t = np.asarray(times_s, dtype=float)
+        d = self.sinusoid(t) + self._jitter.sample_many(t)
+        if t.size:
+            self._t_last, self._x_last = float(t[-1]), np.asarray(d[-1])
+        return d
 
     def sample(self, t_s: float) -> float:
         """Relative flow deviation at ``t_s`` (non-decreasing across calls)."""

@@ -173,48 +173,41 @@ class PlantDisturbances:
 
     def vector(self, t_s: float) -> np.ndarray:
         """Disturbance vector at ``t_s`` (process noise sampled at ``t_s``; call with non-decreasing t)."""
-        L = self.layout
-        d = np.empty(L.n_disturbances)
-        d[L.D_OUT_T] = float(self.outdoor_temp(t_s))
-        d[L.D_OUT_RH] = min(max(float(self.outdoor_rh(t_s)), 0.0), 1.0)
-        d[L.D_SOLIDS] = float(self.solids(t_s))
-        # the plant holds d over the interval: the pulsation enters as its interval mean plus jitter
-        jitter = float(self.pump_noise.sample(t_s)) - float(self.pump_noise.sinusoid(t_s))
-        d[L.D_PUMP_NOISE] = self.pump_noise.interval_mean_sinusoid(t_s, t_s + self.dt_s) + jitter
-        d[L.D_COAT_NOISE] = float(self.coat_noise.sample(t_s))
-        d[L.D_HTF] = max(1.0 + float(self.heat_transfer_noise.sample(t_s)), 0.5)
-        # held in the range DryerParams checks against the equilibrium content (5 std of the largest variation)
-        lo, hi = CRITICAL_CONTENT_FACTOR_RANGE
-        d[L.D_XCR] = min(max(1.0 + float(self.critical_content_noise.sample(t_s)), lo), hi)
-        d[L.d_heater_eff] = [float(s(t_s)) for s in self.heater_eff]
-        d[L.d_fan_factor] = [float(s(t_s)) for s in self.fan_factor]
-        return d
+        t = np.array([float(t_s)])
+        return self._rows(t, np.array([self.pump_noise.sample(t_s)]), np.array([self.coat_noise.sample(t_s)]),
+                          np.array([self.heat_transfer_noise.sample(t_s)]),
+                          np.array([self.critical_content_noise.sample(t_s)]))[0]
 
     def matrix(self, n_steps: int) -> np.ndarray:
         """The rows :meth:`vector` gives at ``t = k * dt_s``, ``k = 0 .. n_steps - 1``, in one call
-        (``(n_steps, n_disturbances)``; equal to those calls to rounding). The process-noise paths restart
-        (:meth:`reset`) before and after."""
-        L = self.layout
+        (``(n_steps, n_disturbances)``; the same values). The process-noise paths restart (:meth:`reset`)
+        before and after."""
         self.reset()
         t = np.arange(n_steps) * self.dt_s
-        d = np.empty((n_steps, L.n_disturbances))
+        d = self._rows(t, self.pump_noise.sample_many(t), self.coat_noise.sample_many(t),
+                       self.heat_transfer_noise.sample_many(t), self.critical_content_noise.sample_many(t))
+        self.reset()
+        return d
+
+    def _rows(self, t: np.ndarray, pump: np.ndarray, coat: np.ndarray, htf: np.ndarray,
+              xcr: np.ndarray) -> np.ndarray:
+        """Disturbance rows at the times ``t`` from the process-noise samples there (one assembly for
+        :meth:`vector` and :meth:`matrix`)."""
+        L = self.layout
+        d = np.empty((t.size, L.n_disturbances))
         d[:, L.D_OUT_T] = self.outdoor_temp(t)
         d[:, L.D_OUT_RH] = np.clip(self.outdoor_rh(t), 0.0, 1.0)
         d[:, L.D_SOLIDS] = self.solids(t)
-        pump = self.pump_noise
-        sinus = pump.sinusoid(t)
-        jitter = (sinus + pump._jitter.sample_many(t)) - sinus
-        w = 2.0 * np.pi * pump.freq_Hz
-        mean = pump.rel_amplitude * (np.cos(w * t + pump.phase_rad) - np.cos(w * (t + self.dt_s) + pump.phase_rad)) / (
-            w * self.dt_s)
-        d[:, L.D_PUMP_NOISE] = mean + jitter
-        d[:, L.D_COAT_NOISE] = self.coat_noise.sample_many(t)
-        d[:, L.D_HTF] = np.maximum(1.0 + self.heat_transfer_noise.sample_many(t), 0.5)
+        # the plant holds d over the interval: the pulsation enters as its interval mean plus jitter
+        jitter = pump - self.pump_noise.sinusoid(t)
+        d[:, L.D_PUMP_NOISE] = self.pump_noise.interval_mean_sinusoid(t, t + self.dt_s) + jitter
+        d[:, L.D_COAT_NOISE] = coat
+        d[:, L.D_HTF] = np.maximum(1.0 + htf, 0.5)
+        # held in the range DryerParams checks against the equilibrium content (5 std of the largest variation)
         lo, hi = CRITICAL_CONTENT_FACTOR_RANGE
-        d[:, L.D_XCR] = np.clip(1.0 + self.critical_content_noise.sample_many(t), lo, hi)
+        d[:, L.D_XCR] = np.clip(1.0 + xcr, lo, hi)
         d[:, L.d_heater_eff] = np.column_stack([s(t) for s in self.heater_eff])
         d[:, L.d_fan_factor] = np.column_stack([s(t) for s in self.fan_factor])
-        self.reset()
         return d
 
     def stopped(self, t_s: float) -> bool:
