@@ -8,7 +8,7 @@ from pathlib import Path
 from mpc.errors import CalmlineError
 from mpc.interfaces import Controller
 
-__all__ = ["CONTROLLERS", "EDGE_PREFIX", "controller_label", "controller_names", "make_controller"]
+__all__ = ["CONTROLLERS", "EDGE_PREFIX", "controller_label", "controller_names", "edge_controller", "make_controller"]
 
 EDGE_PREFIX = "edge:"
 """``--controller edge:DIR`` names an exported artifact's folder."""
@@ -65,16 +65,38 @@ def controller_label(name: str) -> str:
     return name
 
 
-def make_controller(name: str) -> Controller:
-    """A fresh controller by name, or ``edge:DIR`` (the NMPC on an exported artifact's edge core); an unknown name
-    lists the known ones."""
-    if name.startswith(EDGE_PREFIX):
-        from controllers.nmpc._edge import EdgeNmpcController
+def edge_controller(folder: str | Path, **kw: object) -> Controller:
+    """The controller an artifact was exported from (its manifest's ``controller``: the NMPC or the lmpc) on the
+    artifact's edge core; ``kw`` go to its constructor.
 
+    Raises
+    ------
+    CalmlineError
+        The folder is not an artifact, or fails its checks (:func:`mpc.edge.read_artifact`).
+    """
+    from mpc.edge import ArtifactError, read_artifact
+
+    try:
+        kind = read_artifact(folder, "ocp").manifest.get("controller")
+    except ArtifactError as exc:
+        raise CalmlineError(str(exc)) from exc
+    if kind == "lmpc":
+        from controllers.lmpc._edge import EdgeLmpcController
+
+        return EdgeLmpcController(folder, **kw)  # type: ignore[arg-type]
+    from controllers.nmpc._edge import EdgeNmpcController
+
+    return EdgeNmpcController(folder, **kw)  # type: ignore[arg-type]
+
+
+def make_controller(name: str) -> Controller:
+    """A fresh controller by name, or ``edge:DIR`` (the NMPC or lmpc on an exported artifact's edge core:
+    :func:`edge_controller`); an unknown name lists the known ones."""
+    if name.startswith(EDGE_PREFIX):
         folder = name[len(EDGE_PREFIX):]
         if not folder:
             raise CalmlineError("--controller edge:DIR: the artifact folder is missing after 'edge:'")
-        return EdgeNmpcController(folder)
+        return edge_controller(folder)
     try:
         return CONTROLLERS[name]()
     except KeyError:

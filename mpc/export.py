@@ -1,11 +1,16 @@
 """``calmline export``: a controller's parts for the edge, generated, compiled and hashed into one folder.
 
-Today the NMPC's estimator is exported (its EKF with the disturbance and bias states:
-:mod:`controllers.nmpc._export`); the tracking OCP as a stage-structured QP and the lmpc follow
-(``docs/edge.md``, "What is exported"). The controller is built exactly as ``calmline run`` builds it on
-the scenario (its settings tables applied, reset on the scenario's context), and the artifact records
-what it was built from: the scenario file's sha256, a hash of the controller model's parameters and
-recipe, and the versions of calmline and CasADi.
+* ``--controller nmpc``: the estimator (its EKF with the disturbance and bias states:
+  :mod:`controllers.nmpc._export`) and the tracking OCP as stage functions for the RTI on HPIPM
+  (:mod:`controllers._export_ocp`);
+* ``--controller lmpc``: the tracking OCP of the identified model (the same export) and a copy of the
+  identified model file, from which the edge builds the offset-free Kalman filter (linear algebra on the
+  model's matrices).
+
+The controller is built exactly as ``calmline run`` builds it on the scenario (its settings tables applied,
+reset on the scenario's context), and the artifact records what it was built from: the scenario file's
+sha256, a hash of the line model's parameters and recipe, and the versions of calmline and CasADi
+(``docs/edge.md``, "What is exported").
 """
 
 from __future__ import annotations
@@ -26,14 +31,54 @@ from mpc.scenario import build_setup, load_scenario, resolve_scenario_path
 
 __all__ = ["EXPORTABLE", "export_controller", "model_sha256"]
 
-EXPORTABLE = ("nmpc",)
-"""Controllers ``calmline export`` exports today."""
+EXPORTABLE = ("nmpc", "lmpc")
+"""Controllers ``calmline export`` exports."""
 
 _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhpipm.so", "libblasfeo.so.0",
-          "manifest.json", "manifest.sha256")
+          "lmpc_model.json", "manifest.json", "manifest.sha256")
 
 
+def _nmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
+    """The NMPC's estimator C and manifest sections; returns ``(controller, sources, sections)``."""
+    from controllers.nmpc import NmpcController
+    from controllers.nmpc._export import (
+        ESTIMATOR_FUNCTIONS,
+        SOURCE,
+        estimation_manifest,
+        estimator_manifest,
+        generate_estimator_c,
+        step_names,
+    )
 
+    ctrl = NmpcController()
+    ctrl.reset(ctx)
+    source = generate_estimator_c(ctrl.ekf, work)
+    sections = {
+        "parts": ["estimator", "ocp"],
+        "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
+        "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
+        "estimation": estimation_manifest(ctrl.est),
+    }
+    return ctrl, [source], {**sections, "files": {SOURCE: file_sha256(source)}}
+
+
+def _lmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
+    """The lmpc's model file copy and manifest section; returns ``(controller, sources, sections)``."""
+    from controllers.lmpc import LmpcController
+    from controllers.lmpc._edge import MODEL_FILE, kalman_manifest
+
+    ctrl = LmpcController()
+    ctrl.reset(ctx)
+    copy = work / MODEL_FILE
+    copy.write_bytes(Path(ctrl.model_path).read_bytes())
+    digest = file_sha256(copy)
+    sections = {
+        "parts": ["ocp", "lmpc"],
+        "lmpc": {"model_file": MODEL_FILE, "model_file_sha256": digest, "source_model_file": str(ctrl.model_path),
+                 "kalman": kalman_manifest(ctrl), "dt_s": float(ctrl.mdl.dt_s),
+                 "input_names": list(ctrl.mdl.input_names), "output_names": list(ctrl.mdl.output_names)},
+    }
+    return ctrl, [], {**sections, "files": {MODEL_FILE: digest}}
 
 
 def export_controller(scenario: str | Path, controller: str, out_dir: str | Path, *, force: bool = False,
@@ -43,35 +88,23 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
     Raises
     ------
     CalmlineError
-        The controller cannot be exported (yet), the scenario is not valid, the output folder is refused
+        The controller cannot be exported, the scenario is not valid, the output folder is refused
         (:mod:`mpc.outputs`), or the C compiler is missing or failed.
     """
     if controller not in EXPORTABLE:
-        raise CalmlineError(f"--controller {controller!r}: calmline export exports {', '.join(EXPORTABLE)} today "
-                            f"(the lmpc follows: docs/edge.md)")
-    from controllers.nmpc import NmpcController
-    from controllers.nmpc._export import (
-        ESTIMATOR_FUNCTIONS,
-        LIBRARY,
-        SOURCE,
-        compile_library,
-        estimation_manifest,
-        estimator_manifest,
-        generate_estimator_c,
-        step_names,
-    )
-    from controllers.nmpc._export_ocp import QP_SOURCE, generate_ocp_c, hpipm_files, ocp_manifest
+        raise CalmlineError(f"--controller {controller!r}: calmline export exports {', '.join(EXPORTABLE)}")
+    from controllers._codegen import LIBRARY, compile_library
+    from controllers._export_ocp import QP_SOURCE, generate_ocp_c, hpipm_files, ocp_manifest
 
     path = resolve_scenario_path(scenario)
     sc = load_scenario(path)
     setup = build_setup(sc, source=str(path))
     folder = OutputFolder(out_dir, list(_FILES), force=force, inputs=[path])  # checked now, before the work
     ctx = controller_context(setup, controller)
-    ctrl = NmpcController()
-    ctrl.reset(ctx)
     with tempfile.TemporaryDirectory(prefix="calmline-export-") as tmp:
         work = Path(tmp)
-        source = generate_estimator_c(ctrl.ekf, work)
+        parts = _nmpc_parts if controller == "nmpc" else _lmpc_parts
+        ctrl, sources, sections = parts(ctx, work)
         ocp_source = generate_ocp_c(ctrl.ocp, work)
         include, solver_libs, driver = hpipm_files()
         qp_source = work / QP_SOURCE
@@ -79,14 +112,14 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
         for f in solver_libs:
             (work / f.name).write_bytes(f.read_bytes())
         try:
-            lib = compile_library([source, ocp_source, qp_source], work, cflags=cflags, include_dirs=(include,),
+            lib = compile_library([*sources, ocp_source, qp_source], work, cflags=cflags, include_dirs=(include,),
                                   lib_dirs=(work,), libs=("hpipm",))
         except RuntimeError as exc:
             raise CalmlineError(str(exc)) from exc
         versions = package_versions()
+        files = sections.pop("files")
         manifest = {
             "format": FORMAT,
-            "parts": ["estimator", "ocp"],
             "controller": controller,
             "scenario": sc.name,
             "scenario_file": path.name,
@@ -96,13 +129,10 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
                          "python": platform.python_version()},
             "compiler_flags": list(cflags),
             "library": LIBRARY,
-            "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
-            "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
-            "estimation": estimation_manifest(ctrl.est),
+            **sections,
             "ocp": ocp_manifest(ctrl.ocp),
-            "files": {SOURCE: file_sha256(source), LIBRARY: file_sha256(lib), ocp_source.name: file_sha256(ocp_source),
-                      QP_SOURCE: file_sha256(qp_source),
-                      **{f.name: file_sha256(work / f.name) for f in solver_libs}},
+            "files": {**files, LIBRARY: file_sha256(lib), ocp_source.name: file_sha256(ocp_source),
+                      QP_SOURCE: file_sha256(qp_source), **{f.name: file_sha256(work / f.name) for f in solver_libs}},
         }
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         digest = hashlib.sha256(text.encode()).hexdigest()

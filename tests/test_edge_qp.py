@@ -26,7 +26,7 @@ DRIVER = ROOT / "mpc" / "edge" / "csrc" / "calmline_qp.c"
 
 @pytest.fixture(scope="module")
 def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
-    from controllers.nmpc._export_ocp import hpipm_files
+    from controllers._export_ocp import hpipm_files
 
     include, libs, driver = hpipm_files()
     assert driver == DRIVER.resolve()
@@ -196,7 +196,7 @@ int main(int argc, char **argv) {
 def test_a_solve_calls_no_malloc_at_run_time(tmp_path: Path, condense: bool) -> None:
     """Run for real, every malloc and realloc counted (an LD_PRELOAD shim): 20 solves after the QP's creation
     call neither, in the driver, HPIPM or BLASFEO."""
-    from controllers.nmpc._export_ocp import hpipm_files
+    from controllers._export_ocp import hpipm_files
 
     include, libs, driver = hpipm_files()
     for f in libs:

@@ -85,7 +85,9 @@ class LmpcController(Controller):
         self.settings = s
         p = ctx.model_params
         self.L = LineLayout(p.dryer.n_zones, p.dryer.cells_per_zone)
-        mdl = self.given_model or load_model_file(resolve_model_file(s, ctx.source, p.name))
+        self.model_path = None if self.given_model is not None else resolve_model_file(s, ctx.source, p.name)
+        """The model file read (``None``: the model was given)."""
+        mdl = self.given_model or load_model_file(self.model_path)
         self._check_model(mdl, ctx)
         self.mdl, self.ctx = mdl, ctx
         self.recipe_speed_m_s = float(ctx.recipe.speed_m_s)
@@ -112,11 +114,8 @@ class LmpcController(Controller):
         self.target = LinearTarget(mdl, speed_weight=s.speed_weight, energy_ref_W=s.energy_ref_W,
                                    move_weight=s.target_move_weight, slack_weight=s.slack_weight,
                                    pump_trim_max=s.pump_trim_max, heater_range_W=heater_range)
-        lb, ub = self._limits(ctx.recipe.speed_m_s)
-        w = _Weights(s.state_weight, s.input_weight, s.coat_weight_weight, s.terminal_weight, s.move_weight,
-                     s.soft_penalty)
-        self.ocp = LinearOcp(mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub, s.pump_trim_max,
-                             heater_range)
+        self._heater_range = heater_range
+        self.ocp = self.build_ocp()
         rate = np.array([self._setpoint_rate(self.sp_loops[n]) if loop else ctx.input_rate_limit[i]
                          for n, i, loop in zip(mdl.input_names, self.in_idx, self.in_loop, strict=True)])
         # the line speed no faster than the ratio station's pump can follow: it lags the drive by its time
@@ -145,6 +144,15 @@ class LmpcController(Controller):
         self.lot_ratio: float | None = None
         self.ratio_history: deque[float] = deque(maxlen=64)
         self._clear()
+
+    def build_ocp(self, solver: str = "tuned") -> LinearOcp:
+        """The tracking OCP of this scenario's settings (``solver``: :class:`LinearOcp`'s)."""
+        s, ctx = self.settings, self.ctx
+        lb, ub = self._limits(ctx.recipe.speed_m_s)
+        w = _Weights(s.state_weight, s.input_weight, s.coat_weight_weight, s.terminal_weight, s.move_weight,
+                     s.soft_penalty)
+        return LinearOcp(self.mdl, s.n_horizon, ctx.spec.coat_weight_tolerance_frac, w, lb, ub, self._heater_range,
+                         solver=solver)
 
     # -- helpers -------------------------------------------------------------------------------
     def _check_model(self, mdl: LineModelFile, ctx: ControllerContext) -> None:
@@ -346,8 +354,13 @@ class LmpcController(Controller):
         xt, ut, ok_t, _ = self.target.solve(dist, max(v_tgt, 1e-3), ctx.spec.coat_weight_target_kg_m2,
                                             self._ub(d, True), u_prev_s, lb, ub, ratio=ratio)
         caps_s = (caps[:n] - mdl.u0[sp]) / mdl.u_scale[sp]
-        self.ocp.set_parameters(d=dist, xt=xt, ut=ut, y_ub=self._ub(d, False), ratio=np.array([ratio]))
-        self.ocp.set_stage_bounds(u_prev_s, self.rate_s, caps_s, lb, ub)
+        self.ocp.set_parameters(d=dist, xt=xt, ut=ut, y_ub=self._ub(d, False))
+        # the ratio station's set point within +/- pump_trim_max of the lot's ratio: bounds of the plan's inputs
+        lo, hi = lb.copy(), ub.copy()
+        j, trim = self.r.ratio, s.pump_trim_max
+        lo[j] = max(lo[j], (ratio * (1.0 - trim) - mdl.u0[j]) / mdl.u_scale[j])
+        hi[j] = min(hi[j], (ratio * (1.0 + trim) - mdl.u0[j]) / mdl.u_scale[j])
+        self.ocp.set_stage_bounds(u_prev_s, self.rate_s, self.rate_s, caps_s, lower=np.minimum(lo, hi), upper=hi)
         failure = fallback = False
         try:
             u_s, ok, plan = self.ocp.solve(self.kf.x)

@@ -60,7 +60,7 @@ class EdgeNmpcController(NmpcController):
         parameters' layout, constraints, penalties, move weights, bounds)."""
         import numpy as np
 
-        from controllers.nmpc._export_ocp import ocp_manifest
+        from controllers._export_ocp import ocp_manifest
 
         mine, theirs = ocp_manifest(self.ocp), man["ocp"]
         keys = ("n_states", "n_inputs", "n_colloc", "n_horizon", "t_step_s", "collocation_degree",

@@ -14,41 +14,33 @@ model: no second copy of an equation) CasADi's code generator writes dense funct
 and, at the estimator's sub-step count when exported, the whole interval's time update
 ``ekf_step_n{n_sub}`` (and ``ekf_step_value_n{n_sub}``): the design machine's own expression. The edge uses
 it at that count and runs the sub-step otherwise (:class:`mpc.edge.EdgeEstimator`), so an artifact serves
-whatever sub-step count the model's stiffness asks for. The C is compiled with the system's C
-compiler (``$CC``, else ``cc``) into one shared library that needs only libc and libm.
+whatever sub-step count the model's stiffness asks for. The C is compiled by :mod:`controllers._codegen`.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import casadi as ca
 import numpy as np
 
+from controllers._codegen import generate_c
 from controllers.nmpc._estimator import DisturbanceEKF
 from mpc.edge import EstimationStep
 from plants.simulate import rk4_step
 
 __all__ = [
     "ESTIMATOR_FUNCTIONS",
-    "LIBRARY",
     "SOURCE",
-    "compile_library",
     "estimation_manifest",
     "estimator_manifest",
-    "generate_c",
     "generate_estimator_c",
     "step_names",
 ]
 
 SOURCE = "estimator.c"
 """The generated C's file name in the artifact."""
-LIBRARY = "libcalmline_edge.so"
-"""The compiled library's file name in the artifact."""
 ESTIMATOR_FUNCTIONS = {"substep": "ekf_substep", "substep_value": "ekf_substep_value", "outputs": "ekf_outputs",
                        "state_jacobian": "ekf_state_jacobian", "model_outputs": "model_outputs",
                        "cw_sens": "cw_sens"}
@@ -90,46 +82,9 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     ]
 
 
-def generate_c(source: str, functions: list[ca.Function], out_dir: Path) -> Path:
-    """Write ``functions``' generated C into ``out_dir / source`` (no header; ``casadi_int`` as ``long long
-    int``, which :class:`mpc.edge.CompiledFunction` reads); return its path."""
-    cg = ca.CodeGenerator(source, {"with_header": False, "casadi_int": "long long int", "casadi_real": "double"})
-    for f in functions:
-        cg.add(f)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cg.generate(str(out_dir) + os.sep)
-    return out_dir / source
-
-
 def generate_estimator_c(ekf: DisturbanceEKF, out_dir: Path) -> Path:
     """Write the estimator's generated C into ``out_dir`` (:data:`SOURCE`); return its path."""
     return generate_c(SOURCE, _functions(ekf), out_dir)
-
-
-def compile_library(sources: list[Path], out_dir: Path, *, cflags: tuple[str, ...] = ("-O2",),
-                    include_dirs: tuple[Path, ...] = (), lib_dirs: tuple[Path, ...] = (),
-                    libs: tuple[str, ...] = ()) -> Path:
-    """Compile ``sources`` into :data:`LIBRARY` in ``out_dir`` with ``$CC`` (else ``cc``); return its path.
-
-    The library finds the libraries it links (``libs``, copied beside it) in its own folder (``rpath
-    $ORIGIN``).
-
-    Raises
-    ------
-    RuntimeError
-        No C compiler was found, or it failed (its message included).
-    """
-    cc = os.environ.get("CC", "cc")
-    if shutil.which(cc) is None:
-        raise RuntimeError(f"no C compiler {cc!r} on PATH: `calmline export` compiles the generated C with the "
-                           f"system's compiler (set CC to choose one)")
-    lib = out_dir / LIBRARY
-    cmd = [cc, *cflags, "-fPIC", "-shared", *[f"-I{d}" for d in include_dirs], *map(str, sources), "-o", str(lib),
-           *[f"-L{d}" for d in lib_dirs], *[f"-l{name}" for name in libs], "-Wl,-rpath,$ORIGIN", "-lm"]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if res.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({res.returncode}):\n{res.stderr[-2000:]}")
-    return lib
 
 
 def _bounds(a: np.ndarray) -> list[float | None]:

@@ -62,6 +62,8 @@ class DynamicOcp:
 
         self.m, self.s = m, s
         L = m.layout
+        self.speed_index = L.u_speed
+        """The line speed's index among the inputs."""
         self.lqr = s.terminal_cost == "lqr"
         model = m.do_mpc_model(terminal_matrix=self.lqr)
         self.model = model
@@ -91,7 +93,7 @@ class DynamicOcp:
             (s.speed_weight, us[L.u_speed] * m.u_scale[L.u_speed] / tv["speed_target"] - 1.0),
         ]
         """The stage cost as weighted sums of squares ``[(weight, residual), ...]``: do-mpc's ``lterm`` and the
-        edge's Gauss-Newton Hessian (:mod:`controllers.nmpc._export_ocp`) are both built from it."""
+        edge's Gauss-Newton Hessian (:mod:`controllers._export_ocp`) are both built from it."""
         track = self.track_terms[0][0] * ca.sumsqr(self.track_terms[0][1])
         for w, e in self.track_terms[1:]:
             track = track + w * ca.sumsqr(e)

@@ -11,8 +11,9 @@ __all__ = ["edge", "export"]
 
 
 @click.command("export")
-@click.option("--controller", "controller", required=True, type=click.Choice(["nmpc"]),
-              help="Controller to export (the NMPC's estimator and tracking OCP today; docs/edge.md).")
+@click.option("--controller", "controller", required=True, type=click.Choice(["nmpc", "lmpc"]),
+              help="Controller to export: the NMPC (its estimator and tracking OCP) or the lmpc (its tracking OCP "
+                   "and identified model); docs/edge.md.")
 @click.option("--scenario", "scenario", required=True, type=click.Path(dir_okay=False),
               help="Scenario the controller is built on (its settings tables, model and tuning).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
@@ -28,7 +29,7 @@ def export(controller: str, scenario: str, out_dir: str, force: bool, as_json: b
     from mpc.export import export_controller
 
     with user_errors():
-        stderr(f"exporting {controller} on {scenario} (generating and compiling C: about two minutes)")
+        stderr(f"exporting {controller} on {scenario} (generating and compiling C: up to two minutes)")
         man = export_controller(scenario, controller, out_dir, force=force)
     stderr(f"wrote {out_dir}/manifest.json, manifest.sha256, {', '.join(sorted(man['files']))}")
     if as_json:
@@ -51,11 +52,15 @@ def edge() -> None:
               help="Declare every n-th OCP solve failed in both runs (0: never), so that the fallback chain runs "
                    "on both sides and their counts are compared.")
 @click.option("--no-edge-run", "no_edge_run", is_flag=True,
-              help="Skip the second run, the NMPC on the artifact's edge core alone (its KPIs).")
+              help="Skip the second run, the controller on the artifact's edge core alone (its KPIs).")
+@click.option("--default-solves", "default_solves", type=click.IntRange(0), default=100, show_default=True,
+              help="How many of the first OCP solves do-mpc with its default settings also solves, timed (the "
+                   "reference of speedup_vs_default; 0: none).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iterations: int, force_failure_every: int,
-           no_edge_run: bool, as_json: bool) -> None:
-    """Run the NMPC with the artifact's estimation block and OCP beside its own; report their differences.
+           no_edge_run: bool, default_solves: int, as_json: bool) -> None:
+    """Run the exported controller (NMPC or lmpc) with the artifact's estimator and OCP beside its own; report
+    their differences, both closed loops' KPIs and the solve times (edge, do-mpc tuned, do-mpc defaults).
 
     Exits 0 whenever the run completed (the difference is a field, not a verdict); 2 on a refused
     artifact (a hash that does not match, a missing file) or another scenario than the export's.
@@ -68,13 +73,14 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
         try:
             res = verify_artifact(artifact, scenario, duration_s=duration_s, progress=not as_json,
                                   ocp_iterations=ocp_iterations, edge_run=not no_edge_run,
-                                  force_failure_every=force_failure_every)
+                                  force_failure_every=force_failure_every, default_solves=default_solves)
         except ArtifactError as exc:
             raise CalmlineError(str(exc)) from exc
     if as_json:
         echo_json(res)
         return
-    click.echo(f"{res['scenario']}: {res['steps']} estimation steps, the design machine's and the artifact's")
+    click.echo(f"{res['controller']} on {res['scenario']}: {res['steps']} estimation steps, the design machine's and "
+               f"the artifact's")
     for what, diff in res["max_abs_diff"].items():
         click.echo(f"  largest difference, {what:20s} {diff:.3g}")
     for who in ("edge_estimation", "design_estimation"):
@@ -90,9 +96,14 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
     click.echo(f"  OCP: {o['solves']} solves; first moves' largest difference {o['max_rel_move_diff']:.3g} of the "
                f"input's range, {100 * o['share_within_1e-3']:.1f} % within 1e-3; failures edge "
                f"{o['edge_failures']}, do-mpc {o['dompc_failures']}")
-    for who in ("edge_solve", "dompc_solve"):
+    for who in ("edge_solve", "dompc_solve", "dompc_default_solve"):
         p = o[who]
-        click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, max {p['max_ms']:.3f} ms")
+        if p is not None:
+            click.echo(f"  {who:20s} median {p['median_ms']:.3f} ms, p99 {p['p99_ms']:.3f} ms, "
+                       f"max {p['max_ms']:.3f} ms")
+    if o["dompc_default_solves"]:
+        click.echo(f"  speed-up over do-mpc's defaults on their {o['dompc_default_solves']} solves: "
+                   f"{res['speedup_vs_default']:.1f}x")
 
 
 @edge.command("run")

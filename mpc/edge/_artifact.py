@@ -85,6 +85,10 @@ REQUIRED: dict[str, dict[str, tuple[str, ...]]] = {
                 "penalties", "move_weights", "speed_index", "input_lower", "input_upper", "initial_parameters",
                 "initial_guess", "functions", "solver_libraries"),
     },
+    "lmpc": {
+        "ocp": ("n_states", "n_inputs", "n_horizon", "t_step_s", "tvp", "functions", "solver_libraries"),
+        "lmpc": ("model_file", "model_file_sha256", "kalman"),
+    },
 }
 """The manifest's sections and keys each part needs (a manifest without them is refused, not half-used)."""
 

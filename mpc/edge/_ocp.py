@@ -22,12 +22,12 @@ __all__ = ["EdgeOcp"]
 
 
 class EdgeOcp:
-    """The tracking OCP of an artifact: pack its parameters, solve it by RTI.
+    """The tracking OCP of an artifact (the NMPC's or the lmpc's): pack its parameters, solve it by RTI.
 
     Besides :meth:`solve_with` (everything given), it answers the design machine's OCP interface
-    (:class:`controllers.nmpc.DynamicOcp`: ``set_parameters``, ``set_stage_bounds``, ``set_initial_guess``,
-    ``solve(x0)``), keeping the applied input and the stage bounds as do-mpc does, so that the NMPC's logic
-    runs on it unchanged (``--controller edge:DIR``).
+    (:class:`controllers.nmpc.DynamicOcp`, :class:`controllers.lmpc.LinearOcp`: ``set_parameters``,
+    ``set_stage_bounds``, ``set_initial_guess``, ``solve(x0)``), keeping the applied input and the stage bounds
+    as do-mpc does, so that the controller's logic runs on it unchanged (``--controller edge:DIR``).
 
     Parameters
     ----------
@@ -110,10 +110,13 @@ class EdgeOcp:
         self.values.update(values)
 
     def set_stage_bounds(self, u_prev_s: np.ndarray, rate_up_s: np.ndarray, rate_down_s: np.ndarray,
-                         cap_s: np.ndarray) -> None:
-        """The stages' input bounds (:func:`mpc.edge.stage_input_bounds`)."""
+                         cap_s: np.ndarray, lower: np.ndarray | None = None, upper: np.ndarray | None = None) -> None:
+        """The stages' input bounds (:func:`mpc.edge.stage_input_bounds`) within ``lower``, ``upper`` (scaled;
+        default: the manifest's ``input_lower``, ``input_upper``)."""
         self.lbu, self.ubu = stage_input_bounds(np.asarray(u_prev_s, float), rate_up_s, rate_down_s,
-                                                np.asarray(cap_s, float)[: self.N], self.u_lower, self.u_upper,
+                                                np.asarray(cap_s, float)[: self.N],
+                                                self.u_lower if lower is None else np.asarray(lower, float),
+                                                self.u_upper if upper is None else np.asarray(upper, float),
                                                 self.speed_index)
 
     def set_initial_guess(self, xs0: np.ndarray, us0: np.ndarray, *, reset_duals: bool = False) -> None:

@@ -1,6 +1,6 @@
 """The tracking OCP on the edge: Gauss-Newton SQP in real-time-iteration form over the exported stage functions.
 
-The NLP is do-mpc's (:mod:`controllers.nmpc._export_ocp` says how each part is taken from it): node states
+The NLP is do-mpc's (:mod:`controllers._export_ocp` says how each part is taken from it): node states
 ``x_0..x_N``, inputs ``u_0..u_{N-1}``, collocation states ``c_k``, one slack per soft constraint and stage.
 Each iteration linearises every interval at the current point (``ocp_stage``), condenses its collocation
 equations, and solves one QP in HPIPM (:class:`mpc.edge.StageQp`), the slacks HPIPM's soft constraints. The
@@ -67,7 +67,7 @@ class RtiSolver:
     ----------
     stage, terminal : callable
         ``ocp_stage(x, u, c, tvp)`` and ``ocp_terminal(x, tvp)`` (compiled, or CasADi functions on the design
-        machine), returning their outputs in the order :mod:`controllers.nmpc._export_ocp` documents.
+        machine), returning their outputs in the order :mod:`controllers._export_ocp` documents.
     qp_lib : ctypes.CDLL
         The library holding the QP driver.
     n_horizon, n_states, n_inputs, n_colloc : int

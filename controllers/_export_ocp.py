@@ -1,12 +1,18 @@
-"""The NMPC's tracking OCP as stage functions for the edge's real-time iteration (``calmline export``).
+"""A do-mpc tracking OCP as stage functions for the edge's real-time iteration (``calmline export``).
 
-Everything is taken from the do-mpc controller itself (:class:`controllers.nmpc.DynamicOcp`), so that the edge
-solves the very NLP do-mpc builds: do-mpc's own discretisation function (its collocation equations and the
-interval's end state, any degree and number of elements), its stage and terminal costs, its move-suppression
-factors, its soft nonlinear constraints with their penalties. Per interval ``k`` the NLP has the node state
-``x_k``, the input ``u_k``, the collocation states ``c_k`` and one slack per soft constraint; do-mpc evaluates
-the stage cost and the path constraints at ``(x_k, u_k)`` (``path_constraints = "interval_start"``) and the
-terminal cost at ``x_N``.
+One export for both MPCs: the NMPC's (:class:`controllers.nmpc.DynamicOcp`, a continuous model discretised by
+orthogonal collocation) and the lmpc's (:class:`controllers.lmpc.LinearOcp`, the identified discrete-time
+model). Everything is taken from the do-mpc controller itself, so that the edge solves the very NLP do-mpc
+builds: do-mpc's own discretisation function (its collocation equations and the interval's end state, any
+degree and number of elements; or the discrete model's update), its stage and terminal costs, its
+move-suppression factors, its soft nonlinear constraints with their penalties. Per interval ``k`` the NLP has
+the node state ``x_k``, the input ``u_k``, the collocation states ``c_k`` (none for a discrete model) and one
+slack per soft constraint; do-mpc evaluates the stage cost and the path constraints at ``(x_k, u_k)``
+(``path_constraints = "interval_start"``) and the terminal cost at ``x_N``.
+
+What the export reads from the OCP object (:class:`ExportableOcp`): ``mpc`` (the do-mpc MPC, set up),
+``track_terms`` (the stage cost as weighted residuals), ``lqr``, ``speed_index``, ``u_lb_s`` / ``u_ub_s`` and
+``_tvp_values`` (the parameters it starts with).
 
 The generated function ``ocp_stage(x, u, c, tvp)`` linearises one interval for a Gauss-Newton SQP step
 (Bock & Plitt 1984; Diehl, Bock & Schloder 2005, "A real-time iteration scheme for nonlinear optimization in
@@ -21,6 +27,9 @@ leaves
 * the soft constraints ``h`` and their Jacobians;
 * the stage cost, the interval's end state and the collocation equations' residual (the line search's merit).
 
+For a discrete model there is nothing to condense: ``x_end = f(x, u)``, ``K`` is empty and the residual 0;
+with the lmpc's linear model and quadratic cost the Gauss-Newton QP is the OCP itself, solved in one iteration.
+
 ``ocp_terminal(x, tvp)`` gives the terminal cost's gradient and Hessian (quadratic: exact). The QP is solved
 by HPIPM (:mod:`mpc.edge`, ``csrc/calmline_qp.c``), the slacks its own soft constraints.
 """
@@ -29,17 +38,16 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import casadi as ca
 import numpy as np
 
-from controllers.nmpc._export import generate_c
-from controllers.nmpc._ocp import DynamicOcp
+from controllers._codegen import generate_c
 from mpc.errors import CalmlineError
 
-__all__ = ["OCP_FUNCTIONS", "OCP_SOURCE", "QP_SOURCE", "SOLVER_LIBRARIES", "generate_ocp_c", "hpipm_files",
-           "ocp_functions", "ocp_manifest"]
+__all__ = ["OCP_FUNCTIONS", "OCP_SOURCE", "QP_SOURCE", "SOLVER_LIBRARIES", "ExportableOcp", "generate_ocp_c",
+           "hpipm_files", "ocp_functions", "ocp_manifest"]
 
 OCP_FUNCTIONS = {"stage": "ocp_stage", "terminal": "ocp_terminal"}
 """The generated functions of the tracking OCP, by role."""
@@ -70,16 +78,32 @@ def hpipm_files() -> tuple[Path, list[Path], Path]:
     return include, libs, driver
 
 
-def generate_ocp_c(ocp: DynamicOcp, out_dir: Path) -> Path:
+class ExportableOcp(Protocol):
+    """What the export reads from a controller's OCP (the NMPC's and the lmpc's answer it)."""
+
+    mpc: Any
+    """The do-mpc MPC, set up."""
+    track_terms: list[tuple[float, Any]]
+    """The stage cost as ``(weight, residual)`` pairs: do-mpc's lterm is the weighted sum of squares."""
+    lqr: bool
+    """Whether the terminal matrix is a parameter solved every step (not exported)."""
+    speed_index: int
+    """The line speed's index among the inputs."""
+    u_lb_s: np.ndarray
+    u_ub_s: np.ndarray
+    _tvp_values: dict[str, object]
+
+
+def generate_ocp_c(ocp: ExportableOcp, out_dir: Path) -> Path:
     """Write the OCP's generated C into ``out_dir`` (:data:`OCP_SOURCE`); return its path."""
     return generate_c(OCP_SOURCE, ocp_functions(ocp), out_dir)
 
 
-def _check(ocp: DynamicOcp) -> None:
+def _check(ocp: ExportableOcp) -> None:
     mpc = ocp.mpc
     st = mpc.settings
     why = []
-    if st.state_discretization != "collocation":
+    if mpc.model.model_type != "discrete" and st.state_discretization != "collocation":
         why.append(f"state_discretization = {st.state_discretization!r} (collocation expected)")
     if st.nl_cons_check_colloc_points:
         why.append("path_constraints = 'collocation_points' (the edge QP checks them at each interval's start)")
@@ -97,7 +121,7 @@ def _check(ocp: DynamicOcp) -> None:
     if any(np.any(np.isfinite(np.asarray(d["ub"], float))) for d in mpc.slack_vars_list):
         why.append("a bounded slack (maximum_violation)")
     if why:
-        raise CalmlineError("the NMPC's OCP cannot be exported to the edge QP: " + "; ".join(why))
+        raise CalmlineError("the OCP cannot be exported to the edge QP: " + "; ".join(why))
 
 
 def _tvp_layout(model: Any) -> list[tuple[str, int]]:
@@ -110,7 +134,7 @@ def _tvp_layout(model: Any) -> list[tuple[str, int]]:
     return out
 
 
-def ocp_functions(ocp: DynamicOcp) -> list[ca.Function]:
+def ocp_functions(ocp: ExportableOcp) -> list[ca.Function]:
     """The tracking OCP's stage and terminal functions (dense outputs) for the edge's RTI."""
     _check(ocp)
     mpc = ocp.mpc
@@ -125,12 +149,13 @@ def ocp_functions(ocp: DynamicOcp) -> list[ca.Function]:
     p = ca.SX(model.n_p, 1)
     w = ca.SX(model.n_w, 1)
     G, xf = ifcn(x, c, u, z, tvp, p, w)
-    # the collocation equations condensed into the interval (a sparse QR in the generated code)
-    Gc = ca.jacobian(G, c)
-    rhs = ca.horzcat(G, ca.jacobian(G, x), ca.jacobian(G, u))
-    Gc_m = ca.MX.sym("Gc", Gc.sparsity())
-    rhs_m = ca.MX.sym("rhs", rhs.sparsity())
-    solve = ca.Function("colloc_solve", [Gc_m, rhs_m], [-ca.solve(Gc_m, ca.densify(rhs_m), "qr")])
+    discrete = n_coll == 0
+    if not discrete:  # the collocation equations condensed into the interval (a sparse QR in the generated code)
+        Gc = ca.jacobian(G, c)
+        rhs = ca.horzcat(G, ca.jacobian(G, x), ca.jacobian(G, u))
+        Gc_m = ca.MX.sym("Gc", Gc.sparsity())
+        rhs_m = ca.MX.sym("rhs", rhs.sparsity())
+        solve = ca.Function("colloc_solve", [Gc_m, rhs_m], [-ca.solve(Gc_m, ca.densify(rhs_m), "qr")])
     # the stage cost as the weighted residuals rho (lterm = rho' rho), do-mpc's lterm its sum of squares
     xs_m, us_m, tv_m = model._x, model._u, model._tvp
     rho = ca.vertcat(*[np.sqrt(wt) * e for wt, e in ocp.track_terms])
@@ -141,18 +166,25 @@ def ocp_functions(ocp: DynamicOcp) -> list[ca.Function]:
     xm, tvm = ca.SX.sym("x", nx), ca.SX.sym("tvp", model.n_tvp)
     m = mpc.mterm_fun(xm, tvm, p)
     Hm, gm = ca.hessian(m, xm)
-    xf_c = ca.jacobian(xf, c)
-    # the stage's symbolic part, then the condensation in MX around it
-    sym = ca.Function("stage_sx", [x, u, c, tvp],
-                      [Gc, rhs, xf, xf_c, ca.jacobian(xf, x), ca.jacobian(xf, u), r, Jx, Ju, h,
-                       ca.jacobian(h, x), ca.jacobian(h, u), G])
     X, U, C, T = (ca.MX.sym(n, k) for n, k in (("x", nx), ("u", nu), ("c", nx * n_coll), ("tvp", model.n_tvp)))
-    Gc_v, rhs_v, xf_v, xfc_v, xfx_v, xfu_v, r_v, Jx_v, Ju_v, h_v, hx_v, hu_v, G_v = sym(X, U, C, T)
-    K = solve(Gc_v, rhs_v)  # dc = K [1; dx; du]
-    lin = xfc_v @ K
-    f0 = xf_v + lin[:, 0]
-    A = xfx_v + lin[:, 1:1 + nx]
-    B = xfu_v + lin[:, 1 + nx:]
+    if discrete:  # the model's update itself: nothing to condense
+        fx = ca.Function("stage_sx", [x, u, tvp],
+                         [xf, ca.jacobian(xf, x), ca.jacobian(xf, u), r, Jx, Ju, h, ca.jacobian(h, x),
+                          ca.jacobian(h, u)])
+        xf_v, A, B, r_v, Jx_v, Ju_v, h_v, hx_v, hu_v = fx(X, U, T)
+        f0, K = xf_v, ca.MX(0, 1 + nx + nu)
+        G_v = ca.MX.zeros(1, 1)
+    else:  # the stage's symbolic part, then the condensation in MX around it
+        xf_c = ca.jacobian(xf, c)
+        sym = ca.Function("stage_sx", [x, u, c, tvp],
+                          [Gc, rhs, xf, xf_c, ca.jacobian(xf, x), ca.jacobian(xf, u), r, Jx, Ju, h,
+                           ca.jacobian(h, x), ca.jacobian(h, u), G])
+        Gc_v, rhs_v, xf_v, xfc_v, xfx_v, xfu_v, r_v, Jx_v, Ju_v, h_v, hx_v, hu_v, G_v = sym(X, U, C, T)
+        K = solve(Gc_v, rhs_v)  # dc = K [1; dx; du]
+        lin = xfc_v @ K
+        f0 = xf_v + lin[:, 0]
+        A = xfx_v + lin[:, 1:1 + nx]
+        B = xfu_v + lin[:, 1 + nx:]
     d = ca.densify
     stage = ca.Function(
         OCP_FUNCTIONS["stage"], [X, U, C, T],
@@ -167,7 +199,7 @@ def ocp_functions(ocp: DynamicOcp) -> list[ca.Function]:
     return [stage, terminal]
 
 
-def ocp_manifest(ocp: DynamicOcp) -> dict[str, Any]:
+def ocp_manifest(ocp: ExportableOcp) -> dict[str, Any]:
     """The manifest's ``ocp`` section: dimensions, the parameters' layout, penalties and settings, the parameters
     and guess the controller starts with (the recipe's steady state: the edge's target before any is
     published)."""
@@ -183,22 +215,24 @@ def ocp_manifest(ocp: DynamicOcp) -> dict[str, Any]:
         penalties += [float(soft[d["expr_name"]]["penalty"])] * size
         names += [d["expr_name"] if size == 1 else f"{d['expr_name']}[{i}]" for i in range(size)]
     ub = np.asarray(mpc._nl_cons_ub.cat, float).ravel()
-    s = ocp.s
+    st = mpc.settings
+    discrete = model.model_type == "discrete"
     return {
         "n_states": int(model.n_x),
         "n_inputs": int(model.n_u),
         "n_colloc": int(model.n_x * n_coll),
-        "n_horizon": int(s.n_horizon),
-        "t_step_s": float(s.t_step_s),
-        "collocation_degree": int(mpc.settings.collocation_deg),
-        "collocation_elements": int(mpc.settings.collocation_ni),
-        "collocation": str(mpc.settings.collocation_type),
+        "n_horizon": int(st.n_horizon),
+        "t_step_s": float(st.t_step),
+        "discretization": "discrete" if discrete else "collocation",
+        "collocation_degree": 0 if discrete else int(st.collocation_deg),
+        "collocation_elements": 0 if discrete else int(st.collocation_ni),
+        "collocation": "" if discrete else str(st.collocation_type),
         "tvp": [[n, k] for n, k in _tvp_layout(model)],
         "constraints": names,
         "constraint_ub": [float(v) for v in ub],
         "penalties": penalties,
         "move_weights": [float(v) for v in np.asarray(mpc.rterm_factor.cat, float).ravel()],
-        "speed_index": int(ocp.m.layout.u_speed),
+        "speed_index": int(ocp.speed_index),
         "input_lower": [float(v) for v in ocp.u_lb_s],
         "input_upper": [float(v) for v in ocp.u_ub_s],
         "initial_parameters": {k: np.asarray(v, float).ravel(order="F").tolist() for k, v in ocp._tvp_values.items()},

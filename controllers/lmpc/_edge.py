@@ -1,0 +1,89 @@
+"""``--controller edge:DIR`` on an lmpc artifact: the lmpc with its tracking OCP from the artifact.
+
+The lmpc's own logic runs unchanged (supervisor modes, the lot's ratio, the economic target on the identified
+gains as the supervisory layer, fallbacks, the PLC writes); what is swapped is what the edge PC solves every
+model step: the tracking OCP (:class:`mpc.edge.EdgeOcp`, the artifact's compiled stage functions and QP driver
+on HPIPM), and the model is the artifact's own copy of the identified model file, from which the offset-free
+Kalman filter is built. So ``run``, ``compare``, ``replay`` and ``regress`` judge the artifact in closed loop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from controllers.lmpc._controller import LmpcController, resolve_model_file
+from controllers.lmpc._modelfile import load_model_file
+from mpc.errors import CalmlineError
+from mpc.interfaces import ControllerContext
+
+__all__ = ["MODEL_FILE", "EdgeLmpcController"]
+
+MODEL_FILE = "lmpc_model.json"
+"""The identified model file's name in an lmpc artifact (a copy of the one the lmpc was exported with)."""
+
+_TUNING_KEYS = ("n_states", "n_inputs", "n_colloc", "n_horizon", "t_step_s", "discretization", "tvp", "constraints",
+                "constraint_ub", "penalties", "move_weights", "speed_index", "input_lower", "input_upper")
+
+
+class EdgeLmpcController(LmpcController):
+    """The lmpc on an artifact's edge core.
+
+    Parameters
+    ----------
+    artifact : str or Path
+        The artifact's folder (``calmline export --controller lmpc``).
+    ocp_iterations : int
+        SQP iterations at most per OCP solve (:class:`mpc.edge.RtiSolver`; the lmpc's QP needs one, and a second
+        to confirm the step is nil).
+    """
+
+    name = "edge"
+    settings_table = "lmpc"
+    """The lmpc's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
+
+    def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.artifact = Path(artifact)
+        self.ocp_iterations = int(ocp_iterations)
+
+    def reset(self, ctx: ControllerContext) -> None:
+        from mpc.edge import ArtifactError, EdgeOcp, file_sha256, model_sha256, read_artifact
+
+        try:
+            art = read_artifact(self.artifact, "lmpc")
+        except ArtifactError as exc:
+            raise CalmlineError(str(exc)) from exc
+        man = art.manifest
+        if model_sha256(ctx) != man["model_sha256"]:
+            raise CalmlineError(f"{ctx.source}: the line model built from it (parameters and recipe) is not the one "
+                                f"the artifact {self.artifact} was exported with ({man['scenario_file']})")
+        self.given_model = load_model_file(self.artifact / man["lmpc"]["model_file"])
+        super().reset(ctx)
+        self.model_path = self.artifact / man["lmpc"]["model_file"]
+        own = resolve_model_file(self.settings, ctx.source, ctx.model_params.name)
+        if own.is_file() and file_sha256(own) != man["lmpc"]["model_file_sha256"]:
+            raise CalmlineError(f"{own}: not the identified model the artifact {self.artifact} was exported with "
+                                f"(its copy {man['lmpc']['model_file']} differs): export it again")
+        self._check_tuning(man)
+        self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations)  # type: ignore[assignment]
+
+    def _check_tuning(self, man: dict) -> None:
+        """The OCP and filter this scenario's ``[controllers.lmpc]`` tables build must be the artifact's."""
+        from controllers._export_ocp import ocp_manifest
+
+        mine, theirs = ocp_manifest(self.ocp), man["ocp"]
+        differ = [k for k in _TUNING_KEYS
+                  if not np.array_equal(np.asarray(mine[k], dtype=object), np.asarray(theirs[k], dtype=object))]
+        kal = kalman_manifest(self)
+        differ += [f"kalman.{k}" for k in kal if not np.allclose(kal[k], man["lmpc"]["kalman"][k], rtol=0, atol=0)]
+        if differ:
+            raise CalmlineError(f"{self.ctx.source}: the lmpc this scenario's [controllers.lmpc] tables build differs "
+                                f"from the artifact {self.artifact}'s in {', '.join(differ)}: export it on this "
+                                f"scenario")
+
+
+def kalman_manifest(ctrl: LmpcController) -> dict[str, list[float]]:
+    """The offset-free Kalman filter's noise covariances (diagonals, scaled units), as the manifest records them."""
+    return {"Q": [float(v) for v in np.diag(ctrl.kf.Q)], "R": [float(v) for v in np.diag(ctrl.kf.R)]}
