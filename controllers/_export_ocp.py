@@ -47,7 +47,7 @@ from controllers._codegen import generate_c
 from mpc.errors import CalmlineError
 
 __all__ = ["OCP_FUNCTIONS", "OCP_SOURCE", "QP_SOURCE", "SOLVER_LIBRARIES", "ExportableOcp", "generate_ocp_c",
-           "hpipm_files", "ocp_functions", "ocp_manifest"]
+           "hpipm_files", "linear_quadratic", "ocp_functions", "ocp_manifest"]
 
 OCP_FUNCTIONS = {"stage": "ocp_stage", "terminal": "ocp_terminal"}
 """The generated functions of the tracking OCP, by role."""
@@ -199,10 +199,32 @@ def ocp_functions(ocp: ExportableOcp) -> list[ca.Function]:
     return [stage, terminal]
 
 
-def ocp_manifest(ocp: ExportableOcp) -> dict[str, Any]:
+def linear_quadratic(ocp: ExportableOcp) -> bool:
+    """Whether the OCP is a QP: the discrete model's update, the stage cost's residuals and the soft constraints
+    affine in the state and input, the terminal cost quadratic (the lmpc's). Its Gauss-Newton QP is then the
+    problem itself: one SQP iteration solves it."""
+    mpc = ocp.mpc
+    model = mpc.model
+    if model.model_type != "discrete":
+        return False
+    ifcn, _ = mpc._setup_discretization()
+    x, u = ca.SX.sym("x", model.n_x), ca.SX.sym("u", model.n_u)
+    tvp, p = ca.SX.sym("tvp", model.n_tvp), ca.SX(model.n_p, 1)
+    xu = ca.vertcat(x, u)
+    _, xf = ifcn(x, ca.SX.sym("c", 0), u, ca.SX(model.n_z, 1), tvp, p, ca.SX(model.n_w, 1))
+    rho = ca.Function("rho", [model._x, model._u, model._tvp],
+                      [ca.vertcat(*[e for _, e in ocp.track_terms])])(x, u, tvp)
+    h = mpc._nl_cons_fun(x, u, ca.SX(model.n_z, 1), tvp, p, ca.SX.zeros(mpc.n_eps))
+    m = mpc.mterm_fun(x, tvp, p)
+    return bool(ca.is_linear(xf, xu) and ca.is_linear(rho, xu) and ca.is_linear(h, xu) and ca.is_quadratic(m, x))
+
+
+def ocp_manifest(ocp: ExportableOcp, *, condense: bool = True) -> dict[str, Any]:
     """The manifest's ``ocp`` section: dimensions, the parameters' layout, penalties and settings, the parameters
     and guess the controller starts with (the recipe's steady state: the edge's target before any is
-    published)."""
+    published), whether the problem is a QP (:func:`linear_quadratic`) and how the edge solves its QP
+    (``condense``: HPIPM's full condensing and dense interior point, else its Riccati recursion; ``docs/edge.md``,
+    "Solve time")."""
     _check(ocp)
     mpc = ocp.mpc
     model = mpc.model
@@ -240,4 +262,6 @@ def ocp_manifest(ocp: ExportableOcp) -> dict[str, Any]:
                           "u": np.asarray(ocp.mpc.u0.cat, float).ravel().tolist()},
         "functions": dict(OCP_FUNCTIONS),
         "solver_libraries": list(SOLVER_LIBRARIES),
+        "linear_quadratic": linear_quadratic(ocp),
+        "qp": {"condense": bool(condense)},
     }

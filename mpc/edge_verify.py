@@ -148,6 +148,8 @@ class _OcpTee:
         self.edge_failures = 0
         self.design_failures = 0
         self.iterations: list[int] = []
+        self.linearise_ms: list[float] = []
+        self.qp_ms: list[float] = []
         self.records: list[dict[str, Any]] = []
         self.tvp_diff = 0.0
 
@@ -186,6 +188,8 @@ class _OcpTee:
         self.edge_ms.append((t1 - t0) * 1e3)
         self.design_ms.append((t2 - t1) * 1e3)
         self.iterations.append(r.iterations)
+        self.linearise_ms.append(r.linearise_ms)
+        self.qp_ms.append(r.qp_ms)
         self.edge_failures += not r.ok
         self.design_failures += not ok
         self.records.append({"solve": len(self.rel_diff) - 1, "rel_move_diff": self.rel_diff[-1], "edge_ok": r.ok,
@@ -300,6 +304,8 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
             "dompc_default_failures": o.default_failures,
             "edge_median_ms_on_default_solves": edge_same,
             "edge_iterations_mean": float(np.mean(o.iterations)) if o.iterations else float("nan"),
+            "edge_linearise_median_ms": float(np.median(o.linearise_ms)) if o.linearise_ms else float("nan"),
+            "edge_qp_median_ms": float(np.median(o.qp_ms)) if o.qp_ms else float("nan"),
             "edge_failures": o.edge_failures,
             "dompc_failures": o.design_failures,
             "tvp_pack_max_abs_diff": o.tvp_diff,

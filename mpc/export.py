@@ -34,6 +34,11 @@ __all__ = ["EXPORTABLE", "export_controller", "model_sha256"]
 EXPORTABLE = ("nmpc", "lmpc")
 """Controllers ``calmline export`` exports."""
 
+_CONDENSE = {"nmpc": True, "lmpc": False}
+"""How the edge solves each controller's QP (``docs/edge.md``, "Solve time"): the NMPC's (6 stages, 57 states
+with the carried input, 14 inputs) condensed, the lmpc's (12 stages, 28 and 10) by Riccati recursion, which
+took 4.9 against 10.1 ms median on the cathode's nominal scenario (development machine)."""
+
 _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhpipm.so", "libblasfeo.so.0",
           "lmpc_model.json", "manifest.json", "manifest.sha256")
 
@@ -113,7 +118,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             (work / f.name).write_bytes(f.read_bytes())
         try:
             lib = compile_library([*sources, ocp_source, qp_source], work, cflags=cflags, include_dirs=(include,),
-                                  lib_dirs=(work,), libs=("hpipm",))
+                                  lib_dirs=(work,), libs=("hpipm", ":libblasfeo.so.0"))
         except RuntimeError as exc:
             raise CalmlineError(str(exc)) from exc
         versions = package_versions()
@@ -130,7 +135,7 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             "compiler_flags": list(cflags),
             "library": LIBRARY,
             **sections,
-            "ocp": ocp_manifest(ctrl.ocp),
+            "ocp": ocp_manifest(ctrl.ocp, condense=_CONDENSE[controller]),
             "files": {**files, LIBRARY: file_sha256(lib), ocp_source.name: file_sha256(ocp_source),
                       QP_SOURCE: file_sha256(qp_source), **{f.name: file_sha256(work / f.name) for f in solver_libs}},
         }

@@ -35,7 +35,7 @@ def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
         shutil.copy(f, out / f.name)
     so = out / "libqp.so"
     subprocess.run(["cc", "-O1", "-fPIC", "-shared", f"-I{include}", str(driver), "-o", str(so), f"-L{out}",
-                    "-lhpipm", "-Wl,-rpath,$ORIGIN", "-lm"], check=True)
+                    "-lhpipm", "-l:libblasfeo.so.0", "-Wl,-rpath,$ORIGIN", "-lm"], check=True)
     for f in libs:
         ctypes.CDLL(str(out / f.name), mode=ctypes.RTLD_GLOBAL)
     return ctypes.CDLL(str(so))
@@ -111,6 +111,68 @@ def test_a_soft_constraint_is_an_exact_penalty(lib: ctypes.CDLL, condense: bool)
             assert qp.stage["lam"][1][0] == pytest.approx(z, rel=1e-4)
 
 
+def test_the_condensed_coupling_equals_the_carried_previous_input(lib: ctypes.CDLL) -> None:
+    """The move suppression r (u_k - u_{k-1})^2 two ways: stage-wise with the previous input carried as states
+    (stages 1..N-1: [x; u_{k-1}]), and condensed with the coupling -2r added to the condensed Hessian
+    (StageQp.set_coupling); on a random QP with soft constraints, active and not, the same solution."""
+    rng = np.random.default_rng(3)
+    N, n, nu, ng = 4, 3, 2, 2
+    A = 0.9 * np.eye(n) + 0.05 * rng.standard_normal((n, n))
+    B = rng.standard_normal((n, nu))
+    x0 = rng.standard_normal(n)
+    rw = np.array([0.7, 2.0])
+    u_prev = np.array([0.3, -0.2])
+    C = rng.standard_normal((ng, n))
+    D = rng.standard_normal((ng, nu))
+    ug = np.array([-0.6, -0.9])
+
+    def fill(qp: StageQp, carry: bool) -> None:
+        st = qp.stage
+        for k in range(N):
+            st["B"][k][:n] = B
+            st["b"][k][:n] = A @ x0 if k == 0 else 0.0
+            if k > 0:
+                st["A"][k][:n, :n] = A
+                st["Q"][k][:n, :n] = np.eye(n)
+                st["C"][k][:, :n] = C
+            st["D"][k][:] = D
+            st["ug"][k][:] = ug
+            st["zu"][k][:] = 5.0
+            st["R"][k][:] = 0.1 * np.eye(nu) + np.diag(2.0 * rw)  # the move from the previous input
+            st["r"][k][:] = -2.0 * rw * u_prev if k == 0 else 0.0
+            st["lbu"][k][:] = -3.0
+            st["ubu"][k][:] = 3.0
+            if carry:
+                if k + 1 < N:
+                    st["B"][k][n:, :] = np.eye(nu)
+                if k >= 1:
+                    st["Q"][k][n:, n:] = np.diag(2.0 * rw)
+                    st["S"][k][:, n:] = -np.diag(2.0 * rw)
+            elif k + 1 < N:
+                st["R"][k][np.diag_indices(nu)] += 2.0 * rw  # the next move's term in this input
+        st["Q"][N][:] = np.eye(n)
+
+    carried = StageQp(lib, [0] + [n + nu] * (N - 1) + [n], [nu] * N + [0], [0] * (N + 1), [ng] * N + [0])
+    fill(carried, True)
+    dense = StageQp(lib, [0] + [n] * N, [nu] * N + [0], [0] * (N + 1), [ng] * N + [0], condense=True)
+    fill(dense, False)
+    dense.set_coupling(2.0 * rw)
+    assert carried.solve().ok and dense.solve().ok
+    u1 = np.array([carried.stage["u"][k] for k in range(N)])
+    u2 = np.array([dense.stage["u"][k] for k in range(N)])
+    np.testing.assert_allclose(u2, u1, atol=1e-7)
+    assert np.abs(np.diff(u1, axis=0)).max() > 1e-3  # the coupling matters here
+    s = np.array([carried.stage["s"][k] for k in range(N)])
+    assert s.max() > 1e-3  # a soft constraint is violated: the penalties are part of the optimum
+    # without the coupling the condensed QP is another problem
+    loose = StageQp(lib, [0] + [n] * N, [nu] * N + [0], [0] * (N + 1), [ng] * N + [0], condense=True)
+    fill(loose, False)
+    assert loose.solve().ok
+    assert np.abs(np.array([loose.stage["u"][k] for k in range(N)]) - u1).max() > 1e-3
+    with pytest.raises(ValueError, match="input coupling"):
+        carried.set_coupling(2.0 * rw)  # stage-wise: the previous input is carried instead
+
+
 def test_bad_dimensions_are_refused(lib: ctypes.CDLL) -> None:
     with pytest.raises(ValueError, match="refused the dimensions"):
         StageQp(lib, [2, 2, 2], [1, 1, 0], [0, 0, 0], [0, 0, 0], condense=True)  # condensing needs nx[0] = 0
@@ -170,6 +232,7 @@ int cl_qp_solve(void *, const double *, const double *, const double *, const do
                 const double *, const double *, const double *, const double *, const double *, const double *,
                 const double *, const double *, const double *, const double *, const double *, const double *,
                 double *, double *, double *, double *, double *);
+int cl_qp_set_coupling(void *, const double *);
 static double A[64], B[64], b[64], Q[64], S[64], R[64], q[64], r[64], lbx[64], ubx[64], lbu[64], ubu[64], C[64],
     D[64], ug[64], Zu[64], zu[64], x[64], u[64], s[64], lam[64], st[6];
 int main(int argc, char **argv) {
@@ -181,6 +244,8 @@ int main(int argc, char **argv) {
   void *h = cl_qp_create(2, nx, nu, nbx, ng, 1, 30, 1e-8, 1e2, 1, condense, 2);
   if (!h) return 2;
   long created = *count - at_start;
+  double r2[1] = {0.4};
+  if (condense && cl_qp_set_coupling(h, r2) != 0) return 4;  /* the move coupling's path too */
   for (int i = 0; i < 64; i++) { lbu[i] = -1.0; ubu[i] = 1.0; ug[i] = 1.0; zu[i] = 10.0; }
   R[0] = R[1] = 1.0; Q[0] = Q[3] = Q[4] = Q[7] = 1.0; B[0] = 0.5; B[1] = 1.0; B[2] = 0.5; B[3] = 1.0;
   A[0] = A[1] = A[3] = 1.0; b[0] = 1.0; b[1] = -0.5; D[0] = D[1] = 1.0;
@@ -206,7 +271,7 @@ def test_a_solve_calls_no_malloc_at_run_time(tmp_path: Path, condense: bool) -> 
     subprocess.run(["cc", "-O1", "-fPIC", "-shared", str(tmp_path / "shim.c"), "-o", str(tmp_path / "shim.so"),
                     "-ldl"], check=True)
     subprocess.run(["cc", "-O1", f"-I{include}", str(tmp_path / "main.c"), str(driver), "-o", str(tmp_path / "main"),
-                    f"-L{tmp_path}", "-lhpipm", "-Wl,-rpath,$ORIGIN", "-ldl", "-lm"], check=True)
+                    f"-L{tmp_path}", "-lhpipm", "-l:libblasfeo.so.0", "-Wl,-rpath,$ORIGIN", "-ldl", "-lm"], check=True)
     env = {"LD_PRELOAD": str(tmp_path / "shim.so"), "PATH": "/usr/bin:/bin"}
     res = subprocess.run([str(tmp_path / "main"), *(["condense"] if condense else [])], capture_output=True,
                          text=True, env=env, check=False)

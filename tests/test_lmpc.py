@@ -11,7 +11,7 @@ from _closed_loop import max_lel, short_setup
 
 from controllers.lmpc import LmpcController, LmpcSettings, load_model_file
 from controllers.lmpc._identify import _miso_arx
-from controllers.lmpc._kalman import OffsetFreeKalman, augmented_rank
+from mpc.edge import OffsetFreeKalman, augmented_rank
 from mpc.harness import run_closed_loop
 
 ROOT = Path(__file__).resolve().parents[1]

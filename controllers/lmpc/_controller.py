@@ -7,7 +7,7 @@ What a plant's own MPC engineer builds when no physics model is at hand:
   the physics equations; it is read from ``model_file`` (default
   ``models/lmpc_<preset>.json`` beside the scenario file);
 * offset-free estimation: one integrating disturbance per measured output and
-  a Kalman filter (:mod:`controllers.lmpc._kalman`), on block means of the
+  a Kalman filter (:class:`mpc.edge.OffsetFreeKalman`), on block means of the
   readings over the model's sample time (as the model was identified);
 * an economic steady-state target on the identified gains
   (:mod:`controllers.lmpc._target`) and a do-mpc tracking problem with soft
@@ -43,12 +43,11 @@ from pathlib import Path
 import numpy as np
 
 from controllers._common import setpoints_from_inputs
-from controllers.lmpc._kalman import OffsetFreeKalman
 from controllers.lmpc._modelfile import LineModelFile, load_model_file
 from controllers.lmpc._ocp import LinearOcp, _Weights
 from controllers.lmpc._target import LinearTarget, rows_of
 from controllers.recipe import RecipeController
-from mpc.edge import Decision, PlanMemory, Supervisor, fallback_move
+from mpc.edge import Decision, OffsetFreeKalman, PlanMemory, Supervisor, fallback_move
 from mpc.errors import CalmlineError
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import LmpcSettings

@@ -1,7 +1,8 @@
 """The edge runtime: exported controller parts, loaded with ctypes and run on numpy, without CasADi or do-mpc.
 
 Here too the parts both sides run from one copy: the EKF's logic (:class:`SubstepEkf`), the delayed-gauge
-filter (:class:`GaugeBiasFilter`) and the MPCs' supervisor (:class:`Supervisor`).
+filter (:class:`GaugeBiasFilter`), the lmpc's offset-free Kalman filter (:class:`OffsetFreeKalman`) and the
+MPCs' supervisor (:class:`Supervisor`).
 
 Importing this package imports neither CasADi nor do-mpc (``tests/test_edge.py`` checks it in a fresh
 interpreter). ``calmline export`` writes the artifacts (``docs/edge.md``).
@@ -27,6 +28,7 @@ from mpc.edge._gauge import GaugeBiasFilter
 from mpc.edge._hpipm import QpStatus, StageQp
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
 from mpc.edge._ocp import EdgeOcp
+from mpc.edge._offset_free import OffsetFreeKalman, augmented_rank
 from mpc.edge._rti import RtiResult, RtiSolver
 from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
 
@@ -46,6 +48,7 @@ __all__ = [
     "FilterView",
     "GaugeBiasFilter",
     "KalmanCore",
+    "OffsetFreeKalman",
     "Outputs",
     "PlanMemory",
     "QpStatus",
@@ -56,6 +59,7 @@ __all__ = [
     "StepValue",
     "SubstepEkf",
     "Supervisor",
+    "augmented_rank",
     "edge_estimation",
     "fallback_move",
     "file_sha256",

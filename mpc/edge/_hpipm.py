@@ -74,6 +74,7 @@ class StageQp:
                               ("cl_qp_free", None, [ctypes.c_void_p]),
                               ("cl_qp_set_warm_start", None, [ctypes.c_void_p, ctypes.c_int]),
                               ("cl_qp_memory_bytes", ctypes.c_long, [ctypes.c_void_p]),
+                              ("cl_qp_set_coupling", ctypes.c_int, [ctypes.c_void_p, _D]),
                               ("cl_qp_solve", ctypes.c_int, [ctypes.c_void_p] + [_D] * 22)):
             f = getattr(lib, fn)
             f.restype, f.argtypes = res, args
@@ -120,6 +121,15 @@ class StageQp:
         order = ("A", "B", "b", "Q", "S", "R", "q", "r", "lbx", "ubx", "lbu", "ubu", "C", "D", "ug", "Zu", "zu",
                  "x", "u", "s", "lam")
         self._args = [self._flat[n].ctypes.data_as(_D) for n in order] + [self._stats.ctypes.data_as(_D)]
+
+    def set_coupling(self, r2: np.ndarray) -> None:
+        """Couple consecutive stages' inputs by ``-r2`` in the condensed Hessian (a condensed QP with the same input
+        count at every stage): the move suppression ``r (u_k - u_{k-1})^2`` without the previous input carried as
+        states (``r2 = 2 r``; the stages' ``R`` and ``r`` hold its diagonal and gradient)."""
+        v = np.ascontiguousarray(r2, float)
+        if v.size != self.nu[0] or self._lib.cl_qp_set_coupling(self._h, v.ctypes.data_as(_D)) != 0:
+            raise ValueError("input coupling needs a condensed QP with the same input count at every stage, and "
+                             f"one weight per input ({self.nu[0]}); got {v.size}")
 
     @property
     def memory_bytes(self) -> int:

@@ -33,8 +33,11 @@ class EdgeOcp:
     ----------
     path : str or Path
         The artifact's folder.
-    max_iter, step_tol, qp_mode, condense
-        :class:`mpc.edge.RtiSolver`'s.
+    max_iter, step_tol, qp_mode
+        :class:`mpc.edge.RtiSolver`'s (``max_iter`` is 1 for a linear-quadratic OCP, the lmpc's: its QP is the
+        problem, and its step is taken whole).
+    condense : bool or None
+        :class:`mpc.edge.RtiSolver`'s; ``None``: the manifest's ``ocp.qp.condense`` (the export's choice).
 
     Raises
     ------
@@ -43,7 +46,7 @@ class EdgeOcp:
     """
 
     def __init__(self, path: str | Path, *, max_iter: int = 10, step_tol: float = 1e-8, qp_mode: str = "speed",
-                 condense: bool = True) -> None:
+                 condense: bool | None = None) -> None:
         self.artifact = art = read_artifact(path, "ocp")
         man = art.manifest["ocp"]
         self.manifest = man
@@ -58,11 +61,17 @@ class EdgeOcp:
         self.n_tvp = sum(k for _, k in self.layout)
         self.u_lower = np.asarray(man["input_lower"], float)
         self.u_upper = np.asarray(man["input_upper"], float)
+        self.linear_quadratic = bool(man.get("linear_quadratic", False))
+        """The OCP is a QP (the lmpc's): one SQP iteration solves it, whatever ``max_iter`` says."""
+        if condense is None:
+            condense = bool(man.get("qp", {}).get("condense", True))
+        lq = self.linear_quadratic
         self.solver = RtiSolver(stage, terminal, lib, n_horizon=self.N, n_states=int(man["n_states"]),
                                 n_inputs=int(man["n_inputs"]), n_colloc=int(man["n_colloc"]),
                                 penalties=man["penalties"], constraint_ub=man["constraint_ub"],
-                                move_weights=man["move_weights"], max_iter=max_iter, step_tol=step_tol,
-                                qp_mode=qp_mode, condense=condense)
+                                move_weights=man["move_weights"], max_iter=1 if lq else max_iter, step_tol=step_tol,
+                                qp_mode=qp_mode, condense=condense,
+                                line_search_above=np.inf if lq else 0.1)
         self._tvp = np.zeros((self.N + 1, self.n_tvp))
         self.speed_index = int(man["speed_index"])
         self.values: dict[str, object] = {k: np.asarray(v, float) for k, v in man["initial_parameters"].items()}

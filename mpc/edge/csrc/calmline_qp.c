@@ -26,6 +26,7 @@
 #include "hpipm_d_ocp_qp_dim.h"
 #include "hpipm_d_ocp_qp_ipm.h"
 #include "hpipm_d_ocp_qp_sol.h"
+#include "blasfeo_d_aux.h"
 
 #define CL_MAX_N 64
 
@@ -47,6 +48,8 @@ typedef struct {
   struct d_dense_qp_ipm_ws *dws;
   void *mem_cond, *mem_cond2, *mem_cond3;
   long cond_bytes;
+  double *coup;  /* the move suppression's coupling of consecutive inputs (2 r), added to the condensed Hessian */
+  int coupled;
   int *idx;      /* 0, 1, 2, ...: every box index */
   int *idxs;     /* the soft constraints' indices */
   double *zeros; /* the lower general bounds and their mask */
@@ -111,9 +114,10 @@ void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const in
   d_ocp_qp_ipm_arg_set_warm_start(&warm_start, arg);
   size_t s_qp = al(d_ocp_qp_strsize()) + al(d_ocp_qp_memsize(dim));
   size_t s_sol = al(d_ocp_qp_sol_strsize()) + al(d_ocp_qp_sol_memsize(dim));
-  size_t s_ws = al(d_ocp_qp_ipm_ws_strsize()) + al(d_ocp_qp_ipm_ws_memsize(dim, arg));
+  /* the stage-wise interior point's workspace: not taken when the QP is condensed (the dense solver's is) */
+  size_t s_ws = condense ? 0 : al(d_ocp_qp_ipm_ws_strsize()) + al(d_ocp_qp_ipm_ws_memsize(dim, arg));
   size_t s_int = al(2 * (size_t)nmax * sizeof(int));
-  size_t s_dbl = al((size_t)nmax * sizeof(double));
+  size_t s_dbl = al(2 * (size_t)nmax * sizeof(double));
   size_t total = al(sizeof(cl_qp)) + s_qp + s_sol + s_ws + s_int + s_dbl + 64;
   void *mem = malloc(total);
   if (!mem) { free(mem_dim); free(mem_arg); return NULL; }
@@ -134,14 +138,19 @@ void *cl_qp_create(int N, const int *nx, const int *nu, const int *nbx, const in
   h->sol = (struct d_ocp_qp_sol *)c;
   d_ocp_qp_sol_create(dim, h->sol, c + al(d_ocp_qp_sol_strsize()));
   c += s_sol;
-  h->ws = (struct d_ocp_qp_ipm_ws *)c;
-  d_ocp_qp_ipm_ws_create(dim, arg, h->ws, c + al(d_ocp_qp_ipm_ws_strsize()));
+  h->ws = NULL;
+  if (!condense) {
+    h->ws = (struct d_ocp_qp_ipm_ws *)c;
+    d_ocp_qp_ipm_ws_create(dim, arg, h->ws, c + al(d_ocp_qp_ipm_ws_strsize()));
+  }
   c += s_ws;
   h->idx = (int *)c;
   h->idxs = h->idx + nmax;
   c += s_int;
   h->zeros = (double *)c;
-  for (int i = 0; i < nmax; i++) { h->idx[i] = i; h->zeros[i] = 0.0; }
+  h->coup = h->zeros + nmax;
+  h->coupled = 0;
+  for (int i = 0; i < nmax; i++) { h->idx[i] = i; h->zeros[i] = 0.0; h->coup[i] = 0.0; }
   for (int k = 0; k <= N; k++) {
     if (nbx[k] > 0) d_ocp_qp_set_idxbx(k, h->idx, h->qp);
     if (nu[k] > 0) d_ocp_qp_set_idxbu(k, h->idx, h->qp);
@@ -224,13 +233,33 @@ void cl_qp_set_warm_start(void *handle, int warm_start) {
   if (h->condense) d_dense_qp_ipm_arg_set_warm_start(&warm_start, h->darg);
 }
 
+/*
+ * The move suppression sum_k r' (u_k - u_{k-1})^2 without carrying the previous input as states (condensed QPs
+ * only): the stages' R_k and r_k hold its diagonal and gradient, and this adds the coupling -2 r between u_k
+ * and u_{k-1} (k = 1..N-1) to the condensed Hessian, whose inputs HPIPM orders [u_0; ...; u_{N-1}] (tested). r2 = 2 r,
+ * one per input. Returns 0, or -1 when the QP is not condensed or the stages' input counts differ.
+ */
+int cl_qp_set_coupling(void *handle, const double *r2) {
+  cl_qp *h = (cl_qp *)handle;
+  if (!h->condense) return -1;
+  for (int k = 1; k < h->N; k++)
+    if (h->nu[k] != h->nu[0]) return -1;
+  h->coupled = 0;
+  for (int i = 0; i < h->nu[0]; i++) {
+    h->coup[i] = r2[i];
+    if (r2[i] != 0.0) h->coupled = 1;
+  }
+  return 0;
+}
+
 /* The stage dimensions' total memory HPIPM took (bytes), for the static-memory figure. */
 long cl_qp_memory_bytes(void *handle) {
   cl_qp *h = (cl_qp *)handle;
   return (long)(al(d_ocp_qp_dim_strsize()) + al(d_ocp_qp_dim_memsize(h->N)) + al(d_ocp_qp_ipm_arg_strsize()) +
                 al(d_ocp_qp_ipm_arg_memsize(h->dim)) + al(d_ocp_qp_strsize()) + al(d_ocp_qp_memsize(h->dim)) +
-                al(d_ocp_qp_sol_strsize()) + al(d_ocp_qp_sol_memsize(h->dim)) + al(d_ocp_qp_ipm_ws_strsize()) +
-                al(d_ocp_qp_ipm_ws_memsize(h->dim, h->arg)) + h->cond_bytes);
+                al(d_ocp_qp_sol_strsize()) + al(d_ocp_qp_sol_memsize(h->dim)) +
+                (h->condense ? 0 : al(d_ocp_qp_ipm_ws_strsize()) + al(d_ocp_qp_ipm_ws_memsize(h->dim, h->arg))) +
+                h->cond_bytes);
 }
 
 /*
@@ -294,6 +323,17 @@ int cl_qp_solve(void *handle, const double *A, const double *B, const double *b,
   double res[4] = {0, 0, 0, 0};
   if (h->condense) {
     d_cond_qp_cond(qp, h->dqp, h->cond_arg, h->cond_ws);
+    if (h->coupled) {
+      int nu = h->nu[0];
+      for (int k = 1; k < N; k++) {
+        int ik = k * nu, ip = (k - 1) * nu; /* u_k and u_{k-1} in [u_0; ...; u_{N-1}] */
+        for (int i = 0; i < nu; i++) {
+          double v = blasfeo_dgeex1(h->dqp->Hv, ik + i, ip + i) - h->coup[i];
+          blasfeo_dgein1(v, h->dqp->Hv, ik + i, ip + i);
+          blasfeo_dgein1(v, h->dqp->Hv, ip + i, ik + i);
+        }
+      }
+    }
     d_dense_qp_ipm_solve(h->dqp, h->dsol, h->darg, h->dws);
     d_cond_qp_expand_sol(qp, h->dsol, h->sol, h->cond_arg, h->cond_ws);
     d_dense_qp_ipm_get_status(h->dws, &status);

@@ -1,4 +1,7 @@
-"""Offset-free estimation for the identified model: output disturbances and a Kalman filter.
+"""Offset-free estimation for the lmpc's identified model: output disturbances and a Kalman filter.
+
+One copy for the design machine (:class:`controllers.lmpc.LmpcController`) and the edge (an lmpc artifact
+builds it from its copy of the model file): numpy only.
 
 The identified model is augmented with one integrating disturbance per
 measured output (Pannocchia & Rawlings 2003; Muske & Badgwell 2002)::
