@@ -63,9 +63,7 @@ def recipe_point(ctx: ControllerContext) -> RecipePoint:
 def lel_limit_in_force(ctx: ControllerContext) -> float:
     """The LEL limit in force with healthy analysers: twice ``spec.lel_limit_frac`` where the line has LEL analysers
     and the specification allows 50 % with them (NFPA 86), else ``spec.lel_limit_frac``."""
-    spec = ctx.spec
-    analysers = any(n.endswith("_lel_frac") for n in ctx.measurement_names)
-    return 2.0 * spec.lel_limit_frac if analysers and spec.analyser_allows_50pct else spec.lel_limit_frac
+    return ctx.spec.lel_limit_in_force(any(n.endswith("_lel_frac") for n in ctx.measurement_names))
 
 
 def zone_level_names(params: LineParams) -> list[str]:

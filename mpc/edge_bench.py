@@ -50,6 +50,7 @@ def _edge_replay(artifact: str | Path, rec: Any, max_iter: int) -> dict[str, Any
     return {**_stats(times), "success": ok, "iterations_mean": float(np.mean(iters)),
             "linearise_median_ms": float(np.median(lin)), "qp_median_ms": float(np.median(qp)),
             "qp_per_iteration_median_ms": float(np.median(qps)), "qp_memory_bytes": ocp.solver.qp.memory_bytes,
+            "ocp_memory_bytes": ocp.memory_bytes,
             "_moves": np.array(moves)}
 
 
@@ -94,6 +95,11 @@ def bench_edge(artifact: str | Path, *, duration_s: float = 1800.0, default_solv
         for key in [k for k in q if k.startswith("_")]:
             q.pop(key)
     rti, conv = out[f"edge_{iterations[0]}"], out[f"edge_{iterations[-1]}"]
+    from mpc.edge import EdgeEstimator
+
+    qp_b = int(rti["qp_memory_bytes"])
+    ocp_fn_b = int(rti["ocp_memory_bytes"]) - qp_b
+    est_b = int(EdgeEstimator(artifact).model.memory_bytes)
     return {
         "problem": f"the default NMPC's dynamic problems on the first {duration_s:.0f} s of "
                    "scenarios/nmc_nmp_nominal.toml (recorded in closed loop)",
@@ -109,9 +115,11 @@ def bench_edge(artifact: str | Path, *, duration_s: float = 1800.0, default_solv
         "speedup_vs_default": default["median_ms"] / rti["median_ms"],
         "converged_speedup_vs_default": default["median_ms"] / conv["median_ms"],
         "max_rel_move_diff": conv["max_rel_move_diff_vs_tuned"],
+        "static_memory_bytes": {"qp": qp_b, "ocp_functions": ocp_fn_b, "estimator_functions": est_b,
+                                "total": qp_b + ocp_fn_b + est_b},
         **out,
         "dompc_tuned": tuned,
         "dompc_default": default,
         "targets": {"edge_median_ms": 5.0, "edge_p99_ms": 15.0, "speedup_vs_default": 20.0,
-                    "edge_converged_median_ms": 20.0},
+                    "edge_converged_median_ms": 20.0, "static_memory_bytes": 2 * 1024 * 1024},
     }

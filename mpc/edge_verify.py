@@ -205,8 +205,9 @@ def _percentiles(ms: list[float]) -> dict[str, float]:
 
 
 def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: float | None = None,
-                    progress: bool = False, ocp_iterations: int = 10, edge_run: bool = True,
-                    force_failure_every: int = 0, default_solves: int = 100) -> dict[str, Any]:
+                    progress: bool = False, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
+                    edge_run: bool = True, force_failure_every: int = 0,
+                    default_solves: int = 100) -> dict[str, Any]:
     """Run the controller the artifact was exported from (the NMPC or the lmpc) on ``scenario`` with the
     artifact's estimator and OCP beside its own, then (with ``edge_run``) the controller on the artifact's edge
     core alone (``--controller edge:DIR``); return the comparison.
@@ -214,7 +215,8 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
     ``force_failure_every`` declares every n-th OCP solve failed in both runs (the controllers' test hook), so
     that the fallback chain runs on both sides: their failure and fallback counts are compared in ``kpi_diff``.
     ``default_solves``: how many of the first OCP solves do-mpc with its default settings also solves, timed
-    (0: none).
+    (0: none). ``ocp_iterations`` / ``ocp_cold_iterations``: the edge SQP's iterations at most per solve, and
+    from a cold start (:class:`mpc.edge.RtiSolver`; ``None``: :data:`mpc.edge.COLD_ITERATIONS`).
 
     Returns
     -------
@@ -260,14 +262,15 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
     if model_sha256(setup) != man["model_sha256"]:
         raise CalmlineError(f"{path}: the controller's model built from it (parameters and recipe, files it names "
                             f"included) is not the one the artifact {artifact} was exported with")
-    edge_ocp = EdgeOcp(artifact, max_iter=ocp_iterations)
+    edge_ocp = EdgeOcp(artifact, max_iter=ocp_iterations, cold_iter=ocp_cold_iterations)
     tee: dict[str, Any] = {}
     design = (_verified_nmpc if kind == "nmpc" else _verified_lmpc)(artifact, edge_ocp, tee, default_solves)
     res = run_setup(setup, design(force_failure_every=force_failure_every), duration_s=duration_s,
                     progress=progress, source=str(path))
     edge_kpis = None
     if edge_run:
-        edge = edge_controller(artifact, ocp_iterations=ocp_iterations, force_failure_every=force_failure_every)
+        edge = edge_controller(artifact, ocp_iterations=ocp_iterations, ocp_cold_iterations=ocp_cold_iterations,
+                               force_failure_every=force_failure_every)
         edge_kpis = run_setup(setup, edge, duration_s=duration_s, progress=progress, source=str(path)).kpis
     t = tee["t"]
     o = tee["o"]
@@ -295,6 +298,7 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
         "ocp": {
             "solves": int(rel.size),
             "iterations": ocp_iterations,
+            "cold_iterations": int(edge_ocp.solver.cold_iter),
             "max_rel_move_diff": float(rel.max()) if rel.size else float("nan"),
             "share_within_1e-3": float(np.mean(rel <= 1e-3)) if rel.size else float("nan"),
             "edge_solve": edge_solve,

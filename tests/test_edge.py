@@ -44,7 +44,7 @@ def test_the_artifact_lists_and_hashes_every_file(artifact: Path) -> None:
     art = read_artifact(artifact, "estimator")
     man = art.manifest
     assert set(man["files"]) == set(files) - {".calmline-manifest.json", "manifest.json", "manifest.sha256"}
-    assert man["format"] == "calmline-edge/1" and man["parts"] == ["estimator", "ocp"]
+    assert man["format"] == "calmline-edge/2" and man["parts"] == ["estimator", "ocp"]
     o = read_artifact(artifact, "ocp").manifest["ocp"]
     assert (o["n_horizon"], o["t_step_s"], o["n_inputs"]) == (6, 20.0, 18)
     assert len(o["penalties"]) == len(o["constraints"]) == len(o["constraint_ub"]) > 0
@@ -114,7 +114,7 @@ def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: 
     """Fed the NMPC's own observations and applied inputs at every step of a 2 h closed loop, the artifact's
     estimation block (EKF, gauge filter, output corrections) stays within 1e-9 of the NMPC's (the EKF's states
     in scaled units: each state over its scale) over 2 h of running, a 900 s stop and the restart."""
-    res = verify_artifact(artifact, SCENARIO, duration_s=8700.0)  # the restart at 8100 s, and 600 s after it
+    res = verify_artifact(artifact, SCENARIO, duration_s=8700.0, default_solves=0)  # the restart at 8100 s, and 600 s after it
     assert res["steps"] == 4350
     assert res["kpis"]["dompc"]["restarts"] == res["kpis"]["edge"]["restarts"] == 1
     assert set(res["max_abs_diff"]) == {"ekf_state", "ekf_covariance", "gauge_solids", "output_corrections"}
@@ -136,7 +136,7 @@ def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: P
     """The comparison can fail: an artifact whose process noise was changed (and re-hashed, as a wrong export
     would be) drifts away from the NMPC's filter."""
     copy = _rehashed(artifact, tmp_path, lambda m: m["estimator"].update(Q=(4.0 * np.asarray(m["estimator"]["Q"])).tolist()))
-    res = verify_artifact(copy, SCENARIO, duration_s=300.0, edge_run=False)  # measured 0.029 (0.031 at 600 s)
+    res = verify_artifact(copy, SCENARIO, duration_s=300.0, edge_run=False, default_solves=0)  # measured 0.029 (0.031 at 600 s)
     assert res["estimator_max_abs_diff"] > 1e-6
 
 
@@ -242,7 +242,7 @@ def test_the_edge_controller_refuses_another_tuning_and_is_filed_under_its_folde
 def test_forced_solver_failures_take_the_same_fallbacks_on_the_edge(artifact: Path) -> None:
     """Every 5th OCP solve declared failed on both sides: the edge core's closed loop counts the same failures
     and fallbacks as do-mpc's, and its KPIs stay within the bands."""
-    res = verify_artifact(artifact, SCENARIO, duration_s=1800.0, force_failure_every=5)
+    res = verify_artifact(artifact, SCENARIO, duration_s=1800.0, force_failure_every=5, default_solves=0)
     d, k = res["kpi_diff"], res["kpis"]
     assert k["dompc"]["solver_failures"] >= 15 and k["dompc"]["fallbacks"] >= 15  # the hook fired
     assert d["solver_failures"] == 0 and d["fallbacks"] == 0, (k["dompc"], k["edge"])

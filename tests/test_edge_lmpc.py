@@ -126,3 +126,19 @@ def test_the_lmpc_edge_refuses_another_tuning_or_model(artifact: Path, tmp_path:
     # nor another scenario in verify
     with pytest.raises(CalmlineError, match="not the scenario the artifact"):
         verify_artifact(artifact, moved, duration_s=60.0)
+
+
+def test_cli_verify_prints_the_headline_fields_as_one_json_object(artifact: Path) -> None:
+    from click.testing import CliRunner
+
+    from mpc.cli._main import main
+
+    res = CliRunner().invoke(main, ["edge", "verify", str(artifact), "--scenario", str(SCENARIO), "--duration", "400",
+                                    "--no-edge-run", "--default-solves", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.stdout)
+    for key in ("max_rel_move_diff", "edge_median_ms", "edge_p95_ms", "edge_p99_ms", "dompc_median_ms",
+                "dompc_default_median_ms", "speedup_vs_default", "kpis"):
+        assert key in out, key
+    assert set(out["kpis"]) == {"edge", "dompc"} and out["kpis"]["edge"] is None  # --no-edge-run
+    assert out["ocp"]["dompc_default_solves"] == 3 and out["dompc_default_median_ms"] > 0

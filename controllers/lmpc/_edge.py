@@ -43,10 +43,12 @@ class EdgeLmpcController(LmpcController):
     settings_table = "lmpc"
     """The lmpc's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
 
-    def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, **kw: object) -> None:
+    def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
+                 **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.artifact = Path(artifact)
         self.ocp_iterations = int(ocp_iterations)
+        self.ocp_cold_iterations = ocp_cold_iterations
 
     def reset(self, ctx: ControllerContext) -> None:
         from mpc.edge import ArtifactError, EdgeOcp, file_sha256, model_sha256, read_artifact
@@ -67,7 +69,8 @@ class EdgeLmpcController(LmpcController):
             raise CalmlineError(f"{own}: not the identified model the artifact {self.artifact} was exported with "
                                 f"(its copy {man['lmpc']['model_file']} differs): export it again")
         self._check_tuning(man)
-        self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations)  # type: ignore[assignment]
+        self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations,
+                           cold_iter=self.ocp_cold_iterations)  # type: ignore[assignment]
 
     def _check_tuning(self, man: dict) -> None:
         """The OCP and filter this scenario's ``[controllers.lmpc]`` tables build must be the artifact's."""

@@ -130,7 +130,7 @@ class LinearOcp:
             "ipopt.print_level": 0, "ipopt.sb": "yes", "print_time": False,
             "ipopt.warm_start_init_point": "yes", "ipopt.warm_start_bound_push": 1e-6,
             "ipopt.warm_start_mult_bound_push": 1e-6, "ipopt.mu_init": 1e-4,
-            "ipopt.tol": 1e-6, "ipopt.acceptable_tol": 1e-4, "ipopt.max_iter": 100,
+            "ipopt.tol": 1e-8, "ipopt.acceptable_tol": 1e-6, "ipopt.max_iter": 100,
         }
         mpc.S = ca.nlpsol("S", "ipopt", mpc.nlp, opts)
 

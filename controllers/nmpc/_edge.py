@@ -32,10 +32,12 @@ class EdgeNmpcController(NmpcController):
     settings_table = "nmpc"
     """The NMPC's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
 
-    def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, **kw: object) -> None:
+    def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
+                 **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.artifact = Path(artifact)
         self.ocp_iterations = int(ocp_iterations)
+        self.ocp_cold_iterations = ocp_cold_iterations
 
     def reset(self, ctx: ControllerContext) -> None:
         from mpc.edge import ArtifactError, EdgeOcp, edge_estimation, model_sha256, read_artifact
@@ -51,7 +53,8 @@ class EdgeNmpcController(NmpcController):
         self._check_tuning(man)
         self.est = edge_estimation(self.artifact, ctx.schedule.batch_changes)
         self.ekf = self.est.ekf  # the controller reads the estimate from its filter
-        self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations)  # type: ignore[assignment]
+        self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations,
+                           cold_iter=self.ocp_cold_iterations)  # type: ignore[assignment]
         m = self.m
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
 

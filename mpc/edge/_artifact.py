@@ -30,7 +30,7 @@ from mpc.outputs import file_digest
 __all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "file_sha256", "model_sha256", "open_library",
            "private_library", "read_artifact"]
 
-FORMAT = "calmline-edge/1"
+FORMAT = "calmline-edge/2"
 """The manifest's format; a runtime refuses any other."""
 
 

@@ -83,6 +83,12 @@ class CompiledFunction:
             self._res[k] = a.ctypes.data_as(_REAL_P)
         self._mem = ctypes.c_int(0)
 
+    @property
+    def memory_bytes(self) -> int:
+        """The memory this function holds for its calls (bytes, taken once): arguments, results and work."""
+        return (sum(a.nbytes for a in (*self._in, *self._out)) + ctypes.sizeof(self._iw) + ctypes.sizeof(self._w)
+                + ctypes.sizeof(self._arg) + ctypes.sizeof(self._res))
+
     def _shape(self, sparsity, i: int, what: str) -> tuple[int, int]:
         sp = sparsity(i)
         nrow, ncol = int(sp[0]), int(sp[1])

@@ -45,10 +45,18 @@ class _CompiledModel:
         self._cw = CompiledFunction(lib, fn["cw_sens"])
         self.dt_s = float(art.manifest["estimator"]["dt_s"])
         self._steps: dict[int, tuple[Step, StepValue]] = {}
+        self._compiled: list[CompiledFunction] = []
         for k, names in fn.get("steps", {}).items():  # the whole interval's update, exported at these counts
             whole = CompiledFunction(lib, names["step"])
             value = CompiledFunction(lib, names["step_value"])
+            self._compiled += [whole, value]
             self._steps[int(k)] = (self._whole(whole), self._whole_value(value))
+
+    @property
+    def memory_bytes(self) -> int:
+        """The compiled functions' memory (bytes, taken once)."""
+        fns = [self.substep, self.substep_value, self._outputs, self._jac, self._y, self._cw, *self._compiled]
+        return sum(f.memory_bytes for f in fns)
 
     @staticmethod
     def _whole(f: CompiledFunction) -> Step:

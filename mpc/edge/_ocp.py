@@ -16,7 +16,7 @@ import numpy as np
 from mpc.edge._artifact import ArtifactError, open_library, read_artifact
 from mpc.edge._bounds import stage_input_bounds
 from mpc.edge._compiled import CompiledFunction
-from mpc.edge._rti import RtiResult, RtiSolver
+from mpc.edge._rti import COLD_ITERATIONS, RtiResult, RtiSolver
 
 __all__ = ["EdgeOcp"]
 
@@ -33,7 +33,7 @@ class EdgeOcp:
     ----------
     path : str or Path
         The artifact's folder.
-    max_iter, step_tol, qp_mode
+    max_iter, cold_iter, step_tol, qp_mode
         :class:`mpc.edge.RtiSolver`'s (``max_iter`` is 1 for a linear-quadratic OCP, the lmpc's: its QP is the
         problem, and its step is taken whole).
     condense : bool or None
@@ -45,8 +45,8 @@ class EdgeOcp:
         The artifact is missing a file, was changed after export, or holds no OCP.
     """
 
-    def __init__(self, path: str | Path, *, max_iter: int = 10, step_tol: float = 1e-8, qp_mode: str = "speed",
-                 condense: bool | None = None) -> None:
+    def __init__(self, path: str | Path, *, max_iter: int = 10, cold_iter: int | None = None, step_tol: float = 1e-8,
+                 qp_mode: str = "speed", condense: bool | None = None) -> None:
         self.artifact = art = read_artifact(path, "ocp")
         man = art.manifest["ocp"]
         self.manifest = man
@@ -56,6 +56,7 @@ class EdgeOcp:
             terminal = CompiledFunction(lib, man["functions"]["terminal"])
         except ValueError as exc:
             raise ArtifactError(f"{art.library}: {exc}") from exc
+        self._stage, self._terminal = stage, terminal
         self.N = int(man["n_horizon"])
         self.layout = [(str(n), int(k)) for n, k in man["tvp"]]
         self.n_tvp = sum(k for _, k in self.layout)
@@ -69,7 +70,9 @@ class EdgeOcp:
         self.solver = RtiSolver(stage, terminal, lib, n_horizon=self.N, n_states=int(man["n_states"]),
                                 n_inputs=int(man["n_inputs"]), n_colloc=int(man["n_colloc"]),
                                 penalties=man["penalties"], constraint_ub=man["constraint_ub"],
-                                move_weights=man["move_weights"], max_iter=1 if lq else max_iter, step_tol=step_tol,
+                                move_weights=man["move_weights"], max_iter=1 if lq else max_iter,
+                                cold_iter=1 if lq else (COLD_ITERATIONS if cold_iter is None else cold_iter),
+                                step_tol=step_tol,
                                 qp_mode=qp_mode, condense=condense,
                                 line_search_above=np.inf if lq else 0.1)
         self._tvp = np.zeros((self.N + 1, self.n_tvp))
@@ -139,6 +142,12 @@ class EdgeOcp:
         r = self.solve_with(xs0, self.values, self.u_prev, self.lbu, self.ubu)
         self.u_prev = r.u0.copy()  # do-mpc keeps its last move as the next solve's previous input
         return r.u0, r.ok, r.plan
+
+    @property
+    def memory_bytes(self) -> int:
+        """The compiled part's memory for the OCP (bytes, all taken when loaded): HPIPM's QP and the stage and
+        terminal functions' buffers."""
+        return self.solver.qp.memory_bytes + self._stage.memory_bytes + self._terminal.memory_bytes
 
     @property
     def last_violation(self) -> float:

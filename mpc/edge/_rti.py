@@ -35,7 +35,10 @@ import numpy as np
 
 from mpc.edge._hpipm import QpStatus, StageQp
 
-__all__ = ["RtiResult", "RtiSolver"]
+__all__ = ["COLD_ITERATIONS", "RtiResult", "RtiSolver"]
+
+COLD_ITERATIONS = 10
+"""SQP iterations at most for a solve from a cold start, by default (:class:`RtiSolver`'s ``cold_iter``)."""
 
 StageFn = Callable[..., Sequence[np.ndarray]]
 
@@ -77,6 +80,10 @@ class RtiSolver:
         The soft constraints' L1 penalties and upper bounds, the move-suppression factors.
     max_iter : int
         SQP iterations per solve at most.
+    cold_iter : int or None
+        SQP iterations at most for a solve from a cold start (after :meth:`set_guess`, or after a solve that was
+        not finite): the hand-back after a line stop starts from the held inputs, far from the solution, where
+        a warm solve starts next to it. ``None``: ``max_iter``.
     step_tol : float
         A solve stops when its largest step (scaled units) is under this.
     qp_mode, qp_iter_max, qp_tol, qp_mu0 : str, int, float, float
@@ -98,7 +105,8 @@ class RtiSolver:
 
     def __init__(self, stage: StageFn, terminal: StageFn, qp_lib: object, *, n_horizon: int, n_states: int,
                  n_inputs: int, n_colloc: int, penalties: Sequence[float], constraint_ub: Sequence[float],
-                 move_weights: Sequence[float], max_iter: int = 3, step_tol: float = 1e-8,
+                 move_weights: Sequence[float], max_iter: int = 3, cold_iter: int | None = None,
+                 step_tol: float = 1e-8,
                  qp_mode: str = "speed", qp_iter_max: int = 100, qp_tol: float = 1e-8, qp_mu0: float = 1e3,
                  qp_warm_start: int = 2, condense: bool = True, line_search_above: float = 0.1, line_search_max: int = 6,
                  merit_weight: float | None = None) -> None:
@@ -111,6 +119,9 @@ class RtiSolver:
         nh = self.pen.size
         self.nh = nh
         self.max_iter, self.step_tol = int(max_iter), float(step_tol)
+        self.cold_iter = int(max_iter if cold_iter is None else cold_iter)
+        self.cold = True
+        """The next solve starts cold (:attr:`cold_iter` iterations at most)."""
         self.ls_above, self.ls_max = float(line_search_above), int(line_search_max)
 
         self.sigma = float(merit_weight) if merit_weight is not None else 10.0 * float(np.max(self.pen, initial=1.0))
@@ -177,12 +188,14 @@ class RtiSolver:
         self.x[:] = x
         self.u[:] = u
         self.c[:] = np.tile(x, self.nc // self.n)
+        self.cold = True
 
     def solve(self, x0: np.ndarray, tvp: np.ndarray, u_prev: np.ndarray, lbu: np.ndarray,
               ubu: np.ndarray) -> RtiResult:
         """Solve from ``x0`` with the stages' parameters ``tvp`` (``(N + 1, n_tvp)``), the applied input
         ``u_prev`` and per-stage input bounds ``lbu``, ``ubu`` (``(N, nu)``)."""
         N, n, nu = self.N, self.n, self.nu
+        carry = self.carry
         st = self.qp.stage
         if not (np.all(np.isfinite(self.x)) and np.all(np.isfinite(self.u)) and np.all(np.isfinite(self.c))):
             self.set_guess(x0, np.clip(u_prev, lbu[0], ubu[0]))  # a failed solve's point is never a start
@@ -196,7 +209,9 @@ class RtiSolver:
         it = 0
         finite = True
         t_lin = t_qp = 0.0
-        while it < self.max_iter:
+        cap = self.cold_iter if self.cold else self.max_iter
+        self.cold = False
+        while it < cap:
             it += 1
             t0 = time.perf_counter()
             colloc = gap = 0.0

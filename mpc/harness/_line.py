@@ -277,12 +277,8 @@ class SimulatedLine:
             self._first_failure = t
         if all_ok:
             self._first_failure = None
-        if spec.analyser_allows_50pct and self._lel_sensors and (
-            self._first_failure is None or t - self._first_failure < spec.purge_allowance_s
-        ):
-            limit = 2.0 * spec.lel_limit_frac
-        else:
-            limit = spec.lel_limit_frac
+        limit = spec.lel_limit_in_force(
+            bool(self._lel_sensors), self._first_failure is None or t - self._first_failure < spec.purge_allowance_s)
         schedule = self.setup.schedule
         target = schedule.target_m_s(t)
         cap = schedule.cap_m_s(t)

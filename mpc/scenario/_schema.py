@@ -76,6 +76,15 @@ class Spec(_Model):
         50.0, ge=0.0, le=5000.0, description="web counted as scrap after each restart"
     )
 
+    def lel_limit_in_force(self, has_analysers: bool, analysers_credited: bool = True) -> float:
+        """The LEL limit in force, fraction of the LEL: twice :attr:`lel_limit_frac` where the line has continuous
+        LEL analysers, the specification allows 50 % with them (NFPA 86) and they are credited (healthy, or failed
+        for less than :attr:`purge_allowance_s`: the caller judges that); else :attr:`lel_limit_frac`. The one
+        rule the harness, the controllers and the plant-only sweep apply."""
+        if has_analysers and analysers_credited and self.analyser_allows_50pct:
+            return 2.0 * self.lel_limit_frac
+        return self.lel_limit_frac
+
 
 _Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 

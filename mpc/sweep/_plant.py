@@ -150,8 +150,7 @@ class PlantOnly:
         sc = case.setup.scenario
         spec = sc.spec
         L = self.L
-        lel_sensors = any(n.endswith("_lel_frac") for n in case.setup.sensor_specs)
-        limit = 2.0 * spec.lel_limit_frac if spec.analyser_allows_50pct and lel_sensors else spec.lel_limit_frac
+        limit = spec.lel_limit_in_force(any(n.endswith("_lel_frac") for n in case.setup.sensor_specs))
         index = pd.Index(np.arange(1, self.n_steps + 1) * self.dt_s, name="time_s")
         ts = pd.DataFrame(y, columns=self.columns, index=index)
         speed = u[:, L.u_speed]
