@@ -216,7 +216,7 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
     that the fallback chain runs on both sides: their failure and fallback counts are compared in ``kpi_diff``.
     ``default_solves``: how many of the first OCP solves do-mpc with its default settings also solves, timed
     (0: none). ``ocp_iterations`` / ``ocp_cold_iterations``: the edge SQP's iterations at most per solve, and
-    from a cold start (:class:`mpc.edge.RtiSolver`; ``None``: :data:`mpc.edge.COLD_ITERATIONS`).
+    from a cold start (:class:`mpc.edge.RtiSolver`; ``None``: ``ocp_iterations``).
 
     Returns
     -------

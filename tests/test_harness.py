@@ -137,6 +137,17 @@ def test_analyser_failure_tightens_limit_after_purge() -> None:
     assert np.all(ts.loc[(ts.index > fail_t + 2.0) & (ts.index < fail_t + 58.0), "lel_limit_frac"] == 0.5)
 
 
+@pytest.mark.parametrize(("has", "credited", "allows", "limit"), [
+    (True, True, True, 0.5), (True, False, True, 0.25), (False, True, True, 0.25), (True, True, False, 0.25),
+])
+def test_the_lel_limit_in_force_is_one_rule_on_the_spec(has: bool, credited: bool, allows: bool,
+                                                         limit: float) -> None:
+    """50 % LEL only with analysers, credited (healthy or within the purge allowance) and allowed by the spec."""
+    spec = load_scenario(ROOT / "scenarios" / "nmc_nmp_nominal.toml").spec.model_copy(
+        update={"analyser_allows_50pct": allows})
+    assert spec.lel_limit_in_force(has, credited) == pytest.approx(limit)
+
+
 def test_scenario_and_log_disturbances_are_disturbance_sources() -> None:
     """Both plant-side sources the harness drives meet the protocol it is typed against."""
     from mpc.historian import build_replay_setup, load_log

@@ -29,11 +29,10 @@ from mpc.edge._hpipm import QpStatus, StageQp
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
 from mpc.edge._ocp import EdgeOcp
 from mpc.edge._offset_free import OffsetFreeKalman, augmented_rank
-from mpc.edge._rti import COLD_ITERATIONS, RtiResult, RtiSolver
+from mpc.edge._rti import RtiResult, RtiSolver
 from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
 
 __all__ = [
-    "COLD_ITERATIONS",
     "FORMAT",
     "MODES",
     "REQUIRED",

@@ -16,7 +16,7 @@ import numpy as np
 from mpc.edge._artifact import ArtifactError, open_library, read_artifact
 from mpc.edge._bounds import stage_input_bounds
 from mpc.edge._compiled import CompiledFunction
-from mpc.edge._rti import COLD_ITERATIONS, RtiResult, RtiSolver
+from mpc.edge._rti import RtiResult, RtiSolver
 
 __all__ = ["EdgeOcp"]
 
@@ -71,7 +71,7 @@ class EdgeOcp:
                                 n_inputs=int(man["n_inputs"]), n_colloc=int(man["n_colloc"]),
                                 penalties=man["penalties"], constraint_ub=man["constraint_ub"],
                                 move_weights=man["move_weights"], max_iter=1 if lq else max_iter,
-                                cold_iter=1 if lq else (COLD_ITERATIONS if cold_iter is None else cold_iter),
+                                cold_iter=1 if lq else cold_iter,
                                 step_tol=step_tol,
                                 qp_mode=qp_mode, condense=condense,
                                 line_search_above=np.inf if lq else 0.1)

@@ -35,10 +35,7 @@ import numpy as np
 
 from mpc.edge._hpipm import QpStatus, StageQp
 
-__all__ = ["COLD_ITERATIONS", "RtiResult", "RtiSolver"]
-
-COLD_ITERATIONS = 10
-"""SQP iterations at most for a solve from a cold start, by default (:class:`RtiSolver`'s ``cold_iter``)."""
+__all__ = ["RtiResult", "RtiSolver"]
 
 StageFn = Callable[..., Sequence[np.ndarray]]
 
