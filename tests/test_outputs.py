@@ -299,7 +299,7 @@ def test_compare_force_reuse_and_duplicates(tmp_path: Path, fast: RunResult) -> 
     assert inode(out / "recipe" / "timeseries.parquet") == kept and inode(out / "pid" / "kpis.json") != redone
     assert_manifest_matches(out, "calmline compare")
     # pid not compared again: its files go, the user's file in its folder stays (and so the folder)
-    r = cli("compare", NOMINAL, "--controllers", "recipe", "--out", out, "--force")
+    r = cli("compare", NOMINAL, "--controllers", "recipe", "--out", out, "--force", "--duration", 600)
     assert r.exit_code == 0, r.output
     assert set(files(out / "pid")) == {"my_remarks.txt"}
     assert list(pd.read_csv(out / "comparison.csv")["controller"]) == ["recipe"]
@@ -309,7 +309,7 @@ def test_compare_force_reuse_and_duplicates(tmp_path: Path, fast: RunResult) -> 
     assert r.exit_code == 2 and "pid named more than once" in r.output and "Traceback" not in r.output
     assert files(out) == before
     (out / "comparison.csv").write_text("controller\nmine\n")
-    r = cli("compare", NOMINAL, "--controllers", "recipe", "--out", out, "--force")
+    r = cli("compare", NOMINAL, "--controllers", "recipe", "--out", out, "--force", "--duration", 600)
     assert r.exit_code == 2 and "comparison.csv was written by calmline but changed since" in r.output
 
 
