@@ -113,10 +113,14 @@ def test_the_runtime_imports_neither_casadi_nor_do_mpc(artifact: Path) -> None:
 def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: Path) -> None:
     """Fed the NMPC's own observations and applied inputs at every step of a 2 h closed loop, the artifact's
     estimation block (EKF, gauge filter, output corrections) stays within 1e-9 of the NMPC's (the EKF's states
-    in scaled units: each state over its scale) over 2 h of running, a 900 s stop and the restart."""
-    res = verify_artifact(artifact, SCENARIO, duration_s=8700.0, default_solves=0)  # the restart at 8100 s, and 600 s after it
+    in scaled units: each state over its scale) over 2 h of running, a 900 s stop and the restart; its OCP, teed
+    at every solve, hand-back included. The edge core's own closed loop is judged in
+    :func:`test_forced_solver_failures_take_the_same_fallbacks_on_the_edge` (a second 8700 s run here took 40 s
+    of the suite; ``docs/edge.md`` gives the full line-stop figures, restart included)."""
+    # the restart at 8100 s, and 600 s after it
+    res = verify_artifact(artifact, SCENARIO, duration_s=8700.0, default_solves=0, edge_run=False)
     assert res["steps"] == 4350
-    assert res["kpis"]["dompc"]["restarts"] == res["kpis"]["edge"]["restarts"] == 1
+    assert res["kpis"]["dompc"]["restarts"] == 1 and res["kpis"]["edge"] is None
     assert set(res["max_abs_diff"]) == {"ekf_state", "ekf_covariance", "gauge_solids", "output_corrections"}
     assert res["estimator_max_abs_diff"] <= 1e-9, res  # measured: 0 (the same expressions, compiled)
     assert res["kpis"]["dompc"]["time_above_lel_limit_s"] == 0.0
@@ -126,10 +130,6 @@ def test_the_edge_estimation_equals_the_nmpcs_over_a_stop_and_restart(artifact: 
     assert o["dompc_failures"] == 0
     assert o["edge_failures"] <= 2, o["worst"]  # measured 2: HPIPM's iteration limit after the restart
     assert o["share_within_1e-3"] >= 0.98, o  # measured 0.987
-    # the second run: the NMPC on the edge core alone, its KPIs within the issue's bands of do-mpc's
-    d = res["kpi_diff"]
-    assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and abs(d["scrap_m"]) <= 10.0, d
-    assert res["kpis"]["edge"]["time_above_lel_limit_s"] == 0.0
 
 
 def test_a_deliberately_different_filter_is_detected(artifact: Path, tmp_path: Path) -> None:
@@ -246,7 +246,8 @@ def test_forced_solver_failures_take_the_same_fallbacks_on_the_edge(artifact: Pa
     d, k = res["kpi_diff"], res["kpis"]
     assert k["dompc"]["solver_failures"] >= 15 and k["dompc"]["fallbacks"] >= 15  # the hook fired
     assert d["solver_failures"] == 0 and d["fallbacks"] == 0, (k["dompc"], k["edge"])
-    assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and d["time_above_lel_limit_s"] == 0
+    assert abs(d["energy_rel"]) <= 0.01 and abs(d["coat_weight_cpk"]) <= 0.05 and abs(d["scrap_m"]) <= 10.0, d
+    assert d["time_above_lel_limit_s"] == 0 and k["edge"]["time_above_lel_limit_s"] == 0.0
 
 
 def test_bench_edge_refuses_an_artifact_of_another_scenario(artifact: Path) -> None:
