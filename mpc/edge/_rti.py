@@ -127,7 +127,7 @@ class RtiSolver:
         # the first stage's state is the estimate: eliminated (no QP state at stage 0). The move suppression
         # couples consecutive inputs: stage-wise (Riccati), stages 1..N-1 carry the previous input as states;
         # condensed, the coupling goes straight into the condensed Hessian (StageQp.set_coupling), which keeps
-        # the stages at the model's states (the QP's memory 1.9 against 2.3 MB on the NMPC's)
+        # the stages at the model's states (on the NMPC's QP with HPIPM's default condensing, 1.9 against 2.3 MB)
         self.carry = carry = not condense
         nc = nu if carry else 0
         nx = [0] + [n + nc] * (N - 1) + [n]
