@@ -23,10 +23,6 @@ __all__ = ["MODEL_FILE", "EdgeLmpcController"]
 MODEL_FILE = "lmpc_model.json"
 """The identified model file's name in an lmpc artifact (a copy of the one the lmpc was exported with)."""
 
-_TUNING_KEYS = ("n_states", "n_inputs", "n_colloc", "n_horizon", "t_step_s", "discretization", "tvp", "constraints",
-                "constraint_ub", "penalties", "move_weights", "speed_index", "input_lower", "input_upper")
-
-
 class EdgeLmpcController(LmpcController):
     """The lmpc on an artifact's edge core.
 
@@ -51,16 +47,14 @@ class EdgeLmpcController(LmpcController):
         self.ocp_cold_iterations = ocp_cold_iterations
 
     def reset(self, ctx: ControllerContext) -> None:
-        from mpc.edge import ArtifactError, EdgeOcp, file_sha256, model_sha256, read_artifact
+        from controllers._edge_checks import (
+            checked_manifest,
+            refuse_other_tuning,
+            tuning_differences,
+        )
+        from mpc.edge import EdgeOcp, file_sha256
 
-        try:
-            art = read_artifact(self.artifact, "lmpc")
-        except ArtifactError as exc:
-            raise CalmlineError(str(exc)) from exc
-        man = art.manifest
-        if model_sha256(ctx) != man["model_sha256"]:
-            raise CalmlineError(f"{ctx.source}: the line model built from it (parameters and recipe) is not the one "
-                                f"the artifact {self.artifact} was exported with ({man['scenario_file']})")
+        man = checked_manifest(self.artifact, "lmpc", ctx)
         self.given_model = load_model_file(self.artifact / man["lmpc"]["model_file"])
         super().reset(ctx)
         self.model_path = self.artifact / man["lmpc"]["model_file"]
@@ -68,23 +62,13 @@ class EdgeLmpcController(LmpcController):
         if own.is_file() and file_sha256(own) != man["lmpc"]["model_file_sha256"]:
             raise CalmlineError(f"{own}: not the identified model the artifact {self.artifact} was exported with "
                                 f"(its copy {man['lmpc']['model_file']} differs): export it again")
-        self._check_tuning(man)
+        # the OCP and the filter this scenario's [controllers.lmpc] tables build must be the artifact's
+        kal = kalman_manifest(self)
+        differ = tuning_differences(self.ocp, man) + [
+            f"kalman.{k}" for k in kal if not np.array_equal(kal[k], man["lmpc"]["kalman"][k])]
+        refuse_other_tuning(differ, ctx, self.artifact, "lmpc")
         self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations,
                            cold_iter=self.ocp_cold_iterations)  # type: ignore[assignment]
-
-    def _check_tuning(self, man: dict) -> None:
-        """The OCP and filter this scenario's ``[controllers.lmpc]`` tables build must be the artifact's."""
-        from controllers._export_ocp import ocp_manifest
-
-        mine, theirs = ocp_manifest(self.ocp), man["ocp"]
-        differ = [k for k in _TUNING_KEYS
-                  if not np.array_equal(np.asarray(mine[k], dtype=object), np.asarray(theirs[k], dtype=object))]
-        kal = kalman_manifest(self)
-        differ += [f"kalman.{k}" for k in kal if not np.allclose(kal[k], man["lmpc"]["kalman"][k], rtol=0, atol=0)]
-        if differ:
-            raise CalmlineError(f"{self.ctx.source}: the lmpc this scenario's [controllers.lmpc] tables build differs "
-                                f"from the artifact {self.artifact}'s in {', '.join(differ)}: export it on this "
-                                f"scenario")
 
 
 def kalman_manifest(ctrl: LmpcController) -> dict[str, list[float]]:

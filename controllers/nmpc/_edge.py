@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from controllers.nmpc._controller import NmpcController
-from mpc.errors import CalmlineError
 from mpc.interfaces import ControllerContext
 
 __all__ = ["EdgeNmpcController"]
@@ -40,37 +39,20 @@ class EdgeNmpcController(NmpcController):
         self.ocp_cold_iterations = ocp_cold_iterations
 
     def reset(self, ctx: ControllerContext) -> None:
-        from mpc.edge import ArtifactError, EdgeOcp, edge_estimation, model_sha256, read_artifact
+        from controllers._edge_checks import (
+            checked_manifest,
+            refuse_other_tuning,
+            tuning_differences,
+        )
+        from mpc.edge import EdgeOcp, edge_estimation
 
-        try:
-            man = read_artifact(self.artifact, "ocp").manifest
-        except ArtifactError as exc:
-            raise CalmlineError(str(exc)) from exc
-        if model_sha256(ctx) != man["model_sha256"]:
-            raise CalmlineError(f"{ctx.source}: the controller's model built from it (parameters and recipe) is not "
-                                f"the one the artifact {self.artifact} was exported with ({man['scenario_file']})")
+        man = checked_manifest(self.artifact, "ocp", ctx)
         super().reset(ctx)
-        self._check_tuning(man)
+        # the OCP this scenario's [controllers.nmpc] tables build must be the artifact's
+        refuse_other_tuning(tuning_differences(self.ocp, man), ctx, self.artifact, "nmpc")
         self.est = edge_estimation(self.artifact, ctx.schedule.batch_changes)
         self.ekf = self.est.ekf  # the controller reads the estimate from its filter
         self.ocp = EdgeOcp(self.artifact, max_iter=self.ocp_iterations,
                            cold_iter=self.ocp_cold_iterations)  # type: ignore[assignment]
         m = self.m
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
-
-    def _check_tuning(self, man: dict) -> None:
-        """The OCP this scenario's ``[controllers.nmpc]`` tables build must be the artifact's (dimensions,
-        parameters' layout, constraints, penalties, move weights, bounds)."""
-        import numpy as np
-
-        from controllers._export_ocp import ocp_manifest
-
-        mine, theirs = ocp_manifest(self.ocp), man["ocp"]
-        keys = ("n_states", "n_inputs", "n_colloc", "n_horizon", "t_step_s", "collocation_degree",
-                "collocation_elements", "tvp", "constraints", "constraint_ub", "penalties", "move_weights",
-                "speed_index", "input_lower", "input_upper")
-        differ = [k for k in keys if not np.array_equal(np.asarray(mine[k], dtype=object), np.asarray(theirs[k], dtype=object))]
-        if differ:
-            raise CalmlineError(f"{self.ctx.source}: the NMPC this scenario's [controllers.nmpc] tables build differs "
-                                f"from the artifact {self.artifact}'s in {', '.join(differ)}: export it on this "
-                                f"scenario")
