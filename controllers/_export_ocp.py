@@ -30,6 +30,9 @@ leaves
 For a discrete model there is nothing to condense: ``x_end = f(x, u)``, ``K`` is empty and the residual 0;
 with the lmpc's linear model and quadratic cost the Gauss-Newton QP is the OCP itself, solved in one iteration.
 
+The manifest also lists the constraints whose input Jacobian is structurally non-zero
+(``stage0_constraints``, :func:`input_constraint_rows`): the first stage's QP carries only those.
+
 ``ocp_terminal(x, tvp)`` gives the terminal cost's gradient and Hessian (quadratic: exact). The QP is solved
 by HPIPM (:mod:`mpc.edge`, ``csrc/calmline_qp.c``), the slacks its own soft constraints.
 """
@@ -46,8 +49,20 @@ import numpy as np
 from controllers._codegen import generate_c
 from mpc.errors import CalmlineError
 
-__all__ = ["OCP_FUNCTIONS", "OCP_SOURCE", "QP_SOURCE", "SOLVER_LIBRARIES", "ExportableOcp", "generate_ocp_c",
-           "hpipm_files", "linear_quadratic", "ocp_functions", "ocp_manifest"]
+__all__ = [
+    "OCP_FUNCTIONS",
+    "OCP_SOURCE",
+    "QP_SOURCE",
+    "SOLVER_LIBRARIES",
+    "ExportableOcp",
+    "blasfeo_target",
+    "generate_ocp_c",
+    "hpipm_files",
+    "input_constraint_rows",
+    "linear_quadratic",
+    "ocp_functions",
+    "ocp_manifest",
+]
 
 OCP_FUNCTIONS = {"stage": "ocp_stage", "terminal": "ocp_terminal"}
 """The generated functions of the tracking OCP, by role."""
@@ -59,23 +74,65 @@ SOLVER_LIBRARIES = ("libblasfeo.so.0", "libhpipm.so")
 """The solver libraries an artifact carries, in the order they are loaded (HPIPM needs BLASFEO)."""
 
 
-def hpipm_files() -> tuple[Path, list[Path], Path]:
-    """HPIPM's headers, its and BLASFEO's libraries (from the CasADi wheel) and calmline's QP driver.
+def hpipm_files(solver_libs: str | Path | None = None) -> tuple[tuple[Path, ...], list[Path], Path]:
+    """HPIPM's and BLASFEO's include folders, their libraries (in :data:`SOLVER_LIBRARIES` order) and calmline's QP
+    driver.
+
+    Parameters
+    ----------
+    solver_libs : path, optional
+        An HPIPM and BLASFEO build to use instead of the CasADi wheel's (whose BLASFEO is built for its generic
+        target): a folder holding, anywhere below it, ``hpipm_d_ocp_qp_ipm.h``, ``blasfeo_target.h``,
+        ``libhpipm.so`` and ``libblasfeo.so`` (or ``libblasfeo.so.0``): an install prefix of both, or acados'.
 
     Raises
     ------
     CalmlineError
-        The CasADi installation has no HPIPM (its wheel ships it on Linux).
+        A file is missing (named), or the folder holds more than one of one.
     """
-    root = Path(ca.__file__).parent
-    libs = [root / name for name in SOLVER_LIBRARIES]
-    include = root / "include"
-    missing = [str(p) for p in (*libs, include / "hpipm_d_ocp_qp_ipm.h") if not p.exists()]
-    if missing:
-        raise CalmlineError(f"the edge QP needs HPIPM and BLASFEO from the CasADi installation; missing: "
-                            f"{', '.join(missing)}")
     driver = Path(str(resources.files("mpc.edge") / "csrc" / QP_SOURCE))
-    return include, libs, driver
+    if solver_libs is None:
+        root = Path(ca.__file__).parent
+        libs = [root / name for name in SOLVER_LIBRARIES]
+        include = root / "include"
+        missing = [str(p) for p in (*libs, include / "hpipm_d_ocp_qp_ipm.h") if not p.exists()]
+        if missing:
+            raise CalmlineError(f"the edge QP needs HPIPM and BLASFEO from the CasADi installation; missing: "
+                                f"{', '.join(missing)}")
+        return (include,), libs, driver
+    root = Path(solver_libs)
+    if not root.is_dir():
+        raise CalmlineError(f"--solver-libs {root}: no such folder (expected an HPIPM and BLASFEO build: their "
+                            f"headers and libhpipm.so, libblasfeo.so)")
+
+    def one(*names: str) -> Path:
+        for name in names:
+            found = sorted(root.rglob(name))
+            if len(found) > 1:
+                raise CalmlineError(f"--solver-libs {root}: {len(found)} files named {name} "
+                                    f"({', '.join(map(str, found[:3]))}): expected one")
+            if found:
+                return found[0]
+        raise CalmlineError(f"--solver-libs {root}: no {' or '.join(names)} below it (expected an HPIPM and BLASFEO "
+                            f"build: their headers and libhpipm.so, libblasfeo.so)")
+
+    blasfeo = one("libblasfeo.so", "libblasfeo.so.0")
+    hpipm = one("libhpipm.so")
+    inc_b, inc_h = one("blasfeo_target.h").parent, one("hpipm_d_ocp_qp_ipm.h").parent
+    return (inc_h,) if inc_b == inc_h else (inc_h, inc_b), [blasfeo, hpipm], driver
+
+
+def blasfeo_target(includes: tuple[Path, ...]) -> dict[str, Any]:
+    """BLASFEO's build target and the CPU features it needs, from its ``blasfeo_target.h`` in one of ``includes``:
+    ``{"target": "X64_INTEL_HASWELL", "cpu_features": ["avx2", "fma"]}`` (``GENERIC``: none)."""
+    import re
+
+    heads = [d / "blasfeo_target.h" for d in includes]
+    text = next((h.read_text() for h in heads if h.exists()), "")
+    target = re.search(r"#define\s+TARGET_(\w+)", text)
+    feats = re.findall(r"#define\s+TARGET_NEED_FEATURE_(\w+)\s+1", text)
+    return {"target": target.group(1) if target else "unknown",
+            "cpu_features": sorted({f.lower() for f in feats})}
 
 
 class ExportableOcp(Protocol):
@@ -153,9 +210,6 @@ def ocp_functions(ocp: ExportableOcp) -> list[ca.Function]:
     if not discrete:  # the collocation equations condensed into the interval (a sparse QR in the generated code)
         Gc = ca.jacobian(G, c)
         rhs = ca.horzcat(G, ca.jacobian(G, x), ca.jacobian(G, u))
-        Gc_m = ca.MX.sym("Gc", Gc.sparsity())
-        rhs_m = ca.MX.sym("rhs", rhs.sparsity())
-        solve = ca.Function("colloc_solve", [Gc_m, rhs_m], [-ca.solve(Gc_m, ca.densify(rhs_m), "qr")])
     # the stage cost as the weighted residuals rho (lterm = rho' rho), do-mpc's lterm its sum of squares
     xs_m, us_m, tv_m = model._x, model._u, model._tvp
     rho = ca.vertcat(*[np.sqrt(wt) * e for wt, e in ocp.track_terms])
@@ -180,7 +234,10 @@ def ocp_functions(ocp: ExportableOcp) -> list[ca.Function]:
                           [Gc, rhs, xf, xf_c, ca.jacobian(xf, x), ca.jacobian(xf, u), r, Jx, Ju, h,
                            ca.jacobian(h, x), ca.jacobian(h, u), G])
         Gc_v, rhs_v, xf_v, xfc_v, xfx_v, xfu_v, r_v, Jx_v, Ju_v, h_v, hx_v, hu_v, G_v = sym(X, U, C, T)
-        K = solve(Gc_v, rhs_v)  # dc = K [1; dx; du]
+        # dc = K [1; dx; du]. The solve inline in the stage function, not a Function of its own called from it: the
+        # called function held its own copy of the dense right-hand side, and the stage's work vector was 26727
+        # doubles against 19046 (the NMPC's, 0.21 against 0.15 MB), with the same arithmetic
+        K = -ca.solve(Gc_v, ca.densify(rhs_v), "qr")
         lin = xfc_v @ K
         f0 = xf_v + lin[:, 0]
         A = xfx_v + lin[:, 1:1 + nx]
@@ -197,6 +254,19 @@ def ocp_functions(ocp: ExportableOcp) -> list[ca.Function]:
     terminal = ca.Function(OCP_FUNCTIONS["terminal"], [xm, tvm], [d(m), d(gm), d(Hm)],
                            ["x", "tvp"], ["mterm", "gx", "Hxx"])
     return [stage, terminal]
+
+
+def input_constraint_rows(ocp: ExportableOcp) -> list[int]:
+    """The soft constraints whose Jacobian in the inputs is structurally non-zero: the only ones the first stage's QP
+    carries (its state is the estimate, fixed, so a constraint on the state alone has a fixed value there and its
+    slack a fixed price: dropping it changes no move)."""
+    mpc = ocp.mpc
+    model = mpc.model
+    x, u = ca.SX.sym("x", model.n_x), ca.SX.sym("u", model.n_u)
+    tvp = ca.SX.sym("tvp", model.n_tvp)
+    h = mpc._nl_cons_fun(x, u, ca.SX(model.n_z, 1), tvp, ca.SX(model.n_p, 1), ca.SX.zeros(mpc.n_eps))
+    rows, _ = ca.jacobian(h, u).sparsity().get_triplet()
+    return sorted({int(r) for r in rows})
 
 
 def linear_quadratic(ocp: ExportableOcp) -> bool:
@@ -252,6 +322,7 @@ def ocp_manifest(ocp: ExportableOcp, *, condense: bool = True) -> dict[str, Any]
         "tvp": [[n, k] for n, k in _tvp_layout(model)],
         "constraints": names,
         "constraint_ub": [float(v) for v in ub],
+        "stage0_constraints": input_constraint_rows(ocp),
         "penalties": penalties,
         "move_weights": [float(v) for v in np.asarray(mpc.rterm_factor.cat, float).ravel()],
         "speed_index": int(ocp.speed_index),

@@ -104,6 +104,7 @@ def bench_edge(artifact: str | Path, *, duration_s: float = 1800.0, default_solv
         "problem": f"the default NMPC's dynamic problems on the first {duration_s:.0f} s of "
                    "scenarios/nmc_nmp_nominal.toml (recorded in closed loop)",
         "artifact": str(artifact),
+        "solver": man["ocp"].get("solver", {"source": "casadi"}),
         "n_solves": len(all_problems),
         "default_solves": len(all_problems[:default_solves]),
         "edge_median_ms": rti["median_ms"],

@@ -281,6 +281,7 @@ def verify_artifact(artifact: str | Path, scenario: str | Path, *, duration_s: f
     edge_same = float(np.median(o.edge_ms[:n_def])) if n_def else float("nan")  # the edge on the same solves
     out = {
         "artifact": str(artifact),
+        "solver": edge_ocp.manifest.get("solver", {"source": "casadi"}),
         "controller": kind,
         "scenario": sc.name,
         "steps": t.steps,

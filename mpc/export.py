@@ -87,8 +87,12 @@ def _lmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
 
 
 def export_controller(scenario: str | Path, controller: str, out_dir: str | Path, *, force: bool = False,
-                      cflags: tuple[str, ...] = ("-O2",)) -> dict[str, Any]:
+                      cflags: tuple[str, ...] = ("-O2",), solver_libs: str | Path | None = None) -> dict[str, Any]:
     """Export ``controller``'s edge parts as built on ``scenario`` into ``out_dir``; return the manifest.
+
+    ``solver_libs``: an HPIPM and BLASFEO build for the edge PC's CPU to link and copy in
+    (:func:`controllers._export_ocp.hpipm_files`); default the CasADi wheel's (BLASFEO's generic target). The
+    manifest records BLASFEO's target and the CPU features it needs, which the runtime checks before loading.
 
     Raises
     ------
@@ -99,11 +103,19 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
     if controller not in EXPORTABLE:
         raise CalmlineError(f"--controller {controller!r}: calmline export exports {', '.join(EXPORTABLE)}")
     from controllers._codegen import LIBRARY, compile_library
-    from controllers._export_ocp import QP_SOURCE, generate_ocp_c, hpipm_files, ocp_manifest
+    from controllers._export_ocp import (
+        QP_SOURCE,
+        SOLVER_LIBRARIES,
+        blasfeo_target,
+        generate_ocp_c,
+        hpipm_files,
+        ocp_manifest,
+    )
 
     path = resolve_scenario_path(scenario)
     sc = load_scenario(path)
     setup = build_setup(sc, source=str(path))
+    includes, solver_files, driver = hpipm_files(solver_libs)  # a wrong --solver-libs fails before the work
     folder = OutputFolder(out_dir, list(_FILES), force=force, inputs=[path])  # checked now, before the work
     ctx = controller_context(setup, controller)
     with tempfile.TemporaryDirectory(prefix="calmline-export-") as tmp:
@@ -111,13 +123,12 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
         parts = _nmpc_parts if controller == "nmpc" else _lmpc_parts
         ctrl, sources, sections = parts(ctx, work)
         ocp_source = generate_ocp_c(ctrl.ocp, work)
-        include, solver_libs, driver = hpipm_files()
         qp_source = work / QP_SOURCE
         qp_source.write_bytes(driver.read_bytes())
-        for f in solver_libs:
-            (work / f.name).write_bytes(f.read_bytes())
+        for f, name in zip(solver_files, SOLVER_LIBRARIES, strict=True):  # under the artifact's own names
+            (work / name).write_bytes(f.read_bytes())
         try:
-            lib = compile_library([*sources, ocp_source, qp_source], work, cflags=cflags, include_dirs=(include,),
+            lib = compile_library([*sources, ocp_source, qp_source], work, cflags=cflags, include_dirs=includes,
                                   lib_dirs=(work,), libs=("hpipm", ":libblasfeo.so.0"))
         except RuntimeError as exc:
             raise CalmlineError(str(exc)) from exc
@@ -135,9 +146,12 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             "compiler_flags": list(cflags),
             "library": LIBRARY,
             **sections,
-            "ocp": ocp_manifest(ctrl.ocp, condense=_CONDENSE[controller]),
+            "ocp": {**ocp_manifest(ctrl.ocp, condense=_CONDENSE[controller]),
+                    "solver": {"source": "casadi" if solver_libs is None else str(Path(solver_libs).resolve()),
+                               **{f"blasfeo_{k}": v for k, v in blasfeo_target(includes).items()}}},
             "files": {**files, LIBRARY: file_sha256(lib), ocp_source.name: file_sha256(ocp_source),
-                      QP_SOURCE: file_sha256(qp_source), **{f.name: file_sha256(work / f.name) for f in solver_libs}},
+                      QP_SOURCE: file_sha256(qp_source),
+                      **{name: file_sha256(work / name) for name in SOLVER_LIBRARIES}},
         }
         text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
         digest = hashlib.sha256(text.encode()).hexdigest()

@@ -255,3 +255,59 @@ def test_bench_edge_refuses_an_artifact_of_another_scenario(artifact: Path) -> N
     is refused before anything runs (exit 2, the scenario named)."""
     res = CliRunner().invoke(main, ["bench", "edge", str(artifact), "--json"])
     assert res.exit_code == 2 and "nmc_nmp_line_stop" in res.output and "nmc_nmp_nominal" in res.output
+
+
+def test_a_deadline_cuts_the_sqp_short_and_none_left_hands_over_to_the_fallback(artifact: Path) -> None:
+    """On a line the OCP iterates while the next iteration fits before its deadline (a fake clock here, so the
+    test does not hang on the machine's speed): cut short, it equals the solve capped at the iterations it took;
+    a generous deadline changes nothing; a deadline already passed runs nothing and reports the solve failed."""
+    import itertools
+
+    from mpc.edge import EdgeOcp
+
+    x0 = np.asarray(read_artifact(artifact, "ocp").manifest["ocp"]["initial_guess"]["x"]) * 1.02
+    free = EdgeOcp(artifact)
+    u_free, ok, _ = free.solve(x0)
+    n_free = free.last.iterations
+    assert ok and n_free >= 4 and not free.last.out_of_time
+
+    ticks = itertools.count()
+    cut = EdgeOcp(artifact, clock=lambda: float(next(ticks)))  # every read of the clock one second later
+    cut.deadline_s = 10.0
+    u_cut, ok_cut, _ = cut.solve(x0)
+    n_cut = cut.last.iterations
+    assert ok_cut and 1 <= n_cut < n_free and cut.last.out_of_time and cut.out_of_time == 1
+    capped = EdgeOcp(artifact, max_iter=n_cut)
+    assert np.array_equal(capped.solve(x0)[0], u_cut)
+
+    roomy = EdgeOcp(artifact, clock=lambda: float(next(ticks)))
+    roomy.deadline_s = 1e12
+    assert np.array_equal(roomy.solve(x0)[0], u_free) and not roomy.last.out_of_time
+
+    late = EdgeOcp(artifact, clock=lambda: 5.0)
+    late.deadline_s = 1.0
+    _, ok_late, _ = late.solve(x0)
+    assert not ok_late and late.last.iterations == 0 and late.last.out_of_time and late.out_of_time == 1
+
+
+@pytest.mark.filterwarnings("ignore:nmc_nmp_line_stop:mpc.errors.CalmlineWarning")  # a short run, by design
+def test_a_step_budget_on_the_line_falls_back_when_the_ocp_has_no_time(artifact: Path) -> None:
+    """The edge controller under a budget no step can meet (1 us): every OCP solve is skipped and the fallback
+    chain answers (counted as failures and fallbacks), every step reports its overrun; without a budget (the
+    same controller in simulation) nothing of the kind is reported."""
+    from controllers.registry import make_controller
+    from mpc.runner import _prepare, run_setup
+
+    setup = _prepare(SCENARIO).setup
+    ctrl = make_controller(f"edge:{artifact}")
+    ctrl.set_step_budget(1e-6)
+    res = run_setup(setup, ctrl, duration_s=600.0)
+    ts = res.timeseries
+    solved = ts["solved"].to_numpy(bool)
+    assert solved.sum() >= 10
+    assert ts["ctrl_step_overrun"].to_numpy().min() == 1.0  # every step
+    assert np.all(ts["ctrl_ocp_out_of_time"].to_numpy()[solved] == 1.0)
+    assert np.all(ts["solver_failure"].to_numpy(bool)[solved]) and np.all(ts["fallback"].to_numpy(bool)[solved])
+    assert ctrl.watchdog.overruns == len(ts) and ctrl.watchdog.steps == len(ts)
+    ctrl.set_step_budget(None)
+    assert ctrl.watchdog is None

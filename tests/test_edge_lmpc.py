@@ -142,3 +142,78 @@ def test_cli_verify_prints_the_headline_fields_as_one_json_object(artifact: Path
         assert key in out, key
     assert set(out["kpis"]) == {"edge", "dompc"} and out["kpis"]["edge"] is None  # --no-edge-run
     assert out["ocp"]["dompc_default_solves"] == 3 and out["dompc_default_median_ms"] > 0
+
+
+def test_edge_run_closes_the_loop_on_a_served_line_within_its_step_budget(artifact: Path, tmp_path: Path) -> None:
+    """``calmline edge run`` end to end from the command line: the lmpc artifact on a served line (loopback, lockstep,
+    five simulated minutes), every step answered and logged (--step-log), its step budget reported (generous here: no overrun, the OCP never
+    cut short), the line's record showing the edge controller in charge and 0 s above the LEL limit."""
+    from _served import serve_and_run
+
+    out = tmp_path / "served"
+    serve, ctl = serve_and_run(
+        ["nmc_nmp_nominal", "--pace", "lockstep", "--duration", "300", "--out", str(out), "--json"],
+        ["edge", "run", str(artifact), "--step-budget-ms", "1500", "--json", "--step-log", str(tmp_path / "steps.jsonl")])
+    s_out, s_err = serve.stdout, serve.stderr
+    assert ctl.returncode == 0, ctl.stderr
+    summary = json.loads(ctl.stdout)
+    assert summary["steps"] == 150 and summary["step_overruns"] == 0 and summary["ocp_out_of_time"] == 0, summary
+    assert serve.returncode == 0, s_err
+    rec = json.loads(s_out)
+    assert rec["controller"] == "edge" and rec["opcua"]["answers"] == 150
+    assert rec["time_above_lel_limit_s"] == 0.0 and rec["solver_failures"] == 0
+    steps = [json.loads(line) for line in (tmp_path / "steps.jsonl").read_text().splitlines()]
+    assert [r["cycle"] for r in steps] == list(range(len(steps))) and len(steps) == 150
+    assert all(r["overrun"] is False and r["info"]["ocp_out_of_time"] == 0.0 for r in steps)
+    assert sum(r["solved"] for r in steps) >= 10 and all(r["setpoints"] for r in steps)
+    assert max(r["info"]["step_time_s"] for r in steps) < 1.5
+
+
+def test_an_hpipm_build_of_ones_own_is_linked_copied_and_its_cpu_needs_checked(tmp_path: Path) -> None:
+    """``--solver-libs``: an HPIPM and BLASFEO build laid out as an install prefix (here the CasADi wheel's own files
+    in acados' layout) is found, linked and copied in under the artifact's names; the manifest records where it came
+    from and what BLASFEO needs of the CPU, and an artifact that needs a feature this CPU lacks is refused before
+    anything is loaded; a second build of a solver library in the same process is refused. A folder missing a file
+    is named in the error."""
+    import casadi as ca
+
+    from controllers._export_ocp import blasfeo_target, hpipm_files
+    from mpc.edge import ArtifactError, EdgeOcp, check_cpu, open_library
+
+    wheel = Path(ca.__file__).parent
+    prefix = tmp_path / "install"
+    (prefix / "lib").mkdir(parents=True)
+    for sub, pattern in (("hpipm", "hpipm_*.h"), ("blasfeo", "blasfeo_*.h")):
+        inc = prefix / "include" / sub / "include"
+        inc.mkdir(parents=True)
+        for h in wheel.joinpath("include").glob(pattern):
+            shutil.copy(h, inc / h.name)
+    shutil.copy(wheel / "libhpipm.so", prefix / "lib" / "libhpipm.so")
+    shutil.copy(wheel / "libblasfeo.so.0", prefix / "lib" / "libblasfeo.so")
+    includes, libs, _ = hpipm_files(prefix)
+    assert len(includes) == 2 and [p.name for p in libs] == ["libblasfeo.so", "libhpipm.so"]
+    assert blasfeo_target(includes) == {"target": "GENERIC", "cpu_features": []}
+
+    out = tmp_path / "art"
+    man = export_controller(SCENARIO, "lmpc", out, cflags=("-O0",), solver_libs=prefix)
+    assert man["ocp"]["solver"] == {"source": str(prefix.resolve()), "blasfeo_target": "GENERIC",
+                                    "blasfeo_cpu_features": []}
+    assert (out / "libblasfeo.so.0").read_bytes() == (wheel / "libblasfeo.so.0").read_bytes()
+    art = read_artifact(out, "ocp")
+    art.manifest["ocp"]["solver"]["blasfeo_cpu_features"] = ["avx2", "fma"]
+    with pytest.raises(ArtifactError, match="needs the CPU features fma, which this CPU lacks"):
+        check_cpu(art, have={"sse2", "avx2"})
+    check_cpu(art, have={"avx2", "fma"})  # a CPU that has them
+
+    # one build of each solver library in a process: the loader would link the first one loaded to both
+    EdgeOcp(out)  # loads this build (the wheel's: the same files)
+    other = read_artifact(out, "ocp")
+    other.manifest["files"]["libhpipm.so"] = "0" * 64
+    with pytest.raises(ArtifactError, match=r"libhpipm\.so is another build than the one this process loaded"):
+        open_library(other)
+
+    (prefix / "lib" / "libhpipm.so").unlink()
+    with pytest.raises(CalmlineError, match=r"--solver-libs .*install: no libhpipm.so below it"):
+        hpipm_files(prefix)
+    with pytest.raises(CalmlineError, match="no such folder"):
+        hpipm_files(tmp_path / "nowhere")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+from _served import serve_and_run
 
 from mpc.opcua import FaultError, TagMapError, line_tag_map, load_faults
 from mpc.runner import _prepare
@@ -124,35 +123,16 @@ def test_certs_inside_a_git_tree_that_does_not_ignore_them_are_warned_about(tmp_
     assert r.returncode == 0 and "gitignore" not in r.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_serve_and_control_end_to_end_from_the_command_line(tmp_path):
-    port = _free_port()
     out = tmp_path / "served"
-    serve = subprocess.Popen(
-        [*CALMLINE, "line", "serve", "nmc_nmp_nominal", "--insecure", "--port", str(port), "--pace", "lockstep",
-         "--duration", "300", "--out", str(out), "--json"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait until it listens
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        ctl = subprocess.run([*CALMLINE, "line", "control", "nmc_nmp_nominal", "--controller", "pid", "--insecure",
-                              "--opcua", f"opc.tcp://127.0.0.1:{port}/calmline/line", "--json"],
-                             capture_output=True, text=True, timeout=120, cwd=ROOT)
-        s_out, s_err = serve.communicate(timeout=120)
-    finally:
-        serve.kill()
+    serve, ctl = serve_and_run(
+        ["nmc_nmp_nominal", "--pace", "lockstep", "--duration", "300", "--out", str(out), "--json"],
+        ["line", "control", "nmc_nmp_nominal", "--controller", "pid", "--json"], timeout_s=120)
+    s_out, s_err = serve.stdout, serve.stderr
     assert ctl.returncode == 0, ctl.stderr
     summary = json.loads(ctl.stdout)
     assert summary["steps"] == 150 and summary["reinitialisations"] == 1 and summary["reconnects"] == 0
+    assert summary["step_overruns"] == 0 and summary["ocp_out_of_time"] == 0  # pid: no budget, nothing to count
     assert serve.returncode == 0, s_err
     rec = json.loads(s_out)
     assert rec["controller"] == "pid" and rec["opcua"]["answers"] == 150 and rec["opcua"]["intervals"] == 150
@@ -277,3 +257,24 @@ def test_the_run_folder_never_holds_the_links_keys(tmp_path):
         with pytest.raises(CalmlineError, match="overlap"):
             serve_line("nmc_nmp_nominal", certs=certs, out_dir=out, duration_s=10.0)
     assert (certs / "controller" / "key.pem").is_file()
+
+
+def test_a_step_budget_is_for_an_edge_artifact_only():
+    from mpc.errors import CalmlineError
+    from mpc.opcua import control_line
+
+    with pytest.raises(CalmlineError, match=r"edge artifact's controller \(edge:DIR\), not to 'pid'"):
+        control_line("nmc_nmp_nominal", "pid", "opc.tcp://127.0.0.1:1/x", insecure=True, step_budget_s=0.1)
+
+
+def test_a_step_log_never_replaces_a_file_calmline_did_not_write(tmp_path):
+    from mpc.errors import OutputExistsError
+    from mpc.opcua import control_line
+
+    mine = tmp_path / "steps.jsonl"
+    mine.write_text("my notes\n")
+    for force in (False, True):
+        with pytest.raises(OutputExistsError, match=r"steps\.jsonl"):
+            control_line("nmc_nmp_nominal", "pid", "opc.tcp://127.0.0.1:1/x", insecure=True, step_log=mine,
+                         force=force)
+    assert mine.read_text() == "my notes\n"

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from controllers._edge_step import BudgetedStep
 from controllers.lmpc._controller import LmpcController, resolve_model_file
 from controllers.lmpc._modelfile import load_model_file
 from mpc.errors import CalmlineError
@@ -23,7 +24,7 @@ __all__ = ["MODEL_FILE", "EdgeLmpcController"]
 MODEL_FILE = "lmpc_model.json"
 """The identified model file's name in an lmpc artifact (a copy of the one the lmpc was exported with)."""
 
-class EdgeLmpcController(LmpcController):
+class EdgeLmpcController(BudgetedStep, LmpcController):
     """The lmpc on an artifact's edge core.
 
     Parameters
@@ -33,6 +34,9 @@ class EdgeLmpcController(LmpcController):
     ocp_iterations : int
         SQP iterations at most per OCP solve (:class:`mpc.edge.RtiSolver`; the lmpc's QP needs one, and a second
         to confirm the step is nil).
+    step_budget_s : float or None
+        Wall-clock budget of a step on a line (:class:`controllers._edge_step.BudgetedStep`, ``calmline edge
+        run``); ``None`` (simulation): the iteration cap alone, deterministic.
     """
 
     name = "edge"
@@ -40,8 +44,9 @@ class EdgeLmpcController(LmpcController):
     """The lmpc's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
 
     def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
-                 **kw: object) -> None:
+                 step_budget_s: float | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
+        self.set_step_budget(step_budget_s)
         self.artifact = Path(artifact)
         self.ocp_iterations = int(ocp_iterations)
         self.ocp_cold_iterations = ocp_cold_iterations

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from controllers._edge_step import BudgetedStep
 from controllers.nmpc._controller import NmpcController
 from mpc.interfaces import ControllerContext
 
 __all__ = ["EdgeNmpcController"]
 
 
-class EdgeNmpcController(NmpcController):
+class EdgeNmpcController(BudgetedStep, NmpcController):
     """The NMPC on an artifact's edge core.
 
     Parameters
@@ -25,6 +26,9 @@ class EdgeNmpcController(NmpcController):
         The artifact's folder (``calmline export``).
     ocp_iterations : int
         SQP iterations at most per OCP solve (:class:`mpc.edge.RtiSolver`).
+    step_budget_s : float or None
+        Wall-clock budget of a step on a line (:class:`controllers._edge_step.BudgetedStep`, ``calmline edge
+        run``); ``None`` (simulation): the iteration cap alone, deterministic.
     """
 
     name = "edge"
@@ -32,8 +36,9 @@ class EdgeNmpcController(NmpcController):
     """The NMPC's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
 
     def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
-                 **kw: object) -> None:
+                 step_budget_s: float | None = None, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
+        self.set_step_budget(step_budget_s)
         self.artifact = Path(artifact)
         self.ocp_iterations = int(ocp_iterations)
         self.ocp_cold_iterations = ocp_cold_iterations

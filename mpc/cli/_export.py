@@ -18,19 +18,24 @@ __all__ = ["edge", "export"]
               help="Scenario the controller is built on (its settings tables, model and tuning).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Artifact folder (created if missing; one holding files needs --force).")
+@click.option("--solver-libs", "solver_libs", type=click.Path(file_okay=False), default=None,
+              help="An HPIPM and BLASFEO build for the edge PC's CPU (a folder holding their headers and libhpipm.so, "
+                   "libblasfeo.so) to link and copy into the artifact [default: the CasADi wheel's, BLASFEO's generic "
+                   "target].")
 @click.option("--force", is_flag=True, help=FORCE_FOLDER_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest as one JSON object.")
-def export(controller: str, scenario: str, out_dir: str, force: bool, as_json: bool) -> None:
+def export(controller: str, scenario: str, out_dir: str, solver_libs: str | None, force: bool, as_json: bool) -> None:
     """Generate C for the controller's edge parts, compile it, and write an artifact folder.
 
-    The folder holds the generated C, its shared library (libc and libm only), manifest.json (signals,
-    scales, tuning, versions, the sha256 of every file) and manifest.sha256. Needs a C compiler ($CC, else cc).
+    The folder holds the generated C, its shared library, the QP solver HPIPM and its BLASFEO (copied in),
+    manifest.json (signals, scales, tuning, versions, BLASFEO's target and the CPU features it needs, the sha256 of
+    every file) and manifest.sha256. Needs a C compiler ($CC, else cc).
     """
     from mpc.export import export_controller
 
     with user_errors():
         stderr(f"exporting {controller} on {scenario} (generating and compiling C: up to two minutes)")
-        man = export_controller(scenario, controller, out_dir, force=force)
+        man = export_controller(scenario, controller, out_dir, force=force, solver_libs=solver_libs)
     stderr(f"wrote {out_dir}/manifest.json, manifest.sha256, {', '.join(sorted(man['files']))}")
     if as_json:
         echo_json(man)
@@ -110,11 +115,17 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
 @click.argument("artifact", type=click.Path(file_okay=False, exists=True))
 @click.option("--scenario", "scenario", default=None, type=click.Path(dir_okay=False),
               help="The scenario the artifact was exported on (default: the manifest's, when it is a shipped one).")
+@click.option("--step-budget-ms", "step_budget_ms", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="Wall-clock budget of a controller step, ms: the OCP stops iterating by it, and a step over it "
+                   "is logged as an overrun [default: a quarter of the control interval].")
 @client_options
-def run_edge(artifact: str, url: str, scenario: str | None, certs: str | None, insecure: bool, faults: str | None,
-             tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+def run_edge(artifact: str, url: str, scenario: str | None, step_budget_ms: float | None, certs: str | None,
+             insecure: bool, faults: str | None, tag_map: str | None, give_up_s: float, step_log: str | None,
+             force: bool, as_json: bool) -> None:
     """Close the loop over OPC UA with an exported artifact's edge core (`calmline line control
-    --controller edge:ARTIFACT`), until the line finishes."""
+    --controller edge:ARTIFACT`), until the line finishes. Every step runs under a wall-clock budget
+    (--step-budget-ms): the SQP iterates while the next iteration fits, and where no time is left the fallback
+    chain (the last good plan, then toward the target) answers."""
     from mpc.cli._line import _control
 
     if scenario is None:
@@ -126,4 +137,5 @@ def run_edge(artifact: str, url: str, scenario: str | None, certs: str | None, i
                 scenario = str(read_artifact(artifact, "ocp").manifest["scenario"])
             except ArtifactError as exc:
                 raise CalmlineError(str(exc)) from exc
-    _control(scenario, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json)
+    _control(scenario, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json,
+             step_budget_s=None if step_budget_ms is None else step_budget_ms / 1e3, step_log=step_log, force=force)

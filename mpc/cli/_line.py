@@ -137,6 +137,10 @@ def client_options(f: F) -> F:
                      help="Tag map (default scenarios/data/opcua/line.toml)."),
         click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
                      show_default=True, help="Wall seconds without reaching the line before giving up."),
+        click.option("--step-log", "step_log", type=click.Path(dir_okay=False), default=None,
+                     help="Write a record of every step there (JSON lines: time, cycle, step time, solved, failure, "
+                          "fallback, overrun, the set points written, the controller's report), when the run ends."),
+        click.option("--force", is_flag=True, help="Replace the --step-log file if calmline wrote it (never another)."),
         click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object."),
     )):
         f = opt(f)
@@ -148,26 +152,30 @@ def client_options(f: F) -> F:
 @click.option("--controller", required=True, type=controller_choice(), help="Controller to run (or edge:DIR).")
 @client_options
 def control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
-            tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+            tag_map: str | None, give_up_s: float, step_log: str | None, force: bool, as_json: bool) -> None:
     """Close the loop over OPC UA with a controller designed on SCENARIO, until the line finishes."""
-    _control(scenario, controller, url, certs, insecure, faults, tag_map, give_up_s, as_json)
+    _control(scenario, controller, url, certs, insecure, faults, tag_map, give_up_s, as_json, step_log=step_log,
+             force=force)
 
 
 def _control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
-             tag_map: str | None, give_up_s: float, as_json: bool) -> None:
+             tag_map: str | None, give_up_s: float, as_json: bool, step_budget_s: float | None = None,
+             step_log: str | None = None, force: bool = False) -> None:
     from mpc.opcua import control_line
 
     _logging()
     with user_errors():
         summary = control_line(scenario, controller, url, certs=certs, insecure=insecure, faults=faults,
-                               tag_map=tag_map, give_up_s=give_up_s)
+                               tag_map=tag_map, give_up_s=give_up_s, step_budget_s=step_budget_s,
+                               step_log=step_log, force=force)
     import numpy as np
 
     ms = np.asarray(summary.step_ms)
     out = {"steps": summary.steps, "reinitialisations": summary.reinitialisations,
            "reconnects": summary.reconnects,
            "step_ms_median": float(np.median(ms)) if ms.size else None,
-           "step_ms_max": float(ms.max()) if ms.size else None}
+           "step_ms_max": float(ms.max()) if ms.size else None,
+           "step_overruns": summary.overruns, "ocp_out_of_time": summary.out_of_time}
     if as_json:
         echo_json(out)
     else:

@@ -13,6 +13,8 @@ from mpc.edge._artifact import (
     REQUIRED,
     Artifact,
     ArtifactError,
+    check_cpu,
+    cpu_features,
     file_sha256,
     model_sha256,
     open_library,
@@ -31,6 +33,7 @@ from mpc.edge._ocp import EdgeOcp
 from mpc.edge._offset_free import OffsetFreeKalman, augmented_rank
 from mpc.edge._rti import RtiResult, RtiSolver
 from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
+from mpc.edge._watchdog import StepWatchdog
 
 __all__ = [
     "FORMAT",
@@ -57,9 +60,12 @@ __all__ = [
     "StageQp",
     "Step",
     "StepValue",
+    "StepWatchdog",
     "SubstepEkf",
     "Supervisor",
     "augmented_rank",
+    "check_cpu",
+    "cpu_features",
     "edge_estimation",
     "fallback_move",
     "file_sha256",

@@ -27,8 +27,8 @@ import numpy as np
 
 from mpc.outputs import file_digest
 
-__all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "file_sha256", "model_sha256", "open_library",
-           "private_library", "read_artifact"]
+__all__ = ["FORMAT", "REQUIRED", "Artifact", "ArtifactError", "check_cpu", "cpu_features", "file_sha256",
+           "model_sha256", "open_library", "private_library", "read_artifact"]
 
 FORMAT = "calmline-edge/2"
 """The manifest's format; a runtime refuses any other."""
@@ -140,7 +140,8 @@ def read_artifact(path: str | Path, part: str) -> Artifact:
     if not isinstance(manifest, dict):
         raise ArtifactError(f"{man_path}: expected a JSON object, found {type(manifest).__name__}")
     if manifest.get("format") != FORMAT:
-        raise ArtifactError(f"{man_path}: format {manifest.get('format')!r}, expected {FORMAT!r}")
+        raise ArtifactError(f"{man_path}: format {manifest.get('format')!r}, expected {FORMAT!r} (an artifact of "
+                            f"another calmline: export it again with this one)")
     if part not in manifest.get("parts", []):
         raise ArtifactError(f"{man_path}: parts {manifest.get('parts')!r} do not include {part!r}")
     for section, keys in REQUIRED.get(part, {}).items():
@@ -180,11 +181,54 @@ def private_library(art: Artifact, name: str | None = None) -> Path:
     return copy
 
 
+_LOADED_SOLVERS: dict[str, tuple[str | None, Path]] = {}
+"""The solver libraries this process has loaded: name -> (sha256, the artifact they came from)."""
+
+
+def cpu_features() -> set[str] | None:
+    """This CPU's feature flags (``/proc/cpuinfo``, lower case: ``avx2``, ``fma`` ...); ``None`` where they cannot be
+    read (not Linux)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(("flags", "Features")):
+            return set(line.split(":", 1)[1].split())
+    return None
+
+
+def check_cpu(art: Artifact, have: set[str] | None = None) -> None:
+    """Refuse an artifact whose BLASFEO needs CPU features this machine lacks (``ocp.solver.blasfeo_cpu_features``,
+    recorded at export from BLASFEO's ``blasfeo_target.h``): loading it would end the process on an illegal
+    instruction. Nothing is checked where the features cannot be read."""
+    need = set(art.manifest.get("ocp", {}).get("solver", {}).get("blasfeo_cpu_features", []))
+    have = cpu_features() if have is None else have
+    if have is None or not need:
+        return
+    lacking = sorted(need - have)
+    if lacking:
+        target = art.manifest["ocp"]["solver"].get("blasfeo_target", "?")
+        raise ArtifactError(f"{art.path}: its BLASFEO (target {target}) needs the CPU features {', '.join(lacking)}, "
+                            f"which this CPU lacks: export it with --solver-libs naming a build for this CPU, or "
+                            f"without it (the CasADi wheel's generic build)")
+
+
 def open_library(art: Artifact) -> ctypes.CDLL:
     """Load the artifact's library from private copies (:func:`private_library`), the solver libraries it links
     first (``ocp.solver_libraries``, in order: each is found by the next through its name, already loaded); the
-    copies are removed once loaded (the loader holds its mappings)."""
-    names = [*art.manifest.get("ocp", {}).get("solver_libraries", []), art.manifest["library"]]
+    copies are removed once loaded (the loader holds its mappings). An artifact whose BLASFEO needs CPU features
+    this machine lacks is refused first (:func:`check_cpu`)."""
+    check_cpu(art)
+    solvers = list(art.manifest.get("ocp", {}).get("solver_libraries", []))
+    for name in solvers:  # the dynamic loader finds a library by its name: one build of each in a process
+        digest = art.manifest["files"].get(name)
+        before = _LOADED_SOLVERS.setdefault(name, (digest, art.path))
+        if before[0] != digest:
+            raise ArtifactError(f"{art.path}: its {name} is another build than the one this process loaded from "
+                                f"{before[1]}; the dynamic loader would link the first to both: run artifacts with "
+                                f"different solver builds (--solver-libs) in separate processes")
+    names = [*solvers, art.manifest["library"]]
     lib = None
     for name in names:
         copy = private_library(art, name)

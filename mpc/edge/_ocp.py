@@ -8,7 +8,8 @@ every stage.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ class EdgeOcp:
         problem, and its step is taken whole).
     condense : bool or None
         :class:`mpc.edge.RtiSolver`'s; ``None``: the manifest's ``ocp.qp.condense`` (the export's choice).
+    clock : callable
+        The clock :attr:`deadline_s` is read on (default :func:`time.perf_counter`).
 
     Raises
     ------
@@ -46,7 +49,8 @@ class EdgeOcp:
     """
 
     def __init__(self, path: str | Path, *, max_iter: int = 10, cold_iter: int | None = None, step_tol: float = 1e-8,
-                 qp_mode: str = "speed", condense: bool | None = None) -> None:
+                 qp_mode: str = "speed", condense: bool | None = None,
+                 clock: Callable[[], float] = time.perf_counter) -> None:
         self.artifact = art = read_artifact(path, "ocp")
         man = art.manifest["ocp"]
         self.manifest = man
@@ -70,11 +74,17 @@ class EdgeOcp:
         self.solver = RtiSolver(stage, terminal, lib, n_horizon=self.N, n_states=int(man["n_states"]),
                                 n_inputs=int(man["n_inputs"]), n_colloc=int(man["n_colloc"]),
                                 penalties=man["penalties"], constraint_ub=man["constraint_ub"],
-                                move_weights=man["move_weights"], max_iter=1 if lq else max_iter,
+                                move_weights=man["move_weights"], stage0_rows=man.get("stage0_constraints"),
+                                max_iter=1 if lq else max_iter,
                                 cold_iter=1 if lq else cold_iter,
                                 step_tol=step_tol,
                                 qp_mode=qp_mode, condense=condense,
-                                line_search_above=np.inf if lq else 0.1)
+                                line_search_above=np.inf if lq else 0.1, clock=clock)
+        self.deadline_s: float | None = None
+        """The next :meth:`solve`'s wall-clock deadline on ``clock`` (the controller's step watchdog sets it on a line,
+        :class:`mpc.edge.StepWatchdog`); ``None``: the iteration cap alone (simulation: deterministic)."""
+        self.out_of_time = 0
+        """Solves cut short by their deadline."""
         self._tvp = np.zeros((self.N + 1, self.n_tvp))
         self.speed_index = int(man["speed_index"])
         self.values: dict[str, object] = {k: np.asarray(v, float) for k, v in man["initial_parameters"].items()}
@@ -111,9 +121,11 @@ class EdgeOcp:
 
     def solve_with(self, x0: np.ndarray, values: Mapping[str, object], u_prev: np.ndarray, lbu: np.ndarray,
                    ubu: np.ndarray) -> RtiResult:
-        """Solve from the estimate ``x0`` with named parameters, the applied input and per-stage bounds."""
+        """Solve from the estimate ``x0`` with named parameters, the applied input and per-stage bounds, by
+        :attr:`deadline_s` when set."""
         self.last = self.solver.solve(np.asarray(x0, float), self.pack(values), np.asarray(u_prev, float),
-                                      np.asarray(lbu, float), np.asarray(ubu, float))
+                                      np.asarray(lbu, float), np.asarray(ubu, float), deadline_s=self.deadline_s)
+        self.out_of_time += int(self.last.out_of_time)
         return self.last
 
     # the design machine's OCP interface -------------------------------------------------------------------

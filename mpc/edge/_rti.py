@@ -14,6 +14,10 @@ shifted start (each stage from the next one's last solution) was measured and is
 scenario's first 60 solves it took 11.5 iterations against 10.7 and its largest first-move difference from
 do-mpc's was 0.042 against 0.0027 (30 iterations at most).
 
+On a line, a solve may also be given a wall-clock deadline (``deadline_s``): it then starts another iteration only
+if the longest iteration so far would end before it, and it does not begin at all when the deadline has passed (the
+controller's fallback chain then answers). Without one (simulation, ``edge verify``) the count alone decides.
+
 A step larger than ``line_search_above`` (scaled units) is accepted only if it lowers an exact-penalty merit
 function (Han 1977; Nocedal & Wright 2006, section 18.3): the NLP's objective with the soft constraints' L1
 penalties, plus ``merit_weight`` times the L1 norm of the collocation residuals and continuity gaps; otherwise
@@ -59,6 +63,9 @@ class RtiResult:
     """Time spent in the stage functions and assembling the QP (all iterations)."""
     qp_ms: float
     """Time spent in HPIPM (all iterations)."""
+    out_of_time: bool = False
+    """The solve was cut short by its wall-clock deadline (``solve``'s ``deadline_s``): fewer iterations than the
+    cap, or none at all when the deadline had passed before it began (then ``ok`` is False)."""
 
 
 class RtiSolver:
@@ -75,6 +82,9 @@ class RtiSolver:
         Dimensions.
     penalties, constraint_ub, move_weights : array_like
         The soft constraints' L1 penalties and upper bounds, the move-suppression factors.
+    stage0_rows : sequence of int or None
+        The soft constraints the first stage's QP carries: those that depend on the inputs (its state is fixed, so a
+        constraint on the state alone has a fixed value and a fixed price there). ``None``: all.
     max_iter : int
         SQP iterations per solve at most.
     cold_iter : int or None
@@ -98,16 +108,19 @@ class RtiSolver:
     line_search_above, line_search_max, merit_weight : float, int, float or None
         The line search: steps larger than this are checked, halved at most this often; the merit's weight on
         the equality residuals (default ten times the largest soft-constraint penalty).
+    clock : callable
+        The clock ``deadline_s`` is read on, seconds (default :func:`time.perf_counter`; tests give a fake one).
     """
 
     def __init__(self, stage: StageFn, terminal: StageFn, qp_lib: object, *, n_horizon: int, n_states: int,
                  n_inputs: int, n_colloc: int, penalties: Sequence[float], constraint_ub: Sequence[float],
-                 move_weights: Sequence[float], max_iter: int = 3, cold_iter: int | None = None,
+                 move_weights: Sequence[float], stage0_rows: Sequence[int] | None = None, max_iter: int = 3, cold_iter: int | None = None,
                  step_tol: float = 1e-8,
                  qp_mode: str = "speed", qp_iter_max: int = 100, qp_tol: float = 1e-8, qp_mu0: float = 1e3,
                  qp_warm_start: int = 2, condense: bool = True, line_search_above: float = 0.1, line_search_max: int = 6,
-                 merit_weight: float | None = None) -> None:
+                 merit_weight: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:
         self.stage_fn, self.terminal_fn = stage, terminal
+        self.clock = clock
         N, n, nu = n_horizon, n_states, n_inputs
         self.N, self.n, self.nu, self.nc = N, n, nu, n_colloc
         self.pen = np.asarray(penalties, float)
@@ -115,6 +128,10 @@ class RtiSolver:
         self.rw = np.asarray(move_weights, float)
         nh = self.pen.size
         self.nh = nh
+        self.rows0 = np.arange(nh) if stage0_rows is None else np.asarray(stage0_rows, int)
+        if self.rows0.size and (self.rows0.min() < 0 or self.rows0.max() >= nh):
+            raise ValueError(f"stage0_rows {self.rows0.tolist()}: expected indices of the {nh} soft constraints")
+        nh0 = self.rows0.size
         self.max_iter, self.step_tol = int(max_iter), float(step_tol)
         self.cold_iter = int(max_iter if cold_iter is None else cold_iter)
         self.cold = True
@@ -131,7 +148,7 @@ class RtiSolver:
         self.carry = carry = not condense
         nc = nu if carry else 0
         nx = [0] + [n + nc] * (N - 1) + [n]
-        self.qp = StageQp(qp_lib, nx, [nu] * N + [0], [0] * (N + 1), [nh] * N + [0], mode=qp_mode,
+        self.qp = StageQp(qp_lib, nx, [nu] * N + [0], [0] * (N + 1), [nh0] + [nh] * (N - 1) + [0], mode=qp_mode,
                           iter_max=qp_iter_max, tol=qp_tol, mu0=qp_mu0, condense=condense, warm_start=qp_warm_start)
         st = self.qp.stage
         # the constant parts, once: the dynamics of the carried input, the move weights' Hessian blocks
@@ -143,7 +160,7 @@ class RtiSolver:
                 st["Q"][k][n:, n:] = two_r
                 st["S"][k][:, n:] = -two_r
             st["Zu"][k][:] = 0.0
-            st["zu"][k][:] = self.pen
+            st["zu"][k][:] = self.pen if k > 0 else self.pen[self.rows0]
         if not carry:
             self.qp.set_coupling(2.0 * self.rw)
         self.x = np.zeros((N + 1, n))
@@ -188,10 +205,16 @@ class RtiSolver:
         self.cold = True
 
     def solve(self, x0: np.ndarray, tvp: np.ndarray, u_prev: np.ndarray, lbu: np.ndarray,
-              ubu: np.ndarray) -> RtiResult:
+              ubu: np.ndarray, deadline_s: float | None = None) -> RtiResult:
         """Solve from ``x0`` with the stages' parameters ``tvp`` (``(N + 1, n_tvp)``), the applied input
-        ``u_prev`` and per-stage input bounds ``lbu``, ``ubu`` (``(N, nu)``)."""
+        ``u_prev`` and per-stage input bounds ``lbu``, ``ubu`` (``(N, nu)``), by ``deadline_s`` on :attr:`clock`
+        when given (``None``: the iteration cap alone, deterministic)."""
         N, n, nu = self.N, self.n, self.nu
+        if deadline_s is not None and self.clock() >= deadline_s:
+            # no time left for even one iteration: nothing is moved, the caller's fallback answers
+            nan = float("nan")
+            return RtiResult(self.u[0].copy(), False, self.u.copy(), 0, nan, QpStatus(-1, 0, nan, nan, nan, nan),
+                             nan, nan, 0.0, 0.0, out_of_time=True)
         carry = self.carry
         st = self.qp.stage
         if not (np.all(np.isfinite(self.x)) and np.all(np.isfinite(self.u)) and np.all(np.isfinite(self.c))):
@@ -208,7 +231,15 @@ class RtiSolver:
         t_lin = t_qp = 0.0
         cap = self.cold_iter if self.cold else self.max_iter
         self.cold = False
+        longest = 0.0
+        out_of_time = False
         while it < cap:
+            if deadline_s is not None and it > 0:
+                now = self.clock()
+                if now + longest > deadline_s:  # the next iteration would end past the deadline
+                    out_of_time = True
+                    break
+            w0 = self.clock() if deadline_s is not None else 0.0
             it += 1
             t0 = time.perf_counter()
             colloc = gap = 0.0
@@ -238,8 +269,12 @@ class RtiSolver:
                 elif not carry and k + 1 < N:  # the next move's term in this input: its diagonal and gradient
                     st["R"][k][np.diag_indices(nu)] += 2.0 * self.rw
                     st["r"][k][:] -= 2.0 * self.rw * (self.u[k + 1] - self.u[k])
-                st["D"][k][:] = hu
-                st["ug"][k][:] = self.h_ub - h.ravel()
+                if k > 0:
+                    st["D"][k][:] = hu
+                    st["ug"][k][:] = self.h_ub - h.ravel()
+                else:  # the first stage: the constraints on the inputs only
+                    st["D"][0][:] = hu[self.rows0]
+                    st["ug"][0][:] = self.h_ub[self.rows0] - h.ravel()[self.rows0]
                 st["lbu"][k][:] = lbu[k] - self.u[k]
                 st["ubu"][k][:] = ubu[k] - self.u[k]
             mN, gN, HN = self.terminal_fn(self.x[N], tvp[N])
@@ -278,10 +313,12 @@ class RtiSolver:
             # a QP stopped at HPIPM's iteration limit still gives a step close to its solution: it is taken (the
             # line-stop scenario's restart: 1 failed solve where leaving the point unmoved made 2), but the solve
             # ends there, failed
+            if deadline_s is not None:
+                longest = max(longest, self.clock() - w0)
             if not status.ok or step <= self.step_tol:
                 break
         ok = finite and status.ok and bool(np.all(np.isfinite(self.u)))
         if not finite:  # the next solve starts afresh
             self.x[:] = np.nan
         return RtiResult(self.u[0].copy(), ok, self.u.copy(), it, step, status, colloc, gap, 1e3 * t_lin,
-                         1e3 * t_qp)
+                         1e3 * t_qp, out_of_time=out_of_time)

@@ -68,12 +68,22 @@ class ClientSummary:
         Times the link came back after being lost.
     step_ms : list of float
         Each step's controller time, ms.
+    overruns : int
+        Steps that took longer than the controller's step budget (an edge artifact's controller on a line:
+        :class:`mpc.edge.StepWatchdog`).
+    out_of_time : int
+        Steps whose OCP was cut short by the budget (fewer SQP iterations, or none and the fallback chain).
     """
 
     steps: int = 0
     reinitialisations: int = 0
     reconnects: int = 0
     step_ms: list[float] = field(default_factory=list)
+    overruns: int = 0
+    out_of_time: int = 0
+    log: list[dict[str, Any]] | None = None
+    """One record per step (``LineClient(log_steps=True)``): ``t_s``, ``cycle``, ``step_ms``, ``solved``,
+    ``solver_failure``, ``fallback``, ``overrun``, ``setpoints`` and the controller's ``info``."""
 
 
 class LineClient:
@@ -104,13 +114,15 @@ class LineClient:
         Wall seconds between reconnection attempts.
     give_up_s : float
         Wall seconds without reaching the line after which :meth:`run` ends with :class:`LinkError`.
+    log_steps : bool
+        Keep a record of every step in :attr:`ClientSummary.log`.
     """
 
     def __init__(self, url: str, setup: ScenarioSetup, controller: Controller, *,
                  tag_map: str | Path | None = None, certs: str | Path | None = None,
                  identity: str = "controller", faults: FaultPlan | None = None,
                  events: EventLog | None = None, max_tag_age_s: float | None = None,
-                 reconnect_s: float = 0.2, give_up_s: float = 30.0) -> None:
+                 reconnect_s: float = 0.2, give_up_s: float = 30.0, log_steps: bool = False) -> None:
         self.url = url
         self.setup = setup
         self.controller = controller
@@ -132,7 +144,7 @@ class LineClient:
             raise ValueError(f"max_tag_age_s = {self.max_tag_age_s}: expected > 0")
         self.reconnect_s = float(reconnect_s)
         self.give_up_s = float(give_up_s)
-        self.summary = ClientSummary()
+        self.summary = ClientSummary(log=[] if log_steps else None)
         self._plc_specs = plc.specs
         self._input_names = list(plc.input_names)
         self._bad: set[str] = set()
@@ -249,6 +261,18 @@ class LineClient:
         w0 = time.perf_counter()
         cmd: Command = self.controller.step(obs)
         step_ms = (time.perf_counter() - w0) * 1e3
+        if cmd.info.get("step_overrun", 0.0) > 0.0:
+            self.summary.overruns += 1
+            budget = getattr(getattr(self.controller, "watchdog", None), "budget_s", math.nan)
+            self.events.log(t, "controller", "overrun", f"step took {step_ms:.1f} ms, over its budget of "
+                            f"{budget * 1e3:g} ms", value=step_ms)
+        if cmd.info.get("ocp_out_of_time", 0.0) > 0.0:
+            self.summary.out_of_time += 1
+            if not cmd.solver_failure:
+                self.events.log(t, "controller", "out_of_time", "the OCP stopped iterating at the step's deadline")
+            else:
+                self.events.log(t, "controller", "out_of_time", "the OCP was cut short by the step's deadline: the "
+                                "fallback chain answered")
         setpoints = dict(cmd.setpoints)
         for i, f in enumerate(self.faults.client_side()):
             if f.kind == "out_of_range" and t >= f.start_s and i not in self._oor_done:
@@ -274,6 +298,13 @@ class LineClient:
         await client.write_values(nodes, values)
         self.summary.steps += 1
         self.summary.step_ms.append(step_ms)
+        if self.summary.log is not None:
+            self.summary.log.append({
+                "t_s": t, "cycle": k, "step_ms": step_ms, "solved": bool(cmd.solved),
+                "solver_failure": bool(cmd.solver_failure), "fallback": bool(cmd.fallback),
+                "overrun": bool(cmd.info.get("step_overrun", 0.0) > 0.0),
+                "setpoints": {key: float(v) for key, v in setpoints.items()},
+                "info": {key: _finite_or_none(v) for key, v in cmd.info.items()}})
 
     async def _cycle(self, client: Any) -> bool:
         """Wait for the next cycle and answer it; False when the line has finished."""
@@ -385,3 +416,9 @@ async def _quiet_disconnect(client: Any) -> None:
         await asyncio.wait_for(client.disconnect(), timeout=2.0)
     except Exception:
         pass
+
+
+def _finite_or_none(v: float) -> float | None:
+    """A number for JSON: NaN and infinities as ``null``."""
+    v = float(v)
+    return v if math.isfinite(v) else None

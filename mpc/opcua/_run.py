@@ -191,12 +191,28 @@ def _event_record(e: Any) -> dict[str, Any]:
     return rec
 
 
+STEP_BUDGET_SHARE = 0.25
+"""An edge controller's default step budget on a line, as a share of the control interval: the rest is the link's
+(reading the cycle, writing the answer) and the margin before the next cycle."""
+
+
 def control_line(scenario: str | Path, controller: str, url: str, *, certs: str | Path | None = None,
                  insecure: bool = False, identity: str = "controller",
                  faults: str | Path | FaultPlan | None = None, tag_map: str | Path | None = None,
-                 events: EventLog | None = None, give_up_s: float = 30.0) -> ClientSummary:
-    """Close the loop over OPC UA with a controller (a name or ``edge:DIR``) designed on ``scenario``."""
+                 events: EventLog | None = None, give_up_s: float = 30.0,
+                 step_budget_s: float | None = None, step_log: str | Path | None = None,
+                 force: bool = False) -> ClientSummary:
+    """Close the loop over OPC UA with a controller (a name or ``edge:DIR``) designed on ``scenario``.
+
+    An edge artifact's controller runs every step under a wall-clock budget (:class:`mpc.edge.StepWatchdog`):
+    ``step_budget_s``, by default :data:`STEP_BUDGET_SHARE` of the scenario's control interval. A budget for any
+    other controller is an error (do-mpc's IPOPT cannot be cut short). ``step_log``: a JSON-lines file with one
+    record per step (:attr:`ClientSummary.log`), checked by calmline's output rules before the run (``force``
+    replaces only a file calmline wrote) and written when the run ends, also when it ends with an error.
+    """
+    from controllers._edge_step import BudgetedStep
     from controllers.registry import make_controller
+    from mpc.outputs import OutputFile
     from mpc.runner import _prepare
 
     if certs is None and not insecure:
@@ -206,6 +222,21 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
         raise CalmlineError("--certs and --insecure: give one of them")
     prep = _prepare(scenario)
     plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
-    client = LineClient(url, prep.setup, make_controller(controller), tag_map=tag_map, certs=certs,
-                        identity=identity, faults=plan, events=events, give_up_s=give_up_s)
-    return asyncio.run(client.run())
+    ctrl = make_controller(controller)
+    if isinstance(ctrl, BudgetedStep):
+        dt = prep.setup.scenario.control_interval_s
+        budget = STEP_BUDGET_SHARE * dt if step_budget_s is None else float(step_budget_s)
+        if not (math.isfinite(budget) and 0.0 < budget <= dt):
+            raise CalmlineError(f"step budget {budget * 1e3:g} ms: expected > 0 and at most the control interval "
+                                f"({dt * 1e3:g} ms)")
+        ctrl.set_step_budget(budget)
+    elif step_budget_s is not None:
+        raise CalmlineError(f"a step budget applies to an edge artifact's controller (edge:DIR), not to {controller!r}")
+    log_file = OutputFile(step_log, force=force, inputs=[prep.source]) if step_log is not None else None
+    client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity, faults=plan,
+                        events=events, give_up_s=give_up_s, log_steps=log_file is not None)
+    try:
+        return asyncio.run(client.run())
+    finally:
+        if log_file is not None:
+            log_file.write_text("".join(json.dumps(r) + "\n" for r in client.summary.log or []))
