@@ -167,6 +167,7 @@ def test_edge_run_closes_the_loop_on_a_served_line_within_its_step_budget(artifa
     assert all(r["overrun"] is False and r["info"]["ocp_out_of_time"] == 0.0 for r in steps)
     assert sum(r["solved"] for r in steps) >= 10 and all(r["setpoints"] for r in steps)
     assert max(r["info"]["step_time_s"] for r in steps) < 1.5
+    assert not (tmp_path / ".steps.jsonl.calmline-partial").exists()  # streamed there, then moved into place
 
 
 def test_an_hpipm_build_of_ones_own_is_linked_copied_and_its_cpu_needs_checked(tmp_path: Path) -> None:

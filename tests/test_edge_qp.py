@@ -28,13 +28,14 @@ DRIVER = ROOT / "mpc" / "edge" / "csrc" / "calmline_qp.c"
 def lib(tmp_path_factory: pytest.TempPathFactory) -> ctypes.CDLL:
     from controllers._export_ocp import hpipm_files
 
-    include, libs, driver = hpipm_files()
+    includes, libs, driver = hpipm_files()
     assert driver == DRIVER.resolve()
     out = tmp_path_factory.mktemp("qp")
     for f in libs:
         shutil.copy(f, out / f.name)
     so = out / "libqp.so"
-    subprocess.run(["cc", "-O1", "-fPIC", "-shared", f"-I{include}", str(driver), "-o", str(so), f"-L{out}",
+    subprocess.run(["cc", "-O1", "-fPIC", "-shared", *[f"-I{d}" for d in includes], str(driver), "-o", str(so),
+                    f"-L{out}",
                     "-lhpipm", "-l:libblasfeo.so.0", "-Wl,-rpath,$ORIGIN", "-lm"], check=True)
     for f in libs:
         ctypes.CDLL(str(out / f.name), mode=ctypes.RTLD_GLOBAL)
@@ -263,14 +264,15 @@ def test_a_solve_calls_no_malloc_at_run_time(tmp_path: Path, condense: bool) -> 
     call neither, in the driver, HPIPM or BLASFEO."""
     from controllers._export_ocp import hpipm_files
 
-    include, libs, driver = hpipm_files()
+    includes, libs, driver = hpipm_files()
     for f in libs:
         shutil.copy(f, tmp_path / f.name)
     (tmp_path / "shim.c").write_text(_SHIM)
     (tmp_path / "main.c").write_text(_PROGRAM)
     subprocess.run(["cc", "-O1", "-fPIC", "-shared", str(tmp_path / "shim.c"), "-o", str(tmp_path / "shim.so"),
                     "-ldl"], check=True)
-    subprocess.run(["cc", "-O1", f"-I{include}", str(tmp_path / "main.c"), str(driver), "-o", str(tmp_path / "main"),
+    subprocess.run(["cc", "-O1", *[f"-I{d}" for d in includes], str(tmp_path / "main.c"), str(driver), "-o",
+                    str(tmp_path / "main"),
                     f"-L{tmp_path}", "-lhpipm", "-l:libblasfeo.so.0", "-Wl,-rpath,$ORIGIN", "-ldl", "-lm"], check=True)
     env = {"LD_PRELOAD": str(tmp_path / "shim.so"), "PATH": "/usr/bin:/bin"}
     res = subprocess.run([str(tmp_path / "main"), *(["condense"] if condense else [])], capture_output=True,

@@ -267,8 +267,8 @@ def test_a_step_budget_is_for_an_edge_artifact_only():
         control_line("nmc_nmp_nominal", "pid", "opc.tcp://127.0.0.1:1/x", insecure=True, step_budget_s=0.1)
 
 
-def test_a_step_log_never_replaces_a_file_calmline_did_not_write(tmp_path):
-    from mpc.errors import OutputExistsError
+def test_a_step_log_never_replaces_a_file_calmline_did_not_write_nor_a_killed_runs_log(tmp_path):
+    from mpc.errors import CalmlineError, OutputExistsError
     from mpc.opcua import control_line
 
     mine = tmp_path / "steps.jsonl"
@@ -278,3 +278,9 @@ def test_a_step_log_never_replaces_a_file_calmline_did_not_write(tmp_path):
             control_line("nmc_nmp_nominal", "pid", "opc.tcp://127.0.0.1:1/x", insecure=True, step_log=mine,
                          force=force)
     assert mine.read_text() == "my notes\n"
+    left = tmp_path / ".new.jsonl.calmline-partial"  # the log of a run that was killed
+    left.write_text("{}\n")
+    with pytest.raises(CalmlineError, match="the step log of a run that did not end"):
+        control_line("nmc_nmp_nominal", "pid", "opc.tcp://127.0.0.1:1/x", insecure=True,
+                     step_log=tmp_path / "new.jsonl")
+    assert left.read_text() == "{}\n" and not (tmp_path / "new.jsonl").exists()

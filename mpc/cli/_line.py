@@ -139,7 +139,8 @@ def client_options(f: F) -> F:
                      show_default=True, help="Wall seconds without reaching the line before giving up."),
         click.option("--step-log", "step_log", type=click.Path(dir_okay=False), default=None,
                      help="Write a record of every step there (JSON lines: time, cycle, step time, solved, failure, "
-                          "fallback, overrun, the set points written, the controller's report), when the run ends."),
+                          "fallback, overrun, the set points written, the controller's report), streamed as the run "
+                          "goes."),
         click.option("--force", is_flag=True, help="Replace the --step-log file if calmline wrote it (never another)."),
         click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object."),
     )):

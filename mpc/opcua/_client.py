@@ -31,7 +31,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -81,9 +81,6 @@ class ClientSummary:
     step_ms: list[float] = field(default_factory=list)
     overruns: int = 0
     out_of_time: int = 0
-    log: list[dict[str, Any]] | None = None
-    """One record per step (``LineClient(log_steps=True)``): ``t_s``, ``cycle``, ``step_ms``, ``solved``,
-    ``solver_failure``, ``fallback``, ``overrun``, ``setpoints`` and the controller's ``info``."""
 
 
 class LineClient:
@@ -114,15 +111,17 @@ class LineClient:
         Wall seconds between reconnection attempts.
     give_up_s : float
         Wall seconds without reaching the line after which :meth:`run` ends with :class:`LinkError`.
-    log_steps : bool
-        Keep a record of every step in :attr:`ClientSummary.log`.
+    step_log : text stream, optional
+        Where each step's record goes as it is answered, one JSON object a line (flushed): ``t_s``, ``cycle``,
+        ``step_ms``, ``solved``, ``solver_failure``, ``fallback``, ``overrun``, ``setpoints`` and the controller's
+        ``info``.
     """
 
     def __init__(self, url: str, setup: ScenarioSetup, controller: Controller, *,
                  tag_map: str | Path | None = None, certs: str | Path | None = None,
                  identity: str = "controller", faults: FaultPlan | None = None,
                  events: EventLog | None = None, max_tag_age_s: float | None = None,
-                 reconnect_s: float = 0.2, give_up_s: float = 30.0, log_steps: bool = False) -> None:
+                 reconnect_s: float = 0.2, give_up_s: float = 30.0, step_log: IO[str] | None = None) -> None:
         self.url = url
         self.setup = setup
         self.controller = controller
@@ -144,7 +143,8 @@ class LineClient:
             raise ValueError(f"max_tag_age_s = {self.max_tag_age_s}: expected > 0")
         self.reconnect_s = float(reconnect_s)
         self.give_up_s = float(give_up_s)
-        self.summary = ClientSummary(log=[] if log_steps else None)
+        self.summary = ClientSummary()
+        self.step_log = step_log
         self._plc_specs = plc.specs
         self._input_names = list(plc.input_names)
         self._bad: set[str] = set()
@@ -298,13 +298,14 @@ class LineClient:
         await client.write_values(nodes, values)
         self.summary.steps += 1
         self.summary.step_ms.append(step_ms)
-        if self.summary.log is not None:
-            self.summary.log.append({
+        if self.step_log is not None:
+            self.step_log.write(json.dumps({
                 "t_s": t, "cycle": k, "step_ms": step_ms, "solved": bool(cmd.solved),
                 "solver_failure": bool(cmd.solver_failure), "fallback": bool(cmd.fallback),
                 "overrun": bool(cmd.info.get("step_overrun", 0.0) > 0.0),
                 "setpoints": {key: float(v) for key, v in setpoints.items()},
-                "info": {key: _finite_or_none(v) for key, v in cmd.info.items()}})
+                "info": {key: _finite_or_none(v) for key, v in cmd.info.items()}}) + "\n")
+            self.step_log.flush()
 
     async def _cycle(self, client: Any) -> bool:
         """Wait for the next cycle and answer it; False when the line has finished."""

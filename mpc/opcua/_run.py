@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -207,8 +208,10 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
     An edge artifact's controller runs every step under a wall-clock budget (:class:`mpc.edge.StepWatchdog`):
     ``step_budget_s``, by default :data:`STEP_BUDGET_SHARE` of the scenario's control interval. A budget for any
     other controller is an error (do-mpc's IPOPT cannot be cut short). ``step_log``: a JSON-lines file with one
-    record per step (:attr:`ClientSummary.log`), checked by calmline's output rules before the run (``force``
-    replaces only a file calmline wrote) and written when the run ends, also when it ends with an error.
+    record per step (:class:`LineClient`'s ``step_log``), checked by calmline's output rules before the run
+    (``force`` replaces only a file calmline wrote). The records are written as the steps are answered, to
+    ``.NAME.calmline-partial`` beside it, which becomes the file when the run ends, also when it ends with an
+    error; a partial file left by a run that was killed is refused (it is that run's log: move it away).
     """
     from controllers._edge_step import BudgetedStep
     from controllers.registry import make_controller
@@ -232,11 +235,19 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
         ctrl.set_step_budget(budget)
     elif step_budget_s is not None:
         raise CalmlineError(f"a step budget applies to an edge artifact's controller (edge:DIR), not to {controller!r}")
-    log_file = OutputFile(step_log, force=force, inputs=[prep.source]) if step_log is not None else None
-    client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity, faults=plan,
-                        events=events, give_up_s=give_up_s, log_steps=log_file is not None)
-    try:
+    if step_log is None:
+        client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity, faults=plan,
+                            events=events, give_up_s=give_up_s)
         return asyncio.run(client.run())
+    log_file = OutputFile(step_log, force=force, inputs=[prep.source])
+    partial = log_file.path.with_name(f".{log_file.path.name}.calmline-partial")
+    if partial.exists():
+        raise CalmlineError(f"{partial} exists: the step log of a run that did not end; move it away first")
+    log_file.path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("w", encoding="utf-8") as fh:
+            client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity,
+                                faults=plan, events=events, give_up_s=give_up_s, step_log=fh)
+            return asyncio.run(client.run())
     finally:
-        if log_file is not None:
-            log_file.write_text("".join(json.dumps(r) + "\n" for r in client.summary.log or []))
+        log_file.write_with(lambda tmp: os.replace(partial, tmp))
