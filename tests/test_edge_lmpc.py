@@ -169,6 +169,12 @@ def test_edge_run_closes_the_loop_on_a_served_line_within_its_step_budget(artifa
     assert max(r["info"]["step_time_s"] for r in steps) < 1.5
     assert not (tmp_path / ".steps.jsonl.calmline-partial").exists()  # streamed there, then moved into place
 
+    from mpc.opcua import control_line
+
+    with pytest.raises(CalmlineError, match=r"--step-budget-ms 2500: expected > 0 and at most the control interval "
+                                            r"\(2000 ms\)"):
+        control_line(SCENARIO, f"edge:{artifact}", "opc.tcp://127.0.0.1:1/x", insecure=True, step_budget_s=2.5)
+
 
 def test_an_hpipm_build_of_ones_own_is_linked_copied_and_its_cpu_needs_checked(tmp_path: Path) -> None:
     """``--solver-libs``: an HPIPM and BLASFEO build laid out as an install prefix (here the CasADi wheel's own files

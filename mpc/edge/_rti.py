@@ -114,8 +114,8 @@ class RtiSolver:
 
     def __init__(self, stage: StageFn, terminal: StageFn, qp_lib: object, *, n_horizon: int, n_states: int,
                  n_inputs: int, n_colloc: int, penalties: Sequence[float], constraint_ub: Sequence[float],
-                 move_weights: Sequence[float], stage0_rows: Sequence[int] | None = None, max_iter: int = 3, cold_iter: int | None = None,
-                 step_tol: float = 1e-8,
+                 move_weights: Sequence[float], stage0_rows: Sequence[int] | None = None, max_iter: int = 3,
+                 cold_iter: int | None = None, step_tol: float = 1e-8,
                  qp_mode: str = "speed", qp_iter_max: int = 100, qp_tol: float = 1e-8, qp_mu0: float = 1e3,
                  qp_warm_start: int = 2, condense: bool = True, line_search_above: float = 0.1, line_search_max: int = 6,
                  merit_weight: float | None = None, clock: Callable[[], float] = time.perf_counter) -> None:

@@ -230,7 +230,7 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
         dt = prep.setup.scenario.control_interval_s
         budget = STEP_BUDGET_SHARE * dt if step_budget_s is None else float(step_budget_s)
         if not (math.isfinite(budget) and 0.0 < budget <= dt):
-            raise CalmlineError(f"step budget {budget * 1e3:g} ms: expected > 0 and at most the control interval "
+            raise CalmlineError(f"--step-budget-ms {budget * 1e3:g}: expected > 0 and at most the control interval "
                                 f"({dt * 1e3:g} ms)")
         ctrl.set_step_budget(budget)
     elif step_budget_s is not None:
