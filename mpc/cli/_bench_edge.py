@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mpc.cli._common import echo_json, stderr, user_errors
+from mpc.cli._common import echo_json, solver_label, stderr, user_errors
 from mpc.machine import machine_info
 
 __all__ = ["bench_edge"]
@@ -31,6 +31,7 @@ def bench_edge(artifact: str, duration_s: float, default_solves: int, as_json: b
         echo_json(r)
         return
     click.echo(f"{r['problem']}: {r['n_solves']} solves (do-mpc defaults: the first {r['default_solves']})")
+    click.echo(f"  HPIPM and BLASFEO: {solver_label(r['solver'])}")
     for key in [k for k in r if k.startswith("edge_") and isinstance(r[k], dict)]:
         d = r[key]
         click.echo(f"  {key:10s} median {d['median_ms']:7.2f} ms  p99 {d['p99_ms']:7.2f} ms  (QP {d['qp_median_ms']:.2f}, "

@@ -32,6 +32,7 @@ __all__ = [
     "controller_choice",
     "echo_json",
     "exit_on_violations",
+    "solver_label",
     "stderr",
     "user_errors",
 ]
@@ -160,3 +161,10 @@ def controller_choice() -> click.Choice:
     from controllers.registry import controller_names
 
     return _ControllerName(controller_names())
+
+
+def solver_label(solver: dict[str, object]) -> str:
+    """The solver build an artifact carries, in words (its manifest's ``ocp.solver``)."""
+    if solver.get("source", "casadi") == "casadi":
+        return "the CasADi wheel's (BLASFEO GENERIC)"
+    return f"{solver['source']} (BLASFEO {solver.get('blasfeo_target', '?')})"
