@@ -222,9 +222,8 @@ def open_library(art: Artifact) -> ctypes.CDLL:
     check_cpu(art)
     solvers = list(art.manifest.get("ocp", {}).get("solver_libraries", []))
     for name in solvers:  # the dynamic loader finds a library by its name: one build of each in a process
-        digest = art.manifest["files"].get(name)
-        before = _LOADED_SOLVERS.setdefault(name, (digest, art.path))
-        if before[0] != digest:
+        before = _LOADED_SOLVERS.get(name)
+        if before is not None and before[0] != art.manifest["files"].get(name):
             raise ArtifactError(f"{art.path}: its {name} is another build than the one this process loaded from "
                                 f"{before[1]}; the dynamic loader would link the first to both: run artifacts with "
                                 f"different solver builds (--solver-libs) in separate processes")
@@ -238,5 +237,7 @@ def open_library(art: Artifact) -> ctypes.CDLL:
         finally:
             copy.unlink()
             copy.parent.rmdir()
+        if name in solvers:  # recorded once it is loaded, not before
+            _LOADED_SOLVERS.setdefault(name, (art.manifest["files"].get(name), art.path))
     assert lib is not None
     return lib

@@ -261,7 +261,8 @@ class LineClient:
         w0 = time.perf_counter()
         cmd: Command = self.controller.step(obs)
         step_ms = (time.perf_counter() - w0) * 1e3
-        if cmd.info.get("step_overrun", 0.0) > 0.0:
+        overrun = cmd.info.get("step_overrun", 0.0) > 0.0
+        if overrun:
             self.summary.overruns += 1
             budget = getattr(getattr(self.controller, "watchdog", None), "budget_s", math.nan)
             self.events.log(t, "controller", "overrun", f"step took {step_ms:.1f} ms, over its budget of "
@@ -302,7 +303,7 @@ class LineClient:
             self.step_log.write(json.dumps({
                 "t_s": t, "cycle": k, "step_ms": step_ms, "solved": bool(cmd.solved),
                 "solver_failure": bool(cmd.solver_failure), "fallback": bool(cmd.fallback),
-                "overrun": bool(cmd.info.get("step_overrun", 0.0) > 0.0),
+                "overrun": overrun,
                 "setpoints": {key: float(v) for key, v in setpoints.items()},
                 "info": {key: _finite_or_none(v) for key, v in cmd.info.items()}}) + "\n")
             self.step_log.flush()

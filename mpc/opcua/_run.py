@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import os
@@ -235,19 +236,18 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
         ctrl.set_step_budget(budget)
     elif step_budget_s is not None:
         raise CalmlineError(f"a step budget applies to an edge artifact's controller (edge:DIR), not to {controller!r}")
-    if step_log is None:
-        client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity, faults=plan,
-                            events=events, give_up_s=give_up_s)
-        return asyncio.run(client.run())
-    log_file = OutputFile(step_log, force=force, inputs=[prep.source])
-    partial = log_file.path.with_name(f".{log_file.path.name}.calmline-partial")
-    if partial.exists():
-        raise CalmlineError(f"{partial} exists: the step log of a run that did not end; move it away first")
-    log_file.path.parent.mkdir(parents=True, exist_ok=True)
+    log_file = partial = None
+    if step_log is not None:
+        log_file = OutputFile(step_log, force=force, inputs=[prep.source])
+        partial = log_file.path.with_name(f".{log_file.path.name}.calmline-partial")
+        if partial.exists():
+            raise CalmlineError(f"{partial} exists: the step log of a run that did not end; move it away first")
+        log_file.path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with partial.open("w", encoding="utf-8") as fh:
+        with partial.open("w", encoding="utf-8") if partial is not None else contextlib.nullcontext() as fh:
             client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity,
                                 faults=plan, events=events, give_up_s=give_up_s, step_log=fh)
             return asyncio.run(client.run())
     finally:
-        log_file.write_with(lambda tmp: os.replace(partial, tmp))
+        if log_file is not None and partial is not None:
+            log_file.write_with(lambda tmp: os.replace(partial, tmp))
