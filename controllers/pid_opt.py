@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -52,12 +53,6 @@ from controllers._common import (
     tuning_rows,
     zone_level_names,
 )
-from controllers.nmpc import (
-    NmpcModel,
-    OptimisedPoint,
-    best_optimised_point,
-    plan_speeds,
-)
 from mpc.errors import CalmlineWarning
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import ModelSettings, PidOptSettings, TargetSettings
@@ -65,6 +60,9 @@ from plants.line import LineLayout
 from plants.plc import PI
 from plants.steady import OperatingPoint
 from plants.tuning import Fopdt, simc_pi, step_test
+
+if TYPE_CHECKING:
+    from controllers.nmpc import OptimisedPoint
 
 __all__ = [
     "PidOptController",
@@ -132,6 +130,12 @@ class PidOptController(Controller):
         if s.lel_setpoint_of_limit is not None:  # the margin the target plans with, and so the LEL loops' set points
             tgt = replace(tgt, lel_margin=s.lel_setpoint_of_limit)
         self.target_settings = tgt
+        from controllers.nmpc import (  # CasADi: not for the edge core
+            NmpcModel,
+            best_optimised_point,
+            plan_speeds,
+        )
+
         self.model = m = NmpcModel(ModelSettings().apply(p), ctx.recipe)
         self.flammable = p.solvent.lel_vol_frac > 0
         self.level_names = zone_level_names(p)

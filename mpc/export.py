@@ -46,6 +46,7 @@ _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhp
 def _nmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
     """The NMPC's estimator C and manifest sections; returns ``(controller, sources, sections)``."""
     from controllers.nmpc import NmpcController
+    from controllers.nmpc._edge import nmpc_manifest
     from controllers.nmpc._export import (
         ESTIMATOR_FUNCTIONS,
         SOURCE,
@@ -63,6 +64,7 @@ def _nmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
         "functions": {**ESTIMATOR_FUNCTIONS, "steps": {str(ctrl.ekf.n_sub): step_names(ctrl.ekf.n_sub)}},
         "estimator": estimator_manifest(ctrl.ekf, ctrl.m.u_scale, list(ctx.input_names)),
         "estimation": estimation_manifest(ctrl.est),
+        "nmpc": nmpc_manifest(ctrl, ctx),
     }
     return ctrl, [source], {**sections, "files": {SOURCE: file_sha256(source)}}
 

@@ -54,11 +54,12 @@ READERS: dict[type[Settings], list[str]] = {
     PidSettings: ["controllers/pid.py"],
     PidOptSettings: ["controllers/pid_opt.py"],
     SupervisorSettings: ["mpc/edge/_supervisor.py"],
-    OcpSettings: ["controllers/nmpc/_ocp.py", "controllers/nmpc/_controller.py"],
-    TargetSettings: ["controllers/nmpc/_target.py", "controllers/nmpc/_controller.py"],
-    ModelSettings: ["mpc/scenario/_nmpc_settings.py", "controllers/nmpc/_controller.py"],  # apply(); temperature_loops
-    EstimatorSettings: ["controllers/nmpc/_controller.py"],
-    NmpcSettings: ["controllers/nmpc/_controller.py"],
+    OcpSettings: ["controllers/nmpc/_ocp.py", "controllers/nmpc/_controller.py", "controllers/nmpc/_logic.py"],
+    TargetSettings: ["controllers/nmpc/_target.py", "controllers/nmpc/_supervisory.py", "controllers/nmpc/_logic.py"],
+    ModelSettings: ["mpc/scenario/_nmpc_settings.py", "controllers/nmpc/_controller.py",  # apply()
+                    "controllers/nmpc/_logic.py"],  # temperature_loops
+    EstimatorSettings: ["controllers/nmpc/_controller.py", "controllers/nmpc/_logic.py"],
+    NmpcSettings: ["controllers/nmpc/_controller.py", "controllers/nmpc/_logic.py"],
     LmpcSettings: ["controllers/lmpc/_controller.py"],
 }
 

@@ -231,6 +231,12 @@ def test_the_edge_controller_refuses_another_tuning_and_is_filed_under_its_folde
     other.write_text(SCENARIO.read_text() + "\n[controllers.nmpc.ocp]\nmove_weight = 0.7\n")
     with pytest.raises(CalmlineError, match="move_weights"):
         run_scenario(other, f"edge:{artifact}", duration_s=60.0)
+    # the edge core with its targets from elsewhere (no do-mpc OCP to compare): the parts' hashes name the table
+    from controllers.nmpc import EdgeNmpcController, InProcessTargets
+    from mpc.runner import _prepare, run_setup
+
+    with pytest.raises(CalmlineError, match=r"in \[controllers\.nmpc\.ocp\]: export"):
+        run_setup(_prepare(other).setup, EdgeNmpcController(artifact, targets=InProcessTargets(None)), duration_s=60.0)
     assert controller_label(f"edge:{artifact}/") == f"edge-{artifact.name}"
     with pytest.raises(CalmlineError, match="artifact folder is missing"):
         make_controller("edge:")
@@ -311,3 +317,140 @@ def test_a_step_budget_on_the_line_falls_back_when_the_ocp_has_no_time(artifact:
     assert ctrl.watchdog.overruns == len(ts) and ctrl.watchdog.steps == len(ts)
     ctrl.set_step_budget(None)
     assert ctrl.watchdog is None
+
+
+class _Recorder:
+    """A controller that runs another and records its context, observations and set points."""
+
+    def __init__(self, inner):
+        self.inner, self.obs, self.setpoints, self.ctx = inner, [], [], None
+        self.name, self.settings_table = inner.name, inner.settings_table
+
+    def reset(self, ctx):
+        self.ctx = ctx
+        self.inner.reset(ctx)
+
+    def step(self, obs):
+        cmd = self.inner.step(obs)
+        self.obs.append(obs)
+        self.setpoints.append(dict(cmd.setpoints))
+        return cmd
+
+
+class _RecordingTargets:
+    """The in-process target layer, its requests and answers recorded."""
+
+    def __init__(self, inner):
+        self.inner, self.requests, self.answers = inner, [], []
+
+    def request(self, req):
+        self.inner.request(req)
+        self.requests.append(req)
+        self.answers.append(self.inner.latest())
+
+    def latest(self):
+        return self.inner.latest()
+
+
+@pytest.mark.filterwarnings("ignore:nmc_nmp_line_stop:mpc.errors.CalmlineWarning")  # a short run, by design
+def test_the_edge_core_runs_without_casadi_on_stamped_targets_from_another_process(artifact: Path,
+                                                                                   tmp_path: Path) -> None:
+    """The NMPC's edge core (estimation block, OCP, logic) with its economic targets published by another process:
+    in a fresh interpreter, which imports neither CasADi nor do-mpc, fed the observations of a closed loop run with
+    the target layer in process and that layer's stamped answers, it asks for the same targets (every field) and
+    writes the same set points at every step."""
+    import pickle
+
+    from controllers.nmpc import EdgeNmpcController
+    from mpc.runner import _prepare, run_setup
+
+    setup = _prepare(SCENARIO).setup
+    ctrl = EdgeNmpcController(artifact)
+    rec = _Recorder(ctrl)
+    original_reset = ctrl._build_parts
+
+    def build_parts(ctx, st):  # wrap the in-process layer once it is built
+        original_reset(ctx, st)
+        ctrl.targets = _RecordingTargets(ctrl.targets)
+
+    ctrl._build_parts = build_parts
+    run_setup(setup, rec, duration_s=1200.0)
+    recorded = ctrl.targets
+    assert len(recorded.answers) >= 10 and all(a.ok for a in recorded.answers)
+    data = tmp_path / "loop.pkl"
+    data.write_bytes(pickle.dumps({"ctx": rec.ctx, "obs": rec.obs, "setpoints": rec.setpoints,
+                                   "requests": [r.to_dict() for r in recorded.requests],
+                                   "answers": [a.to_dict() for a in recorded.answers]}))
+    code = textwrap.dedent(f"""
+        import json, pickle, sys
+        import numpy as np
+        from controllers.nmpc import EdgeNmpcController
+        from mpc.edge import StampedTarget, TargetRequest
+
+        d = pickle.loads(open({str(data)!r}, "rb").read())
+
+        class Published:  # the supervisory layer's answers, as another process published them
+            def __init__(self):
+                self.asked, self.last = [], None
+            def request(self, req):
+                want = d["requests"][len(self.asked)]
+                got = TargetRequest.from_dict(json.loads(json.dumps(req.to_dict())))
+                assert json.dumps(got.to_dict()) == json.dumps(want), (got, want)
+                self.asked.append(req)
+                self.last = StampedTarget.from_dict(json.loads(json.dumps(d["answers"][len(self.asked) - 1])))
+            def latest(self):
+                return self.last
+
+        ctrl = EdgeNmpcController({str(artifact)!r}, targets=Published())
+        ctrl.reset(d["ctx"])
+        for k, (obs, want) in enumerate(zip(d["obs"], d["setpoints"], strict=True)):
+            got = ctrl.step(obs).setpoints
+            assert got == want, (k, {{n: (got.get(n), want.get(n)) for n in set(got) | set(want)
+                                      if got.get(n) != want.get(n)}})
+        assert len(ctrl.targets.asked) == len(d["requests"])
+        print(len(d["obs"]), sorted(m for m in sys.modules if m.split(".")[0] in ("casadi", "do_mpc")))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert res.stdout.strip() == f"{len(rec.obs)} []"
+
+
+@pytest.mark.filterwarnings("ignore:nmc_nmp_line_stop:mpc.errors.CalmlineWarning")  # a short run, by design
+def test_a_silent_or_stale_target_layer_ages_out_to_the_recipes_steady_state(artifact: Path) -> None:
+    """The supervisory layer never answers (stopped), or answers with targets stamped long ago (a clock gone
+    wrong, a message stuck in a queue): the edge core tracks the recipe's steady state on every solve whose
+    target is older than ``max_age_s``, counting it as aged out and never as a failure."""
+    from controllers.nmpc import EdgeNmpcController
+    from mpc.edge import StampedTarget
+    from mpc.runner import run_setup
+    from mpc.scenario import build_setup, load_scenario, scenario_from_dict
+
+    data = load_scenario(SCENARIO).model_dump()
+    data.setdefault("controllers", {}).setdefault("nmpc", {}).setdefault("target", {})["max_age_s"] = 120.0
+    setup = build_setup(scenario_from_dict(data))
+
+    class Silent:
+        def __init__(self):
+            self.asked, self.last = 0, None
+
+        def request(self, req):
+            self.asked += 1
+
+        def latest(self):
+            return self.last
+
+    class Stale(Silent):
+        def request(self, req):
+            super().request(req)
+            self.last = StampedTarget(seq=req.seq, t_s=req.t_s - 1000.0, ok=True, x_s=np.ones(len(ctrl.m.x_scale)),
+                                      u_s=np.ones(len(ctrl.m.u_scale)))
+
+    for source, aged in ((Silent(), "after"), (Stale(), "all")):
+        ctrl = EdgeNmpcController(artifact, targets=source)
+        ts = run_setup(setup, ctrl, duration_s=600.0).timeseries
+        solved = ts["solved"].to_numpy(bool)
+        t_obs = ts.index.to_numpy() - setup.scenario.control_interval_s  # a row is stamped at its interval's end
+        late = solved & (t_obs > 120.0 + 1e-9) if aged == "after" else solved
+        assert source.asked >= 10 and solved.sum() >= 30
+        assert ctrl.target_aged_out == int(late.sum()) > 0, (type(source).__name__, ctrl.target_aged_out)
+        assert not ts["solver_failure"].to_numpy(bool).any()

@@ -23,6 +23,7 @@ from typing import Any
 import casadi as ca
 import numpy as np
 
+from controllers.nmpc._scaling import NmpcScaling, TemperatureLoops, bias_outputs
 from plants.backend import ops_by_name
 from plants.line import LineModel
 from plants.params import LineParams
@@ -42,50 +43,8 @@ def _softplus(x: Any, width: float) -> Any:
     return ca.fmax(x, 0.0) + width * ca.log1p(ca.exp(-ca.fabs(x) / width))
 
 
-@dataclass(frozen=True)
-class TemperatureLoops:
-    """The line PLC's zone air-temperature PI loops as the NMPC's prediction model holds them.
-
-    Heater power ``P = ff + kc (T_sp - T_tc + I)``, ``dI/dt = (T_sp - T_tc) / tau_i``, and the
-    thermocouple the loop reads ``dT_tc/dt = (T_air - T_tc) / lag_s`` per zone (``plants.plc``; the PLC
-    runs it at its 1 s scan, the model in continuous time, its output limits as a smooth clamp
-    (``HEATER_SMOOTHING_FRAC``) and, 1 % inside them, the OCP's soft constraints; without the
-    anti-windup and the output rate limit). The OCP plans both the feedforward ``ff`` (in the heater slot, scaled as
-    heater power) and the set point (an extra input per zone, scaled ``(T_sp - ref_K) / sp_scale_K``):
-    the feedforward gives the plan's heat at once, the loop corrects what the model gets wrong. Its
-    extra states are the integrals over ``i_scale_K`` and, with ``lag_s > 0``, the thermocouple
-    readings as ``(T_tc - ref_K) / sp_scale_K``.
-    """
-
-    kc_W_K: np.ndarray
-    tau_i_s: np.ndarray
-    ref_K: np.ndarray
-    sp_lower_K: float
-    sp_upper_K: float
-    sp_rate_K_s: float
-    lag_s: float = 0.0
-    sp_scale_K: float = 3.0
-    i_scale_K: float = 1.0
-
-    @classmethod
-    def from_plc(cls, loops: Any, ref_K: Any, lag_s: float = 0.0) -> TemperatureLoops:
-        """From the PLC's loop specifications (``ControllerContext.plc_loops``), in zone order, and the
-        thermocouples' lag (``ControllerContext.thermocouple_lag_s``)."""
-        pi = [lp for lp in loops if lp.kind == "pi"]
-        return cls(kc_W_K=np.array([lp.kc for lp in pi]), tau_i_s=np.array([lp.tau_i_s for lp in pi]),
-                   ref_K=np.asarray(ref_K, float).copy(),
-                   sp_lower_K=float(pi[0].lower), sp_upper_K=float(pi[0].upper),
-                   sp_rate_K_s=float(pi[0].setpoint_rate_per_s), lag_s=float(lag_s))
-
-    def integral_K(self, heater_W: np.ndarray, feedforward_W: np.ndarray, setpoint_K: np.ndarray,
-                   reading_K: np.ndarray) -> np.ndarray:
-        """The loops' integrals from their outputs, feedforwards, set points and process values (PLC readback)."""
-        return ((np.asarray(heater_W, float) - np.asarray(feedforward_W, float)) / self.kc_W_K
-                - (np.asarray(setpoint_K, float) - np.asarray(reading_K, float)))
-
-
 @dataclass
-class NmpcModel:
+class NmpcModel(NmpcScaling):
     """Scaled prediction model around a recipe.
 
     Parameters
@@ -129,19 +88,13 @@ class NmpcModel:
         self.output_index = {n: i for i, n in enumerate(self.line.output_names())}
         self.n_est = 2 + 2 * L.n_zones  # solids, htf, heater efficiency, fan factor
         zone = "lel_frac" if self.params.solvent.lel_vol_frac > 0 else "humidity_ratio_kg_kg"
-        self.bias_outputs: tuple[str, ...] = ("exit_residual_kg_kg",
-                                              *(f"zone{i}_{zone}" for i in range(1, L.n_zones + 1)))
+        self.bias_outputs: tuple[str, ...] = bias_outputs(self.params)
         """The outputs the economic target and the OCP constrain that a sensor measures and no input disturbance
         explains: each has an additive bias and (the zones) a relative correction, from the LEL filter or the
         estimator's states (``[controllers.nmpc.estimator] output_biases``); the order of :meth:`biased_outputs`'
         bias vector. The exit film temperature, the other, has the heat-transfer factor."""
         self.bias_scale = np.r_[1e-3, np.full(L.n_zones, 0.01 if zone == "lel_frac" else 0.005)]
         """Scale of each output bias in the estimator's state (kg/kg, then LEL fraction or kg/kg)."""
-
-    @property
-    def n_bias(self) -> int:
-        """Length of the output-bias vector (:attr:`bias_outputs`)."""
-        return len(self.bias_outputs)
 
     def biased_outputs(self, y: Any, bias: Any, gain: Any = None) -> dict[str, Any]:
         """The constrained outputs as the plant will show them: the model's outputs ``y`` (ordered as the line's
@@ -199,49 +152,6 @@ class NmpcModel:
         ops = ops_by_name("casadi")
         y = self.line.outputs(ops, xs * self.x_scale, us * self.u_scale, self.disturbance(est))
         return ca.Function("y_scaled", [xs, us, est], [y])
-
-    @property
-    def n_aug(self) -> int:
-        """States of the OCP's model: the line's, plus (with loops) one integral and one thermocouple per zone."""
-        if self.loops is None:
-            return self.layout.n_states
-        return self.layout.n_states + self.layout.n_zones * (2 if self.loops.lag_s > 0 else 1)
-
-    @property
-    def n_v(self) -> int:
-        """Inputs of the OCP: the line's, plus (with loops) one set point per zone."""
-        return self.layout.n_inputs + (0 if self.loops is None else self.layout.n_zones)
-
-    def ocp_inputs(self, us: np.ndarray, setpoint_K: np.ndarray | None = None) -> np.ndarray:
-        """The OCP's inputs from scaled plant inputs ``us`` (with loops: the heater slots as the feedforwards) and
-        the set points ``setpoint_K`` (default: the loops' reference), scaled."""
-        v = np.asarray(us, float).copy()
-        if self.loops is None:
-            return v
-        lp = self.loops
-        sp = lp.ref_K if setpoint_K is None else np.asarray(setpoint_K, float)
-        return np.r_[v, (sp - lp.ref_K) / lp.sp_scale_K]
-
-    def setpoints_K(self, v: np.ndarray) -> np.ndarray:
-        """The temperature loops' set points in an OCP input vector."""
-        assert self.loops is not None
-        return self.loops.ref_K + self.loops.sp_scale_K * np.asarray(v, float)[self.layout.n_inputs :]
-
-    def ocp_state(self, xs: np.ndarray, integral_K: np.ndarray | None = None,
-                  reading_K: np.ndarray | None = None) -> np.ndarray:
-        """The OCP's state from the scaled line state and (with loops) the loops' integrals (default 0) and
-        thermocouple readings (default: the line state's air temperatures)."""
-        xs = np.asarray(xs, float)
-        lp = self.loops
-        if lp is None:
-            return xs.copy()
-        L = self.layout
-        zi = np.zeros(L.n_zones) if integral_K is None else np.asarray(integral_K, float)
-        out = np.r_[xs, zi / lp.i_scale_K]
-        if lp.lag_s > 0:
-            tc = xs[L.air_temp] * self.x_scale[L.air_temp] if reading_K is None else np.asarray(reading_K, float)
-            out = np.r_[out, (tc - lp.ref_K) / lp.sp_scale_K]
-        return out
 
     def closed_loop(self, xa: Any, v: Any, est: Any) -> tuple[Any, Any, Any]:
         """``(scaled rhs of the augmented state, plant inputs us, heater powers W)`` for OCP inputs ``v``.

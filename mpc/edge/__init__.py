@@ -33,6 +33,7 @@ from mpc.edge._ocp import EdgeOcp
 from mpc.edge._offset_free import OffsetFreeKalman, augmented_rank
 from mpc.edge._rti import RtiResult, RtiSolver
 from mpc.edge._supervisor import MODES, Decision, PlanMemory, Supervisor, fallback_move
+from mpc.edge._target import StampedTarget, TargetRequest, TargetSource
 from mpc.edge._watchdog import StepWatchdog
 
 __all__ = [
@@ -58,11 +59,14 @@ __all__ = [
     "RtiResult",
     "RtiSolver",
     "StageQp",
+    "StampedTarget",
     "Step",
     "StepValue",
     "StepWatchdog",
     "SubstepEkf",
     "Supervisor",
+    "TargetRequest",
+    "TargetSource",
     "augmented_rank",
     "check_cpu",
     "cpu_features",
