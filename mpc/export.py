@@ -22,9 +22,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mpc.edge import FORMAT, file_sha256, model_sha256
+from mpc.edge import FORMAT, LINE_FILE, file_sha256, model_sha256, write_line
 from mpc.errors import CalmlineError
-from mpc.harness import controller_context
+from mpc.harness import line_side
 from mpc.machine import package_versions
 from mpc.outputs import OutputFolder
 from mpc.scenario import build_setup, load_scenario, resolve_scenario_path
@@ -40,7 +40,7 @@ with the carried input, 14 inputs) condensed, the lmpc's (12 stages, 28 and 10) 
 took 4.9 against 10.1 ms median on the cathode's nominal scenario (development machine)."""
 
 _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhpipm.so", "libblasfeo.so.0",
-          "lmpc_model.json", "manifest.json", "manifest.sha256")
+          "lmpc_model.json", LINE_FILE, "manifest.json", "manifest.sha256")
 
 
 def _nmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
@@ -119,7 +119,8 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
     setup = build_setup(sc, source=str(path))
     includes, solver_files, driver = hpipm_files(solver_libs)  # a wrong --solver-libs fails before the work
     folder = OutputFolder(out_dir, list(_FILES), force=force, inputs=[path])  # checked now, before the work
-    ctx = controller_context(setup, controller)
+    side = line_side(setup, controller)  # the line the edge run reads (line.json): nothing built there
+    ctx = side.context
     with tempfile.TemporaryDirectory(prefix="calmline-export-") as tmp:
         work = Path(tmp)
         parts = _nmpc_parts if controller == "nmpc" else _lmpc_parts
@@ -136,6 +137,8 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
             raise CalmlineError(str(exc)) from exc
         versions = package_versions()
         files = sections.pop("files")
+        write_line(side, work / LINE_FILE)
+        files[LINE_FILE] = file_sha256(work / LINE_FILE)
         manifest = {
             "format": FORMAT,
             "controller": controller,

@@ -1,5 +1,5 @@
 """A served line for the command-line tests: ``calmline line serve`` in a subprocess, and a client command run
-against it."""
+against it (and, beside it, other clients: the supervisory layer)."""
 
 from __future__ import annotations
 
@@ -25,9 +25,21 @@ def serve_and_run(serve_args: list[str], client_args: list[str], *, timeout_s: f
     """Serve a line (``calmline line serve SERVE_ARGS --insecure --port P``), wait until it listens, run ``calmline
     CLIENT_ARGS --insecure --opcua URL`` against it, and wait for the line to finish; return ``(server, client)``
     (their exit codes and outputs)."""
+    serve, ctl, _ = serve_and_run_beside(serve_args, client_args, [], timeout_s=timeout_s)
+    return serve, ctl
+
+
+def serve_and_run_beside(serve_args: list[str], client_args: list[str], beside: list[list[str]], *,
+                         timeout_s: float = 180.0) -> tuple[subprocess.CompletedProcess[str],
+                                                            subprocess.CompletedProcess[str],
+                                                            list[subprocess.CompletedProcess[str]]]:
+    """:func:`serve_and_run`, with further clients ``calmline BESIDE_ARGS --insecure --opcua URL`` started before the
+    client and run beside it until the line finishes; return ``(server, client, [beside, ...])``."""
     port = free_port()
+    url = f"opc.tcp://127.0.0.1:{port}/calmline/line"
     serve = subprocess.Popen([*CALMLINE, "line", "serve", *serve_args, "--insecure", "--port", str(port)],
                              cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    others: list[subprocess.Popen[str]] = []
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:  # wait until it listens
@@ -35,10 +47,17 @@ def serve_and_run(serve_args: list[str], client_args: list[str], *, timeout_s: f
                 if s.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.2)
-        ctl = subprocess.run([*CALMLINE, *client_args, "--insecure", "--opcua",
-                              f"opc.tcp://127.0.0.1:{port}/calmline/line"],
+        others = [subprocess.Popen([*CALMLINE, *args, "--insecure", "--opcua", url], cwd=ROOT,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in beside]
+        ctl = subprocess.run([*CALMLINE, *client_args, "--insecure", "--opcua", url],
                              capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
         s_out, s_err = serve.communicate(timeout=timeout_s)
+        done = []
+        for p in others:
+            o_out, o_err = p.communicate(timeout=timeout_s)
+            done.append(subprocess.CompletedProcess(p.args, p.returncode, o_out, o_err))
     finally:
         serve.kill()
-    return subprocess.CompletedProcess(serve.args, serve.returncode, s_out, s_err), ctl
+        for p in others:
+            p.kill()
+    return subprocess.CompletedProcess(serve.args, serve.returncode, s_out, s_err), ctl, done

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import re
+import shutil
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -32,6 +34,8 @@ from mpc.opcua._security import (
 )
 
 SETPOINT = "zone1_air_temp_setpoint_K"
+TARGET = "economic_target"  # the supervisory layer's node (JSON)
+TARGET_0 = json.dumps({"line_speed_m_min": 20.0})
 TIMEOUT_S = 20.0  # the whole of one test's server session; each client request times out after 3 s
 
 
@@ -49,13 +53,15 @@ def _free_port() -> int:
 
 
 class Line:
-    """A running toy line server: its URL, its two variables and the refused writes it reported."""
+    """A running toy line server: its URL, its variables and the refused writes it reported."""
 
-    def __init__(self, server: Server, url: str, setpoint: Any, mode: Any) -> None:
+    def __init__(self, server: Server, url: str) -> None:
         self.server = server
         self.url = url
-        self.setpoint = setpoint
-        self.mode = mode
+        self.setpoint: Any = None
+        self.mode: Any = None
+        self.target: Any = None  # the supervisory layer's node
+        self.supervisor_nodes: set[ua.NodeId] = set()
         self.refused: list[tuple[str, str]] = []
 
 
@@ -66,13 +72,17 @@ async def _line(certs: Path) -> AsyncIterator[Line]:
     server.disable_clock()  # else stop() waits up to 1 s for the clock's loop
     await server.init()
     server.set_endpoint(url)
-    line = Line(server, url, None, None)
-    await secure_server(server, certs, on_refused=lambda who, node: line.refused.append((who, node)))
+    line = Line(server, url)
+    await secure_server(server, certs, on_refused=lambda who, node: line.refused.append((who, node)),
+                        supervisor_nodes=line.supervisor_nodes)
     ns = await server.register_namespace("urn:calmline:test")
     obj = await server.nodes.objects.add_object(ns, "Line")
     line.setpoint = await obj.add_variable(ns, SETPOINT, 350.0, varianttype=ua.VariantType.Double)
     await line.setpoint.set_writable()
     line.mode = await obj.add_variable(ns, "line_mode", "run")  # read-only for clients
+    line.target = await obj.add_variable(ns, TARGET, TARGET_0, varianttype=ua.VariantType.String)
+    await line.target.set_writable()
+    line.supervisor_nodes.add(line.target.nodeid)  # filled after secure_server: the server reads the set itself
     await server.start()
     try:
         yield line
@@ -131,7 +141,7 @@ def test_viewer_reads_but_its_write_is_refused_and_logged(
             assert await node.read_value() == 350.0
             parent = await node.get_parent()  # browsing is allowed
             names = [(await n.read_browse_name()).Name for n in await parent.get_children()]
-            assert sorted(names) == sorted([SETPOINT, "line_mode"])
+            assert sorted(names) == sorted([SETPOINT, "line_mode", TARGET])
             with pytest.raises(ua.UaStatusCodeError) as err:
                 await node.write_value(_double(400.0))
             assert err.value.code == ua.StatusCodes.BadUserAccessDenied
@@ -187,6 +197,119 @@ def test_controller_write_to_a_read_only_node_is_refused_and_logged(certs: Path)
         assert "controller" in who and "line_mode" in what
 
     _run(certs, body)
+
+
+# --------------------------------------------------------------------------- (b2) the supervisory layer
+
+
+def test_supervisor_writes_its_node_only(certs: Path, caplog: pytest.LogCaptureFixture) -> None:
+    target = json.dumps({"line_speed_m_min": 22.5, "zone1_air_temp_K": 358.0})
+
+    async def body(line: Line) -> None:
+        async with _client(line, certs, "supervisor") as c:  # presents its certificate by default
+            node = c.get_node(line.target.nodeid)
+            await node.write_value(target)
+            assert json.loads(await node.read_value()) == json.loads(target)
+            setpoint = c.get_node(line.setpoint.nodeid)
+            assert await setpoint.read_value() == 350.0
+            with pytest.raises(ua.UaStatusCodeError) as err:
+                await setpoint.write_value(_double(400.0))
+            assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+            # a write naming its own node and another is refused as a whole
+            with pytest.raises(ua.UaStatusCodeError) as err:
+                await c.write_values([node, setpoint], [TARGET_0, _double(401.0)])
+            assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+            assert await node.read_value() == target
+            # no method calls
+            with pytest.raises(ua.UaStatusCodeError) as err:
+                await c.nodes.server.call_method(ua.NodeId(ua.ObjectIds.Server_GetMonitoredItems),
+                                                 ua.Variant(1, ua.VariantType.UInt32))
+            assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+        assert await line.setpoint.read_value() == 350.0
+        assert await line.target.read_value() == target
+        assert len(line.refused) == 2  # one per refused write, naming only the node it may not write
+        for who, what in line.refused:
+            assert who.startswith("supervisor 'supervisor' (CN=calmline supervisor")
+            assert "urn:calmline:supervisor" in who
+            assert SETPOINT in what and line.setpoint.nodeid.to_string() in what
+
+    with caplog.at_level(logging.WARNING, logger="calmline.opcua"):
+        _run(certs, body)
+    logged = [r.getMessage() for r in caplog.records
+              if r.name == "calmline.opcua" and "write refused" in r.getMessage()]
+    assert len(logged) == 2 and all("supervisor 'supervisor'" in m and SETPOINT in m for m in logged)
+    assert any("CallRequest is not permitted" in r.getMessage() for r in caplog.records)
+
+
+def test_controller_may_not_write_the_supervisor_node(certs: Path) -> None:
+    async def body(line: Line) -> None:
+        async with _client(line, certs, "controller") as c:
+            node = c.get_node(line.target.nodeid)
+            assert await node.read_value() == TARGET_0
+            with pytest.raises(ua.UaStatusCodeError) as err:
+                await node.write_value(json.dumps({"line_speed_m_min": 99.0}))
+            assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+            await c.get_node(line.setpoint.nodeid).write_value(_double(362.0))
+        assert await line.target.read_value() == TARGET_0
+        assert await line.setpoint.read_value() == 362.0
+        assert len(line.refused) == 1
+        who, what = line.refused[0]
+        assert who.startswith("controller 'controller'") and TARGET in what
+
+    _run(certs, body)
+
+
+def test_viewer_writes_neither_the_setpoint_nor_the_supervisor_node(certs: Path) -> None:
+    async def body(line: Line) -> None:
+        async with _client(line, certs, "viewer") as c:
+            for node, value in ((line.target, json.dumps({})), (line.setpoint, _double(1.0))):
+                with pytest.raises(ua.UaStatusCodeError) as err:
+                    await c.get_node(node.nodeid).write_value(value)
+                assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+        assert await line.target.read_value() == TARGET_0
+        assert await line.setpoint.read_value() == 350.0
+        assert [what.split(" ")[1] for _, what in line.refused] == [f"({TARGET})", f"({SETPOINT})"]
+        assert all("urn:calmline:viewer" in who for who, _ in line.refused)
+
+    _run(certs, body)
+
+
+def test_a_folder_without_supervisors_still_serves_controllers(
+    certs: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A folder from an older calmline: no ``supervisors/``, so the supervisor's certificate reads only."""
+    old = tmp_path / "old"
+    shutil.copytree(certs, old)
+    shutil.rmtree(old / "supervisors")
+
+    async def body(line: Line) -> None:
+        async with _client(line, certs, "controller") as c:
+            await c.get_node(line.setpoint.nodeid).write_value(_double(357.0))
+        async with _client(line, certs, "supervisor") as c:
+            node = c.get_node(line.target.nodeid)
+            assert await node.read_value() == TARGET_0
+            with pytest.raises(ua.UaStatusCodeError) as err:
+                await node.write_value(json.dumps({}))
+            assert err.value.code == ua.StatusCodes.BadUserAccessDenied
+        assert await line.setpoint.read_value() == 357.0
+        assert await line.target.read_value() == TARGET_0
+        assert len(line.refused) == 1 and "anonymous (read-only)" in line.refused[0][0]
+
+    with caplog.at_level(logging.INFO, logger="calmline.opcua"):
+        _run(old, body)
+    assert any("no supervisor identities" in r.getMessage() for r in caplog.records)
+
+
+def test_a_certificate_in_both_writer_lists_is_refused(certs: Path, tmp_path: Path) -> None:
+    both = tmp_path / "both"
+    shutil.copytree(certs, both)
+    shutil.copy(both / "controllers" / "controller.der", both / "supervisors" / "edge.der")
+    with pytest.raises(CertificateFolderError, match="both") as err:
+        asyncio.run(secure_server(Server(), both))
+    assert str(both / "controllers" / "controller.der") in str(err.value)
+    assert str(both / "supervisors" / "edge.der") in str(err.value)
+    with pytest.raises(TypeError, match="supervisor_nodes"):
+        asyncio.run(secure_server(Server(), certs, supervisor_nodes=[ua.NodeId(1, 2)]))  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------- (c) an untrusted certificate
@@ -285,9 +408,20 @@ def test_make_certificates_refuses_to_overwrite(tmp_path: Path) -> None:
     cert = x509.load_der_x509_certificate(first)
     san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
     assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["urn:calmline:line"]
-    assert sorted(p.name for p in paths["trusted"].iterdir()) == ["controller.der", "viewer.der"]
+    assert sorted(p.name for p in paths["trusted"].iterdir()) == ["controller.der", "supervisor.der", "viewer.der"]
     assert [p.name for p in paths["controllers"].iterdir()] == ["controller.der"]
     assert paths["controller_key"].stat().st_mode & 0o077 == 0
+    # the supervisory layer's identity: its own files, trusted, and the supervisors' list only
+    assert paths["supervisor_cert"] == folder / "supervisor" / "cert.der"
+    assert paths["supervisor_key"] == folder / "supervisor" / "key.pem"
+    assert paths["supervisor_key"].stat().st_mode & 0o077 == 0
+    assert paths["supervisors"] == folder / "supervisors"
+    assert [p.name for p in paths["supervisors"].iterdir()] == ["supervisor.der"]
+    sup = paths["supervisor_cert"].read_bytes()
+    assert (folder / "trusted" / "supervisor.der").read_bytes() == sup
+    assert (folder / "supervisors" / "supervisor.der").read_bytes() == sup
+    san = x509.load_der_x509_certificate(sup).extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.UniformResourceIdentifier) == ["urn:calmline:supervisor"]
 
     with pytest.raises(OutputExistsError, match=re.escape(str(folder))):
         make_certificates(folder)

@@ -134,9 +134,11 @@ class NmpcLogic(Controller):
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
         self.target_time_s = 0.0
-        self.target_seq = 0
+        # the requests are numbered for the controller's lifetime, across resets (a line's re-initialisation): an
+        # answer to a request made before a reset is never taken for one made after it
+        self.target_seq: int = getattr(self, "target_seq", 0)
         """The last target request's number; :attr:`target_seen` the last answer taken."""
-        self.target_seen = 0
+        self.target_seen: int = getattr(self, "target_seen", 0)
         """When the last good target was solved (the recipe's steady state stands for it at the start), s."""
         self.target_aged_out = 0
         """Solves that tracked the recipe's steady state because the last good target was too old."""
@@ -398,16 +400,19 @@ class NmpcLogic(Controller):
 
     def _take_target(self) -> bool:
         """Take the newest answer of the target's layer, if it is new: a converged one becomes the target tracked
-        (its stamp the time its age counts from), a failed one leaves the last good target and counts as a solver
-        failure (returns ``True``)."""
+        (its stamp the time its age counts from), a failed one (or one whose states and inputs are not this
+        model's, or not finite) leaves the last good target and counts as a solver failure (returns ``True``)."""
         st = self.targets.latest()
         if st is None or st.seq <= self.target_seen:
             return False
         self.target_seen = st.seq
-        self.target_ok = st.ok
-        if not st.ok:  # counted as a solver failure: the plan below tracks the last good target
+        x_s, u_s = np.asarray(st.x_s, float), np.asarray(st.u_s, float)
+        fits = (x_s.shape == self.last_target[0].shape and u_s.shape == self.last_target[1].shape
+                and bool(np.all(np.isfinite(x_s)) and np.all(np.isfinite(u_s))))
+        self.target_ok = st.ok and fits
+        if not self.target_ok:  # counted as a solver failure: the plan below tracks the last good target
             return True
-        self.last_target = (np.asarray(st.x_s, float), np.asarray(st.u_s, float))
+        self.last_target = (x_s, u_s)
         self.target_time_s = st.t_s
         self.target_plant = (st.exit_residual_kg_kg, st.exit_film_temp_K)
         return False

@@ -16,10 +16,11 @@ import numpy as np
 
 from controllers.nmpc._model import NmpcModel
 from controllers.nmpc._offline import optimised_starts
+from controllers.nmpc._scaling import TemperatureLoops
 from controllers.nmpc._target import SteadyTarget
 from mpc.edge import StampedTarget, TargetRequest
 from mpc.interfaces import ControllerContext
-from mpc.scenario import TargetSettings
+from mpc.scenario import NmpcSettings, TargetSettings
 
 __all__ = ["InProcessTargets", "SupervisoryTarget"]
 
@@ -45,6 +46,15 @@ class SupervisoryTarget:
         """The target's NLP (:class:`controllers.nmpc.SteadyTarget`)."""
         self.starts: list[Any] = optimised_starts(m, ctx, settings) if settings.offline_starts else []
         """Further initial points of a solve outside the trust region (:func:`controllers.nmpc.optimised_starts`)."""
+
+    @classmethod
+    def on_context(cls, ctx: ControllerContext, settings: NmpcSettings) -> SupervisoryTarget:
+        """The layer the NMPC with ``settings`` builds on ``ctx`` (its model as the controller builds it: the
+        supervisory process of a line, ``calmline edge target``)."""
+        loops = None
+        if settings.model.temperature_loops == "model":
+            loops = TemperatureLoops.from_plc(ctx.plc_loops, ctx.recipe.air_temp_K, ctx.thermocouple_lag_s)
+        return cls(NmpcModel(settings.model.apply(ctx.model_params), ctx.recipe, loops=loops), ctx, settings.target)
 
     def answer(self, req: TargetRequest) -> StampedTarget:
         """Solve the target on ``req``; a failed solve is answered with ``ok`` False (and the last good point)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mpc.cli._common import FORCE_FOLDER_HELP, echo_json, solver_label, stderr, user_errors
@@ -118,28 +120,73 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
 @edge.command("run")
 @click.argument("artifact", type=click.Path(file_okay=False, exists=True))
 @click.option("--scenario", "scenario", default=None, type=click.Path(dir_okay=False),
-              help="The scenario the artifact was exported on (default: the manifest's, when it is a shipped one).")
+              help="A scenario to build the line and the controller's context from (checked against the artifact) "
+                   "[default: the line the artifact was exported for, its line.json: nothing is built, and the edge "
+                   "core imports neither CasADi nor do-mpc with --targets line].")
 @click.option("--step-budget-ms", "step_budget_ms", type=click.FloatRange(min=0.0, min_open=True), default=None,
               help="Wall-clock budget of a controller step, ms: the OCP stops iterating by it, and a step over it "
                    "is logged as an overrun [default: a quarter of the control interval].")
+@click.option("--targets", type=click.Choice(["local", "line"]), default="local", show_default=True,
+              help="Where an NMPC artifact's economic target comes from: local, solved in this process (IPOPT, in the "
+                   "step that asks); line, published by the supervisory layer (`calmline edge target`) on the tag "
+                   "map's [supervisor] mailbox, the edge core tracking the newest answer, aged by its stamp.")
 @client_options
-def run_edge(artifact: str, url: str, scenario: str | None, step_budget_ms: float | None, certs: str | None,
-             insecure: bool, faults: str | None, tag_map: str | None, give_up_s: float, step_log: str | None,
-             force: bool, as_json: bool) -> None:
+def run_edge(artifact: str, url: str, scenario: str | None, step_budget_ms: float | None, targets: str,
+             certs: str | None, insecure: bool, faults: str | None, tag_map: str | None, give_up_s: float,
+             step_log: str | None, force: bool, as_json: bool) -> None:
     """Close the loop over OPC UA with an exported artifact's edge core (`calmline line control
     --controller edge:ARTIFACT`), until the line finishes. Every step runs under a wall-clock budget
     (--step-budget-ms): the SQP iterates while the next iteration fits, and where no time is left the fallback
     chain (the last good plan, then toward the target) answers."""
     from mpc.cli._line import _control
 
-    if scenario is None:
-        from mpc.edge import ArtifactError, read_artifact
+    line: Any = scenario
+    if scenario is None:  # the line the artifact was exported for: nothing is built (no CasADi)
+        from mpc.edge import ArtifactError, read_line
         from mpc.errors import CalmlineError
 
         with user_errors():
             try:
-                scenario = str(read_artifact(artifact, "ocp").manifest["scenario"])
+                line = read_line(artifact)
             except ArtifactError as exc:
                 raise CalmlineError(str(exc)) from exc
-    _control(scenario, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json,
-             step_budget_s=None if step_budget_ms is None else step_budget_ms / 1e3, step_log=step_log, force=force)
+    _control(line, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json,
+             step_budget_s=None if step_budget_ms is None else step_budget_ms / 1e3, step_log=step_log, force=force,
+             targets=targets)
+
+
+@edge.command("target")
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.option("--opcua", "url", required=True, help="The line's endpoint, opc.tcp://HOST:PORT/calmline/line.")
+@click.option("--certs", type=click.Path(file_okay=False), default=None,
+              help="Certificate folder made by `calmline line certs` (the link is signed and encrypted; the layer "
+                   "connects as its `supervisor` identity, which may write the target and nothing else).")
+@click.option("--insecure", is_flag=True, help="Run the link without security (loopback development only).")
+@click.option("--tag-map", "tag_map", type=click.Path(dir_okay=False), default=None,
+              help="Tag map (default scenarios/data/opcua/line.toml); it needs the [supervisor] table.")
+@click.option("--give-up", "give_up_s", type=click.FloatRange(min=0.0, min_open=True), default=30.0,
+              show_default=True, help="Wall seconds without reaching the line before giving up.")
+@click.option("--json", "as_json", is_flag=True, help="Print a summary as one JSON object.")
+def target(scenario: str, url: str, certs: str | None, insecure: bool, tag_map: str | None, give_up_s: float,
+           as_json: bool) -> None:
+    """Run the NMPC's economic target as the supervisory layer of a line: answer the edge core's target requests
+    (`calmline edge run ARTIFACT --targets line`) with stamped targets solved on IPOPT with SCENARIO's
+    [controllers.nmpc] tables, until the line finishes."""
+    import numpy as np
+
+    from mpc.cli._line import _logging
+    from mpc.opcua import publish_targets
+
+    _logging()
+    with user_errors():
+        summary = publish_targets(scenario, url, certs=certs, insecure=insecure, tag_map=tag_map,
+                                  give_up_s=give_up_s)
+    ms = np.asarray(summary.solve_ms)
+    out = {"answered": summary.answered, "converged": summary.converged, "bad_requests": summary.bad_requests,
+           "reconnects": summary.reconnects,
+           "solve_ms_median": float(np.median(ms)) if ms.size else None,
+           "solve_ms_max": float(ms.max()) if ms.size else None}
+    if as_json:
+        echo_json(out)
+    else:
+        click.echo(", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in out.items()))

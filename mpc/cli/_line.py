@@ -159,16 +159,18 @@ def control(scenario: str, controller: str, url: str, certs: str | None, insecur
              force=force)
 
 
-def _control(scenario: str, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
+def _control(scenario: Any, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
              tag_map: str | None, give_up_s: float, as_json: bool, step_budget_s: float | None = None,
-             step_log: str | None = None, force: bool = False) -> None:
+             step_log: str | None = None, force: bool = False, targets: str = "local") -> None:
     from mpc.opcua import control_line
 
     _logging()
     with user_errors():
         summary = control_line(scenario, controller, url, certs=certs, insecure=insecure, faults=faults,
                                tag_map=tag_map, give_up_s=give_up_s, step_budget_s=step_budget_s,
-                               step_log=step_log, force=force)
+                               step_log=step_log, force=force, targets=targets)
+    import sys
+
     import numpy as np
 
     ms = np.asarray(summary.step_ms)
@@ -176,7 +178,13 @@ def _control(scenario: str, controller: str, url: str, certs: str | None, insecu
            "reconnects": summary.reconnects,
            "step_ms_median": float(np.median(ms)) if ms.size else None,
            "step_ms_max": float(ms.max()) if ms.size else None,
-           "step_overruns": summary.overruns, "ocp_out_of_time": summary.out_of_time}
+           "step_overruns": summary.overruns, "ocp_out_of_time": summary.out_of_time,
+           "targets": targets, "targets_requested": summary.targets_requested,
+           "targets_received": summary.targets_received, "targets_refused": summary.targets_refused,
+           "targets_aged_out": summary.targets_aged_out,
+           # whether this process holds CasADi and do-mpc (an edge PC's core on its line.json with --targets line
+           # holds neither)
+           "casadi_loaded": "casadi" in sys.modules, "do_mpc_loaded": "do_mpc" in sys.modules}
     if as_json:
         echo_json(out)
     else:
@@ -193,9 +201,10 @@ def _control(scenario: str, controller: str, url: str, certs: str | None, insecu
 def certs(folder: str, host: str, days: int, force: bool) -> None:
     """Make the link's certificates and trust lists in FOLDER (keep it out of version control).
 
-    Writes the line server's, the controller's and a read-only viewer's application certificates and keys,
-    the server's trust list (the clients it accepts a secure channel from) and the list of identities that
-    may write set points (the controller only).
+    Writes the line server's, the controller's, the supervisory layer's and a read-only viewer's application
+    certificates and keys, the server's trust list (the clients it accepts a secure channel from), the list of
+    identities that may write set points (the controller) and the list of those that may write the supervisory
+    layer's target and nothing else (`calmline edge target`).
     """
     from mpc.opcua import make_certificates
 

@@ -23,6 +23,7 @@ from mpc.edge._artifact import (
 )
 from mpc.edge._bounds import stage_input_bounds
 from mpc.edge._compiled import CompiledFunction, load_library
+from mpc.edge._context import LINE_FILE, LineSide, from_plain, read_line, to_plain, write_line
 from mpc.edge._ekf import BiasLayout, EkfModel, FilterView, SubstepEkf
 from mpc.edge._estimation import EstimationStep
 from mpc.edge._estimator import EdgeEstimator, edge_estimation
@@ -38,6 +39,7 @@ from mpc.edge._watchdog import StepWatchdog
 
 __all__ = [
     "FORMAT",
+    "LINE_FILE",
     "MODES",
     "REQUIRED",
     "Artifact",
@@ -52,6 +54,7 @@ __all__ = [
     "FilterView",
     "GaugeBiasFilter",
     "KalmanCore",
+    "LineSide",
     "OffsetFreeKalman",
     "Outputs",
     "PlanMemory",
@@ -73,10 +76,14 @@ __all__ = [
     "edge_estimation",
     "fallback_move",
     "file_sha256",
+    "from_plain",
     "load_library",
     "model_sha256",
     "open_library",
     "private_library",
     "read_artifact",
+    "read_line",
     "stage_input_bounds",
+    "to_plain",
+    "write_line",
 ]

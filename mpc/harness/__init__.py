@@ -11,13 +11,14 @@ from mpc.harness._line import (
     sensor_truth_map,
     start_state,
 )
-from mpc.harness._loop import controller_context, run_closed_loop
+from mpc.harness._loop import controller_context, line_side, run_closed_loop
 
 __all__ = [
     "RunResult",
     "SimulatedLine",
     "controller_context",
     "initial_operating_point",
+    "line_side",
     "run_closed_loop",
     "sensor_truth_map",
     "start_state",

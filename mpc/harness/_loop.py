@@ -11,13 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mpc.edge import LineSide
 from mpc.harness._line import RunResult, SimulatedLine
 from mpc.interfaces import Command, Controller, ControllerContext
 from mpc.scenario import ScenarioSetup
 from plants.line import LineLayout
-from plants.plc import LoopSpec, PlcWriteError
+from plants.plc import LoopSpec, Plc, PlcWriteError
 
-__all__ = ["controller_context", "run_closed_loop"]
+__all__ = ["controller_context", "line_side", "run_closed_loop"]
 
 
 def controller_context(setup: ScenarioSetup, controller_name: str,
@@ -49,6 +50,17 @@ def controller_context(setup: ScenarioSetup, controller_name: str,
         plc_loops=tuple(setup.plc_loops() if plc_loops is None else plc_loops),
         thermocouple_lag_s=sc.plc.thermocouple_lag_s,
     )
+
+
+def line_side(setup: ScenarioSetup, controller_name: str, plc: Plc | None = None) -> LineSide:
+    """What a line-side client needs of ``setup``'s line and of controller ``controller_name``'s context
+    (:class:`mpc.edge.LineSide`; an edge artifact carries it as ``line.json``). ``plc``: the line's PLC where the
+    caller has built it already (building one runs its loops' step tests); default: built here."""
+    plc = setup.plc() if plc is None else plc
+    return LineSide(scenario=setup.scenario.name, watchdog_s=float(setup.scenario.plc.watchdog_s),
+                    plc_input_names=tuple(plc.input_names), plc_writable_names=tuple(plc.writable_names),
+                    n_zones=int(setup.plant_params.dryer.n_zones),
+                    context=controller_context(setup, controller_name, plc.specs), source=str(setup.source))
 
 
 def run_closed_loop(

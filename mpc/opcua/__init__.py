@@ -2,7 +2,8 @@
 live view (``docs/opcua.md``).
 
 ``calmline line serve`` runs :class:`LineServer` (plant + PLC, :class:`mpc.harness.SimulatedLine`);
-``calmline line control`` and ``calmline edge run`` run :class:`LineClient`; the tag map
+``calmline line control`` and ``calmline edge run`` run :class:`LineClient`; ``calmline edge target`` runs
+:class:`TargetPublisher`, the NMPC's economic target as a supervisory layer on the line; the tag map
 (``scenarios/data/opcua/line.toml``) binds calmline's signals to nodes.
 """
 
@@ -18,10 +19,12 @@ from mpc.opcua._faults import (
 )
 from mpc.opcua._handover import Handover, handovers
 from mpc.opcua._liveview import LiveHistory, LiveSample, live_view_app, start_live_view
-from mpc.opcua._run import EVENTS_FILE, LiveTap, control_line, serve_line
+from mpc.opcua._publisher import PublisherSummary, TargetPublisher
+from mpc.opcua._run import EVENTS_FILE, LiveTap, control_line, publish_targets, serve_line
 from mpc.opcua._security import make_certificates
 from mpc.opcua._server import LineServer, Pacing, line_tag_map
 from mpc.opcua._tagmap import DEFAULT_TAG_MAP, Tag, TagMap, TagMapError, load_tag_map
+from mpc.opcua._targets import LineTargets
 
 __all__ = [
     "CLIENT_FAULTS",
@@ -37,14 +40,17 @@ __all__ = [
     "Handover",
     "LineClient",
     "LineServer",
+    "LineTargets",
     "LinkError",
     "LiveHistory",
     "LiveSample",
     "LiveTap",
     "Pacing",
+    "PublisherSummary",
     "Tag",
     "TagMap",
     "TagMapError",
+    "TargetPublisher",
     "control_line",
     "handovers",
     "line_tag_map",
@@ -52,6 +58,7 @@ __all__ = [
     "load_faults",
     "load_tag_map",
     "make_certificates",
+    "publish_targets",
     "serve_line",
     "start_live_view",
 ]

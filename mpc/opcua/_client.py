@@ -29,19 +29,22 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
+from mpc.edge import LineSide
 from mpc.errors import CalmlineError
-from mpc.harness import controller_context
+from mpc.harness import line_side
 from mpc.interfaces import Command, Controller, Observation
 from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultError, FaultPlan
-from mpc.opcua._server import _plain, line_tag_map
-from mpc.opcua._tagmap import TagMap
+from mpc.opcua._server import _plain, side_tag_map
+from mpc.opcua._tagmap import TagMap, TagMapError
+from mpc.opcua._targets import LineTargets
 from mpc.scenario import ScenarioSetup
 from plants.plc import LoopStatus
 
@@ -73,6 +76,11 @@ class ClientSummary:
         :class:`mpc.edge.StepWatchdog`).
     out_of_time : int
         Steps whose OCP was cut short by the budget (fewer SQP iterations, or none and the fallback chain).
+    targets_requested, targets_received, targets_refused : int
+        With the target from the supervisory layer (``targets``): requests written, targets taken, texts refused.
+    targets_aged_out : int
+        OCP solves that tracked the recipe's steady state because the newest target was older than
+        ``[controllers.nmpc.target] max_age_s`` (an NMPC's edge core).
     """
 
     steps: int = 0
@@ -81,6 +89,10 @@ class ClientSummary:
     step_ms: list[float] = field(default_factory=list)
     overruns: int = 0
     out_of_time: int = 0
+    targets_requested: int = 0
+    targets_received: int = 0
+    targets_refused: int = 0
+    targets_aged_out: int = 0
 
 
 class LineClient:
@@ -90,8 +102,9 @@ class LineClient:
     ----------
     url : str
         The line's endpoint (``opc.tcp://host:port/...``).
-    setup : ScenarioSetup
-        The scenario the controller was designed on (its model, recipe, plan and settings); the
+    setup : ScenarioSetup or LineSide
+        The scenario the controller was designed on (its model, recipe, plan and settings), or the line an edge
+        artifact was exported for (:func:`mpc.edge.read_line`: nothing is built); the
         line's plan and control interval are checked against it.
     controller : Controller
         The controller; its ``reset`` is its (re-)initialisation.
@@ -115,18 +128,25 @@ class LineClient:
         Where each step's record goes as it is answered, one JSON object a line (flushed): ``t_s``, ``cycle``,
         ``step_ms``, ``solved``, ``solver_failure``, ``fallback``, ``overrun``, ``setpoints`` and the controller's
         ``info``.
+    targets : LineTargets, optional
+        The controller's link to the supervisory layer over the tag map's ``[supervisor]`` mailbox: every cycle
+        the client hands it the ``target`` node's text and writes its pending request to ``target_request``
+        with the answer (:mod:`mpc.opcua._targets`). The tag map must have the table.
     """
 
-    def __init__(self, url: str, setup: ScenarioSetup, controller: Controller, *,
+    def __init__(self, url: str, setup: ScenarioSetup | LineSide, controller: Controller, *,
                  tag_map: str | Path | None = None, certs: str | Path | None = None,
                  identity: str = "controller", faults: FaultPlan | None = None,
                  events: EventLog | None = None, max_tag_age_s: float | None = None,
-                 reconnect_s: float = 0.2, give_up_s: float = 30.0, step_log: IO[str] | None = None) -> None:
+                 reconnect_s: float = 0.2, give_up_s: float = 30.0, step_log: IO[str] | None = None,
+                 targets: LineTargets | None = None) -> None:
         self.url = url
-        self.setup = setup
         self.controller = controller
-        plc = setup.plc()  # once: building it runs the loops' step tests
-        self.tags: TagMap = line_tag_map(setup, tag_map, plc=plc)
+        if isinstance(setup, LineSide):
+            self.side = setup
+        else:  # once: building the PLC runs its loops' step tests
+            self.side = line_side(setup, getattr(controller, "settings_table", None) or controller.name)
+        self.tags: TagMap = side_tag_map(self.side, tag_map)
         self.certs = Path(certs) if certs is not None else None
         self.identity = identity
         self.faults = faults or FaultPlan()
@@ -137,7 +157,7 @@ class LineClient:
                 raise FaultError(f"fault {f.kind} at {f.start_s:g} s: tags {unknown[0]!r} is not a set point of the "
                                  f"line; expected one of {', '.join(sorted(writable))}")
         self.events = events or EventLog()
-        dt = setup.scenario.control_interval_s
+        dt = self.side.control_interval_s
         self.max_tag_age_s = 2.0 * dt if max_tag_age_s is None else float(max_tag_age_s)
         if not self.max_tag_age_s > 0.0:
             raise ValueError(f"max_tag_age_s = {self.max_tag_age_s}: expected > 0")
@@ -145,8 +165,13 @@ class LineClient:
         self.give_up_s = float(give_up_s)
         self.summary = ClientSummary()
         self.step_log = step_log
-        self._plc_specs = plc.specs
-        self._input_names = list(plc.input_names)
+        self.targets = targets
+        if targets is not None and not self.tags.of("supervisor"):
+            raise TagMapError(f"{self.tags.source}: no [supervisor] table (target_request, target): the "
+                              "supervisory layer's mailbox, which an edge controller with its target published by "
+                              "`calmline edge target` needs")
+        self._plc_specs = self.side.context.plc_loops
+        self._input_names = list(self.side.plc_input_names)
         self._bad: set[str] = set()
         self._heartbeat = 0.0
         self._last_cycle = -1
@@ -157,20 +182,8 @@ class LineClient:
 
     # ------------------------------------------------------------------ connection
     async def _connect(self) -> Any:
-        from asyncua import Client
-
-        client = Client(self.url, timeout=4)
-        if self.certs is not None:
-            from mpc.opcua._security import secure_client
-
-            await secure_client(client, self.certs, identity=self.identity)
-        await client.connect()
+        client, ns = await connect_line(self.url, self.tags, self.certs, self.identity)
         try:
-            try:
-                ns = await client.get_namespace_index(self.tags.namespace_uri)
-            except ValueError:
-                raise LinkError(f"{self.url}: the server has no namespace {self.tags.namespace_uri!r} (the tag map "
-                                f"{self.tags.source}'s namespace_uri)") from None
             self._nodes = {(t.kind, name): client.get_node(f"ns={ns};s={t.node}")
                            for kind in self.tags.tags if kind != "loops" for name, t in self.tags.of(kind).items()}
             for kind, suffixes in (("measurements", (".Healthy", ".Fresh")),
@@ -185,21 +198,15 @@ class LineClient:
         return client
 
     async def _check_line(self, client: Any) -> None:
-        sc = self.setup.scenario
-        scen, dt, sched = await client.read_values([self._nodes[("line", n)] for n in
-                                                    ("scenario", "control_interval_s", "schedule_json")])
-        if float(dt) != sc.control_interval_s:
-            raise LinkError(f"{self.url}: the line's control interval is {dt} s; scenario {sc.name!r} has "
-                            f"{sc.control_interval_s} s")
-        mine = json.dumps(_plain(self.setup.schedule))
-        if json.loads(sched) != json.loads(mine):
-            raise LinkError(f"{self.url}: the line ({scen}) announces another plan than scenario {sc.name!r}: "
-                            f"{sched} (expected {mine})")
+        await check_line(client, self._nodes, self.side, self.url)
 
     # ------------------------------------------------------------------ one cycle
     def _read_order(self) -> list[tuple[str, str]]:
         if not hasattr(self, "_order"):
-            self._order = [k for k in self._nodes if k[0] not in ("setpoints", "controller")]
+            skip = {("supervisor", "target_request")}  # written, never read
+            if self.targets is None:
+                skip.add(("supervisor", "target"))
+            self._order = [k for k in self._nodes if k[0] not in ("setpoints", "controller") and k not in skip]
         return self._order
 
     def _observation(self, vals: dict[tuple[str, str], Any], stamps: dict[tuple[str, str], Any],
@@ -248,8 +255,7 @@ class LineClient:
         return obs, n_stale
 
     def _initialise(self, t: float, why: str) -> None:
-        ctx = controller_context(self.setup, getattr(self.controller, "settings_table", None)
-                                 or self.controller.name, self._plc_specs)
+        ctx = self.side.context
         w0 = time.perf_counter()
         self.controller.reset(ctx)
         self.summary.reinitialisations += 1
@@ -296,6 +302,10 @@ class LineClient:
                ("heartbeat", self._heartbeat), ("cycle_ack", float(k))]
         nodes += [self._nodes[("controller", n)] for n, _ in ctl]
         values += [v for _, v in ctl]
+        request = self.targets.take_request() if self.targets is not None else None
+        if request is not None:  # before the cycle's acknowledgement: the line sees both at once
+            nodes.insert(len(nodes) - 1, self._nodes[("supervisor", "target_request")])
+            values.insert(len(values) - 1, request)
         await client.write_values(nodes, values)
         self.summary.steps += 1
         self.summary.step_ms.append(step_ms)
@@ -330,6 +340,8 @@ class LineClient:
         if vals[("line", "finished")]:
             return False
         obs, n_stale = self._observation(vals, stamps, t, stamps[("line", "cycle")])
+        if self.targets is not None:
+            self.targets.receive(vals[("supervisor", "target")], t)
         stall = [f for f in self.faults.client_side() if f.kind == "stall" and f.active(t)]
         if stall:
             if not self._stalled:
@@ -345,8 +357,8 @@ class LineClient:
                 self.events.log(t, "controller", "hold", "every measurement is stale: no step, no heartbeat")
             return True
         self._holding = False
-        dt = self.setup.scenario.control_interval_s
-        wd = self.setup.scenario.plc.watchdog_s
+        dt = self.side.control_interval_s
+        wd = self.side.watchdog_s
         away = math.inf if self._last_t is None else t - self._last_t
         if self._last_t is None:
             self._initialise(t, "first start")
@@ -368,44 +380,107 @@ class LineClient:
         mistake (a certificate folder, a tag map or scenario that does not fit the line) or a controller
         that raises ends the run with its error.
         """
-        from asyncua import ua
+        async def serve(client: Any) -> None:
+            while await self._cycle(client):
+                pass
 
-        link_errors = (ua.UaError, OSError, ConnectionError, TimeoutError)
-        lost_at: float | None = None
-        connected_before = False
-        while True:
-            try:
-                client = await self._connect()
-            except CalmlineError:
-                raise
-            except link_errors as exc:
-                if _is_security_refusal(exc):
-                    raise LinkError(f"{self.url}: the line refused the connection: {exc}") from None
-                now = time.monotonic()
-                lost_at = now if lost_at is None else lost_at
-                if now - lost_at > self.give_up_s:
-                    raise LinkError(f"{self.url}: no connection for {self.give_up_s:g} s ({exc})") from None
-                await asyncio.sleep(self.reconnect_s)
-                continue
-            if connected_before:
-                self.summary.reconnects += 1
-                self.events.log(math.nan, "controller", "link_up", "connected again")
-            connected_before = True
-            lost_at = None
-            try:
-                while await self._cycle(client):
-                    pass
-            except link_errors as exc:  # the link dropped mid-cycle
-                self.events.log(math.nan, "controller", "link_down", f"{type(exc).__name__}: {exc}")
-                await _quiet_disconnect(client)
-                lost_at = time.monotonic()
-                continue
-            except BaseException:
-                await _quiet_disconnect(client)
-                raise
+        def reconnected() -> None:
+            self.summary.reconnects += 1
+            self.events.log(math.nan, "controller", "link_up", "connected again")
+
+        await keep_linked(self.url, self._connect, serve, reconnected, self.events, "controller", self.reconnect_s,
+                          self.give_up_s)
+        if self.targets is not None:
+            self.summary.targets_requested = self.targets.requests
+            self.summary.targets_received = self.targets.received
+            self.summary.targets_refused = self.targets.refused
+        self.summary.targets_aged_out = int(getattr(self.controller, "target_aged_out", 0))
+        return self.summary
+
+
+
+
+
+async def keep_linked(url: str, connect: Callable[[], Awaitable[Any]], serve: Callable[[Any], Awaitable[None]],
+                      reconnected: Callable[[], None], events: EventLog, source: str, reconnect_s: float,
+                      give_up_s: float) -> None:
+    """Connect (``connect()`` returns an asyncua client) and ``serve(client)`` until it returns; after a lost link
+    (a transport or OPC UA error) connect again every ``reconnect_s`` wall seconds (calling ``reconnected()`` once
+    back) until ``give_up_s`` without the line, then raise :class:`LinkError`. A mistake (:class:`CalmlineError`:
+    a certificate folder, tag map or scenario that does not fit the line), a security refusal or any other error
+    ends it with its error. ``source``: the events' source (``link_down``)."""
+    from asyncua import ua
+
+    link_errors = (ua.UaError, OSError, ConnectionError, TimeoutError)
+    lost_at: float | None = None
+    connected_before = False
+    while True:
+        try:
+            client = await connect()
+        except CalmlineError:
+            raise
+        except link_errors as exc:
+            if _is_security_refusal(exc):
+                raise LinkError(f"{url}: the line refused the connection: {exc}") from None
+            now = time.monotonic()
+            lost_at = now if lost_at is None else lost_at
+            if now - lost_at > give_up_s:
+                raise LinkError(f"{url}: no connection for {give_up_s:g} s ({exc})") from None
+            await asyncio.sleep(reconnect_s)
+            continue
+        if connected_before:
+            reconnected()
+        connected_before = True
+        lost_at = None
+        try:
+            await serve(client)
+        except link_errors as exc:  # the link dropped mid-cycle
             await _quiet_disconnect(client)
-            return self.summary
+            if _is_security_refusal(exc):
+                raise LinkError(f"{url}: the line refused a request: {exc}") from None
+            events.log(math.nan, source, "link_down", f"{type(exc).__name__}: {exc}")
+            lost_at = time.monotonic()
+            continue
+        except BaseException:
+            await _quiet_disconnect(client)
+            raise
+        await _quiet_disconnect(client)
+        return
 
+async def connect_line(url: str, tags: TagMap, certs: Path | None, identity: str) -> tuple[Any, int]:
+    """Connect to the line's server at ``url`` as ``identity`` (signed and encrypted with the certificate folder
+    ``certs``; ``None``: without security); return the connected asyncua client and the tag map's namespace index.
+    """
+    from asyncua import Client
+
+    client = Client(url, timeout=4)
+    if certs is not None:
+        from mpc.opcua._security import secure_client
+
+        await secure_client(client, certs, identity=identity)
+    await client.connect()
+    try:
+        return client, await client.get_namespace_index(tags.namespace_uri)
+    except ValueError:
+        await _quiet_disconnect(client)
+        raise LinkError(f"{url}: the server has no namespace {tags.namespace_uri!r} (the tag map "
+                        f"{tags.source}'s namespace_uri)") from None
+    except BaseException:
+        await _quiet_disconnect(client)
+        raise
+
+async def check_line(client: Any, nodes: dict[tuple[str, str], Any], side: LineSide, url: str) -> None:
+    """Raise :class:`LinkError` unless the line at ``url`` runs ``side``'s control interval and announces its plan
+    (``nodes``: the ``("line", name)`` nodes of the tag map)."""
+    scen, dt, sched = await client.read_values([nodes[("line", n)] for n in
+                                                ("scenario", "control_interval_s", "schedule_json")])
+    if float(dt) != side.control_interval_s:
+        raise LinkError(f"{url}: the line's control interval is {dt} s; scenario {side.scenario!r} has "
+                        f"{side.control_interval_s} s")
+    mine = json.dumps(_plain(side.context.schedule))
+    if json.loads(sched) != json.loads(mine):
+        raise LinkError(f"{url}: the line ({scen}) announces another plan than scenario {side.scenario!r}: "
+                        f"{sched} (expected {mine})")
 
 def _is_security_refusal(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"

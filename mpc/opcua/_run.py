@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from mpc.edge import LineSide
 from mpc.errors import CalmlineError
 from mpc.harness import RunResult
 from mpc.kpis import primary_energy
@@ -19,9 +20,11 @@ from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultPlan, load_faults
 from mpc.opcua._handover import Handover, handovers
 from mpc.opcua._liveview import LiveHistory, LiveSample, start_live_view
+from mpc.opcua._publisher import PublisherSummary
 from mpc.opcua._server import LineServer, Pacing
+from mpc.scenario import ScenarioSetup
 
-__all__ = ["EVENTS_FILE", "LiveTap", "control_line", "serve_line"]
+__all__ = ["EVENTS_FILE", "LiveTap", "control_line", "publish_targets", "serve_line"]
 
 EVENTS_FILE = "events.jsonl"
 """The served run's event log, beside its ``kpis.json`` and ``timeseries.parquet``."""
@@ -198,13 +201,16 @@ STEP_BUDGET_SHARE = 0.25
 (reading the cycle, writing the answer) and the margin before the next cycle."""
 
 
-def control_line(scenario: str | Path, controller: str, url: str, *, certs: str | Path | None = None,
+def control_line(scenario: str | Path | LineSide, controller: str, url: str, *, certs: str | Path | None = None,
                  insecure: bool = False, identity: str = "controller",
                  faults: str | Path | FaultPlan | None = None, tag_map: str | Path | None = None,
                  events: EventLog | None = None, give_up_s: float = 30.0,
                  step_budget_s: float | None = None, step_log: str | Path | None = None,
-                 force: bool = False) -> ClientSummary:
+                 force: bool = False, targets: str = "local") -> ClientSummary:
     """Close the loop over OPC UA with a controller (a name or ``edge:DIR``) designed on ``scenario``.
+
+    ``scenario``: a scenario file (built here: its recipe is a CasADi solve), or the line an edge artifact was
+    exported for (:func:`mpc.edge.read_line`, nothing built).
 
     An edge artifact's controller runs every step under a wall-clock budget (:class:`mpc.edge.StepWatchdog`):
     ``step_budget_s``, by default :data:`STEP_BUDGET_SHARE` of the scenario's control interval. A budget for any
@@ -213,10 +219,78 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
     (``force`` replaces only a file calmline wrote). The records are written as the steps are answered, to
     ``.NAME.calmline-partial`` beside it, which becomes the file when the run ends, also when it ends with an
     error; a partial file left by a run that was killed is refused (it is that run's log: move it away).
+
+    ``targets``: where an NMPC artifact's edge core gets its economic targets: ``"local"``, solved in this process
+    (IPOPT, each request answered at once); ``"line"``, from the supervisory layer over the tag map's
+    ``[supervisor]`` mailbox (``calmline edge target`` on the same line, :class:`mpc.opcua.TargetPublisher`): the
+    edge core's steps then never wait for IPOPT, and it tracks the newest answer, aged by its stamp.
     """
     from controllers._edge_step import BudgetedStep
     from controllers.registry import make_controller
     from mpc.outputs import OutputFile
+
+    if certs is None and not insecure:
+        raise CalmlineError("the link must be signed and encrypted: give --certs DIR (the folder `calmline line "
+                            "certs` made), or --insecure for a loopback test without security")
+    if certs is not None and insecure:
+        raise CalmlineError("--certs and --insecure: give one of them")
+    if isinstance(scenario, LineSide):
+        setup: ScenarioSetup | LineSide = scenario
+        source = scenario.source
+        dt = scenario.control_interval_s
+    else:
+        from mpc.runner import _prepare
+
+        prep = _prepare(scenario)
+        setup, source, dt = prep.setup, prep.source, prep.setup.scenario.control_interval_s
+    plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
+    ctrl = make_controller(controller)
+    if isinstance(ctrl, BudgetedStep):
+        budget = STEP_BUDGET_SHARE * dt if step_budget_s is None else float(step_budget_s)
+        if not (math.isfinite(budget) and 0.0 < budget <= dt):
+            raise CalmlineError(f"--step-budget-ms {budget * 1e3:g}: expected > 0 and at most the control interval "
+                                f"({dt * 1e3:g} ms)")
+        ctrl.set_step_budget(budget)
+    elif step_budget_s is not None:
+        raise CalmlineError(f"a step budget applies to an edge artifact's controller (edge:DIR), not to {controller!r}")
+    if targets not in ("local", "line"):
+        raise CalmlineError(f"--targets {targets!r}: expected 'local' or 'line'")
+    link = None
+    if targets == "line":
+        from controllers.nmpc import EdgeNmpcController
+        from mpc.opcua._targets import LineTargets
+
+        if not isinstance(ctrl, EdgeNmpcController):
+            raise CalmlineError(f"--targets line: the economic target is published by a supervisory layer for an "
+                                f"NMPC artifact's edge core (edge:DIR of `calmline export --controller nmpc`), not for "
+                                f"{controller!r}")
+        events = events or EventLog()
+        link = LineTargets(events)
+        ctrl.target_source = link
+    log_file = partial = None
+    if step_log is not None:
+        log_file = OutputFile(step_log, force=force, inputs=[source])
+        partial = log_file.path.with_name(f".{log_file.path.name}.calmline-partial")
+        if partial.exists():
+            raise CalmlineError(f"{partial} exists: the step log of a run that did not end; move it away first")
+        log_file.path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with partial.open("w", encoding="utf-8") if partial is not None else contextlib.nullcontext() as fh:
+            client = LineClient(url, setup, ctrl, tag_map=tag_map, certs=certs, identity=identity,
+                                faults=plan, events=events, give_up_s=give_up_s, step_log=fh, targets=link)
+            return asyncio.run(client.run())
+    finally:
+        if log_file is not None and partial is not None:
+            log_file.write_with(lambda tmp: os.replace(partial, tmp))
+
+
+def publish_targets(scenario: str | Path, url: str, *, certs: str | Path | None = None, insecure: bool = False,
+                    tag_map: str | Path | None = None, give_up_s: float = 30.0,
+                    events: EventLog | None = None) -> PublisherSummary:
+    """Run the NMPC's economic target as the supervisory layer of the line at ``url`` (designed on ``scenario``,
+    its ``[controllers.nmpc]`` tables), answering the edge controller's requests until the line finishes
+    (:class:`mpc.opcua.TargetPublisher`; ``calmline edge target``)."""
+    from mpc.opcua._publisher import TargetPublisher
     from mpc.runner import _prepare
 
     if certs is None and not insecure:
@@ -225,29 +299,5 @@ def control_line(scenario: str | Path, controller: str, url: str, *, certs: str 
     if certs is not None and insecure:
         raise CalmlineError("--certs and --insecure: give one of them")
     prep = _prepare(scenario)
-    plan = faults if isinstance(faults, FaultPlan) else (load_faults(faults) if faults is not None else FaultPlan())
-    ctrl = make_controller(controller)
-    if isinstance(ctrl, BudgetedStep):
-        dt = prep.setup.scenario.control_interval_s
-        budget = STEP_BUDGET_SHARE * dt if step_budget_s is None else float(step_budget_s)
-        if not (math.isfinite(budget) and 0.0 < budget <= dt):
-            raise CalmlineError(f"--step-budget-ms {budget * 1e3:g}: expected > 0 and at most the control interval "
-                                f"({dt * 1e3:g} ms)")
-        ctrl.set_step_budget(budget)
-    elif step_budget_s is not None:
-        raise CalmlineError(f"a step budget applies to an edge artifact's controller (edge:DIR), not to {controller!r}")
-    log_file = partial = None
-    if step_log is not None:
-        log_file = OutputFile(step_log, force=force, inputs=[prep.source])
-        partial = log_file.path.with_name(f".{log_file.path.name}.calmline-partial")
-        if partial.exists():
-            raise CalmlineError(f"{partial} exists: the step log of a run that did not end; move it away first")
-        log_file.path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        with partial.open("w", encoding="utf-8") if partial is not None else contextlib.nullcontext() as fh:
-            client = LineClient(url, prep.setup, ctrl, tag_map=tag_map, certs=certs, identity=identity,
-                                faults=plan, events=events, give_up_s=give_up_s, step_log=fh)
-            return asyncio.run(client.run())
-    finally:
-        if log_file is not None and partial is not None:
-            log_file.write_with(lambda tmp: os.replace(partial, tmp))
+    pub = TargetPublisher(url, prep.setup, tag_map=tag_map, certs=certs, events=events, give_up_s=give_up_s)
+    return asyncio.run(pub.run())

@@ -1,7 +1,8 @@
 """Security of the OPC UA link: certificates, a trust list and who may write.
 
-The line server (``line``) and its clients, the controller (``controller``) and a
-read-only ``viewer``, each hold a self-signed application certificate. The server
+The line server (``line``) and its clients, the edge controller (``controller``), the
+NMPC's supervisory layer (``supervisor``) and a read-only ``viewer``, each hold a
+self-signed application certificate. The server
 
 * offers one endpoint only: security policy Basic256Sha256 with mode
   SignAndEncrypt (no ``None`` endpoint, no ``Sign``-only endpoint);
@@ -11,10 +12,14 @@ read-only ``viewer``, each hold a self-signed application certificate. The serve
   ``BadCertificateUntrusted``, and the user manager refuses it again on
   ActivateSession (``BadUserAccessDenied``) should a client leave its certificate
   out of CreateSession;
-* lets a client write only when its identity, the X509 user certificate it presents
-  or else the application certificate of its channel, is in the controller list
-  (``controllers/``); everyone else may read, browse and subscribe. A refused
-  Write comes back as ``BadUserAccessDenied`` and is logged (logger
+* decides who writes by the client's identity, the X509 user certificate it
+  presents or else the application certificate of its channel: one in the
+  controller list (``controllers/``) may write (and Call) any writable node but
+  the supervisory layer's; one in the supervisor list (``supervisors/``) may
+  write the supervisory layer's nodes only (the ``supervisor_nodes`` of
+  :func:`secure_server`) and call nothing; everyone else may read, browse and
+  subscribe. A refused Write comes back as ``BadUserAccessDenied`` (as a whole,
+  when it names any node the identity may not write) and is logged (logger
   ``calmline.opcua``) with the client's identity and the node, and handed to an
   ``on_refused(identity, node)`` hook.
 
@@ -22,14 +27,21 @@ The folder :func:`make_certificates` writes::
 
     line/cert.der, line/key.pem                the server's certificate and key
     controller/cert.der, controller/key.pem    the controller client's
+    supervisor/cert.der, supervisor/key.pem    the supervisory layer's
     viewer/cert.der, viewer/key.pem            the read-only client's
-    trusted/controller.der, trusted/viewer.der clients the server lets open a session
-    controllers/controller.der                 clients whose identity may write
+    trusted/controller.der, trusted/supervisor.der, trusted/viewer.der
+                                               clients the server lets open a session
+    controllers/controller.der                 identities that may write (not the
+                                               supervisory layer's nodes)
+    supervisors/supervisor.der                 identities that may write the
+                                               supervisory layer's nodes only
     .calmline-manifest.json                    the files calmline wrote (mpc.outputs)
 
 Private keys are written unencrypted with mode 0600: keep the folder private. To
 trust another client, put its DER certificate into ``trusted/`` (and into
-``controllers/`` to let it write) and restart the server.
+``controllers/`` or ``supervisors/``, never both, to let it write) and restart the
+server. A folder without ``supervisors/`` (made by an older calmline) still
+works: it has no supervisor identities.
 """
 
 from __future__ import annotations
@@ -39,9 +51,10 @@ import logging
 import os
 import socket
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from asyncua import Client, Server, ua
 from asyncua.common.callback import CallbackType, ServerItemCallback
@@ -74,14 +87,17 @@ logger = logging.getLogger("calmline.opcua")
 APPLICATION_URIS: dict[str, str] = {
     "line": "urn:calmline:line",
     "controller": "urn:calmline:controller",
+    "supervisor": "urn:calmline:supervisor",
     "viewer": "urn:calmline:viewer",
 }
 """The application URI of each application :func:`make_certificates` makes a certificate for."""
 
-_CLIENTS = ("controller", "viewer")
+_CLIENTS = ("controller", "supervisor", "viewer")
 _WRITERS = ("controller",)
+_SUPERVISOR_IDS = ("supervisor",)
 _TRUSTED = "trusted"
 _CONTROLLERS = "controllers"
+_SUPERVISORS = "supervisors"
 _CERT = "cert.der"
 _KEY = "key.pem"
 
@@ -154,11 +170,13 @@ def make_certificates(
 
     A self-signed application certificate (DER) and an unencrypted private key
     (PEM, mode 0600) are made for the line server (``line``, application URI
-    ``urn:calmline:line``), the controller client (``controller``) and a
-    read-only client (``viewer``). Both clients' certificates go into the
-    server's trust list (``trusted/``); the controller's alone goes into the
-    list of identities that may write (``controllers/``). The module docstring
-    shows the layout.
+    ``urn:calmline:line``), the controller client (``controller``), the NMPC's
+    supervisory layer (``supervisor``, ``urn:calmline:supervisor``) and a
+    read-only client (``viewer``). The three clients' certificates go into the
+    server's trust list (``trusted/``); the controller's into the list of
+    identities that may write (``controllers/``), the supervisor's into the
+    list of those that may write the supervisory layer's nodes only
+    (``supervisors/``). The module docstring shows the layout.
 
     Parameters
     ----------
@@ -180,8 +198,9 @@ def make_certificates(
     -------
     dict of str to Path
         ``line_cert``, ``line_key``, ``controller_cert``, ``controller_key``,
-        ``viewer_cert``, ``viewer_key``: the files; ``trusted`` and
-        ``controllers``: the two trust-list folders; ``folder``: the folder.
+        ``supervisor_cert``, ``supervisor_key``, ``viewer_cert``,
+        ``viewer_key``: the files; ``trusted``, ``controllers`` and
+        ``supervisors``: the three trust-list folders; ``folder``: the folder.
 
     Raises
     ------
@@ -206,6 +225,7 @@ def make_certificates(
     names = [f"{a}/{f}" for a in apps for f in (_CERT, _KEY)]
     names += [f"{_TRUSTED}/{c}.der" for c in _CLIENTS]
     names += [f"{_CONTROLLERS}/{c}.der" for c in _WRITERS]
+    names += [f"{_SUPERVISORS}/{c}.der" for c in _SUPERVISOR_IDS]
     out = OutputFolder(root, names, force=overwrite, command="calmline opcua make_certificates")
 
     made: dict[str, tuple[bytes, bytes]] = {}
@@ -222,7 +242,8 @@ def make_certificates(
         )
         made[app] = (cert.public_bytes(Encoding.DER), cert_gen.dump_private_key_as_pem(key))
 
-    paths: dict[str, Path] = {"folder": root, _TRUSTED: root / _TRUSTED, _CONTROLLERS: root / _CONTROLLERS}
+    paths: dict[str, Path] = {"folder": root, _TRUSTED: root / _TRUSTED, _CONTROLLERS: root / _CONTROLLERS,
+                              _SUPERVISORS: root / _SUPERVISORS}
     with out:
         for app, (der, pem) in made.items():
             paths[f"{app}_cert"] = out.write_bytes(f"{app}/{_CERT}", der)
@@ -231,6 +252,8 @@ def make_certificates(
             out.write_bytes(f"{_TRUSTED}/{c}.der", made[c][0])
         for c in _WRITERS:
             out.write_bytes(f"{_CONTROLLERS}/{c}.der", made[c][0])
+        for c in _SUPERVISOR_IDS:
+            out.write_bytes(f"{_SUPERVISORS}/{c}.der", made[c][0])
     logger.info("OPC UA certificates for %s written to %s (valid %d days)", ", ".join(apps), root, days)
     return paths
 
@@ -285,16 +308,43 @@ def _check_key(path: Path) -> Path:
     return path
 
 
-def _cert_list(folder: Path) -> dict[bytes, str]:
-    """DER bytes to file stem of every certificate (``*.der``, ``*.pem``) in a trust-list folder."""
+def _cert_files(folder: Path) -> dict[bytes, Path]:
+    """DER bytes to file of every certificate (``*.der``, ``*.pem``) in a trust-list folder."""
     _need(folder, "the trust-list folder")
     if not folder.is_dir():
         raise CertificateFolderError(f"{folder}: expected a folder of certificates, found a file")
-    out: dict[bytes, str] = {}
+    out: dict[bytes, Path] = {}
     for path in sorted(folder.iterdir()):
         if path.is_file() and path.suffix.lower() in (".der", ".pem"):
-            out[_load_cert(path).public_bytes(Encoding.DER)] = path.stem
+            out[_load_cert(path).public_bytes(Encoding.DER)] = path
     return out
+
+
+def _cert_list(folder: Path) -> dict[bytes, str]:
+    """DER bytes to file stem of every certificate (``*.der``, ``*.pem``) in a trust-list folder."""
+    return {der: path.stem for der, path in _cert_files(folder).items()}
+
+
+def _writer_lists(root: Path) -> tuple[dict[bytes, str], dict[bytes, str]]:
+    """The controller and supervisor lists (DER bytes to file stem); no certificate may be in both.
+
+    A folder without ``supervisors/`` (made by an older calmline) has no supervisors.
+    """
+    controllers = _cert_files(root / _CONTROLLERS)
+    sup_dir = root / _SUPERVISORS
+    if sup_dir.exists():
+        supervisors = _cert_files(sup_dir)
+    else:
+        logger.info("OPC UA certificate folder %s has no %s/: no supervisor identities", root, _SUPERVISORS)
+        supervisors = {}
+    both = [(controllers[der], supervisors[der]) for der in controllers if der in supervisors]
+    if both:
+        files = "; ".join(f"{c} and {s}" for c, s in both)
+        raise CertificateFolderError(
+            f"the same certificate is in both {_CONTROLLERS}/ and {_SUPERVISORS}/ ({files}): an identity "
+            f"is either a controller or a supervisor; remove it from one of the two"
+        )
+    return ({der: p.stem for der, p in controllers.items()}, {der: p.stem for der, p in supervisors.items()})
 
 
 def _uri(cert: x509.Certificate, path: Path) -> str:
@@ -363,13 +413,18 @@ _READ_TYPES = frozenset(
 _WRITE = ua.NodeId(ua.ObjectIds.WriteRequest_Encoding_DefaultBinary)
 # A controller may also write values and call methods; nobody may change the address space.
 _WRITE_TYPES = _READ_TYPES | {_WRITE, ua.NodeId(ua.ObjectIds.CallRequest_Encoding_DefaultBinary)}
+# A supervisor may write (its own nodes only: see _LineRuleset) but call no method.
+_SUPERVISOR_TYPES = _READ_TYPES | {_WRITE}
+
+IdentityKind = Literal["controller", "supervisor", "viewer"]
 
 
 @dataclass
 class _Identity(User):
-    """An asyncua :class:`User` with a description for the logs."""
+    """An asyncua :class:`User` with its kind (who may write what) and a description for the logs."""
 
     description: str = "anonymous"
+    kind: IdentityKind = "viewer"
 
 
 def _who(user: Any) -> str:
@@ -379,16 +434,20 @@ def _who(user: Any) -> str:
 
 
 class _LineUserManager(UserManager):
-    """Controllers (``controllers/``) get the role that may write; other trusted clients read only.
+    """Controllers (``controllers/``) and supervisors (``supervisors/``) may write; other trusted clients read only.
 
     asyncua hands :meth:`get_user` the X509 user-token certificate when the
     client presents one (its signature already checked), else the channel's
-    application certificate. A certificate in neither list is refused.
+    application certificate. A certificate in no list is refused. Which nodes
+    a writer may write is :class:`_LineRuleset`'s to decide, by the identity's
+    ``kind``.
     """
 
-    def __init__(self, trusted: dict[bytes, str], controllers: dict[bytes, str]) -> None:
+    def __init__(self, trusted: dict[bytes, str], controllers: dict[bytes, str],
+                 supervisors: dict[bytes, str] | None = None) -> None:
         self._trusted = trusted
         self._controllers = controllers
+        self._supervisors = supervisors or {}
 
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
@@ -400,38 +459,73 @@ class _LineUserManager(UserManager):
             return None
         der = bytes(certificate)
         if der in self._controllers:
-            return _Identity(role=UserRole.User, name=self._controllers[der],
+            return _Identity(role=UserRole.User, name=self._controllers[der], kind="controller",
                              description=f"controller {self._controllers[der]!r} ({_describe(der)})")
+        if der in self._supervisors:
+            return _Identity(role=UserRole.User, name=self._supervisors[der], kind="supervisor",
+                             description=f"supervisor {self._supervisors[der]!r} ({_describe(der)})")
         if der in self._trusted:
-            return _Identity(role=UserRole.Anonymous, name=None,
+            return _Identity(role=UserRole.Anonymous, name=None, kind="viewer",
                              description=f"anonymous (read-only) via {_describe(der)}")
         logger.warning("OPC UA session refused: certificate not in the trust list (%s)", _describe(der))
         return None
 
 
-class _LineRuleset(PermissionRuleset):
-    """Writes for controllers only; a refused write is logged and handed to ``on_refused``."""
+def _kind(user: Any) -> IdentityKind:
+    if isinstance(user, _Identity):
+        return user.kind
+    # not one of ours (asyncua's own users): by role, as asyncua's rules would
+    return "controller" if getattr(user, "role", UserRole.Anonymous) in (UserRole.User, UserRole.Admin) else "viewer"
 
-    def __init__(self, server: Server, on_refused: RefusedHook | None) -> None:
+
+def _write_nodes(body: Buffer) -> list[ua.NodeId] | None:
+    """The nodes a WriteRequest's body names; None when it cannot be read."""
+    try:
+        params = struct_from_binary(ua.WriteParameters, body.copy())
+        return [w.NodeId for w in params.NodesToWrite]
+    except Exception:
+        return None
+
+
+class _LineRuleset(PermissionRuleset):
+    """Who may make which request and write which node; a refused write is logged and handed to ``on_refused``.
+
+    Viewers read only. Controllers may write (and Call) anything but the nodes
+    in ``supervisor_nodes``; supervisors may write those nodes only (and call
+    nothing). A write naming any node its identity may not write is refused as
+    a whole. ``supervisor_nodes`` is read at each check (the server adds its
+    nodes after it is secured), never copied.
+    """
+
+    def __init__(self, server: Server, on_refused: RefusedHook | None,
+                 supervisor_nodes: AbstractSet[ua.NodeId] | None = None) -> None:
         self._server = server
         self._on_refused = on_refused
+        self._supervisor_nodes: AbstractSet[ua.NodeId] = supervisor_nodes if supervisor_nodes is not None else set()
 
     def check_validity(self, user: Any, action_type_id: ua.NodeId, body: Buffer) -> bool:
-        role = getattr(user, "role", UserRole.Anonymous)
-        allowed = _WRITE_TYPES if role in (UserRole.User, UserRole.Admin) else _READ_TYPES
-        if action_type_id in allowed:
+        kind = _kind(user)
+        allowed = {"controller": _WRITE_TYPES, "supervisor": _SUPERVISOR_TYPES}.get(kind, _READ_TYPES)
+        if action_type_id not in allowed:
+            if action_type_id == _WRITE:
+                nodes = _write_nodes(body)
+                _refused(self._server, self._on_refused, _who(user), nodes or [None])
+            else:
+                logger.warning("OPC UA request refused for %s: %s is not permitted", _who(user),
+                               _request_name(action_type_id))
+            return False
+        if action_type_id != _WRITE or (kind == "controller" and not self._supervisor_nodes):
             return True
-        if action_type_id == _WRITE:
-            try:
-                params = struct_from_binary(ua.WriteParameters, body.copy())
-                nodes = [w.NodeId for w in params.NodesToWrite]
-            except Exception:  # a malformed request is refused all the same
-                nodes = []
-            _refused(self._server, self._on_refused, _who(user), nodes or [None])
-        else:
-            logger.warning("OPC UA request refused for %s: %s is not permitted", _who(user),
-                           _request_name(action_type_id))
-        return False
+        nodes = _write_nodes(body)
+        if nodes is None:  # a malformed request is refused all the same
+            _refused(self._server, self._on_refused, _who(user), [None])
+            return False
+        mine = kind == "supervisor"
+        bad = [n for n in nodes if (n in self._supervisor_nodes) != mine]
+        if bad:
+            _refused(self._server, self._on_refused, _who(user), bad)
+            return False
+        return True
 
 
 def _request_name(type_id: ua.NodeId) -> str:
@@ -470,6 +564,7 @@ async def secure_server(
     certs: str | os.PathLike[str],
     *,
     on_refused: RefusedHook | None = None,
+    supervisor_nodes: set[ua.NodeId] | None = None,
 ) -> None:
     """Make ``server`` the secured line server: Basic256Sha256 SignAndEncrypt, trust list, writers.
 
@@ -485,14 +580,19 @@ async def secure_server(
       ``Server.set_certificate_validator`` with asyncua's
       ``CertificateValidator`` and ``TrustStore``): an untrusted client gets
       ``BadCertificateUntrusted``;
-    * maps identities to roles (``InternalServer.set_user_manager``): a
-      certificate (user token, else channel) in ``controllers/`` may write,
-      any other trusted one reads only, an untrusted one is refused;
-    * refuses a Write from a read-only identity with ``BadUserAccessDenied``
-      (a ``PermissionRuleset`` handed to ``set_security_policy``), logs it on
-      logger ``calmline.opcua`` and calls ``on_refused(identity, node)`` once
-      per node; a write the address space refuses (a read-only node) is
-      logged and handed on the same way.
+    * maps identities to kinds (``InternalServer.set_user_manager``): a
+      certificate (user token, else channel) in ``controllers/`` is a
+      controller, one in ``supervisors/`` a supervisor (a folder without
+      ``supervisors/`` has none), any other trusted one reads only, an
+      untrusted one is refused;
+    * lets a controller write (and Call) any writable node except those in
+      ``supervisor_nodes``, a supervisor write only those (no Call), a
+      read-only identity write nothing: a Write naming any node its identity
+      may not write is refused as a whole with ``BadUserAccessDenied`` (a
+      ``PermissionRuleset`` handed to ``set_security_policy``), logged on
+      logger ``calmline.opcua`` and handed to ``on_refused(identity, node)``
+      once per node not allowed; a write the address space refuses (a
+      read-only node) is logged and handed on the same way.
 
     Parameters
     ----------
@@ -503,20 +603,34 @@ async def secure_server(
     on_refused : callable, optional
         ``on_refused(identity, node)``: ``identity`` describes the client
         (``anonymous (read-only) via CN=calmline viewer, urn:calmline:viewer,
-        sha1 ...`` or ``controller 'controller' (...)``), ``node`` is the node
-        id and browse name (``ns=2;i=2 (zone1_air_temp_setpoint_K)``). Runs on
-        the server's event loop: keep it short; an exception it raises is
-        logged, not passed on.
+        sha1 ...``, ``controller 'controller' (...)`` or ``supervisor
+        'supervisor' (...)``), ``node`` is the node id and browse name
+        (``ns=2;i=2 (zone1_air_temp_setpoint_K)``). Runs on the server's event
+        loop: keep it short; an exception it raises is logged, not passed on.
+    supervisor_nodes : set of asyncua.ua.NodeId, optional
+        The supervisory layer's nodes: the only ones a supervisor may write,
+        the ones a controller may not. The server keeps this very set and
+        reads it at each Write, so the caller may fill it after this call
+        (once it has made its variables). None: no such nodes (a supervisor
+        may write nothing).
 
     Raises
     ------
     CertificateFolderError
-        The folder, a file or a trust list is missing or unreadable.
+        The folder, a file or a trust list is missing or unreadable, or a
+        certificate is in both ``controllers/`` and ``supervisors/`` (the
+        message names the files).
     RuntimeError
         The server has been started already.
+    TypeError
+        ``supervisor_nodes`` is not a set.
     """
     if server.bserver is not None:
         raise RuntimeError("secure_server: call it before server.start() (the endpoints are made on start)")
+    if supervisor_nodes is None:
+        supervisor_nodes = set()
+    elif not isinstance(supervisor_nodes, AbstractSet):
+        raise TypeError(f"supervisor_nodes: expected a set of asyncua.ua.NodeId, got {type(supervisor_nodes).__name__}")
     root = _folder(certs)
     cert_path = _need(root / "line" / _CERT, "the line server's certificate")
     key_path = _check_key(_need(root / "line" / _KEY, "the line server's private key"))
@@ -524,7 +638,7 @@ async def secure_server(
     uri = _uri(cert, cert_path)
     trusted_dir = root / _TRUSTED
     trusted = _cert_list(trusted_dir)
-    controllers = _cert_list(root / _CONTROLLERS)
+    controllers, supervisors = _writer_lists(root)
     if not trusted:
         logger.warning("OPC UA trust list %s is empty: no client can open a session", trusted_dir)
     store = TrustStore([trusted_dir], [])
@@ -545,7 +659,7 @@ async def secure_server(
     await server.set_application_uri(uri)
     server.set_security_policy(
         [ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt],
-        permission_ruleset=_LineRuleset(server, on_refused),  # type: ignore[arg-type]
+        permission_ruleset=_LineRuleset(server, on_refused, supervisor_nodes),  # type: ignore[arg-type]
     )
     server.set_identity_tokens([ua.AnonymousIdentityToken, ua.X509IdentityToken])
 
@@ -563,8 +677,10 @@ async def secure_server(
             raise
 
     server.set_certificate_validator(validate)
-    # An identity is a certificate: trusted for the channel, or a controller's.
-    server.iserver.set_user_manager(_LineUserManager({**trusted, **controllers}, controllers))
+    # An identity is a certificate: trusted for the channel, or a controller's or a supervisor's.
+    server.iserver.set_user_manager(
+        _LineUserManager({**trusted, **controllers, **supervisors}, controllers, supervisors)
+    )
 
     def post_write(event: ServerItemCallback, _dispatcher: Any) -> None:
         if not event.is_external or not event.response_params:
@@ -579,7 +695,8 @@ async def secure_server(
 
     server.subscribe_server_callback(CallbackType.PostWrite, post_write)
     logger.info("OPC UA server secured: Basic256Sha256 SignAndEncrypt only, %d trusted client(s), "
-                "%d controller(s), certificates from %s", len(trusted), len(controllers), root)
+                "%d controller(s), %d supervisor(s), certificates from %s",
+                len(trusted), len(controllers), len(supervisors), root)
 
 
 # --------------------------------------------------------------------------- client side
@@ -609,13 +726,13 @@ async def secure_client(
         The folder :func:`make_certificates` wrote (the client needs its own
         certificate and key and ``line/cert.der``).
     identity : str
-        ``controller`` or ``viewer`` (any subfolder holding ``cert.der`` and
-        ``key.pem`` will do).
+        ``controller``, ``supervisor`` or ``viewer`` (any subfolder holding
+        ``cert.der`` and ``key.pem`` will do).
     present_certificate : bool, optional
         Present the certificate as the session's user identity (an X509
         identity token): the server lets it write when it is in the server's
-        controller list. Default: True for ``controller``, False otherwise
-        (an anonymous session, read-only).
+        controller or supervisor list. Default: True for ``controller`` and
+        ``supervisor``, False otherwise (an anonymous session, read-only).
 
     Raises
     ------
@@ -625,7 +742,7 @@ async def secure_client(
     root = _folder(certs)
     if not isinstance(identity, str) or not identity or "/" in identity or "\\" in identity \
             or identity.startswith("."):
-        raise ValueError(f"identity {identity!r}: expected a name such as 'controller' or 'viewer'")
+        raise ValueError(f"identity {identity!r}: expected a name such as 'controller', 'supervisor' or 'viewer'")
     cert_path = _need(root / identity / _CERT, f"the certificate of identity {identity!r}")
     key_path = _check_key(_need(root / identity / _KEY, f"the private key of identity {identity!r}"))
     server_path = _need(root / "line" / _CERT, "the line server's certificate")
@@ -643,7 +760,7 @@ async def secure_client(
         CertificateValidatorOptions.EXT_VALIDATION | CertificateValidatorOptions.PEER_SERVER
     )
     if present_certificate is None:
-        present_certificate = identity == "controller"
+        present_certificate = identity in (*_WRITERS, *_SUPERVISOR_IDS)
     if present_certificate:
         await client.load_client_certificate(str(cert_path))
         await client.load_private_key(key_path)

@@ -25,11 +25,12 @@ import datetime as _dt
 import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from mpc.edge import LineSide
 from mpc.harness import RunResult, SimulatedLine
 from mpc.interfaces import Command, Observation
 from mpc.opcua._events import EventLog
@@ -38,7 +39,7 @@ from mpc.opcua._tagmap import TagMap, load_tag_map
 from mpc.scenario import ScenarioSetup
 from plants.plc import MODE_VALUES, Plc, PlcWriteError
 
-__all__ = ["LineServer", "Pacing", "line_tag_map"]
+__all__ = ["LineServer", "Pacing", "line_tag_map", "side_tag_map"]
 
 _EU_NAMESPACE = "http://www.opcfoundation.org/UA/units/un/cefact"
 
@@ -84,14 +85,21 @@ def line_tag_map(setup: ScenarioSetup, path: str | Path | None = None, *, plc: P
     tests); default: built here.
     """
     plc = setup.plc() if plc is None else plc
-    required = {
-        "measurements": list(setup.sensor_specs),
-        "setpoints": list(plc.writable_names),
-        "loops": [s.name for s in plc.specs],
-        "applied": list(plc.input_names),
-    }
-    return load_tag_map(path, n_zones=setup.plant_params.dryer.n_zones, required=required)
+    return _checked_tag_map(path, setup.plant_params.dryer.n_zones, list(setup.sensor_specs), plc.writable_names,
+                            [s.name for s in plc.specs], plc.input_names)
 
+
+def side_tag_map(side: LineSide, path: str | Path | None = None) -> TagMap:
+    """The tag map of a line-side client's line (:class:`mpc.edge.LineSide`), checked as :func:`line_tag_map`."""
+    return _checked_tag_map(path, side.n_zones, side.context.measurement_names, side.plc_writable_names,
+                            [s.name for s in side.context.plc_loops], side.plc_input_names)
+
+
+def _checked_tag_map(path: str | Path | None, n_zones: int, sensors: Sequence[str], writable: Sequence[str],
+                     loops: Sequence[str], inputs: Sequence[str]) -> TagMap:
+    required = {"measurements": list(sensors), "setpoints": list(writable), "loops": list(loops),
+                "applied": list(inputs)}
+    return load_tag_map(path, n_zones=n_zones, required=required)
 
 def _plain(obj: Any) -> Any:
     if is_dataclass(obj) and not isinstance(obj, type):
@@ -156,6 +164,8 @@ class LineServer:
         self.answers = 0
         self._server: Any = None
         self._ids: dict[tuple[str, str], Any] = {}
+        self._supervisor_nodes: set[Any] = set()
+        """The nodes only a supervisory identity may write (the target it publishes; :mod:`mpc.opcua._security`)."""
         self._last_ack = -1.0
         self._last_hb: float | None = None
         self._link_down = False
@@ -186,7 +196,7 @@ class LineServer:
         if self.certs is not None:
             from mpc.opcua._security import secure_server
 
-            await secure_server(server, self.certs, on_refused=self._refused)
+            await secure_server(server, self.certs, on_refused=self._refused, supervisor_nodes=self._supervisor_nodes)
         else:
             server.set_security_policy([ua.SecurityPolicyType.NoSecurity])
         uri = self.tag_map.namespace_uri
@@ -239,6 +249,10 @@ class LineServer:
             else:
                 await var("controller", name, tag.node, -1.0 if name == "cycle_ack" else 0.0, D, tag.unit,
                           writable=True)
+        for name, tag in self.tag_map.of("supervisor").items():  # the mailbox: the line only hosts it
+            await var("supervisor", name, tag.node, "", S, writable=True)
+            if name == "target":  # only the supervisory layer's identity may write it (and it nothing else)
+                self._supervisor_nodes.add(self._ids[("supervisor", name)])
         await server.start()
         self._server = server
         if self.port == 0:

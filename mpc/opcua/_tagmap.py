@@ -1,8 +1,9 @@
 """The OPC UA tag map: which node carries each calmline signal (``scenarios/data/opcua/line.toml``).
 
 A tag map is a TOML file with a ``namespace_uri`` and six tables (``measurements``, ``setpoints``,
-``loops``, ``applied``, ``line``, ``controller``), each mapping a calmline name to ``{ node =
-"...", unit = "..." }``. A name with ``{i}`` stands for every dryer zone (``docs/opcua.md``).
+``loops``, ``applied``, ``line``, ``controller``) and an optional seventh (``supervisor``: the mailbox between an
+edge controller and the supervisory layer that publishes its economic target), each mapping a calmline name to
+``{ node = "...", unit = "..." }``. A name with ``{i}`` stands for every dryer zone (``docs/opcua.md``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from pathlib import Path
 
 from mpc.errors import CalmlineError
 
-__all__ = ["DEFAULT_TAG_MAP", "KINDS", "Tag", "TagMap", "TagMapError", "load_tag_map"]
+__all__ = ["DEFAULT_TAG_MAP", "KINDS", "OPTIONAL_KINDS", "Tag", "TagMap", "TagMapError", "load_tag_map"]
 
-KINDS = ("measurements", "setpoints", "loops", "applied", "line", "controller")
+KINDS = ("measurements", "setpoints", "loops", "applied", "line", "controller", "supervisor")
 """The tables of a tag map, one per kind of signal."""
+
+OPTIONAL_KINDS = ("supervisor",)
+"""The tables a tag map may leave out (a line without a supervisory layer's mailbox)."""
 
 DEFAULT_TAG_MAP = "line.toml"
 """The shipped tag map, in ``scenarios/data/opcua/``."""
@@ -28,6 +32,8 @@ _LINE_SIGNALS = ("cycle", "sim_time_s", "control_interval_s", "lel_limit_frac", 
                  "watchdog_tripped", "loops_flagged", "last_event", "finished")
 _CONTROLLER_SIGNALS = ("heartbeat", "cycle_ack", "written", "release", "solver_failure", "fallback",
                        "solved", "step_time_ms", "name", "info")
+_SUPERVISOR_SIGNALS = ("target_request", "target")
+"""The mailbox: the edge controller writes ``target_request``, the supervisory layer ``target`` (JSON texts)."""
 
 # the unit each calmline name's suffix implies (the unit is the last part of the name)
 _SUFFIX_UNITS = {
@@ -126,11 +132,15 @@ def load_tag_map(path: str | Path | None = None, *, n_zones: int, required: dict
     uri = raw.get("namespace_uri")
     if not isinstance(uri, str) or not uri:
         raise TagMapError(f"{source}: namespace_uri = {uri!r}: expected a non-empty string")
-    req = {**required, "line": list(_LINE_SIGNALS), "controller": list(_CONTROLLER_SIGNALS)}
+    req = {**required, "line": list(_LINE_SIGNALS), "controller": list(_CONTROLLER_SIGNALS),
+           "supervisor": list(_SUPERVISOR_SIGNALS)}
     tags: dict[str, dict[str, Tag]] = {}
     nodes_seen: dict[str, str] = {}
     for kind in KINDS:
         table = raw.get(kind)
+        if table is None and kind in OPTIONAL_KINDS:
+            tags[kind] = {}
+            continue
         if not isinstance(table, dict):
             raise TagMapError(f"{source}: [{kind}] missing; expected a table of calmline name = "
                               "{ node = ..., unit = ... }")
@@ -153,7 +163,7 @@ def load_tag_map(path: str | Path | None = None, *, n_zones: int, required: dict
                     raise TagMapError(f"{where}.node = {node!r}: uses {{i}} but the name has none")
                 if not re.fullmatch(r"[A-Za-z0-9_.\-]+", node):
                     raise TagMapError(f"{where}.node = {node!r}: expected letters, digits, '_', '-', '.'")
-                want = _expected_unit(name) if kind not in ("loops", "controller", "line") else None
+                want = _expected_unit(name) if kind not in ("loops", "controller", "line", "supervisor") else None
                 if want is not None and unit != want:
                     raise TagMapError(f"{where}.unit = {unit!r}: the name ends in its unit, {want!r}")
                 if node in nodes_seen:
