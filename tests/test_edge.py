@@ -212,13 +212,17 @@ def test_the_artifact_carries_its_line_and_the_controllers_context_as_json(artif
     """``line.json``: the line-side description and the controller's context the scenario builds, read back field by
     field (the same JSON again, the same model hash), without a pickle; an artifact without it (an older export), or
     with a file that does not read as a line, is refused naming the file."""
+    import dataclasses
+
     from mpc.edge import LINE_FILE, model_sha256, read_line, to_plain
     from mpc.harness import line_side
     from mpc.runner import _prepare
 
     side = read_line(artifact)
     built = line_side(_prepare(SCENARIO).setup, "nmpc")
-    assert json.dumps(to_plain(side.context), sort_keys=True) == json.dumps(to_plain(built.context), sort_keys=True)
+    assert side.context.source == side.source  # errors name the file on the edge PC, not the design machine's
+    mine = dataclasses.replace(built.context, source=side.source)
+    assert json.dumps(to_plain(side.context), sort_keys=True) == json.dumps(to_plain(mine), sort_keys=True)
     assert model_sha256(side.context) == model_sha256(built.context) == read_artifact(artifact, "ocp").manifest[
         "model_sha256"]
     assert (side.scenario, side.n_zones, side.watchdog_s, side.plc_writable_names) == (
@@ -494,6 +498,15 @@ def test_a_silent_or_stale_target_layer_ages_out_to_the_recipes_steady_state(art
         failures = int(ts["solver_failure"].to_numpy(bool).sum())
         assert failures == (source.asked if isinstance(source, Misfit) else 0), (type(source).__name__, failures)
 
+    # re-initialised (a line's watchdog hand-back): an answer to a request made before is never taken after it
+    asked = ctrl.target_seq
+    late = StampedTarget(seq=asked, t_s=0.0, ok=True, x_s=ctrl.m.ss.x / ctrl.m.x_scale * 1.01,
+                         u_s=ctrl.m.ss.u / ctrl.m.u_scale)
+    source.last = late
+    ctrl.reset(ctrl.ctx)
+    assert ctrl.target_seq == ctrl.target_seen == asked and not ctrl._take_target()
+    assert not np.array_equal(ctrl.last_target[0], late.x_s)
+
 
 def test_on_a_served_line_the_edge_core_tracks_the_targets_the_supervisory_layer_publishes(artifact: Path,
                                                                                            tmp_path: Path) -> None:
@@ -502,11 +515,11 @@ def test_on_a_served_line_the_edge_core_tracks_the_targets_the_supervisory_layer
     built), the target passed as stamped JSON through the tag map's mailbox. The edge asks, the layer answers every
     request, the edge takes every answer it asked for (none refused), its process never imports CasADi or do-mpc,
     and the line stays under its LEL limit."""
-    from _served import serve_and_run_beside
+    from _served import serve_and_run, serve_and_run_beside
 
     serve, ctl, (sup,) = serve_and_run_beside(
         [str(SCENARIO), "--pace", "lockstep", "--duration", "360", "--out", str(tmp_path / "served"), "--json"],
-        ["edge", "run", str(artifact), "--targets", "line", "--json"],
+        ["edge", "run", str(artifact), "--targets", "line", "--target-max-age", "600", "--json"],
         [["edge", "target", str(SCENARIO), "--json"]], timeout_s=300.0)
     assert ctl.returncode == 0, ctl.stderr[-3000:]
     assert sup.returncode == 0, sup.stderr[-3000:]
@@ -519,3 +532,19 @@ def test_on_a_served_line_the_edge_core_tracks_the_targets_the_supervisory_layer
     assert client["casadi_loaded"] is False and client["do_mpc_loaded"] is False, client
     kpis = json.loads(serve.stdout)
     assert kpis["time_above_lel_limit_s"] == 0.0, kpis
+
+    # an unbounded age with a layer that may stop is refused before anything connects
+    from mpc.errors import CalmlineError
+    from mpc.opcua import control_line
+
+    with pytest.raises(CalmlineError, match=r"--targets line: the target's age is unbounded"):
+        control_line(SCENARIO, f"edge:{artifact}", "opc.tcp://127.0.0.1:1/x", insecure=True, targets="line")
+
+    # a server without the mailbox: a clear error, not a reconnect loop
+    without = tmp_path / "without.toml"
+    without.write_text((ROOT / "scenarios" / "data" / "opcua" / "line.toml").read_text().split("[supervisor]")[0])
+    serve, ctl = serve_and_run(
+        [str(SCENARIO), "--pace", "realtime", "--speed", "4", "--duration", "60", "--tag-map", str(without)],
+        ["edge", "run", str(artifact), "--targets", "line", "--target-max-age", "600", "--give-up", "20"],
+        timeout_s=120.0)
+    assert ctl.returncode == 2 and "no supervisory mailbox" in ctl.stderr, ctl.stderr[-2000:]

@@ -35,8 +35,10 @@ def test_the_messages_go_through_json_unchanged() -> None:
     assert back.fixed == ((3, 0.5), (7, 0.1)) and isinstance(back.est, np.ndarray)
     ans = _answer(3, 120.0, exit_residual_kg_kg=0.002, solve_time_s=0.02)
     got = StampedTarget.from_dict(json.loads(json.dumps(ans.to_dict())))
-    assert got.exit_residual_kg_kg == 0.002 and math.isnan(got.exit_film_temp_K) and got.age_s(150.0) == 30.0
+    assert got.exit_residual_kg_kg == 0.002 and math.isnan(got.exit_film_temp_K)
     assert json.loads(json.dumps(_answer(1, 0.0).to_dict()))["exit_film_temp_K"] is None  # NaN is null in JSON
+    with pytest.raises(TypeError, match="ok = 'false': expected true or false"):
+        StampedTarget.from_dict({**_answer(1, 0.0).to_dict(), "ok": "false"})
 
 
 def test_the_edge_takes_only_new_finite_answers_to_its_own_requests() -> None:
@@ -104,7 +106,8 @@ class _FakeLink:
 
 def test_the_supervisory_layer_answers_each_new_request_once_and_skips_what_is_not_one() -> None:
     """:class:`mpc.opcua.TargetPublisher`'s loop on a stand-in link: a request read again is not solved again, a
-    text that is not a request is counted and skipped, and every answer is written as the stamped target."""
+    text that is not a request is counted and skipped, a request after one never read loses its trust region, one
+    the layer cannot solve is answered failed (the layer goes on), and every answer is written as the target."""
     import asyncio
 
     from mpc.opcua import PublisherSummary, TargetPublisher
@@ -112,22 +115,28 @@ def test_the_supervisory_layer_answers_each_new_request_once_and_skips_what_is_n
     asked = []
 
     def answer(req: TargetRequest) -> StampedTarget:
-        asked.append(req.seq)
+        if len(req.est) != 3:
+            raise ValueError(f"est has {len(req.est)} values, expected 3")
+        asked.append((req.seq, req.trust))
         return _answer(req.seq, req.t_s, ok=req.seq != 2)
 
     pub = TargetPublisher.__new__(TargetPublisher)  # the loop alone: no scenario, no server
     pub.summary, pub.events, pub.poll_s, pub._answer, pub._last_text = PublisherSummary(), EventLog(), 0.0, answer, ""
+    pub._last_seq = -1
     r1, r2 = json.dumps(_request(1, 0.0).to_dict()), json.dumps(_request(2, 60.0).to_dict())
-    link = _FakeLink([r1, r1, "garbage", r2, r2])
+    r4 = json.dumps(_request(4, 120.0).to_dict())  # request 3 never read: 4's trust region is not taken
+    r5 = json.dumps({**_request(5, 180.0).to_dict(), "est": [0.6]})  # the layer cannot solve it
+    link = _FakeLink([r1, r1, "garbage", r2, r2, r4, r5])
     nodes = {("line", "finished"): 0, ("supervisor", "target_request"): 1, ("supervisor", "target"): 2,
              ("line", "sim_time_s"): 3}
     asyncio.run(pub._serve(link, nodes))
-    assert asked == [1, 2]
+    assert asked == [(1, True), (2, True), (4, False)]
     got = [StampedTarget.from_dict(json.loads(t)) for t in link.written]
-    assert [(g.seq, g.ok) for g in got] == [(1, True), (2, False)]
+    assert [(g.seq, g.ok) for g in got] == [(1, True), (2, False), (4, True), (5, False)]
     s = pub.summary
-    assert (s.answered, s.converged, s.bad_requests, len(s.solve_ms)) == (2, 1, 1, 2)
-    assert [e.what for e in pub.events.events] == ["target", "bad_request", "target"]
+    assert (s.answered, s.converged, s.bad_requests, len(s.solve_ms)) == (4, 2, 2, 4)
+    assert [e.what for e in pub.events.events] == ["target", "bad_request", "target", "target", "bad_request",
+                                                   "target"]
 
 
 def test_the_line_options_refuse_what_cannot_work(tmp_path: Path) -> None:

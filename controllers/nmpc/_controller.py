@@ -101,7 +101,6 @@ class NmpcController(NmpcLogic):
         self.targets = InProcessTargets(layer)
         self.target = layer.target
         """The economic target's NLP (solved in this process: :class:`controllers.nmpc.InProcessTargets`)."""
-        self.target_starts = layer.starts
         self.ekf = DisturbanceEKF(m, ctx.dt_s, list(ctx.measurement_names),
                                   disturbance_q=4e-6 if self.disturbance_states else 0.0,
                                   bias_tau_s=st.estimator.output_bias_tau_s,

@@ -75,6 +75,9 @@ class EdgeNmpcController(BudgetedStep, NmpcLogic):
     targets : TargetSource or None
         The link to the economic target's supervisory layer; ``None``: :class:`controllers.nmpc.InProcessTargets`
         (IPOPT in this process, which then needs CasADi).
+    target_max_age_s : float or None
+        Age beyond which a target is not tracked, s (overrides ``[controllers.nmpc.target] max_age_s``: a
+        deployment's choice, set on the edge PC; ``None``: the setting's).
     **kw
         The NMPC's own (:class:`controllers.nmpc.NmpcController`).
     """
@@ -84,13 +87,22 @@ class EdgeNmpcController(BudgetedStep, NmpcLogic):
     """The NMPC's settings tables: the artifact was exported with them (checked at :meth:`reset`)."""
 
     def __init__(self, artifact: str | Path, *, ocp_iterations: int = 10, ocp_cold_iterations: int | None = None,
-                 step_budget_s: float | None = None, targets: TargetSource | None = None, **kw: Any) -> None:
+                 step_budget_s: float | None = None, targets: TargetSource | None = None,
+                 target_max_age_s: float | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.set_step_budget(step_budget_s)
         self.artifact = Path(artifact)
         self.ocp_iterations = int(ocp_iterations)
         self.ocp_cold_iterations = ocp_cold_iterations
         self.target_source = targets
+        if target_max_age_s is not None and not float(target_max_age_s) > 0.0:
+            raise ValueError(f"target_max_age_s = {target_max_age_s!r}: expected > 0 s")
+        self.target_max_age_s = target_max_age_s
+
+    def reset(self, ctx: ControllerContext) -> None:
+        super().reset(ctx)
+        if self.target_max_age_s is not None:
+            self.max_age_s = float(self.target_max_age_s)
 
     def _build_model(self, ctx: ControllerContext, st: NmpcSettings, loops: TemperatureLoops | None) -> NmpcScaling:
         from controllers._edge_checks import checked_manifest

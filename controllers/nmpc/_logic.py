@@ -11,6 +11,7 @@ asks a :class:`mpc.edge.TargetSource` for its targets. Importing this module imp
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from typing import Any
 
@@ -18,7 +19,15 @@ import numpy as np
 
 from controllers._common import plc_loop, setpoints_from_inputs
 from controllers.nmpc._scaling import NmpcScaling, TemperatureLoops
-from mpc.edge import Decision, PlanMemory, Supervisor, TargetRequest, TargetSource, fallback_move
+from mpc.edge import (
+    Decision,
+    PlanMemory,
+    Supervisor,
+    TargetRequest,
+    TargetSource,
+    fallback_move,
+    model_sha256,
+)
 from mpc.interfaces import Command, Controller, ControllerContext, Observation
 from mpc.scenario import (
     EstimatorSettings,
@@ -31,6 +40,9 @@ from mpc.scenario import (
 )
 
 __all__ = ["NmpcLogic"]
+
+_BOUND_TOL = 1e-6
+"""How far (scaled units) a target's inputs may lie outside their bounds (IPOPT relaxes bounds by 1e-8 relative)."""
 
 
 class NmpcLogic(Controller):
@@ -133,13 +145,22 @@ class NmpcLogic(Controller):
         self.reading = np.asarray(ctx.recipe.air_temp_K, float).copy()  # the loops' thermocouple readings
         self.ocp.set_initial_guess(m.ocp_state(m.ss.x / m.x_scale), self.v)
         self.last_target: tuple[np.ndarray, np.ndarray] = (m.ss.x / m.x_scale, m.ss.u / m.u_scale)
-        self.target_time_s = 0.0
-        # the requests are numbered for the controller's lifetime, across resets (a line's re-initialisation): an
-        # answer to a request made before a reset is never taken for one made after it
+        self.target_time_s = math.nan
+        """The stamp of the target tracked, s (the recipe's steady state stands for it from the first solve)."""
+        # the requests are numbered for the controller's lifetime, across resets (a line's re-initialisation), and
+        # an answer to a request made before a reset is never taken after it
         self.target_seq: int = getattr(self, "target_seq", 0)
-        """The last target request's number; :attr:`target_seen` the last answer taken."""
-        self.target_seen: int = getattr(self, "target_seen", 0)
-        """When the last good target was solved (the recipe's steady state stands for it at the start), s."""
+        """The last target request's number."""
+        self.target_seen: int = self.target_seq
+        """The number of the last answer taken (or, after a reset, of the last request before it)."""
+        self.target_pending = 0
+        """The request made for a new plan (speed step, cap, LEL limit, restart) whose answer has not come (0: none):
+        until it comes, the target in hand is not this plan's, and its speed is not imposed on the OCP."""
+        self.max_age_s = float(st.target.max_age_s)
+        """Age beyond which the target is not tracked (``[controllers.nmpc.target] max_age_s``), s."""
+        self.model_hash = model_sha256(ctx)
+        """The controller model's hash (:func:`mpc.edge.model_sha256`), sent with every request: a layer solving on
+        another model refuses it."""
         self.target_aged_out = 0
         """Solves that tracked the recipe's steady state because the last good target was too old."""
         self.supervisor = Supervisor(st.supervisor, ctx.schedule, ctx.spec.lel_limit_frac)
@@ -306,7 +327,9 @@ class NmpcLogic(Controller):
                                        reset_duals=True)
             self.target_key = None
             self.k_phase = k
-        solved = (k - self.k_phase) % self.every == 0 or d.health_changed
+        # a solve also when the answer for a new plan has come (on a line it comes between solves; in one process
+        # with the request)
+        solved = (k - self.k_phase) % self.every == 0 or d.health_changed or self._answer_for_new_plan()
         if solved:
             failure, fallback = self._solve(obs, d)
         return self._command(failure, fallback, solved)
@@ -327,15 +350,20 @@ class NmpcLogic(Controller):
             same_key = self._gradual(self.target_key, key)
             self.target_key = key
             self.target_seq += 1
+            if not same_key:
+                self.target_pending = self.target_seq
             self.targets.request(TargetRequest(
                 seq=self.target_seq, t_s=t, est=np.asarray(est, float).copy(), speed_target_m_s=float(targets[-1]),
                 speed_cap_m_s=float(caps[-1]), lel_limit_frac=float(lel_limit),
                 cw_target_kg_m2=float(ctx.spec.coat_weight_target_kg_m2), u_prev_s=u_prev_s.copy(),
                 u_lb_s=self.u_lb_s.copy(), u_ub_s=np.minimum(self.u_ub_s, self._cap_ub(caps[-1])), fixed=fixed,
-                out_bias=self.out_bias.copy(), out_gain=self.out_gain.copy(), trust=same_key))
+                out_bias=self.out_bias.copy(), out_gain=self.out_gain.copy(), trust=same_key,
+                model_sha256=self.model_hash))
         target_failed = self._take_target()
         xt, ut = self.last_target
-        if t - self.target_time_s > self.settings.target.max_age_s:
+        if math.isnan(self.target_time_s):  # the first solve: the recipe's steady state is stamped now
+            self.target_time_s = t
+        if t - self.target_time_s > self.max_age_s:
             # no good target for longer than its age allows: the recipe's steady state, until a solve converges
             xt, ut = m.ss.x / m.x_scale, m.ss.u / m.u_scale
             self.target_ok = False
@@ -346,7 +374,7 @@ class NmpcLogic(Controller):
         # another plan or limit), and the OCP then pulls toward the plan's speed; never below the drive's lowest
         # speed (the OCP's speed term divides by it)
         v_target = self.target_speed_m_s = float(ut[L.u_speed] * m.u_scale[L.u_speed])
-        if self.target_ok and v_target < float(targets[-1]) * (1.0 - 1e-3):
+        if self.target_ok and not self.target_pending and v_target < float(targets[-1]) * (1.0 - 1e-3):
             targets = np.minimum(targets, max(v_target, self.v_floor_m_s))
         # the target in the OCP's terms: each loop's set point and thermocouple at the target's air temperature, its
         # feedforward the target's heater power and its integral zero
@@ -398,18 +426,29 @@ class NmpcLogic(Controller):
             self.ratio_speed = float(plan[1][L.u_speed] * m.u_scale[L.u_speed])
         return (target_failed, False) if ok else (True, True)
 
+    def _answer_for_new_plan(self) -> bool:
+        """Whether the answer to the request made for a new plan has come (and not yet been taken)."""
+        if not self.target_pending:
+            return False
+        st = self.targets.latest()
+        return st is not None and st.seq >= self.target_pending
+
     def _take_target(self) -> bool:
         """Take the newest answer of the target's layer, if it is new: a converged one becomes the target tracked
         (its stamp the time its age counts from), a failed one (or one whose states and inputs are not this
-        model's, or not finite) leaves the last good target and counts as a solver failure (returns ``True``)."""
+        model's, not finite, or outside the inputs' bounds) leaves the last good target and counts as a solver
+        failure (returns ``True``)."""
         st = self.targets.latest()
         if st is None or st.seq <= self.target_seen:
             return False
         self.target_seen = st.seq
+        if st.seq >= self.target_pending:
+            self.target_pending = 0
         x_s, u_s = np.asarray(st.x_s, float), np.asarray(st.u_s, float)
         fits = (x_s.shape == self.last_target[0].shape and u_s.shape == self.last_target[1].shape
-                and bool(np.all(np.isfinite(x_s)) and np.all(np.isfinite(u_s))))
-        self.target_ok = st.ok and fits
+                and bool(np.all(np.isfinite(x_s)) and np.all(np.isfinite(u_s)))
+                and bool(np.all(u_s >= self.u_lb_s - _BOUND_TOL) and np.all(u_s <= self.u_ub_s + _BOUND_TOL)))
+        self.target_ok = bool(st.ok) and fits
         if not self.target_ok:  # counted as a solver failure: the plan below tracks the last good target
             return True
         self.last_target = (x_s, u_s)

@@ -18,7 +18,7 @@ from controllers.nmpc._model import NmpcModel
 from controllers.nmpc._offline import optimised_starts
 from controllers.nmpc._scaling import TemperatureLoops
 from controllers.nmpc._target import SteadyTarget
-from mpc.edge import StampedTarget, TargetRequest
+from mpc.edge import StampedTarget, TargetRequest, model_sha256
 from mpc.interfaces import ControllerContext
 from mpc.scenario import NmpcSettings, TargetSettings
 
@@ -46,6 +46,8 @@ class SupervisoryTarget:
         """The target's NLP (:class:`controllers.nmpc.SteadyTarget`)."""
         self.starts: list[Any] = optimised_starts(m, ctx, settings) if settings.offline_starts else []
         """Further initial points of a solve outside the trust region (:func:`controllers.nmpc.optimised_starts`)."""
+        self.model_hash = model_sha256(ctx)
+        """The model's hash: a request made on another model is answered failed (:meth:`answer`)."""
 
     @classmethod
     def on_context(cls, ctx: ControllerContext, settings: NmpcSettings) -> SupervisoryTarget:
@@ -57,7 +59,25 @@ class SupervisoryTarget:
         return cls(NmpcModel(settings.model.apply(ctx.model_params), ctx.recipe, loops=loops), ctx, settings.target)
 
     def answer(self, req: TargetRequest) -> StampedTarget:
-        """Solve the target on ``req``; a failed solve is answered with ``ok`` False (and the last good point)."""
+        """Solve the target on ``req``; a failed solve is answered with ``ok`` False (and the last good point).
+
+        Raises
+        ------
+        ValueError
+            ``req`` was made on another model (its ``model_sha256``), or its vectors have other lengths than this
+            model's.
+        """
+        if req.model_sha256 and req.model_sha256 != self.model_hash:
+            raise ValueError(f"request {req.seq} was made on another model (model_sha256 {req.model_sha256[:12]}..., "
+                             f"this layer's {self.model_hash[:12]}...): run the layer on the scenario the edge "
+                             "artifact was exported on")
+        m = self.m
+        want = {"est": m.n_est, "u_prev_s": m.layout.n_inputs, "u_lb_s": m.layout.n_inputs,
+                "u_ub_s": m.layout.n_inputs, "out_bias": m.n_bias, "out_gain": m.layout.n_zones}
+        bad = [f"{k} has {np.size(getattr(req, k))} values, expected {n}" for k, n in want.items()
+               if np.size(getattr(req, k)) != n]
+        if bad:
+            raise ValueError(f"request {req.seq}: {'; '.join(bad)}")
         t0 = time.perf_counter()
         xt, ut, ok, _ = self.target.solve(
             req.est, req.speed_target_m_s, req.speed_cap_m_s, req.lel_limit_frac, req.cw_target_kg_m2, req.u_prev_s,

@@ -130,10 +130,14 @@ def verify(artifact: str, scenario: str, duration_s: float | None, ocp_iteration
               help="Where an NMPC artifact's economic target comes from: local, solved in this process (IPOPT, in the "
                    "step that asks); line, published by the supervisory layer (`calmline edge target`) on the tag "
                    "map's [supervisor] mailbox, the edge core tracking the newest answer, aged by its stamp.")
+@click.option("--target-max-age", "target_max_age_s", type=click.FloatRange(min=0.0, min_open=True), default=None,
+              help="With --targets line: age beyond which a target is not tracked, s (the recipe's steady state is, "
+                   "until a newer one comes) [default: [controllers.nmpc.target] max_age_s, which must then be "
+                   "finite].")
 @client_options
 def run_edge(artifact: str, url: str, scenario: str | None, step_budget_ms: float | None, targets: str,
-             certs: str | None, insecure: bool, faults: str | None, tag_map: str | None, give_up_s: float,
-             step_log: str | None, force: bool, as_json: bool) -> None:
+             target_max_age_s: float | None, certs: str | None, insecure: bool, faults: str | None,
+             tag_map: str | None, give_up_s: float, step_log: str | None, force: bool, as_json: bool) -> None:
     """Close the loop over OPC UA with an exported artifact's edge core (`calmline line control
     --controller edge:ARTIFACT`), until the line finishes. Every step runs under a wall-clock budget
     (--step-budget-ms): the SQP iterates while the next iteration fits, and where no time is left the fallback
@@ -152,7 +156,7 @@ def run_edge(artifact: str, url: str, scenario: str | None, step_budget_ms: floa
                 raise CalmlineError(str(exc)) from exc
     _control(line, f"edge:{artifact}", url, certs, insecure, faults, tag_map, give_up_s, as_json,
              step_budget_s=None if step_budget_ms is None else step_budget_ms / 1e3, step_log=step_log, force=force,
-             targets=targets)
+             targets=targets, target_max_age_s=target_max_age_s)
 
 
 @edge.command("target")

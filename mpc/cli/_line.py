@@ -161,14 +161,15 @@ def control(scenario: str, controller: str, url: str, certs: str | None, insecur
 
 def _control(scenario: Any, controller: str, url: str, certs: str | None, insecure: bool, faults: str | None,
              tag_map: str | None, give_up_s: float, as_json: bool, step_budget_s: float | None = None,
-             step_log: str | None = None, force: bool = False, targets: str = "local") -> None:
+             step_log: str | None = None, force: bool = False, targets: str = "local",
+             target_max_age_s: float | None = None) -> None:
     from mpc.opcua import control_line
 
     _logging()
     with user_errors():
         summary = control_line(scenario, controller, url, certs=certs, insecure=insecure, faults=faults,
                                tag_map=tag_map, give_up_s=give_up_s, step_budget_s=step_budget_s,
-                               step_log=step_log, force=force, targets=targets)
+                               step_log=step_log, force=force, targets=targets, target_max_age_s=target_max_age_s)
     import sys
 
     import numpy as np

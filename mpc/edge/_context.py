@@ -166,4 +166,5 @@ def read_line(artifact: str | Path) -> LineSide:
         side = from_plain(LineSide, json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError, KeyError) as exc:
         raise ArtifactError(f"{path}: not a line as calmline export writes it ({type(exc).__name__}: {exc})") from None
-    return dataclasses.replace(side, source=str(path))
+    # errors name the file on this machine, not the design machine's scenario
+    return dataclasses.replace(side, source=str(path), context=dataclasses.replace(side.context, source=str(path)))

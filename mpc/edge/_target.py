@@ -52,6 +52,9 @@ class TargetRequest:
         The estimator's output corrections the target plans with.
     trust : bool
         Whether the target may stay in its trust region around the last one (the same plan, or a ramp).
+    model_sha256 : str
+        The controller model's hash (:func:`mpc.edge.model_sha256`): a layer that solves on another model refuses
+        the request (answers it failed).
     """
 
     seq: int
@@ -68,6 +71,7 @@ class TargetRequest:
     out_bias: np.ndarray
     out_gain: np.ndarray
     trust: bool
+    model_sha256: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (arrays as lists)."""
@@ -84,6 +88,8 @@ class TargetRequest:
         for k in _ARRAYS_REQ:
             kw[k] = np.asarray(kw[k], float)
         kw["fixed"] = tuple((int(i), float(v)) for i, v in kw["fixed"])
+        if not isinstance(kw.get("trust"), bool):
+            raise TypeError(f"trust = {kw.get('trust')!r}: expected true or false")
         return cls(**kw)
 
 
@@ -117,10 +123,6 @@ class StampedTarget:
     exit_film_temp_K: float = math.nan
     solve_time_s: float = 0.0
 
-    def age_s(self, t_s: float) -> float:
-        """Its age at ``t_s``, s."""
-        return float(t_s) - self.t_s
-
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (arrays as lists; NaN as ``None``)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -138,6 +140,8 @@ class StampedTarget:
         kw["u_s"] = np.asarray(kw["u_s"], float)
         for k in ("exit_residual_kg_kg", "exit_film_temp_K"):
             kw[k] = math.nan if kw.get(k) is None else float(kw[k])
+        if not isinstance(kw.get("ok"), bool):
+            raise TypeError(f"ok = {kw.get('ok')!r}: expected true or false")
         return cls(**kw)
 
 

@@ -179,6 +179,9 @@ class LineClient:
         self._holding = False
         self._stalled = False
         self._oor_done: set[int] = set()
+        self._aged = 0
+        self._stale = False
+        self._stale_received = 0
 
     # ------------------------------------------------------------------ connection
     async def _connect(self) -> Any:
@@ -199,6 +202,26 @@ class LineClient:
 
     async def _check_line(self, client: Any) -> None:
         await check_line(client, self._nodes, self.side, self.url)
+        if self.targets is not None:
+            await check_mailbox(client, self._nodes, self.tags, self.url)
+
+    def _watch_target_age(self, t: float) -> None:
+        """Log when the controller starts tracking the recipe's steady state because its newest target is too old
+        (``target_stale``, once an episode) and when a new target ends the episode (``target_fresh``)."""
+        aged = int(getattr(self.controller, "target_aged_out", 0))
+        if aged < self._aged:  # the controller was re-initialised: its count starts again
+            self._aged = 0
+        received = self.targets.received if self.targets is not None else 0
+        if self._stale and received > self._stale_received:
+            self._stale = False
+            self.events.log(t, "controller", "target_fresh", "a new target from the supervisory layer: tracked again")
+        if not self._stale and aged > self._aged:
+            self._stale = True
+            self._stale_received = received
+            age = getattr(self.controller, "max_age_s", math.nan)
+            self.events.log(t, "controller", "target_stale", f"no target from the supervisory layer for more than "
+                            f"{age:g} s: the OCP tracks the recipe's steady state")
+        self._aged = aged
 
     # ------------------------------------------------------------------ one cycle
     def _read_order(self) -> list[tuple[str, str]]:
@@ -309,6 +332,8 @@ class LineClient:
         await client.write_values(nodes, values)
         self.summary.steps += 1
         self.summary.step_ms.append(step_ms)
+        if self.targets is not None:
+            self._watch_target_age(t)
         if self.step_log is not None:
             self.step_log.write(json.dumps({
                 "t_s": t, "cycle": k, "step_ms": step_ms, "solved": bool(cmd.solved),
@@ -481,6 +506,23 @@ async def check_line(client: Any, nodes: dict[tuple[str, str], Any], side: LineS
     if json.loads(sched) != json.loads(mine):
         raise LinkError(f"{url}: the line ({scen}) announces another plan than scenario {side.scenario!r}: "
                         f"{sched} (expected {mine})")
+
+async def check_mailbox(client: Any, nodes: dict[tuple[str, str], Any], tags: TagMap, url: str) -> None:
+    """Raise :class:`LinkError` unless the server has the tag map's ``[supervisor]`` mailbox nodes (a line whose
+    server lacks them would otherwise refuse every request as a lost link)."""
+    from asyncua import ua
+
+    names = ("target_request", "target")
+    try:
+        dvs = await client.read_attributes([nodes[("supervisor", n)] for n in names], ua.AttributeIds.Value)
+        bad = [(n, dv.StatusCode.name) for n, dv in zip(names, dvs, strict=True) if not dv.StatusCode.is_good()]
+    except ua.UaStatusCodeError as exc:
+        bad = [(n, str(exc)) for n in names]
+    if bad:
+        what = ", ".join(f"{tags.node('supervisor', n)} ({why})" for n, why in bad)
+        raise LinkError(f"{url}: the server has no supervisory mailbox: {what}, the tag map {tags.source}'s "
+                        "[supervisor] table")
+
 
 def _is_security_refusal(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"

@@ -11,6 +11,7 @@ tag map's ``[supervisor] target_request`` node; :class:`TargetPublisher` reads i
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import math
 import time
@@ -19,11 +20,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mpc.edge import StampedTarget, TargetRequest
 from mpc.errors import CalmlineError
 from mpc.harness import line_side
 from mpc.interfaces import ControllerContext
-from mpc.opcua._client import _quiet_disconnect, check_line, connect_line, keep_linked
+from mpc.opcua._client import (
+    _quiet_disconnect,
+    check_line,
+    check_mailbox,
+    connect_line,
+    keep_linked,
+)
 from mpc.opcua._events import EventLog
 from mpc.opcua._server import side_tag_map
 from mpc.scenario import ScenarioSetup
@@ -100,6 +109,7 @@ class TargetPublisher:
         self.summary = PublisherSummary()
         self._answer = answer if answer is not None else _layer(self.side.context)
         self._last_text = ""
+        self._last_seq = -1
 
     async def _connect(self) -> tuple[Any, dict[tuple[str, str], Any]]:
         client, ns = await connect_line(self.url, self.tags, self.certs, self.identity)
@@ -107,6 +117,7 @@ class TargetPublisher:
             nodes = {(t.kind, name): client.get_node(f"ns={ns};s={t.node}")
                      for kind in ("line", "supervisor") for name, t in self.tags.of(kind).items()}
             await check_line(client, nodes, self.side, self.url)
+            await check_mailbox(client, nodes, self.tags, self.url)
         except BaseException:
             await _quiet_disconnect(client)
             raise
@@ -129,8 +140,18 @@ class TargetPublisher:
                     self.events.log(t, "supervisor", "bad_request", f"not a target request ({type(exc).__name__}: "
                                     f"{exc}); ignored")
                     continue
+                if req.trust and self._last_seq >= 0 and req.seq != self._last_seq + 1:
+                    # a request between this one and the last answered was never read (the edge asked twice between
+                    # two polls): its plan may have freed the target, so this one does too
+                    req = dataclasses.replace(req, trust=False)
+                self._last_seq = req.seq
                 w0 = time.perf_counter()
-                answer = await asyncio.to_thread(self._answer, req)
+                try:
+                    answer = await asyncio.to_thread(self._answer, req)
+                except (ValueError, RuntimeError) as exc:  # a request it cannot solve: answered failed, it goes on
+                    self.summary.bad_requests += 1
+                    self.events.log(t, "supervisor", "bad_request", f"request {req.seq}: {exc}; answered failed")
+                    answer = StampedTarget(seq=req.seq, t_s=req.t_s, ok=False, x_s=np.zeros(0), u_s=np.zeros(0))
                 ms = (time.perf_counter() - w0) * 1e3
                 await client.write_values([target_node], [json.dumps(answer.to_dict())])
                 self.summary.answered += 1

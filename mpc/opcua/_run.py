@@ -206,7 +206,8 @@ def control_line(scenario: str | Path | LineSide, controller: str, url: str, *, 
                  faults: str | Path | FaultPlan | None = None, tag_map: str | Path | None = None,
                  events: EventLog | None = None, give_up_s: float = 30.0,
                  step_budget_s: float | None = None, step_log: str | Path | None = None,
-                 force: bool = False, targets: str = "local") -> ClientSummary:
+                 force: bool = False, targets: str = "local",
+                 target_max_age_s: float | None = None) -> ClientSummary:
     """Close the loop over OPC UA with a controller (a name or ``edge:DIR``) designed on ``scenario``.
 
     ``scenario``: a scenario file (built here: its recipe is a CasADi solve), or the line an edge artifact was
@@ -223,7 +224,9 @@ def control_line(scenario: str | Path | LineSide, controller: str, url: str, *, 
     ``targets``: where an NMPC artifact's edge core gets its economic targets: ``"local"``, solved in this process
     (IPOPT, each request answered at once); ``"line"``, from the supervisory layer over the tag map's
     ``[supervisor]`` mailbox (``calmline edge target`` on the same line, :class:`mpc.opcua.TargetPublisher`): the
-    edge core's steps then never wait for IPOPT, and it tracks the newest answer, aged by its stamp.
+    edge core's steps then never wait for IPOPT, and it tracks the newest answer, aged by its stamp:
+    ``target_max_age_s`` (default ``[controllers.nmpc.target] max_age_s``) must then be finite, since a layer that
+    stops would otherwise leave its last target in force for ever.
     """
     from controllers._edge_step import BudgetedStep
     from controllers.registry import make_controller
@@ -264,9 +267,22 @@ def control_line(scenario: str | Path | LineSide, controller: str, url: str, *, 
             raise CalmlineError(f"--targets line: the economic target is published by a supervisory layer for an "
                                 f"NMPC artifact's edge core (edge:DIR of `calmline export --controller nmpc`), not for "
                                 f"{controller!r}")
+        age = target_max_age_s
+        if age is None:
+            from mpc.scenario import NmpcSettings
+
+            table = (setup.context.settings if isinstance(setup, LineSide)
+                     else dict(setup.scenario.controllers.get("nmpc", {})))
+            age = NmpcSettings.from_mapping(table, where="[controllers.nmpc]", source=source).target.max_age_s
+        if not (math.isfinite(age) and age > 0.0):
+            raise CalmlineError(f"--targets line: the target's age is unbounded ([controllers.nmpc.target] max_age_s "
+                                f"= {age:g}): a supervisory layer that stopped would leave its last target in force "
+                                "for ever; give --target-max-age SECONDS (or set max_age_s in the scenario the "
+                                "artifact is exported on)")
         events = events or EventLog()
         link = LineTargets(events)
         ctrl.target_source = link
+        ctrl.target_max_age_s = float(age)
     log_file = partial = None
     if step_log is not None:
         log_file = OutputFile(step_log, force=force, inputs=[source])
