@@ -548,3 +548,18 @@ def test_on_a_served_line_the_edge_core_tracks_the_targets_the_supervisory_layer
         ["edge", "run", str(artifact), "--targets", "line", "--target-max-age", "600", "--give-up", "20"],
         timeout_s=120.0)
     assert ctl.returncode == 2 and "no supervisory mailbox" in ctl.stderr, ctl.stderr[-2000:]
+
+
+@pytest.mark.filterwarnings("ignore:nmc_nmp_line_stop:mpc.errors.CalmlineWarning")  # a short run, by design
+def test_a_late_target_keeps_the_line_safe_and_close_to_the_in_process_run(artifact: Path) -> None:
+    """``scenarios/target_delay.py``: the layer's answers released 30 simulated seconds after each request (a slow
+    supervisory PC) leave the closed loop under the LEL limit, with no age-out and energy within 1 % of the run
+    whose answers come at once; the solve at each new plan's answer adds a solve or two."""
+    from scenarios.target_delay import delayed_runs
+
+    runs = delayed_runs(str(SCENARIO), str(artifact), [0.0, 30.0], duration_s=600.0)
+    now, late = runs["0"], runs["30"]
+    assert now["time_above_lel_limit_s"] == late["time_above_lel_limit_s"] == 0.0
+    assert now["target_aged_out"] == late["target_aged_out"] == 0
+    assert abs(late["energy_kwh_per_m2"] / now["energy_kwh_per_m2"] - 1.0) < 0.01, runs
+    assert now["solves"] <= late["solves"] <= now["solves"] + 2, runs
