@@ -46,12 +46,10 @@ class _Clocked:
         self.name, self.settings_table = inner.name, inner.settings_table
 
     def reset(self, ctx: Any) -> None:
-        from controllers.nmpc import NmpcModel, SupervisoryTarget
+        from controllers.nmpc import SupervisoryTarget
 
         self.inner.reset(ctx)
-        st = self.inner.settings
-        model = NmpcModel(st.model.apply(ctx.model_params), ctx.recipe, loops=self.inner.m.loops)
-        self.source.layer = SupervisoryTarget(model, ctx, st.target)
+        self.source.layer = SupervisoryTarget.on_context(ctx, self.inner.settings)
 
     def step(self, obs: Any) -> Any:
         self.source.now = obs.t_s

@@ -356,14 +356,13 @@ def test_a_step_budget_on_the_line_falls_back_when_the_ocp_has_no_time(artifact:
 
 
 class _Recorder:
-    """A controller that runs another and records its context, observations and set points."""
+    """A controller that runs another and records its observations and set points."""
 
     def __init__(self, inner):
-        self.inner, self.obs, self.setpoints, self.ctx = inner, [], [], None
+        self.inner, self.obs, self.setpoints = inner, [], []
         self.name, self.settings_table = inner.name, inner.settings_table
 
     def reset(self, ctx):
-        self.ctx = ctx
         self.inner.reset(ctx)
 
     def step(self, obs):

@@ -137,8 +137,6 @@ def user_errors() -> Iterator[None]:
         raise UserError(f"{where}{exc.strerror or exc}") from None
 
 
-
-
 class _ControllerName(click.Choice):
     """A controller name (``controllers.controller_names()``) or ``edge:DIR`` (an exported artifact's edge core)."""
 

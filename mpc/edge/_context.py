@@ -143,9 +143,7 @@ class LineSide:
 
 def write_line(side: LineSide, path: Path) -> None:
     """Write ``side`` as JSON (:func:`to_plain`) into ``path``."""
-    plain = to_plain(side)
-    plain["source"] = str(plain["source"])
-    path.write_text(json.dumps(plain, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    path.write_text(json.dumps(to_plain(side), sort_keys=True, indent=1) + "\n", encoding="utf-8")
 
 
 def read_line(artifact: str | Path) -> LineSide:

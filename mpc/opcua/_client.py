@@ -423,9 +423,6 @@ class LineClient:
         return self.summary
 
 
-
-
-
 async def keep_linked(url: str, connect: Callable[[], Awaitable[Any]], serve: Callable[[Any], Awaitable[None]],
                       reconnected: Callable[[], None], events: EventLog, source: str, reconnect_s: float,
                       give_up_s: float) -> None:
@@ -471,6 +468,7 @@ async def keep_linked(url: str, connect: Callable[[], Awaitable[Any]], serve: Ca
             raise
         await _quiet_disconnect(client)
         return
+
 
 async def connect_line(url: str, tags: TagMap, certs: Path | None, identity: str) -> tuple[Any, int]:
     """Connect to the line's server at ``url`` as ``identity`` (signed and encrypted with the certificate folder
