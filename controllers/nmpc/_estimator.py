@@ -47,7 +47,7 @@ import numpy as np
 
 from controllers.nmpc._model import NmpcModel
 from mpc.edge import BiasLayout, FilterView, KalmanCore, Outputs, Step, StepValue, SubstepEkf
-from plants.simulate import n_substeps
+from plants.simulate import n_substeps, rk4_step
 
 __all__ = ["DisturbanceEKF", "augmented_rank_condition"]
 
@@ -108,6 +108,7 @@ class DisturbanceEKF(FilterView):
         self._sym = (zs, us, solids, est)
         self.dt_s = dt_s
         self._steppers: dict[int, tuple[ca.Function, ca.Function]] = {}
+        self._substep: tuple[ca.Function, ca.Function] | None = None
         self._jac = m.scaled_jacobian_fn()
         self.check_every = max(1, round(10.0 / dt_s))
         self.jacobian_every = 5
@@ -172,15 +173,35 @@ class DisturbanceEKF(FilterView):
                                             L.n_zones))
         """The filter's logic (:class:`mpc.edge.SubstepEkf`, the edge's too)."""
 
-    def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
-        if n_sub not in self._steppers:
+    def substep_functions(self) -> tuple[ca.Function, ca.Function]:
+        """``(ekf_substep, ekf_substep_value)``: one RK4 sub-step of ``h`` seconds of the filter's state
+        (:func:`plants.simulate.rk4_step`; the disturbances and biases as random walks), ``(z, us, solids, h) ->
+        (z_next, dz_next/dz)``, and the same without the Jacobian. Built once; the interval's update
+        (:meth:`_stepper`) and the edge's (``calmline export``) call them."""
+        if self._substep is None:
             zs, us, solids, est = self._sym
-            F = self.m.scaled_step(self.dt_s, n_sub)
-            zn = ca.vertcat(F(zs[: self.n], us, est), zs[self.n :])  # the disturbances and biases: random walks
-            self._steppers[n_sub] = (
-                ca.Function("ekf_F", [zs, us, solids], [zn, ca.jacobian(zn, zs)]),
-                ca.Function("ekf_F0", [zs, us, solids], [zn]),
-            )
+            h = ca.SX.sym("h")
+            zn = ca.vertcat(rk4_step(self.m.scaled_rhs(), zs[: self.n], us, est, h, 1), zs[self.n :])
+            self._substep = (ca.Function("ekf_substep", [zs, us, solids, h], [zn, ca.jacobian(zn, zs)]),
+                             ca.Function("ekf_substep_value", [zs, us, solids, h], [zn]))
+        return self._substep
+
+    def _stepper(self, n_sub: int) -> tuple[ca.Function, ca.Function]:
+        """The interval's time update at ``n_sub`` sub-steps, with its Jacobian and without: the sub-step called
+        ``n_sub`` times and the Jacobians multiplied (chain rule). Differentiating the unrolled expression instead
+        took 0.8-1.3 s to build at each count and 5.6 ms a call on the anode's model, against 0.08 s once and
+        2.6 ms (the same values within 2e-15)."""
+        if n_sub not in self._steppers:
+            sub, sub_value = self.substep_functions()
+            zs, us, solids = (ca.MX.sym(name, v.sparsity()) for name, v in zip(("z", "us", "solids"), self._sym, strict=False))
+            h = self.dt_s / n_sub  # as rk4_step divides the interval
+            z, zv, A = zs, zs, None
+            for _ in range(n_sub):
+                z, J = sub(z, us, solids, h)
+                zv = sub_value(zv, us, solids, h)
+                A = J if A is None else ca.mtimes(J, A)
+            self._steppers[n_sub] = (ca.Function("ekf_F", [zs, us, solids], [z, A]),
+                                     ca.Function("ekf_F0", [zs, us, solids], [zv]))
         return self._steppers[n_sub]
 
     @staticmethod

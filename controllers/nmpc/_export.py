@@ -28,7 +28,6 @@ import numpy as np
 from controllers._codegen import generate_c
 from controllers.nmpc._estimator import DisturbanceEKF
 from mpc.edge import EstimationStep
-from plants.simulate import rk4_step
 
 __all__ = [
     "ESTIMATOR_FUNCTIONS",
@@ -55,9 +54,10 @@ def step_names(n_sub: int) -> dict[str, str]:
 
 def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     m, n = ekf.m, ekf.n
-    zs, us, solids, est = ekf._sym
+    zs, us, solids, _ = ekf._sym
     h = ca.SX.sym("h")
-    zn = ca.vertcat(rk4_step(m.scaled_rhs(), zs[:n], us, est, h, 1), zs[n:])
+    sub, sub_value = ekf.substep_functions()
+    zn, Jn = sub(zs, us, solids, h)
     hy, Hy = ekf._H(zs, us, solids)
     xs = ca.SX.sym("xs", n)
     e = ca.SX.sym("est", m.n_est)
@@ -70,11 +70,12 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     # by 1e-10 of their scales within ten steps
     F, F0 = ekf._stepper(ekf.n_sub)
     whole = step_names(ekf.n_sub)
+    zm, um, sm = (ca.MX.sym(name, v.sparsity()) for name, v in zip(("z", "us", "solids"), (zs, us, solids), strict=True))
     return [
-        ca.Function(whole["step"], [zs, us, solids], [ca.densify(o) for o in F(zs, us, solids)]),
-        ca.Function(whole["step_value"], [zs, us, solids], [ca.densify(F0(zs, us, solids))]),
-        ca.Function(names["substep"], [zs, us, solids, h], [ca.densify(zn), ca.densify(ca.jacobian(zn, zs))]),
-        ca.Function(names["substep_value"], [zs, us, solids, h], [ca.densify(zn)]),
+        ca.Function(whole["step"], [zm, um, sm], [ca.densify(o) for o in F(zm, um, sm)]),
+        ca.Function(whole["step_value"], [zm, um, sm], [ca.densify(F0(zm, um, sm))]),
+        ca.Function(names["substep"], [zs, us, solids, h], [ca.densify(zn), ca.densify(Jn)]),
+        ca.Function(names["substep_value"], [zs, us, solids, h], [ca.densify(sub_value(zs, us, solids, h))]),
         ca.Function(names["outputs"], [zs, us, solids], [ca.densify(hy), ca.densify(Hy)]),
         ca.Function(names["state_jacobian"], [xs, us, e], [ca.densify(ekf._jac(xs, us, e))]),
         ca.Function(names["model_outputs"], [xs, us, e], [ca.densify(y)]),
