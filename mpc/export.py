@@ -22,7 +22,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mpc.edge import FORMAT, LINE_FILE, file_sha256, model_sha256, write_line
+from mpc.edge import (
+    FORMAT,
+    LINE_FILE,
+    REQUIREMENTS_FILE,
+    edge_requirements,
+    file_sha256,
+    model_sha256,
+    write_line,
+)
 from mpc.errors import CalmlineError
 from mpc.harness import line_side
 from mpc.machine import package_versions
@@ -40,7 +48,15 @@ with the carried input, 14 inputs) condensed, the lmpc's (12 stages, 28 and 10) 
 took 4.9 against 10.1 ms median on the cathode's nominal scenario (development machine)."""
 
 _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhpipm.so", "libblasfeo.so.0",
-          "lmpc_model.json", LINE_FILE, "manifest.json", "manifest.sha256")
+          "lmpc_model.json", LINE_FILE, REQUIREMENTS_FILE, "manifest.json", "manifest.sha256")
+
+
+def _requirements_text(calmline_version: str) -> str:
+    """The edge PC's requirements (:func:`mpc.edge.edge_requirements`), pinned to this machine's versions."""
+    pins = "".join(f"{name}=={version}\n" for name, version in edge_requirements().items())
+    return ("# What the edge core needs beside calmline, as installed where this artifact was exported (docs/edge.md,\n"
+            f"# Deployment): pip install -r {REQUIREMENTS_FILE}, then pip install --no-deps calmline=={calmline_version}\n"
+            + pins)
 
 
 def _nmpc_parts(ctx: Any, work: Path) -> tuple[Any, list[Path], dict[str, Any]]:
@@ -139,6 +155,8 @@ def export_controller(scenario: str | Path, controller: str, out_dir: str | Path
         files = sections.pop("files")
         write_line(side, work / LINE_FILE)
         files[LINE_FILE] = file_sha256(work / LINE_FILE)
+        (work / REQUIREMENTS_FILE).write_text(_requirements_text(versions["calmline"]))
+        files[REQUIREMENTS_FILE] = file_sha256(work / REQUIREMENTS_FILE)
         manifest = {
             "format": FORMAT,
             "controller": controller,

@@ -30,11 +30,12 @@ def serve_and_run(serve_args: list[str], client_args: list[str], *, timeout_s: f
 
 
 def serve_and_run_beside(serve_args: list[str], client_args: list[str], beside: list[list[str]], *,
-                         timeout_s: float = 180.0) -> tuple[subprocess.CompletedProcess[str],
-                                                            subprocess.CompletedProcess[str],
-                                                            list[subprocess.CompletedProcess[str]]]:
+                         timeout_s: float = 180.0, client_python: Path | None = None
+                         ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str],
+                                    list[subprocess.CompletedProcess[str]]]:
     """:func:`serve_and_run`, with further clients ``calmline BESIDE_ARGS --insecure --opcua URL`` started before the
-    client and run beside it until the line finishes; return ``(server, client, [beside, ...])``."""
+    client and run beside it until the line finishes; return ``(server, client, [beside, ...])``. The client runs
+    on ``client_python`` if given (calmline's source from the checkout), else on this interpreter."""
     port = free_port()
     url = f"opc.tcp://127.0.0.1:{port}/calmline/line"
     serve = subprocess.Popen([*CALMLINE, "line", "serve", *serve_args, "--insecure", "--port", str(port)],
@@ -49,7 +50,8 @@ def serve_and_run_beside(serve_args: list[str], client_args: list[str], beside: 
             time.sleep(0.2)
         others = [subprocess.Popen([*CALMLINE, *args, "--insecure", "--opcua", url], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in beside]
-        ctl = subprocess.run([*CALMLINE, *client_args, "--insecure", "--opcua", url],
+        client = CALMLINE if client_python is None else [str(client_python), *CALMLINE[1:]]
+        ctl = subprocess.run([*client, *client_args, "--insecure", "--opcua", url],
                              capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
         s_out, s_err = serve.communicate(timeout=timeout_s)
         done = []

@@ -36,7 +36,8 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_lmpc_artifact_holds_its_qp_and_model_file(artifact: Path) -> None:
     files = sorted(p.name for p in artifact.iterdir())
     assert files == [".calmline-manifest.json", "calmline_qp.c", "libblasfeo.so.0", "libcalmline_edge.so",
-                     "libhpipm.so", "line.json", "lmpc_model.json", "manifest.json", "manifest.sha256", "ocp.c"]
+                     "libhpipm.so", "line.json", "lmpc_model.json", "manifest.json", "manifest.sha256", "ocp.c",
+                     "requirements-edge.txt"]
     man = read_artifact(artifact, "lmpc").manifest
     assert man["controller"] == "lmpc" and man["parts"] == ["ocp", "lmpc"]
     o = man["ocp"]

@@ -13,6 +13,7 @@ closed loop). Given another source, this module and what it runs import neither 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -127,6 +128,13 @@ class EdgeNmpcController(BudgetedStep, NmpcLogic):
             return
         # the supervisory layer in this process (CasADi and IPOPT); the do-mpc OCP it builds proves that the
         # artifact's OCP is the one these settings build
+        missing = [m for m in ("casadi", "do_mpc") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise CalmlineError(
+                f"{self.artifact}: the NMPC's economic target in this process needs {' and '.join(missing)}, which "
+                f"this Python lacks (an edge install: the artifact's requirements-edge.txt); run the target's "
+                f"supervisory layer where they are installed (`calmline edge target SCENARIO --opcua URL`) and this "
+                f"core with `calmline edge run ARTIFACT --targets line`")
         from controllers._edge_checks import refuse_other_tuning, tuning_differences
         from controllers.nmpc._model import NmpcModel
         from controllers.nmpc._ocp import DynamicOcp

@@ -163,6 +163,7 @@ def _control(scenario: Any, controller: str, url: str, certs: str | None, insecu
              tag_map: str | None, give_up_s: float, as_json: bool, step_budget_s: float | None = None,
              step_log: str | None = None, force: bool = False, targets: str = "local",
              target_max_age_s: float | None = None) -> None:
+    from mpc.edge import loaded_distributions
     from mpc.opcua import control_line
 
     _logging()
@@ -184,8 +185,9 @@ def _control(scenario: Any, controller: str, url: str, certs: str | None, insecu
            "targets_received": summary.targets_received, "targets_refused": summary.targets_refused,
            "targets_aged_out": summary.targets_aged_out,
            # whether this process holds CasADi and do-mpc (an edge PC's core on its line.json with --targets line
-           # holds neither)
-           "casadi_loaded": "casadi" in sys.modules, "do_mpc_loaded": "do_mpc" in sys.modules}
+           # holds neither), and which installed distributions it imported
+           "casadi_loaded": "casadi" in sys.modules, "do_mpc_loaded": "do_mpc" in sys.modules,
+           "distributions_loaded": loaded_distributions()}
     if as_json:
         echo_json(out)
     else:

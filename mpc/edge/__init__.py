@@ -29,6 +29,12 @@ from mpc.edge._estimation import EstimationStep
 from mpc.edge._estimator import EdgeEstimator, edge_estimation
 from mpc.edge._gauge import GaugeBiasFilter
 from mpc.edge._hpipm import QpStatus, StageQp
+from mpc.edge._install import (
+    EDGE_DISTRIBUTIONS,
+    REQUIREMENTS_FILE,
+    edge_requirements,
+    loaded_distributions,
+)
 from mpc.edge._kalman import KalmanCore, Outputs, Step, StepValue
 from mpc.edge._ocp import EdgeOcp
 from mpc.edge._offset_free import OffsetFreeKalman, augmented_rank
@@ -38,10 +44,12 @@ from mpc.edge._target import StampedTarget, TargetRequest, TargetSource
 from mpc.edge._watchdog import StepWatchdog
 
 __all__ = [
+    "EDGE_DISTRIBUTIONS",
     "FORMAT",
     "LINE_FILE",
     "MODES",
     "REQUIRED",
+    "REQUIREMENTS_FILE",
     "Artifact",
     "ArtifactError",
     "BiasLayout",
@@ -74,10 +82,12 @@ __all__ = [
     "check_cpu",
     "cpu_features",
     "edge_estimation",
+    "edge_requirements",
     "fallback_move",
     "file_sha256",
     "from_plain",
     "load_library",
+    "loaded_distributions",
     "model_sha256",
     "open_library",
     "private_library",

@@ -9,7 +9,7 @@ import math
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mpc.edge import LineSide
 from mpc.errors import CalmlineError
@@ -19,10 +19,12 @@ from mpc.opcua._client import ClientSummary, LineClient
 from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultPlan, load_faults
 from mpc.opcua._handover import Handover, handovers
-from mpc.opcua._liveview import LiveHistory, LiveSample, start_live_view
 from mpc.opcua._publisher import PublisherSummary
 from mpc.opcua._server import LineServer, Pacing
 from mpc.scenario import ScenarioSetup
+
+if TYPE_CHECKING:  # the live view (aiohttp, matplotlib) is the server's: loaded where it serves one
+    from mpc.opcua._liveview import LiveHistory
 
 __all__ = ["EVENTS_FILE", "LiveTap", "control_line", "publish_targets", "serve_line"]
 
@@ -57,6 +59,8 @@ class LiveTap:
         self._seen_events = len(srv.events.events)
         zones = sorted(n for n in obs.measurements if n.startswith("zone") and n.endswith("_lel_frac"))
         cmd = srv.last_command
+        from mpc.opcua._liveview import LiveSample
+
         self.history.append(LiveSample(
             t_s=obs.t_s,
             coat_weight_kg_m2=float(obs.measurements.get("coat_weight_kg_m2", math.nan)),
@@ -71,6 +75,7 @@ class LiveTap:
 
 
 def _live_tap(srv: LineServer) -> LiveTap:
+    from mpc.opcua._liveview import LiveHistory
     from mpc.runner import kpi_spec
 
     setup = srv.setup
@@ -84,6 +89,8 @@ def _live_tap(srv: LineServer) -> LiveTap:
 
 
 async def _serve(srv: LineServer, live: tuple[str, int] | None, on_ready: Any = None) -> RunResult:
+    from mpc.opcua._liveview import start_live_view
+
     runner = None
     tap = None
     if live is not None:
