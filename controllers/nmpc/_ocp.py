@@ -147,28 +147,29 @@ class DynamicOcp:
             f = m.closed_loop(xa, va, e)[0]
             self._AB = ca.Function("ocp_AB", [xa, va, e], [ca.jacobian(f, xa), ca.jacobian(f, va)])
         mpc.set_tvp_fun(self._tvp_fun)
+        tuned = s.config in ("tuned", "sqp", "fatrop")
+        opts = {
+            "ipopt.print_level": 0,
+            "ipopt.sb": "yes",
+            "print_time": False,
+            "ipopt.warm_start_init_point": "yes",
+            "ipopt.warm_start_bound_push": 1e-6,
+            "ipopt.warm_start_mult_bound_push": 1e-6,
+            "ipopt.mu_init": 1e-5,
+            "ipopt.tol": 1e-6,
+            "ipopt.acceptable_tol": 1e-4,
+            "ipopt.max_iter": 80,
+            # the model is scaled already; MUMPS's own scaling costs a quarter of the solve
+            "ipopt.mumps_permuting_scaling": 0,
+            "ipopt.mumps_scaling": 0,
+        }
+        if tuned:  # do-mpc builds its solver (IPOPT on its NLP) with these options: built once, not twice
+            mpc.settings.nlpsol_opts = {**mpc.settings.nlpsol_opts, **opts}
         mpc.setup()
-        if s.config in ("tuned", "sqp", "fatrop"):
-            opts = {
-                "ipopt.print_level": 0,
-                "ipopt.sb": "yes",
-                "print_time": False,
-                "ipopt.warm_start_init_point": "yes",
-                "ipopt.warm_start_bound_push": 1e-6,
-                "ipopt.warm_start_mult_bound_push": 1e-6,
-                "ipopt.mu_init": 1e-5,
-                "ipopt.tol": 1e-6,
-                "ipopt.acceptable_tol": 1e-4,
-                "ipopt.max_iter": 80,
-                # the model is scaled already; MUMPS's own scaling costs a quarter of the solve
-                "ipopt.mumps_permuting_scaling": 0,
-                "ipopt.mumps_scaling": 0,
-            }
-            mpc.S = ca.nlpsol("S", "ipopt", mpc.nlp, opts)
-            if s.config == "tuned" and s.retry_max_iter > 0:
-                retry = {**opts, "ipopt.warm_start_init_point": "no", "ipopt.mu_init": 0.1,
-                         "ipopt.mu_strategy": "adaptive", "ipopt.max_iter": s.retry_max_iter}
-                mpc.S = _IpoptRetry(mpc.S, ca.nlpsol("S_retry", "ipopt", mpc.nlp, retry))
+        if tuned and s.config == "tuned" and s.retry_max_iter > 0:
+            retry = {**opts, "ipopt.warm_start_init_point": "no", "ipopt.mu_init": 0.1,
+                     "ipopt.mu_strategy": "adaptive", "ipopt.max_iter": s.retry_max_iter}
+            mpc.S = _IpoptRetry(mpc.S, ca.nlpsol("S_retry", "ipopt", mpc.nlp, retry))
         if s.config == "sqp":
             mpc.S = _SqpWithFallback(mpc.nlp, mpc.S)
         if s.config == "fatrop":
