@@ -53,7 +53,13 @@ _FILES = ("estimator.c", "ocp.c", "calmline_qp.c", "libcalmline_edge.so", "libhp
 
 def _requirements_text(calmline_version: str) -> str:
     """The edge PC's requirements (:func:`mpc.edge.edge_requirements`), pinned to this machine's versions."""
-    pins = "".join(f"{name}=={version}\n" for name, version in edge_requirements().items())
+    from importlib import metadata
+
+    try:
+        pins = "".join(f"{name}=={version}\n" for name, version in edge_requirements().items())
+    except metadata.PackageNotFoundError as exc:
+        raise CalmlineError(f"requirements-edge.txt: the edge core's distribution {exc.name!r} is not installed "
+                            f"here; install calmline's requirements (pip install calmline) and export again") from None
     return ("# What the edge core needs beside calmline, as installed where this artifact was exported (docs/edge.md,\n"
             f"# Deployment): pip install -r {REQUIREMENTS_FILE}, then pip install --no-deps calmline=={calmline_version}\n"
             + pins)
