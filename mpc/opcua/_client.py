@@ -288,7 +288,9 @@ class LineClient:
     async def _answer(self, client: Any, k: int, obs: Observation) -> None:
         t = obs.t_s
         w0 = time.perf_counter()
-        cmd: Command = self.controller.step(obs)
+        # in a worker thread, as the re-initialisation: the event loop keeps the link (keep-alives, the secure
+        # channel's renewal) served while the controller computes
+        cmd: Command = await asyncio.to_thread(self.controller.step, obs)
         step_ms = (time.perf_counter() - w0) * 1e3
         overrun = cmd.info.get("step_overrun", 0.0) > 0.0
         if overrun:
@@ -386,11 +388,12 @@ class LineClient:
         wd = self.side.watchdog_s
         away = math.inf if self._last_t is None else t - self._last_t
         if self._last_t is None:
-            self._initialise(t, "first start")
+            await asyncio.to_thread(self._initialise, t, "first start")
         elif vals[("line", "watchdog_tripped")] and away > wd:
             # the PLC took the line back while this controller was away (stall, lost link, stale data):
             # take over afresh from the measurements
-            self._initialise(t, "re-initialised from the measurements: the line had gone back to its recipe")
+            await asyncio.to_thread(self._initialise, t,
+                                    "re-initialised from the measurements: the line had gone back to its recipe")
         elif away > 1.5 * dt:  # missed intervals with the line still in its hands: carry on
             self.events.log(t, "controller", "gap", f"{away:g} s since the last step; the line is still in its "
                             "hands")
