@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -30,12 +31,15 @@ def serve_and_run(serve_args: list[str], client_args: list[str], *, timeout_s: f
 
 
 def serve_and_run_beside(serve_args: list[str], client_args: list[str], beside: list[list[str]], *,
-                         timeout_s: float = 180.0, client_python: Path | None = None
+                         timeout_s: float = 180.0, client_python: Path | None = None,
+                         beside_ready: str | None = None
                          ) -> tuple[subprocess.CompletedProcess[str], subprocess.CompletedProcess[str],
                                     list[subprocess.CompletedProcess[str]]]:
     """:func:`serve_and_run`, with further clients ``calmline BESIDE_ARGS --insecure --opcua URL`` started before the
     client and run beside it until the line finishes; return ``(server, client, [beside, ...])``. The client runs
-    on ``client_python`` if given (calmline's source from the checkout), else on this interpreter."""
+    on ``client_python`` if given (calmline's source from the checkout), else on this interpreter; with
+    ``beside_ready``, it starts once every further client has written that text on its stderr (connected, say:
+    on a loaded machine a client that starts first may otherwise run ahead of them)."""
     port = free_port()
     url = f"opc.tcp://127.0.0.1:{port}/calmline/line"
     serve = subprocess.Popen([*CALMLINE, "line", "serve", *serve_args, "--insecure", "--port", str(port)],
@@ -50,14 +54,27 @@ def serve_and_run_beside(serve_args: list[str], client_args: list[str], beside: 
             time.sleep(0.2)
         others = [subprocess.Popen([*CALMLINE, *args, "--insecure", "--opcua", url], cwd=ROOT,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for args in beside]
+        errs: list[list[str]] = [[] for _ in others]
+        readers = [threading.Thread(target=lambda p=p, e=e: e.extend(iter(p.stderr.readline, "")), daemon=True)
+                   for p, e in zip(others, errs, strict=True)]
+        for r in readers:
+            r.start()
+        if beside_ready is not None:
+            deadline = time.monotonic() + 120
+            while not all(any(beside_ready in line for line in e) for e in errs):
+                if time.monotonic() > deadline or any(p.poll() is not None for p in others):
+                    raise RuntimeError(f"a client beside never wrote {beside_ready!r}: {[''.join(e)[-2000:] for e in errs]}")
+                time.sleep(0.1)
         client = CALMLINE if client_python is None else [str(client_python), *CALMLINE[1:]]
         ctl = subprocess.run([*client, *client_args, "--insecure", "--opcua", url],
                              capture_output=True, text=True, timeout=timeout_s, cwd=ROOT)
         s_out, s_err = serve.communicate(timeout=timeout_s)
         done = []
-        for p in others:
-            o_out, o_err = p.communicate(timeout=timeout_s)
-            done.append(subprocess.CompletedProcess(p.args, p.returncode, o_out, o_err))
+        for p, e, r in zip(others, errs, readers, strict=True):
+            o_out = p.stdout.read() if p.stdout is not None else ""
+            p.wait(timeout=timeout_s)
+            r.join(timeout=timeout_s)
+            done.append(subprocess.CompletedProcess(p.args, p.returncode, o_out, "".join(e)))
     finally:
         serve.kill()
         for p in others:

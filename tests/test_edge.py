@@ -567,7 +567,8 @@ def test_on_a_served_line_the_edge_core_tracks_the_targets_the_supervisory_layer
     serve, ctl, (sup,) = serve_and_run_beside(
         [str(SCENARIO), "--pace", "lockstep", "--duration", "360", "--out", str(tmp_path / "served"), "--json"],
         ["edge", "run", str(artifact), "--targets", "line", "--target-max-age", "600", "--json"],
-        [["edge", "target", str(SCENARIO), "--json"]], timeout_s=300.0, client_python=python)
+        [["edge", "target", str(SCENARIO), "--json"]], timeout_s=300.0, client_python=python,
+        beside_ready="supervisor connected")
     assert ctl.returncode == 0, ctl.stderr[-3000:]
     assert sup.returncode == 0, sup.stderr[-3000:]
     assert serve.returncode == 0, serve.stderr[-3000:]

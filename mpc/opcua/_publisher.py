@@ -167,6 +167,7 @@ class TargetPublisher:
 
         async def connect() -> Any:
             client, self._nodes = await self._connect()
+            self.events.log(math.nan, "supervisor", "connected", f"{self.url}: answering the target's requests")
             return client
 
         def reconnected() -> None:
