@@ -157,3 +157,23 @@ def test_the_line_options_refuse_what_cannot_work(tmp_path: Path) -> None:
     with pytest.raises(CalmlineError, match=r"without.toml: no \[supervisor\] table"):
         publish_targets(ROOT / "scenarios" / "nmc_nmp_nominal.toml", "opc.tcp://127.0.0.1:1/x", insecure=True,
                         tag_map=without)
+
+
+def test_plain_values_are_strict_json_when_asked() -> None:
+    """``to_plain(..., finite=True)`` (the line server's schedule node) writes non-finite floats as null, nested in
+    dataclasses, arrays and mappings, and leaves finite values as they are; without it they stay floats."""
+    import dataclasses
+    import math
+
+    from mpc.edge import to_plain
+
+    @dataclasses.dataclass(frozen=True)
+    class Stop:
+        t_s: float
+        until: tuple[float, ...]
+
+    obj = {"stops": [Stop(1.0, (math.inf, 2.0))], "cap": np.array([np.nan, 3.0]), "n": np.int64(4)}
+    assert json.loads(json.dumps(to_plain(obj, finite=True), allow_nan=False)) == {
+        "stops": [{"t_s": 1.0, "until": [None, 2.0]}], "cap": [None, 3.0], "n": 4}
+    plain = to_plain(obj)
+    assert math.isinf(plain["stops"][0]["until"][0]) and math.isnan(plain["cap"][0])

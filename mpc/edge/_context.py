@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,21 +26,24 @@ from mpc.interfaces import ControllerContext
 __all__ = ["LINE_FILE", "LineSide", "from_plain", "read_line", "to_plain", "write_line"]
 
 
-def to_plain(obj: Any) -> Any:
+def to_plain(obj: Any, *, finite: bool = False) -> Any:
     """``obj`` as JSON-able values: dataclasses and pydantic models as dicts of their fields, arrays and tuples as
-    lists, numpy scalars as Python's (non-finite floats stay floats: Python's JSON writes them as NaN/Infinity)."""
+    lists, numpy scalars as Python's. Non-finite floats stay floats (Python's JSON writes them as NaN/Infinity),
+    or with ``finite`` become ``None`` (strict JSON)."""
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj) if f.init}
+        return {f.name: to_plain(getattr(obj, f.name), finite=finite) for f in dataclasses.fields(obj) if f.init}
     if hasattr(obj, "model_dump") and hasattr(type(obj), "model_fields"):
-        return {k: to_plain(getattr(obj, k)) for k in type(obj).model_fields}
+        return {k: to_plain(getattr(obj, k), finite=finite) for k in type(obj).model_fields}
     if isinstance(obj, np.ndarray):
-        return [to_plain(v) for v in obj.tolist()]
+        return [to_plain(v, finite=finite) for v in obj.tolist()]
     if isinstance(obj, tuple | list):
-        return [to_plain(v) for v in obj]
+        return [to_plain(v, finite=finite) for v in obj]
     if isinstance(obj, Mapping):
-        return {str(k): to_plain(v) for k, v in obj.items()}
+        return {str(k): to_plain(v, finite=finite) for k, v in obj.items()}
     if isinstance(obj, np.generic):
-        return obj.item()
+        obj = obj.item()
+    if finite and isinstance(obj, float) and not math.isfinite(obj):
+        return None
     return obj
 
 

@@ -36,13 +36,13 @@ from typing import IO, Any
 
 import numpy as np
 
-from mpc.edge import LineSide
+from mpc.edge import LineSide, to_plain
 from mpc.errors import CalmlineError
 from mpc.harness import line_side
 from mpc.interfaces import Command, Controller, Observation
 from mpc.opcua._events import EventLog
 from mpc.opcua._faults import FaultError, FaultPlan
-from mpc.opcua._server import _plain, side_tag_map
+from mpc.opcua._server import side_tag_map
 from mpc.opcua._tagmap import TagMap, TagMapError
 from mpc.opcua._targets import LineTargets
 from mpc.scenario import ScenarioSetup
@@ -503,7 +503,7 @@ async def check_line(client: Any, nodes: dict[tuple[str, str], Any], side: LineS
     if float(dt) != side.control_interval_s:
         raise LinkError(f"{url}: the line's control interval is {dt} s; scenario {side.scenario!r} has "
                         f"{side.control_interval_s} s")
-    mine = json.dumps(_plain(side.context.schedule))
+    mine = json.dumps(to_plain(side.context.schedule, finite=True))
     if json.loads(sched) != json.loads(mine):
         raise LinkError(f"{url}: the line ({scen}) announces another plan than scenario {side.scenario!r}: "
                         f"{sched} (expected {mine})")

@@ -26,11 +26,11 @@ import json
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from mpc.edge import LineSide
+from mpc.edge import LineSide, to_plain
 from mpc.harness import RunResult, SimulatedLine
 from mpc.interfaces import Command, Observation
 from mpc.opcua._events import EventLog
@@ -100,16 +100,6 @@ def _checked_tag_map(path: str | Path | None, n_zones: int, sensors: Sequence[st
     required = {"measurements": list(sensors), "setpoints": list(writable), "loops": list(loops),
                 "applied": list(inputs)}
     return load_tag_map(path, n_zones=n_zones, required=required)
-
-def _plain(obj: Any) -> Any:
-    if is_dataclass(obj) and not isinstance(obj, type):
-        return {k: _plain(v) for k, v in asdict(obj).items()}
-    if isinstance(obj, tuple | list):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
-
 
 class LineServer:
     """A scenario's simulated line served over OPC UA.
@@ -260,7 +250,7 @@ class LineServer:
         sc = self.setup.scenario
         await self._put("line", "scenario", sc.name)
         await self._put("line", "control_interval_s", float(self.line.dt_s))
-        await self._put("line", "schedule_json", json.dumps(_plain(self.setup.schedule)))
+        await self._put("line", "schedule_json", json.dumps(to_plain(self.setup.schedule, finite=True)))
         self.events.log(0.0, "line", "serving", f"{sc.name} at {self.url} "
                         f"({'signed and encrypted' if self.certs else 'NO SECURITY'}; {self.pacing.mode})")
 
