@@ -603,10 +603,12 @@ def test_the_tuned_ipopt_is_retried_afresh_when_it_fails() -> None:
             return self.f.stats()
 
     rec = Recorded(retry)
-    S = _IpoptRetry(tuned, rec)
+    built = []
+    S = _IpoptRetry(tuned, lambda: built.append(1) or rec)  # the retry's solver is built when first needed
     kw = {"x0": [-1.2, 1.0], "lbg": -10.0, "ubg": 10.0, "lam_x0": [5.0, -3.0], "lam_g0": [7.0]}
+    assert not built
     r = S(**kw)
-    assert S.stats()["success"] and S.fallbacks == 1
+    assert S.stats()["success"] and S.fallbacks == 1 and built == [1]
     # from the same primal point, without the multipliers the tuned solve was warm-started with
     assert len(rec.calls) == 1 and rec.calls[0]["x0"] == kw["x0"]
     assert "lam_x0" not in rec.calls[0] and "lam_g0" not in rec.calls[0]
@@ -614,7 +616,7 @@ def test_the_tuned_ipopt_is_retried_afresh_when_it_fails() -> None:
     # a solve the tuned solver finishes is not retried
     S.tuned = retry
     S(**kw)
-    assert S.fallbacks == 1 and S.stats()["success"]
+    assert S.fallbacks == 1 and S.stats()["success"] and built == [1]  # built once
 
 
 def test_path_constraints_at_the_collocation_points_reach_the_horizons_end() -> None:
