@@ -132,9 +132,9 @@ class SteadyTarget:
         # target that still fails. The monotone update is used only until the first good target: mid-run it can land in another
         # local optimum (measured on the cathode: zone 1 switched off, nozzles 8 m/s and full exhaust,
         # then a jump back that put zone 3 over its LEL limit), where keeping the last good target is safe.
-        self.solver_monotone = ca.nlpsol(
-            "steady_target_monotone", "ipopt", nlp, {**opts, "ipopt.mu_strategy": "monotone", "ipopt.max_iter": 500}
-        )
+        # built when first needed: most runs never ask for it
+        self._monotone_nlp, self._monotone_opts = nlp, {**opts, "ipopt.mu_strategy": "monotone", "ipopt.max_iter": 500}
+        self._solver_monotone: ca.Function | None = None
         self.has_target = False
         """Whether a solve has succeeded yet (until then the recipe's steady state stands in)."""
         self.retries = 0
@@ -162,6 +162,18 @@ class SteadyTarget:
         nz = slice(self.n + L.u_nozzle.start, self.n + L.u_nozzle.stop)
         lbx[nz] = np.maximum(lbx[nz], self.s.nozzle_min_m_s / m.u_scale[L.u_nozzle])
         return lbx, ubx
+
+    @property
+    def solver_monotone(self) -> ca.Function:
+        """The monotone-barrier IPOPT of the first target's retry, built on first use."""
+        if self._solver_monotone is None:
+            self._solver_monotone = ca.nlpsol("steady_target_monotone", "ipopt", self._monotone_nlp,
+                                              self._monotone_opts)
+        return self._solver_monotone
+
+    @solver_monotone.setter
+    def solver_monotone(self, solver: ca.Function) -> None:
+        self._solver_monotone = solver
 
     def solve(self, est: np.ndarray, speed_target: float, speed_cap: float, lel_limit: float, cw_target: float,
               u_prev_s: np.ndarray, u_lb: np.ndarray, u_ub: np.ndarray, x_fixed: dict[int, float],
