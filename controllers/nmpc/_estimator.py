@@ -193,7 +193,7 @@ class DisturbanceEKF(FilterView):
         2.6 ms (the same values within 2e-15)."""
         if n_sub not in self._steppers:
             sub, sub_value = self.substep_functions()
-            zs, us, solids = (ca.MX.sym(name, v.sparsity()) for name, v in zip(("z", "us", "solids"), self._sym, strict=False))
+            zs, us, solids, _ = sub.mx_in()
             h = self.dt_s / n_sub  # as rk4_step divides the interval
             z, zv, A = zs, zs, None
             for _ in range(n_sub):

@@ -70,10 +70,10 @@ def _functions(ekf: DisturbanceEKF) -> list[ca.Function]:
     # by 1e-10 of their scales within ten steps
     F, F0 = ekf._stepper(ekf.n_sub)
     whole = step_names(ekf.n_sub)
-    zm, um, sm = (ca.MX.sym(name, v.sparsity()) for name, v in zip(("z", "us", "solids"), (zs, us, solids), strict=True))
+    zm = F.mx_in()
     return [
-        ca.Function(whole["step"], [zm, um, sm], [ca.densify(o) for o in F(zm, um, sm)]),
-        ca.Function(whole["step_value"], [zm, um, sm], [ca.densify(F0(zm, um, sm))]),
+        ca.Function(whole["step"], zm, [ca.densify(o) for o in F(*zm)]),
+        ca.Function(whole["step_value"], zm, [ca.densify(F0(*zm))]),
         ca.Function(names["substep"], [zs, us, solids, h], [ca.densify(zn), ca.densify(Jn)]),
         ca.Function(names["substep_value"], [zs, us, solids, h], [ca.densify(sub_value(zs, us, solids, h))]),
         ca.Function(names["outputs"], [zs, us, solids], [ca.densify(hy), ca.densify(Hy)]),

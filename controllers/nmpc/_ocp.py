@@ -167,7 +167,7 @@ class DynamicOcp:
         if tuned:  # do-mpc builds its solver (IPOPT on its NLP) with these options: built once, not twice
             mpc.settings.nlpsol_opts = {**mpc.settings.nlpsol_opts, **opts}
         mpc.setup()
-        if tuned and s.config == "tuned" and s.retry_max_iter > 0:
+        if s.config == "tuned" and s.retry_max_iter > 0:
             retry = {**opts, "ipopt.warm_start_init_point": "no", "ipopt.mu_init": 0.1,
                      "ipopt.mu_strategy": "adaptive", "ipopt.max_iter": s.retry_max_iter}
             nlp = mpc.nlp
